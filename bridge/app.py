@@ -1,0 +1,54 @@
+"""The app factory: the one place the daemon is assembled, used by `s3bridge serve` and by the tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from bridge import redact
+from bridge.appkeys import CONFIG, DB, FUNCTIONS, SERVICES, VERIFIER
+from bridge.backends.minio_backend import MinioBackend, MinioClients
+from bridge.config import Config
+from bridge.db import Database
+from bridge.functions.context import FunctionSpec, Services
+from bridge.functions.registry import FUNCTIONS as DEFAULT_FUNCTIONS
+from bridge.params import ServerParams
+from bridge.signing import RequestVerifier
+from bridge.web import MAX_BODY, add_routes, request_context
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    db = Database(app[CONFIG].whmcs_db)
+    app[DB] = db
+    yield
+    db.close()
+
+
+async def backends_ctx(app: web.Application) -> AsyncIterator[None]:
+    clients = MinioClients(app[CONFIG].backend)
+
+    def backend_for(server: ServerParams) -> MinioBackend:
+        return MinioBackend(server, clients)
+
+    app[SERVICES] = Services(db=app[DB], backend_for=backend_for)
+    yield
+    clients.close()
+
+
+def create_app(
+    config: Config,
+    *,
+    clock: Callable[[], float] = time.time,
+    functions: dict[str, FunctionSpec] | None = None,
+) -> web.Application:
+    redact.register_static(config.secret_values())
+    app = web.Application(middlewares=[request_context], client_max_size=MAX_BODY)
+    app[CONFIG] = config
+    app[FUNCTIONS] = functions if functions is not None else DEFAULT_FUNCTIONS
+    app[VERIFIER] = RequestVerifier(secrets=config.daemon.secrets, clock=clock)
+    app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(backends_ctx)
+    add_routes(app)
+    return app

@@ -1,0 +1,1 @@
+"""Storage backends: one interface (`base.StorageBackend`), one driver per module."""

@@ -1,0 +1,112 @@
+"""`s3bridge serve | migrate | check`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from bridge import __version__, redact
+from bridge.app import create_app
+from bridge.config import Config, ConfigError, default_path, load_config
+from bridge.db import connect
+from bridge.errors import BridgeError
+from bridge.logs import configure_logging, get_logger
+from bridge.migrations import migrate
+
+
+def sd_notify(state: str) -> None:
+    """Tell systemd (Type=notify) our state; a no-op outside systemd."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.connect(address)
+        s.sendall(state.encode())
+
+
+async def serve(config: Config) -> None:
+    log = get_logger("s3bridge")
+    app = create_app(config)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=config.daemon.shutdown_timeout,
+                           access_log=None)
+    await runner.setup()
+    listen = config.daemon.listen
+    site: web.BaseSite
+    if listen.unix_path:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(listen.unix_path)  # a stale socket from a crashed run
+        site = web.UnixSite(runner, listen.unix_path)
+    else:
+        site = web.TCPSite(runner, listen.host, listen.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await site.start()
+    if listen.unix_path:
+        os.chmod(listen.unix_path, 0o660)
+    log.info("listening", address=listen.describe(), version=__version__, pid=os.getpid())
+    sd_notify("READY=1")
+    await stop.wait()
+    sd_notify("STOPPING=1")
+    log.info("stopping", detail="no longer accepting; finishing in-flight calls",
+             timeout_s=config.daemon.shutdown_timeout)
+    await runner.cleanup()
+    log.info("stopped")
+
+
+def _load(path: str | None) -> Config:
+    return load_config(path or default_path())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="s3bridge", description="WHMCS S3 bridge daemon")
+    parser.add_argument("--version", action="version", version=f"s3bridge {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("serve", "run the daemon"),
+                       ("migrate", "create or update the mod_s3bridge_* tables in the WHMCS database"),
+                       ("check", "validate the config file and reach the WHMCS database")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--config", help="TOML config file (default: $S3BRIDGE_CONFIG or /etc/s3bridge/s3bridge.toml)")
+    args = parser.parse_args(argv)
+
+    try:
+        config = _load(args.config)
+    except ConfigError as e:
+        print(f"s3bridge: config error: {e}", file=sys.stderr)
+        return 2
+    redact.register_static(config.secret_values())
+    configure_logging(config.daemon.log_level)
+
+    try:
+        if args.command == "serve":
+            asyncio.run(serve(config))
+        elif args.command == "migrate":
+            conn = connect(config.whmcs_db)
+            try:
+                applied = migrate(conn)
+            finally:
+                conn.close()
+            if applied:
+                for m in applied:
+                    print(f"applied migration {m.version}: {m.name}")
+            else:
+                print("database schema is up to date; nothing to do")
+        elif args.command == "check":
+            conn = connect(config.whmcs_db)
+            conn.close()
+            print(f"config {config.source} is valid; WHMCS database reachable")
+    except BridgeError as e:
+        print(f"s3bridge: {redact.scrub(e.message)}", file=sys.stderr)
+        return 1
+    return 0

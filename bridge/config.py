@@ -1,0 +1,198 @@
+"""The daemon's TOML configuration: parsed once at start, validated, frozen.
+
+A missing or wrong key raises ConfigError whose message is one line naming the key; the CLI prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG_PATH = "/etc/s3bridge/s3bridge.toml"
+MIN_SECRET_LENGTH = 16
+
+
+class ConfigError(Exception):
+    """One line naming the file, the key and the problem (never a secret's value)."""
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str = "127.0.0.1"
+    port: int = 8750
+    unix_path: str | None = None
+
+    def describe(self) -> str:
+        return f"unix:{self.unix_path}" if self.unix_path else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    listen: Listen
+    secrets: tuple[str, ...]
+    shutdown_timeout: float = 30.0
+    log_level: str = "info"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    database: str
+    user: str
+    password: str
+    host: str = "127.0.0.1"
+    port: int = 3306
+    unix_socket: str | None = None
+    pool_size: int = 8
+    connect_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """How the daemon talks to storage servers (the servers themselves come from WHMCS with each call)."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_concurrency: int = 16  # admin calls in flight across all servers (thread pool size)
+    max_crypto_concurrency: int = 2  # encrypted admin calls (each derives a ~64 MiB Argon2id key)
+    ca_file: str | None = None  # extra CA bundle for storage servers with a private CA
+
+
+@dataclass(frozen=True)
+class Config:
+    daemon: DaemonConfig
+    whmcs_db: DatabaseConfig
+    backend: BackendSettings
+    source: str = "<memory>"
+
+    def secret_values(self) -> list[str]:
+        return [*self.daemon.secrets, self.whmcs_db.password]
+
+
+def default_path() -> str:
+    return os.environ.get("S3BRIDGE_CONFIG", DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {p} does not exist") from None
+    except OSError as e:
+        raise ConfigError(f"config file {p} cannot be read: {e.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config file {p} is not valid TOML: {e}") from None
+    return parse_config(data, source=str(p))
+
+
+class _Section:
+    """Typed access to one TOML table; every error names `[section] key`."""
+
+    def __init__(self, data: dict[str, Any], name: str, source: str, allowed: set[str]) -> None:
+        self.data, self.name, self.source = data, name, source
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            self.fail(unknown[0], "is not a known key (typo?)")
+
+    def fail(self, key: str, problem: str) -> None:
+        raise ConfigError(f"{self.source}: [{self.name}] {key} {problem}")
+
+    def get(self, key: str, kind: type, default: Any = ..., *, required: bool = False) -> Any:
+        if key not in self.data:
+            if required or default is ...:
+                self.fail(key, "is missing")
+            return default
+        value = self.data[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.fail(key, f"must be {kind.__name__}, got {type(value).__name__}")
+        return value
+
+    def positive(self, key: str, kind: type, default: Any) -> Any:
+        value = self.get(key, kind, default)
+        if value <= 0:
+            self.fail(key, f"must be greater than 0, got {value}")
+        return value
+
+
+def _table(data: dict[str, Any], name: str, source: str, *, required: bool) -> dict[str, Any]:
+    if name not in data:
+        if required:
+            raise ConfigError(f"{source}: section [{name}] is missing")
+        return {}
+    value = data[name]
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: [{name}] must be a table")
+    return value
+
+
+def parse_listen(value: str, section: _Section) -> Listen:
+    if value.startswith("unix:"):
+        path = value[len("unix:"):]
+        if not path.startswith("/"):
+            section.fail("listen", f'must be "unix:/absolute/path", got "{value}"')
+        return Listen(unix_path=path)
+    host, sep, port_s = value.rpartition(":")
+    if not sep or not host or not port_s.isdigit() or not 0 < int(port_s) < 65536:
+        section.fail("listen", f'must be "host:port" or "unix:/path", got "{value}"')
+    return Listen(host=host.strip("[]"), port=int(port_s))
+
+
+def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
+    unknown = sorted(set(data) - {"daemon", "whmcs_db", "backend"})
+    if unknown:
+        raise ConfigError(f"{source}: section [{unknown[0]}] is not a known section (typo?)")
+
+    d = _Section(_table(data, "daemon", source, required=True), "daemon", source,
+                 {"listen", "secrets", "shutdown_timeout", "log_level"})
+    listen = parse_listen(d.get("listen", str, "127.0.0.1:8750"), d)
+    secrets = d.get("secrets", list, required=True)
+    if not secrets:
+        d.fail("secrets", "must list at least one secret")
+    for i, s in enumerate(secrets):
+        if not isinstance(s, str):
+            d.fail(f"secrets[{i}]", "must be a string")
+        elif len(s) < MIN_SECRET_LENGTH:
+            d.fail(f"secrets[{i}]", f"is too short ({len(s)} characters; at least {MIN_SECRET_LENGTH})")
+    log_level = d.get("log_level", str, "info")
+    if log_level not in {"debug", "info", "warning", "error"}:
+        d.fail("log_level", f'must be one of debug, info, warning, error, got "{log_level}"')
+    daemon = DaemonConfig(listen=listen, secrets=tuple(secrets),
+                          shutdown_timeout=d.positive("shutdown_timeout", float, 30.0), log_level=log_level)
+
+    w = _Section(_table(data, "whmcs_db", source, required=True), "whmcs_db", source,
+                 {"host", "port", "user", "password", "database", "unix_socket", "pool_size", "connect_timeout"})
+    unix_socket = w.get("unix_socket", str, None)
+    port = w.get("port", int, 3306)
+    if not 0 < port < 65536:
+        w.fail("port", f"must be 1-65535, got {port}")
+    db = DatabaseConfig(
+        host=w.get("host", str, "127.0.0.1", required=unix_socket is None),
+        port=port,
+        user=w.get("user", str, required=True),
+        password=w.get("password", str, required=True),
+        database=w.get("database", str, required=True),
+        unix_socket=unix_socket,
+        pool_size=w.positive("pool_size", int, 8),
+        connect_timeout=w.positive("connect_timeout", float, 5.0),
+    )
+
+    b = _Section(_table(data, "backend", source, required=False), "backend", source,
+                 {"connect_timeout", "read_timeout", "max_concurrency", "max_crypto_concurrency", "ca_file"})
+    ca_file = b.get("ca_file", str, None)
+    if ca_file is not None and not Path(ca_file).is_file():
+        b.fail("ca_file", f"names {ca_file}, which is not a file")
+    backend = BackendSettings(
+        connect_timeout=b.positive("connect_timeout", float, 5.0),
+        read_timeout=b.positive("read_timeout", float, 30.0),
+        max_concurrency=b.positive("max_concurrency", int, 16),
+        max_crypto_concurrency=b.positive("max_crypto_concurrency", int, 2),
+        ca_file=ca_file,
+    )
+    return Config(daemon=daemon, whmcs_db=db, backend=backend, source=source)

@@ -1,0 +1,81 @@
+"""The exception hierarchy: every error the daemon reports on the wire is one of these.
+
+Each carries the HTTP status, a machine code and one sentence an admin can act on. Messages never hold secrets:
+they are scrubbed again by `bridge.redact` before they leave the process, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+
+class BridgeError(Exception):
+    """Base of everything the daemon reports to the shim."""
+
+    status: int = 500
+    code: str = "internal"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class BadRequest(BridgeError):
+    status = 400
+    code = "bad_request"
+
+
+class MissingParam(BadRequest):
+    code = "missing_param"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"missing required parameter '{field}'")
+        self.field = field
+
+
+class BadParam(BadRequest):
+    code = "bad_param"
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"parameter '{field}' {problem}")
+        self.field = field
+
+
+class AuthError(BridgeError):
+    """The signed channel refused the request."""
+
+    status = 401
+    code = "bad_signature"
+
+
+class UnknownFunction(BridgeError):
+    status = 404
+    code = "unknown_function"
+
+
+class BackendError(BridgeError):
+    """The storage backend failed; the message names the server and what to check."""
+
+    status = 502
+    code = "backend_error"
+
+
+class BackendAuthError(BackendError):
+    code = "backend_auth"
+
+
+class BackendForbidden(BackendError):
+    code = "backend_forbidden"
+
+
+class BackendUnreachable(BackendError):
+    code = "backend_unreachable"
+
+
+class BackendTLSError(BackendError):
+    code = "backend_tls"
+
+
+class DatabaseError(BridgeError):
+    status = 503
+    code = "database_unavailable"

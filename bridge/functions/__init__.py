@@ -1,0 +1,1 @@
+"""Module functions (use cases): one module per WHMCS function family, registered in `registry`."""

@@ -1,0 +1,97 @@
+"""The daemon's own tables in the WHMCS database (all `mod_s3bridge_*`), created by `s3bridge migrate`.
+
+Migrations are numbered and applied once each, in order, recorded in `mod_s3bridge_schema`; running `migrate` again
+applies nothing. Add a migration by appending to MIGRATIONS; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.db import Conn
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+_TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "services and audit log", (
+        f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_services (
+            serviceid INT UNSIGNED NOT NULL PRIMARY KEY,
+            userid INT UNSIGNED NOT NULL,
+            serverid INT UNSIGNED NOT NULL,
+            backend VARCHAR(32) NOT NULL,
+            username VARCHAR(128) NOT NULL,
+            state VARCHAR(32) NOT NULL,
+            policy VARCHAR(16) NOT NULL DEFAULT 'standard',
+            created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+            UNIQUE KEY server_username (serverid, username),
+            KEY userid (userid)
+        ) {_TABLE_OPTIONS}""",
+        f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_audit (
+            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+            request_id VARCHAR(64) NOT NULL,
+            action VARCHAR(64) NOT NULL,
+            serviceid INT UNSIGNED NULL,
+            outcome VARCHAR(32) NOT NULL,
+            detail TEXT NOT NULL,
+            KEY at (at),
+            KEY serviceid (serviceid)
+        ) {_TABLE_OPTIONS}""",
+    )),
+)
+
+
+def _ensure_schema_table(conn: Conn) -> None:
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_schema (
+                version INT UNSIGNED NOT NULL PRIMARY KEY,
+                name VARCHAR(128) NOT NULL,
+                applied_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+            ) {_TABLE_OPTIONS}"""
+        )
+
+
+def applied_versions(conn: Conn) -> set[int]:
+    _ensure_schema_table(conn)
+    with conn.cursor() as cur:
+        cur.execute("SELECT version FROM mod_s3bridge_schema")
+        return {int(row["version"]) for row in cur.fetchall()}
+
+
+def migrate(conn: Conn) -> list[Migration]:
+    """Apply what is missing; return what was applied (empty when up to date).
+
+    A named lock serializes concurrent `migrate` runs. MySQL commits DDL implicitly, so each migration's
+    statements are idempotent (IF NOT EXISTS) and the version row is written after them.
+    """
+    with conn.cursor() as cur:
+        cur.execute("SELECT GET_LOCK('mod_s3bridge_migrate', 30) AS got")
+        row = cur.fetchone()
+        if not row or row["got"] != 1:
+            raise RuntimeError("another s3bridge migrate holds the migration lock for more than 30 s")
+    try:
+        done = applied_versions(conn)
+        applied = []
+        for m in MIGRATIONS:
+            if m.version in done:
+                continue
+            with conn.cursor() as cur:
+                for statement in m.statements:
+                    cur.execute(statement)
+                cur.execute("INSERT INTO mod_s3bridge_schema (version, name) VALUES (%s, %s)", (m.version, m.name))
+            conn.commit()
+            applied.append(m)
+        return applied
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("SELECT RELEASE_LOCK('mod_s3bridge_migrate')")

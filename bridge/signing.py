@@ -1,0 +1,102 @@
+"""The shim -> daemon request signature (docs/PROTOCOL.md): pure functions, the clock passed in."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bridge.errors import AuthError
+
+SCHEME = "S3BRIDGE-HMAC-SHA256"
+WINDOW_SECONDS = 300
+HEADER_TIMESTAMP = "X-S3Bridge-Timestamp"
+HEADER_NONCE = "X-S3Bridge-Nonce"
+HEADER_SIGNATURE = "X-S3Bridge-Signature"
+
+_NONCE = re.compile(r"^[0-9a-f]{32}$")
+_TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
+_SIGNATURE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def canonical_string(method: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:
+    return "\n".join([SCHEME, method.upper(), path, timestamp, nonce, hashlib.sha256(body).hexdigest()])
+
+
+def sign(secret: str, method: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:
+    message = canonical_string(method, path, timestamp, nonce, body).encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signature_matches(secrets: Sequence[str], signature: str, *parts: str | bytes) -> bool:
+    """True if any secret produced `signature`. Every secret is tried, each compared in constant time."""
+    method, path, timestamp, nonce, body = parts
+    assert isinstance(body, bytes)
+    matched = False
+    for secret in secrets:
+        expected = sign(secret, str(method), str(path), str(timestamp), str(nonce), body)
+        matched |= hmac.compare_digest(expected, signature)
+    return matched
+
+
+@dataclass
+class NonceCache:
+    """Nonces seen inside the replay window. Entries older than twice the window can never be replayed
+    (their timestamp is refused first), so they are dropped."""
+
+    window: float = WINDOW_SECONDS
+    max_entries: int = 1_000_000
+    _seen: dict[str, float] = field(default_factory=dict)
+
+    def first_use(self, nonce: str, now: float) -> bool:
+        if len(self._seen) >= self.max_entries or len(self._seen) % 1024 == 0:
+            self._purge(now)
+        if nonce in self._seen:
+            return False
+        if len(self._seen) >= self.max_entries:
+            raise AuthError("too many signed requests inside the replay window; refusing", code="nonce_cache_full")
+        self._seen[nonce] = now
+        return True
+
+    def _purge(self, now: float) -> None:
+        horizon = now - 2 * self.window
+        self._seen = {n: t for n, t in self._seen.items() if t >= horizon}
+
+
+@dataclass
+class RequestVerifier:
+    secrets: Sequence[str]
+    clock: Callable[[], float]
+    nonces: NonceCache = field(default_factory=NonceCache)
+    window: float = WINDOW_SECONDS
+
+    def verify(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> None:
+        """Raise AuthError naming the problem, or return if the request is authentic and fresh."""
+        timestamp = headers.get(HEADER_TIMESTAMP, "")
+        nonce = headers.get(HEADER_NONCE, "")
+        signature = headers.get(HEADER_SIGNATURE, "")
+        if not (timestamp and nonce and signature):
+            missing = [h for h, v in ((HEADER_TIMESTAMP, timestamp), (HEADER_NONCE, nonce),
+                                      (HEADER_SIGNATURE, signature)) if not v]
+            raise AuthError(f"unsigned request: missing header {', '.join(missing)}", code="missing_auth")
+        if not _TIMESTAMP.match(timestamp):
+            raise AuthError(f"header {HEADER_TIMESTAMP} is not a Unix time in seconds", code="bad_timestamp")
+        if not _NONCE.match(nonce):
+            raise AuthError(f"header {HEADER_NONCE} must be 32 lowercase hex characters", code="bad_nonce")
+        if not _SIGNATURE.match(signature):
+            raise AuthError(f"header {HEADER_SIGNATURE} must be 64 lowercase hex characters")
+        now = self.clock()
+        skew = now - int(timestamp)
+        if abs(skew) > self.window:
+            raise AuthError(
+                f"request timestamp is {abs(int(skew))} s {'old' if skew > 0 else 'in the future'};"
+                f" the limit is {int(self.window)} s (check both clocks)",
+                code="stale_timestamp",
+            )
+        if not signature_matches(self.secrets, signature, method, path, timestamp, nonce, body):
+            raise AuthError("signature does not match any configured secret", code="bad_signature")
+        # Record the nonce only for authentic requests, so forged requests cannot fill the cache.
+        if not self.nonces.first_use(nonce, now):
+            raise AuthError("nonce already used inside the replay window (replayed request)", code="replayed_nonce")
