@@ -10,7 +10,7 @@ import asyncio
 import queue
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pymysql
 import pymysql.cursors
@@ -20,7 +20,10 @@ from bridge.config import DatabaseConfig
 from bridge.errors import DatabaseError
 
 T = TypeVar("T")
-Conn = Connection[pymysql.cursors.DictCursor]
+if TYPE_CHECKING:
+    Conn = Connection[pymysql.cursors.DictCursor]
+else:
+    Conn = Connection
 
 
 def connect(cfg: DatabaseConfig) -> Conn:

@@ -222,6 +222,12 @@ function s3bridge_allowed_params(array $params): array
         }
         $sent['clientsdetails'] = $client;
     }
+    // Maps stay JSON objects even when empty (PHP would encode [] as a JSON list).
+    foreach (['configoptions', 'customfields', 'clientsdetails'] as $key) {
+        if (isset($sent[$key]) && $sent[$key] === []) {
+            $sent[$key] = new \stdClass();
+        }
+    }
     foreach ($params as $key => $value) {
         if (is_string($key) && str_starts_with($key, 'bridge_') && !is_object($value) && !is_resource($value)) {
             $sent[$key] = s3bridge_plain($value);

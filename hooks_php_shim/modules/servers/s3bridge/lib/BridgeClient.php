@@ -188,10 +188,11 @@ final class BridgeClient
         $error = curl_error($ch);
         $status = (int) curl_getinfo($ch, CURLINFO_RESPONSE_CODE);
         $connectTime = (float) curl_getinfo($ch, CURLINFO_CONNECT_TIME);
+        $osErrno = (int) curl_getinfo($ch, CURLINFO_OS_ERRNO);
         curl_close($ch);
 
         if ($errno !== 0 || !is_string($raw)) {
-            throw $this->transportError($errno, $error, $connectTime);
+            throw $this->transportError($errno, $error, $connectTime, $osErrno);
         }
 
         return $this->decodeAnswer($raw, $status, $requestId);
@@ -400,7 +401,7 @@ final class BridgeClient
         return [$base, null, $display];
     }
 
-    private function transportError(int $errno, string $error, float $connectTime): BridgeException
+    private function transportError(int $errno, string $error, float $connectTime, int $osErrno): BridgeException
     {
         $at = $this->display;
         $lower = strtolower($error);
@@ -418,16 +419,20 @@ final class BridgeClient
             );
         }
         if ($errno === CURLE_COULDNT_CONNECT) {
+            // libcurl 7.8x says only "Couldn't connect to server": the OS errno tells why (Linux values as fallback).
+            $is = static fn(string $const, int $linux): bool => $osErrno === (defined($const) ? constant($const) : $linux);
             $reason = match (true) {
-                str_contains($lower, 'refused') => 'connection refused',
-                str_contains($lower, 'permission denied') => $this->socketPath !== null
+                $is('SOCKET_ECONNREFUSED', 111) || str_contains($lower, 'refused') => 'connection refused',
+                $is('SOCKET_EACCES', 13) || str_contains($lower, 'permission denied') => $this->socketPath !== null
                     ? 'permission denied (the web server user may not open the socket)'
                     : 'permission denied',
-                str_contains($lower, 'no such file') || ($this->socketPath !== null && !file_exists($this->socketPath))
+                $is('SOCKET_ENOENT', 2) || str_contains($lower, 'no such file')
+                    || ($this->socketPath !== null && !file_exists($this->socketPath))
                     => 'the socket file does not exist (is the daemon running?)',
-                str_contains($lower, 'no route to host') => 'no route to host',
-                str_contains($lower, 'network is unreachable') => 'network is unreachable',
-                default => 'could not connect',
+                $is('SOCKET_EHOSTUNREACH', 113) || str_contains($lower, 'no route to host') => 'no route to host',
+                $is('SOCKET_ENETUNREACH', 101) || str_contains($lower, 'network is unreachable') => 'network is unreachable',
+                $is('SOCKET_ETIMEDOUT', 110) => 'connection timed out',
+                default => 'could not connect (' . self::maskIn($error, [$this->secret]) . ')',
             };
             return new BridgeException('s3bridge daemon unreachable at ' . $at . ': ' . $reason, 'unreachable');
         }

@@ -1,0 +1,213 @@
+"""Start and stop the real services the tests and the demo need: MariaDB and MinIO, on free loopback ports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pymysql
+
+from rig import minio_release
+from rig.paths import CACHE, SCHEMA_SQL
+
+WHMCS_TABLES_READ = (
+    "tblhosting", "tblproducts", "tblservers", "tblclients", "tblcustomfields", "tblcustomfieldsvalues",
+    "tblconfiguration", "tblemailtemplates", "tblservergroups", "tblservergroupsrel", "tblcurrencies",
+    "tblpricing", "tblnotes", "tblmetric_usage",
+)
+USAGE_COLUMNS = ("diskusage", "disklimit", "bwusage", "bwlimit", "lastupdate")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: object, timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None,
+               log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            raise RuntimeError(f"{what} exited with code {proc.returncode} while starting:\n{tail}")
+        try:
+            if check():  # type: ignore[operator]
+                return
+        except Exception:  # noqa: S110 - not up yet
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not become ready within {timeout:.0f} s")
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass
+class MariaDB:
+    root: Path
+    port: int
+    socket: str
+    proc: subprocess.Popen[bytes] | None = None
+    root_password: str = field(default_factory=lambda: "root-" + secrets.token_hex(8))
+
+    def connect(self, database: str | None = None, user: str = "root", password: str | None = None,
+                ) -> pymysql.connections.Connection[pymysql.cursors.DictCursor]:
+        return pymysql.connect(host="127.0.0.1", port=self.port, user=user,
+                               password=self.root_password if password is None else password,
+                               database=database, autocommit=True, cursorclass=pymysql.cursors.DictCursor,
+                               charset="utf8mb4")
+
+    def start(self) -> None:
+        data = self.root / "data"
+        log = self.root / "mariadb.log"
+        if not data.exists():
+            data.mkdir(parents=True)
+            subprocess.run(
+                ["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=root",
+                 "--auth-root-authentication-method=normal", "--skip-test-db"],
+                check=True, capture_output=True,
+            )
+        self.proc = subprocess.Popen(
+            ["mariadbd", "--no-defaults", f"--datadir={data}", f"--socket={self.socket}", f"--port={self.port}",
+             "--bind-address=127.0.0.1", "--user=root", f"--log-error={log}", f"--pid-file={self.root}/mariadb.pid",
+             "--innodb-buffer-pool-size=128M", "--skip-log-bin", "--max-connections=500",
+             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+        def up() -> bool:
+            conn = pymysql.connect(unix_socket=self.socket, user="root", password="")
+            with conn.cursor() as cur:
+                cur.execute("ALTER USER 'root'@'localhost' IDENTIFIED BY %s", (self.root_password,))
+                cur.execute("CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY %s", (self.root_password,))
+                cur.execute("GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION")
+            conn.close()
+            return True
+
+        wait_until(up, 60, "MariaDB", self.proc, log)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, 60)
+
+    def create_whmcs_database(self, name: str) -> None:
+        """A fresh database with WHMCS's real tables (tests/fixtures/whmcs_schema.sql)."""
+        sql = SCHEMA_SQL.read_text()
+        conn = self.connect()
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb3 COLLATE utf8mb3_unicode_ci")
+            cur.execute(f"USE `{name}`")
+            for statement in _split_sql(sql):
+                cur.execute(statement)
+        conn.close()
+
+    def create_daemon_user(self, database: str, user: str, password: str, own_tables: list[str]) -> None:
+        """Least privilege, as DESIGN.md asks: read WHMCS, update usage columns, add notes, own mod_s3bridge_*."""
+        conn = self.connect(database)
+        with conn.cursor() as cur:
+            cur.execute("CREATE USER IF NOT EXISTS %s@'127.0.0.1' IDENTIFIED BY %s", (user, password))
+            cur.execute("CREATE USER IF NOT EXISTS %s@'localhost' IDENTIFIED BY %s", (user, password))
+            for host in ("127.0.0.1", "localhost"):
+                for table in WHMCS_TABLES_READ:
+                    cur.execute(f"GRANT SELECT ON `{database}`.`{table}` TO %s@%s", (user, host))
+                cols = ", ".join(USAGE_COLUMNS)
+                cur.execute(f"GRANT UPDATE ({cols}) ON `{database}`.`tblhosting` TO %s@%s", (user, host))
+                cur.execute(f"GRANT INSERT ON `{database}`.`tblnotes` TO %s@%s", (user, host))
+                for table in own_tables:
+                    cur.execute(f"GRANT ALL ON `{database}`.`{table}` TO %s@%s", (user, host))
+        conn.close()
+
+
+def _split_sql(sql: str) -> list[str]:
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";\n") if s.strip()]
+
+
+def minio_binary() -> Path:
+    name, _ = minio_release.selected()
+    path = CACHE / "minio" / name / "minio"
+    if not path.exists():
+        raise RuntimeError(f"MinIO {name} is not built yet: run scripts/setup.sh (expected {path})")
+    return path
+
+
+@dataclass
+class MinIO:
+    root: Path
+    port: int
+    console_port: int
+    access_key: str = "rigadmin"
+    secret_key: str = field(default_factory=lambda: "rig-" + secrets.token_hex(12))
+    proc: subprocess.Popen[bytes] | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        data = self.root / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        log = self.root / "minio.log"
+        env = {
+            **os.environ,
+            "MINIO_ROOT_USER": self.access_key,
+            "MINIO_ROOT_PASSWORD": self.secret_key,
+            "MINIO_SCANNER_SPEED": "fastest",
+            "MINIO_BROWSER": "off",
+            "MINIO_UPDATE": "off",
+            "MINIO_PROMETHEUS_AUTH_TYPE": "public",
+            **self.extra_env,
+        }
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [str(minio_binary()), "server", str(data), "--address", self.endpoint,
+                 "--console-address", f"127.0.0.1:{self.console_port}", "--quiet"],
+                env=env, stdout=out, stderr=subprocess.STDOUT,
+            )
+
+        def live() -> bool:
+            with urllib.request.urlopen(f"http://{self.endpoint}/minio/health/ready", timeout=1) as r:  # noqa: S310
+                return bool(r.status == 200)
+
+        wait_until(live, 60, "MinIO", self.proc, log)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+
+
+@contextlib.contextmanager
+def running(service: MariaDB | MinIO) -> Iterator[MariaDB | MinIO]:
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def scratch_dir(prefix: str) -> Path:
+    base = Path(os.environ.get("S3BRIDGE_RIG_TMP", "/tmp"))
+    path = base / f"s3bridge-{prefix}-{os.getpid()}-{secrets.token_hex(3)}"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Install what the product and its tests need on a fresh machine of this kind, idempotently:
+# Debian packages (MariaDB, PHP CLI with curl and mysql), a Python venv with the project, and the MinIO
+# server built from source with `go install` (cached outside the repo, reused when present).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CACHE="${S3BRIDGE_CACHE:-$HOME/.cache/s3bridge}"
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# 1. Debian packages
+need=()
+command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
+command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
+command -v php >/dev/null 2>&1 || need+=(php-cli)
+php -m 2>/dev/null | grep -qx curl || need+=(php-curl)
+php -m 2>/dev/null | grep -qx mysqli || need+=(php-mysql)
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing Debian packages: ${need[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # The package starts a system-wide server; the rig runs its own on a free port, so stop that one.
+  { $SUDO systemctl stop mariadb 2>/dev/null || $SUDO service mariadb stop 2>/dev/null || true; } >/dev/null 2>&1
+fi
+
+# 2. Python venv with the project and its dev tools
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  python3 -m venv .venv
+fi
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  say "installing the project and dev tools into .venv"
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q -e '.[dev]'
+  rm -f .venv/.installed-*; touch "$stamp"
+fi
+
+# 3. MinIO server from source
+read -r name version < <(.venv/bin/python -m rig.minio_release)
+bin="$CACHE/minio/$name/minio"
+if [ ! -x "$bin" ]; then
+  say "building MinIO $name (go install github.com/minio/minio@$version); takes a few minutes once"
+  tmp="$(mktemp -d)"
+  if ! (cd "$tmp" && GOBIN="$tmp/bin" GOFLAGS=-buildvcs=false go install "github.com/minio/minio@$version"); then
+    echo "[setup] building MinIO $name failed: the command above is 'go install github.com/minio/minio@$version'" >&2
+    exit 1
+  fi
+  mkdir -p "$(dirname "$bin")"; mv "$tmp/bin/minio" "$bin"; rm -rf "$tmp"
+fi
+say "ready: MinIO $name at $bin; $(php -r 'echo "PHP ", PHP_VERSION;'); $(mariadbd --version | cut -d' ' -f2-4)"

@@ -1,0 +1,195 @@
+"""Session fixtures: real MariaDB and MinIO started by the rig, the real daemon, the real PHP shim."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge.config import Config, parse_config
+from bridge.migrations import MIGRATIONS
+from rig.paths import REPO, STANDIN
+from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
+
+CANARY_DB_PASSWORD = "canary-dbpass-7f3e9a1c55d2"
+CANARY_HMAC = "canary-hmac-secret-0b8d44e2c7a9f6e1"
+
+
+def own_tables() -> list[str]:
+    names = ["mod_s3bridge_schema"]
+    for m in MIGRATIONS:
+        for s in m.statements:
+            if "CREATE TABLE IF NOT EXISTS" in s:
+                names.append(s.split("CREATE TABLE IF NOT EXISTS", 1)[1].split()[0])
+    return names
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[MariaDB]:
+    root = scratch_dir("mariadb")
+    db = MariaDB(root=root, port=free_port(), socket=str(root / "mysqld.sock"))
+    db.start()
+    yield db
+    db.stop()
+
+
+@pytest.fixture(scope="session")
+def minio() -> Iterator[MinIO]:
+    server = MinIO(root=scratch_dir("minio"), port=free_port(), console_port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def whmcs_db(mariadb: MariaDB) -> str:
+    """The WHMCS database (real WHMCS column definitions), migrated, with a least-privilege daemon user."""
+    name = "whmcs_test"
+    mariadb.create_whmcs_database(name)
+    admin_cfg = make_config(mariadb, name, user="root", password=mariadb.root_password)
+    subprocess.run([sys.executable, "-m", "bridge", "migrate", "--config", str(write_config(admin_cfg))],
+                   check=True, capture_output=True)
+    mariadb.create_daemon_user(name, "s3bridge", CANARY_DB_PASSWORD, own_tables())
+    return name
+
+
+def make_config(mariadb: MariaDB, database: str, *, user: str = "s3bridge", password: str = CANARY_DB_PASSWORD,
+                listen: str | None = None, secrets_: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "daemon": {"listen": listen or f"127.0.0.1:{free_port()}", "secrets": secrets_ or [CANARY_HMAC],
+                   "shutdown_timeout": 10, "log_level": "debug"},
+        "whmcs_db": {"host": "127.0.0.1", "port": mariadb.port, "user": user, "password": password,
+                     "database": database},
+        "backend": {"connect_timeout": 2, "read_timeout": 10},
+    }
+
+
+def toml_dumps(data: dict[str, Any]) -> str:
+    out = []
+    for section, values in data.items():
+        out.append(f"[{section}]")
+        for k, v in values.items():
+            out.append(f"{k} = {json.dumps(v)}")
+        out.append("")
+    return "\n".join(out)
+
+
+def write_config(data: dict[str, Any], path: Path | None = None) -> Path:
+    path = path or scratch_dir("config") / "s3bridge.toml"
+    path.write_text(toml_dumps(data))
+    return path
+
+
+@pytest.fixture(scope="session")
+def daemon_config(mariadb: MariaDB, whmcs_db: str) -> dict[str, Any]:
+    return make_config(mariadb, whmcs_db)
+
+
+@pytest.fixture
+def config(daemon_config: dict[str, Any]) -> Config:
+    return parse_config(daemon_config)
+
+
+@dataclass
+class Daemon:
+    url: str
+    secret: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_daemon(cfg: dict[str, Any]) -> Daemon:
+    path = write_config(cfg)
+    log_path = path.parent / "daemon.log"
+    out = log_path.open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--config", str(path)],
+                            stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    listen = cfg["daemon"]["listen"]
+    url = f"http://{listen}"
+
+    def healthy() -> bool:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:  # noqa: S310
+            return bool(r.status == 200)
+
+    if not listen.startswith("unix:"):
+        wait_until(healthy, 30, "s3bridge daemon", proc, log_path)
+    else:
+        wait_until(lambda: os.path.exists(listen[5:]), 30, "s3bridge daemon", proc, log_path)
+        url = listen
+    return Daemon(url=url, secret=cfg["daemon"]["secrets"][0], proc=proc, log_path=log_path)
+
+
+@pytest.fixture(scope="session")
+def daemon(daemon_config: dict[str, Any]) -> Iterator[Daemon]:
+    d = start_daemon(daemon_config)
+    yield d
+    stop_process(d.proc)
+
+
+@dataclass
+class ShimResult:
+    returned: Any
+    module_log: list[dict[str, Any]]
+    local_api: list[dict[str, Any]]
+    exception: Any
+    raw: str
+
+
+def run_shim(function: str, params: dict[str, Any], *, url: str, secret: str,
+             extra_env: dict[str, str] | None = None, localapi_responses: dict[str, Any] | None = None,
+             timeout: float = 120) -> ShimResult:
+    """Call `s3bridge_<function>($params)` in the real shim, loaded by the WHMCS stand-in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("S3BRIDGE_")}
+    env.update({"S3BRIDGE_URL": url, "S3BRIDGE_SECRET": secret, **(extra_env or {})})
+    request = {"function": function, "params": params, "localapi_responses": localapi_responses or {}}
+    proc = subprocess.run(["php", str(STANDIN)], input=json.dumps(request).encode(), capture_output=True,
+                          env=env, timeout=timeout, check=False)
+    raw = proc.stdout.decode()
+    if proc.returncode != 0 or not raw.strip():
+        raise AssertionError(f"stand-in failed (exit {proc.returncode}): {proc.stderr.decode()[-2000:]} {raw}")
+    data = json.loads(raw)
+    return ShimResult(data.get("return"), data.get("module_log", []), data.get("local_api", []),
+                      data.get("exception"), raw)
+
+
+@pytest.fixture
+def shim(daemon: Daemon) -> Any:
+    def call(function: str, params: dict[str, Any], **kw: Any) -> ShimResult:
+        kw.setdefault("url", daemon.url)
+        kw.setdefault("secret", daemon.secret)
+        return run_shim(function, params, **kw)
+
+    return call
+
+
+def server_params(minio: MinIO, **overrides: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "serverid": 1,
+        "serverhostname": "127.0.0.1",
+        "serverip": "127.0.0.1",
+        "serverport": minio.port,
+        "serversecure": "",
+        "serverusername": minio.access_key,
+        "serverpassword": minio.secret_key,
+        "serveraccesshash": "",
+        "serverhttpprefix": "http",
+    }
+    params.update(overrides)
+    return params
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}{int(time.time() * 1000) % 10**8}{secrets.token_hex(2)}"

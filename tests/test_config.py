@@ -1,0 +1,91 @@
+"""Config validation: every missing or wrong key is one line naming it, and the CLI exits 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bridge.config import ConfigError, parse_config
+
+GOOD = {
+    "daemon": {"listen": "127.0.0.1:8750", "secrets": ["0123456789abcdef0123"]},
+    "whmcs_db": {"host": "127.0.0.1", "user": "s3bridge", "password": "pw-canary-xyz", "database": "whmcs"},
+}
+
+
+def with_(section: str, **changes: object) -> dict[str, dict[str, object]]:
+    data = {k: dict(v) for k, v in GOOD.items()}
+    for key, value in changes.items():
+        if value is None:
+            data[section].pop(key, None)
+        else:
+            data[section][key] = value
+    return data
+
+
+def test_a_minimal_valid_config_parses_with_defaults() -> None:
+    cfg = parse_config(GOOD)
+    assert cfg.daemon.listen.port == 8750
+    assert cfg.whmcs_db.port == 3306
+    assert cfg.backend.max_crypto_concurrency == 2
+
+
+def test_unix_socket_listen_address_is_accepted() -> None:
+    cfg = parse_config(with_("daemon", listen="unix:/run/s3bridge/s3bridge.sock"))
+    assert cfg.daemon.listen.unix_path == "/run/s3bridge/s3bridge.sock"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (with_("daemon", secrets=None), "[daemon] secrets is missing"),
+        (with_("daemon", secrets=[]), "[daemon] secrets must list at least one secret"),
+        (with_("daemon", secrets=["short"]), "[daemon] secrets[0] is too short"),
+        (with_("daemon", listen="8750"), "[daemon] listen must be"),
+        (with_("daemon", listen="unix:relative.sock"), "[daemon] listen must be"),
+        (with_("daemon", listn="127.0.0.1:1"), "[daemon] listn is not a known key"),
+        (with_("whmcs_db", database=None), "[whmcs_db] database is missing"),
+        (with_("whmcs_db", port="3306"), "[whmcs_db] port must be int, got str"),
+        (with_("whmcs_db", port=70000), "[whmcs_db] port must be 1-65535"),
+        ({"daemon": GOOD["daemon"]}, "section [whmcs_db] is missing"),
+        ({**GOOD, "minio": {}}, "section [minio] is not a known section"),
+    ],
+)
+def test_each_config_error_names_the_key(data: dict[str, object], expected: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        parse_config(data, source="test.toml")  # type: ignore[arg-type]
+    assert expected in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bridge", *args], capture_output=True, text=True, check=False)
+
+
+def test_serve_with_a_missing_config_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    r = run_cli("serve", "--config", str(tmp_path / "nope.toml"))
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0
+    assert "does not exist" in r.stderr
+
+
+def test_serve_with_a_bad_key_exits_2_naming_it_without_leaking_secrets(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[daemon]\nlisten = "nowhere"\nsecrets = ["canary-secret-abcdef123456"]\n'
+                    '[whmcs_db]\nuser = "u"\npassword = "canary-pass-987"\ndatabase = "w"\n')
+    r = run_cli("serve", "--config", str(path))
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0
+    assert "[daemon] listen" in r.stderr
+    assert "canary" not in r.stderr + r.stdout
+
+
+def test_invalid_toml_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("[daemon\nlisten=")
+    r = run_cli("check", "--config", str(path))
+    assert r.returncode == 2
+    assert "is not valid TOML" in r.stderr
