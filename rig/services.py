@@ -8,6 +8,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.request
@@ -159,6 +160,11 @@ class MinIO:
     secret_key: str = field(default_factory=lambda: "rig-" + secrets.token_hex(12))
     proc: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    certs_dir: Path | None = None
+
+    @property
+    def secure(self) -> bool:
+        return self.certs_dir is not None
 
     @property
     def endpoint(self) -> str:
@@ -181,12 +187,16 @@ class MinIO:
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [str(minio_binary()), "server", str(data), "--address", self.endpoint,
-                 "--console-address", f"127.0.0.1:{self.console_port}", "--quiet"],
+                 "--console-address", f"127.0.0.1:{self.console_port}", "--quiet",
+                 *(["--certs-dir", str(self.certs_dir)] if self.certs_dir else [])],
                 env=env, stdout=out, stderr=subprocess.STDOUT,
             )
 
         def live() -> bool:
-            with urllib.request.urlopen(f"http://{self.endpoint}/minio/health/ready", timeout=1) as r:  # noqa: S310
+            scheme = "https" if self.secure else "http"
+            context = ssl._create_unverified_context() if self.secure else None  # noqa: S323 - readiness probe only
+            with urllib.request.urlopen(f"{scheme}://{self.endpoint}/minio/health/ready", timeout=1,  # noqa: S310
+                                        context=context) as r:
                 return bool(r.status == 200)
 
         wait_until(live, 60, "MinIO", self.proc, log)
