@@ -12,11 +12,20 @@ from bridge.logs import get_logger
 log = get_logger("s3bridge.audit")
 
 
-async def record(db: Database | None, *, request_id: str, action: str, outcome: str, detail: str,
-                 serviceid: int | None = None, **extra: Any) -> None:
+async def record(
+    db: Database | None,
+    *,
+    request_id: str,
+    action: str,
+    outcome: str,
+    detail: str,
+    serviceid: int | None = None,
+    **extra: Any,
+) -> None:
     detail = redact.scrub(detail)
-    log.info("audit", request_id=request_id, action=action, outcome=outcome, detail=detail,
-             serviceid=serviceid, **extra)
+    log.info(
+        "audit", request_id=request_id, action=action, outcome=outcome, detail=detail, serviceid=serviceid, **extra
+    )
     if db is None:
         return
 

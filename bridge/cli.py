@@ -37,8 +37,7 @@ def sd_notify(state: str) -> None:
 async def serve(config: Config) -> None:
     log = get_logger("s3bridge")
     app = create_app(config)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=config.daemon.shutdown_timeout,
-                           access_log=None)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=config.daemon.shutdown_timeout, access_log=None)
     await runner.setup()
     listen = config.daemon.listen
     site: web.BaseSite
@@ -59,8 +58,9 @@ async def serve(config: Config) -> None:
     sd_notify("READY=1")
     await stop.wait()
     sd_notify("STOPPING=1")
-    log.info("stopping", detail="no longer accepting; finishing in-flight calls",
-             timeout_s=config.daemon.shutdown_timeout)
+    log.info(
+        "stopping", detail="no longer accepting; finishing in-flight calls", timeout_s=config.daemon.shutdown_timeout
+    )
     await runner.cleanup()
     log.info("stopped")
 
@@ -73,9 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="s3bridge", description="WHMCS S3 bridge daemon")
     parser.add_argument("--version", action="version", version=f"s3bridge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("serve", "run the daemon"),
-                       ("migrate", "create or update the mod_s3bridge_* tables in the WHMCS database"),
-                       ("check", "validate the config file and reach the WHMCS database")):
+    for name, text in (
+        ("serve", "run the daemon"),
+        ("migrate", "create or update the mod_s3bridge_* tables in the WHMCS database"),
+        ("check", "validate the config file and reach the WHMCS database"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", help="TOML config file (default: $S3BRIDGE_CONFIG or /etc/s3bridge/s3bridge.toml)")
     args = parser.parse_args(argv)

@@ -134,7 +134,7 @@ def _table(data: dict[str, Any], name: str, source: str, *, required: bool) -> d
 
 def parse_listen(value: str, section: _Section) -> Listen:
     if value.startswith("unix:"):
-        path = value[len("unix:"):]
+        path = value[len("unix:") :]
         if not path.startswith("/"):
             section.fail("listen", f'must be "unix:/absolute/path", got "{value}"')
         return Listen(unix_path=path)
@@ -149,8 +149,12 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
     if unknown:
         raise ConfigError(f"{source}: section [{unknown[0]}] is not a known section (typo?)")
 
-    d = _Section(_table(data, "daemon", source, required=True), "daemon", source,
-                 {"listen", "secrets", "shutdown_timeout", "log_level"})
+    d = _Section(
+        _table(data, "daemon", source, required=True),
+        "daemon",
+        source,
+        {"listen", "secrets", "shutdown_timeout", "log_level"},
+    )
     listen = parse_listen(d.get("listen", str, "127.0.0.1:8750"), d)
     secrets = d.get("secrets", list, required=True)
     if not secrets:
@@ -163,11 +167,19 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
     log_level = d.get("log_level", str, "info")
     if log_level not in {"debug", "info", "warning", "error"}:
         d.fail("log_level", f'must be one of debug, info, warning, error, got "{log_level}"')
-    daemon = DaemonConfig(listen=listen, secrets=tuple(secrets),
-                          shutdown_timeout=d.positive("shutdown_timeout", float, 30.0), log_level=log_level)
+    daemon = DaemonConfig(
+        listen=listen,
+        secrets=tuple(secrets),
+        shutdown_timeout=d.positive("shutdown_timeout", float, 30.0),
+        log_level=log_level,
+    )
 
-    w = _Section(_table(data, "whmcs_db", source, required=True), "whmcs_db", source,
-                 {"host", "port", "user", "password", "database", "unix_socket", "pool_size", "connect_timeout"})
+    w = _Section(
+        _table(data, "whmcs_db", source, required=True),
+        "whmcs_db",
+        source,
+        {"host", "port", "user", "password", "database", "unix_socket", "pool_size", "connect_timeout"},
+    )
     unix_socket = w.get("unix_socket", str, None)
     port = w.get("port", int, 3306)
     if not 0 < port < 65536:
@@ -183,8 +195,12 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         connect_timeout=w.positive("connect_timeout", float, 5.0),
     )
 
-    b = _Section(_table(data, "backend", source, required=False), "backend", source,
-                 {"connect_timeout", "read_timeout", "max_concurrency", "max_crypto_concurrency", "ca_file"})
+    b = _Section(
+        _table(data, "backend", source, required=False),
+        "backend",
+        source,
+        {"connect_timeout", "read_timeout", "max_concurrency", "max_crypto_concurrency", "ca_file"},
+    )
     ca_file = b.get("ca_file", str, None)
     if ca_file is not None and not Path(ca_file).is_file():
         b.fail("ca_file", f"names {ca_file}, which is not a file")

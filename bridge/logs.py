@@ -1,30 +1,50 @@
-"""structlog JSON logging with a request id per call and secrets redacted last."""
+"""structlog JSON logs, one line per event, with the request id bound per call and secrets redacted last.
+
+Standard-library loggers (aiohttp, urllib3, asyncio) go through the same processors, so every line is JSON and
+every line is redacted.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
 from bridge import redact
 
+_SHARED: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
 
-def configure_logging(level: str = "info", stream: Any = None) -> None:
-    logging.basicConfig(format="%(message)s", stream=stream or sys.stderr, level=level.upper(), force=True)
-    structlog.configure(
+
+def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_SHARED,
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             redact.structlog_processor,
             structlog.processors.JSONRenderer(),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
-        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())
+    # Library chatter stays out unless it is a warning: one line per admin call is ours to write.
+    for noisy in ("urllib3", "asyncio", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    structlog.configure(
+        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
     )
 
 

@@ -21,8 +21,11 @@ class Migration:
 _TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "services and audit log", (
-        f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_services (
+    Migration(
+        1,
+        "services and audit log",
+        (
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_services (
             serviceid INT UNSIGNED NOT NULL PRIMARY KEY,
             userid INT UNSIGNED NOT NULL,
             serverid INT UNSIGNED NOT NULL,
@@ -35,7 +38,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             UNIQUE KEY server_username (serverid, username),
             KEY userid (userid)
         ) {_TABLE_OPTIONS}""",
-        f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_audit (
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_audit (
             id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
             at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
             request_id VARCHAR(64) NOT NULL,
@@ -46,7 +49,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             KEY at (at),
             KEY serviceid (serviceid)
         ) {_TABLE_OPTIONS}""",
-    )),
+        ),
+    ),
 )
 
 

@@ -73,7 +73,7 @@ class ServerParams:
         m = re.match(r"^(https?)://", raw_host, re.I)
         if m:
             secure = m.group(1).lower() == "https"
-            raw_host = raw_host[m.end():]
+            raw_host = raw_host[m.end() :]
         raw_host = raw_host.rstrip("/")
         if "/" in raw_host:
             raise BadParam("serverhostname", "must be a host name, optionally with :port, not a URL with a path")

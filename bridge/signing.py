@@ -78,8 +78,11 @@ class RequestVerifier:
         nonce = headers.get(HEADER_NONCE, "")
         signature = headers.get(HEADER_SIGNATURE, "")
         if not (timestamp and nonce and signature):
-            missing = [h for h, v in ((HEADER_TIMESTAMP, timestamp), (HEADER_NONCE, nonce),
-                                      (HEADER_SIGNATURE, signature)) if not v]
+            missing = [
+                h
+                for h, v in ((HEADER_TIMESTAMP, timestamp), (HEADER_NONCE, nonce), (HEADER_SIGNATURE, signature))
+                if not v
+            ]
             raise AuthError(f"unsigned request: missing header {', '.join(missing)}", code="missing_auth")
         if not _TIMESTAMP.match(timestamp):
             raise AuthError(f"header {HEADER_TIMESTAMP} is not a Unix time in seconds", code="bad_timestamp")

@@ -45,8 +45,12 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         if e.status == 404:
             response = json_response(error_body(BridgeError(f"no route {request.path}", code="not_found")), 404)
         elif e.status == 405:
-            response = json_response(error_body(BridgeError(f"method {request.method} not allowed on {request.path}",
-                                                            code="method_not_allowed")), 405)
+            response = json_response(
+                error_body(
+                    BridgeError(f"method {request.method} not allowed on {request.path}", code="method_not_allowed")
+                ),
+                405,
+            )
         elif e.status == 413:
             response = json_response(error_body(BadRequest("request body too large", code="too_large")), 413)
         else:
@@ -85,8 +89,14 @@ async def module_call(request: web.Request) -> web.Response:
     try:
         request.app[VERIFIER].verify(request.method, request.path, request.headers, body)
     except AuthError as e:
-        await audit.record(request.app[DB], request_id=_rid(), action=f"auth:{name}", outcome="refused",
-                           detail=f"{e.code}: {e.message}", peer=request.remote or "")
+        await audit.record(
+            request.app[DB],
+            request_id=_rid(),
+            action=f"auth:{name}",
+            outcome="refused",
+            detail=f"{e.code}: {e.message}",
+            peer=request.remote or "",
+        )
         raise
     spec = request.app[FUNCTIONS].get(name)
     if spec is None:
@@ -118,8 +128,7 @@ async def readyz(request: web.Request) -> web.Response:
     try:
         await request.app[DB].ping()
     except BridgeError as e:
-        return json_response({"ok": False, "status": "not ready", "error": {"code": e.code, "message": e.message}},
-                             503)
+        return json_response({"ok": False, "status": "not ready", "error": {"code": e.code, "message": e.message}}, 503)
     return json_response({"ok": True, "status": "ready"})
 
 

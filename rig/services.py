@@ -10,6 +10,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,9 +23,20 @@ from rig import minio_release
 from rig.paths import CACHE, SCHEMA_SQL
 
 WHMCS_TABLES_READ = (
-    "tblhosting", "tblproducts", "tblservers", "tblclients", "tblcustomfields", "tblcustomfieldsvalues",
-    "tblconfiguration", "tblemailtemplates", "tblservergroups", "tblservergroupsrel", "tblcurrencies",
-    "tblpricing", "tblnotes", "tblmetric_usage",
+    "tblhosting",
+    "tblproducts",
+    "tblservers",
+    "tblclients",
+    "tblcustomfields",
+    "tblcustomfieldsvalues",
+    "tblconfiguration",
+    "tblemailtemplates",
+    "tblservergroups",
+    "tblservergroupsrel",
+    "tblcurrencies",
+    "tblpricing",
+    "tblnotes",
+    "tblmetric_usage",
 )
 USAGE_COLUMNS = ("diskusage", "disklimit", "bwusage", "bwlimit", "lastupdate")
 
@@ -35,8 +47,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(check: object, timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None,
-               log: Path | None = None) -> None:
+def wait_until(
+    check: object, timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None, log: Path | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -69,12 +82,22 @@ class MariaDB:
     proc: subprocess.Popen[bytes] | None = None
     root_password: str = field(default_factory=lambda: "root-" + secrets.token_hex(8))
 
-    def connect(self, database: str | None = None, user: str = "root", password: str | None = None,
-                ) -> pymysql.connections.Connection[pymysql.cursors.DictCursor]:
-        return pymysql.connect(host="127.0.0.1", port=self.port, user=user,
-                               password=self.root_password if password is None else password,
-                               database=database, autocommit=True, cursorclass=pymysql.cursors.DictCursor,
-                               charset="utf8mb4")
+    def connect(
+        self,
+        database: str | None = None,
+        user: str = "root",
+        password: str | None = None,
+    ) -> pymysql.connections.Connection[pymysql.cursors.DictCursor]:
+        return pymysql.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user=user,
+            password=self.root_password if password is None else password,
+            database=database,
+            autocommit=True,
+            cursorclass=pymysql.cursors.DictCursor,
+            charset="utf8mb4",
+        )
 
     def start(self) -> None:
         data = self.root / "data"
@@ -82,16 +105,36 @@ class MariaDB:
         if not data.exists():
             data.mkdir(parents=True)
             subprocess.run(
-                ["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=root",
-                 "--auth-root-authentication-method=normal", "--skip-test-db"],
-                check=True, capture_output=True,
+                [
+                    "mariadb-install-db",
+                    "--no-defaults",
+                    f"--datadir={data}",
+                    "--user=root",
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db",
+                ],
+                check=True,
+                capture_output=True,
             )
         self.proc = subprocess.Popen(
-            ["mariadbd", "--no-defaults", f"--datadir={data}", f"--socket={self.socket}", f"--port={self.port}",
-             "--bind-address=127.0.0.1", "--user=root", f"--log-error={log}", f"--pid-file={self.root}/mariadb.pid",
-             "--innodb-buffer-pool-size=128M", "--skip-log-bin", "--max-connections=500",
-             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "mariadbd",
+                "--no-defaults",
+                f"--datadir={data}",
+                f"--socket={self.socket}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                "--user=root",
+                f"--log-error={log}",
+                f"--pid-file={self.root}/mariadb.pid",
+                "--innodb-buffer-pool-size=128M",
+                "--skip-log-bin",
+                "--max-connections=500",
+                "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_unicode_ci",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
         def up() -> bool:
@@ -186,17 +229,30 @@ class MinIO:
         }
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(minio_binary()), "server", str(data), "--address", self.endpoint,
-                 "--console-address", f"127.0.0.1:{self.console_port}", "--quiet",
-                 *(["--certs-dir", str(self.certs_dir)] if self.certs_dir else [])],
-                env=env, stdout=out, stderr=subprocess.STDOUT,
+                [
+                    str(minio_binary()),
+                    "server",
+                    str(data),
+                    "--address",
+                    self.endpoint,
+                    "--console-address",
+                    f"127.0.0.1:{self.console_port}",
+                    "--quiet",
+                    *(["--certs-dir", str(self.certs_dir)] if self.certs_dir else []),
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
 
         def live() -> bool:
             scheme = "https" if self.secure else "http"
             context = ssl._create_unverified_context() if self.secure else None  # noqa: S323 - readiness probe only
-            with urllib.request.urlopen(f"{scheme}://{self.endpoint}/minio/health/ready", timeout=1,  # noqa: S310
-                                        context=context) as r:
+            with urllib.request.urlopen(
+                f"{scheme}://{self.endpoint}/minio/health/ready",
+                timeout=1,
+                context=context,
+            ) as r:
                 return bool(r.status == 200)
 
         wait_until(live, 60, "MinIO", self.proc, log)
@@ -216,7 +272,7 @@ def running(service: MariaDB | MinIO) -> Iterator[MariaDB | MinIO]:
 
 
 def scratch_dir(prefix: str) -> Path:
-    base = Path(os.environ.get("S3BRIDGE_RIG_TMP", "/tmp"))
+    base = Path(os.environ.get("S3BRIDGE_RIG_TMP") or tempfile.gettempdir())
     path = base / f"s3bridge-{prefix}-{os.getpid()}-{secrets.token_hex(3)}"
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)

@@ -57,19 +57,38 @@ def whmcs_db(mariadb: MariaDB) -> str:
     name = "whmcs_test"
     mariadb.create_whmcs_database(name)
     admin_cfg = make_config(mariadb, name, user="root", password=mariadb.root_password)
-    subprocess.run([sys.executable, "-m", "bridge", "migrate", "--config", str(write_config(admin_cfg))],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "bridge", "migrate", "--config", str(write_config(admin_cfg))],
+        check=True,
+        capture_output=True,
+    )
     mariadb.create_daemon_user(name, "s3bridge", CANARY_DB_PASSWORD, own_tables())
     return name
 
 
-def make_config(mariadb: MariaDB, database: str, *, user: str = "s3bridge", password: str = CANARY_DB_PASSWORD,
-                listen: str | None = None, secrets_: list[str] | None = None) -> dict[str, Any]:
+def make_config(
+    mariadb: MariaDB,
+    database: str,
+    *,
+    user: str = "s3bridge",
+    password: str = CANARY_DB_PASSWORD,
+    listen: str | None = None,
+    secrets_: list[str] | None = None,
+) -> dict[str, Any]:
     return {
-        "daemon": {"listen": listen or f"127.0.0.1:{free_port()}", "secrets": secrets_ or [CANARY_HMAC],
-                   "shutdown_timeout": 10, "log_level": "debug"},
-        "whmcs_db": {"host": "127.0.0.1", "port": mariadb.port, "user": user, "password": password,
-                     "database": database},
+        "daemon": {
+            "listen": listen or f"127.0.0.1:{free_port()}",
+            "secrets": secrets_ or [CANARY_HMAC],
+            "shutdown_timeout": 10,
+            "log_level": "debug",
+        },
+        "whmcs_db": {
+            "host": "127.0.0.1",
+            "port": mariadb.port,
+            "user": user,
+            "password": password,
+            "database": database,
+        },
         "backend": {"connect_timeout": 2, "read_timeout": 10},
     }
 
@@ -115,13 +134,14 @@ def start_daemon(cfg: dict[str, Any]) -> Daemon:
     path = write_config(cfg)
     log_path = path.parent / "daemon.log"
     out = log_path.open("ab")
-    proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--config", str(path)],
-                            stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge", "serve", "--config", str(path)], stdout=out, stderr=subprocess.STDOUT, cwd=REPO
+    )
     listen = cfg["daemon"]["listen"]
     url = f"http://{listen}"
 
     def healthy() -> bool:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:  # noqa: S310
+        with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
             return bool(r.status == 200)
 
     if not listen.startswith("unix:"):
@@ -148,21 +168,35 @@ class ShimResult:
     raw: str
 
 
-def run_shim(function: str, params: dict[str, Any], *, url: str, secret: str,
-             extra_env: dict[str, str] | None = None, localapi_responses: dict[str, Any] | None = None,
-             timeout: float = 120) -> ShimResult:
+def run_shim(
+    function: str,
+    params: dict[str, Any],
+    *,
+    url: str,
+    secret: str,
+    extra_env: dict[str, str] | None = None,
+    localapi_responses: dict[str, Any] | None = None,
+    timeout: float = 120,
+) -> ShimResult:
     """Call `s3bridge_<function>($params)` in the real shim, loaded by the WHMCS stand-in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("S3BRIDGE_")}
     env.update({"S3BRIDGE_URL": url, "S3BRIDGE_SECRET": secret, **(extra_env or {})})
     request = {"function": function, "params": params, "localapi_responses": localapi_responses or {}}
-    proc = subprocess.run(["php", str(STANDIN)], input=json.dumps(request).encode(), capture_output=True,
-                          env=env, timeout=timeout, check=False)
+    proc = subprocess.run(
+        ["php", str(STANDIN)],
+        input=json.dumps(request).encode(),
+        capture_output=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
     raw = proc.stdout.decode()
     if proc.returncode != 0 or not raw.strip():
         raise AssertionError(f"stand-in failed (exit {proc.returncode}): {proc.stderr.decode()[-2000:]} {raw}")
     data = json.loads(raw)
-    return ShimResult(data.get("return"), data.get("module_log", []), data.get("local_api", []),
-                      data.get("exception"), raw)
+    return ShimResult(
+        data.get("return"), data.get("module_log", []), data.get("local_api", []), data.get("exception"), raw
+    )
 
 
 @pytest.fixture

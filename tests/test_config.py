@@ -74,8 +74,10 @@ def test_serve_with_a_missing_config_file_exits_2_with_one_line(tmp_path: Path) 
 
 def test_serve_with_a_bad_key_exits_2_naming_it_without_leaking_secrets(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
-    path.write_text('[daemon]\nlisten = "nowhere"\nsecrets = ["canary-secret-abcdef123456"]\n'
-                    '[whmcs_db]\nuser = "u"\npassword = "canary-pass-987"\ndatabase = "w"\n')
+    path.write_text(
+        '[daemon]\nlisten = "nowhere"\nsecrets = ["canary-secret-abcdef123456"]\n'
+        '[whmcs_db]\nuser = "u"\npassword = "canary-pass-987"\ndatabase = "w"\n'
+    )
     r = run_cli("serve", "--config", str(path))
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0

@@ -21,8 +21,12 @@ pytestmark = pytest.mark.mariadb
 def signed(secret: str, path: str, body: bytes, *, ts: int | None = None, nonce: str | None = None) -> dict[str, str]:
     ts_s = str(ts if ts is not None else int(time.time()))
     nonce = nonce or secrets.token_hex(16)
-    return {HEADER_TIMESTAMP: ts_s, HEADER_NONCE: nonce, HEADER_SIGNATURE: sign(secret, "POST", path, ts_s, nonce, body),
-            "Content-Type": "application/json"}
+    return {
+        HEADER_TIMESTAMP: ts_s,
+        HEADER_NONCE: nonce,
+        HEADER_SIGNATURE: sign(secret, "POST", path, ts_s, nonce, body),
+        "Content-Type": "application/json",
+    }
 
 
 @pytest.fixture
@@ -82,38 +86,60 @@ async def test_unknown_route_is_404_json_not_html(client: TestClient) -> None:  
         (b"{}", "missing_param", "'params'"),
         (b'{"params": {"serverusername": "x"}}', "missing_param", "'serverpassword'"),
         (b'{"params": {"serverusername": "x", "serverpassword": "y"}}', "missing_param", "'serverhostname'"),
-        (b'{"params": {"serverusername": "x", "serverpassword": "y", "serverhostname": "h", "serverport": "abc"}}',
-         "bad_param", "'serverport'"),
+        (
+            b'{"params": {"serverusername": "x", "serverpassword": "y", "serverhostname": "h", "serverport": "abc"}}',
+            "bad_param",
+            "'serverport'",
+        ),
     ],
 )
-async def test_malformed_requests_are_400_naming_the_field(client: TestClient, config: Config, body: bytes,  # type: ignore[type-arg]
-                                                           code: str, names: str) -> None:
+async def test_malformed_requests_are_400_naming_the_field(
+    client: TestClient,
+    config: Config,
+    body: bytes,  # type: ignore[type-arg]
+    code: str,
+    names: str,
+) -> None:
     status, answer = await post(client, "/v1/module/TestConnection", body, config.daemon.secrets[0])
     assert status == 400
     assert answer["error"]["code"] == code
     assert names in answer["error"]["message"]
 
 
-async def test_bad_signature_is_401_and_audited(client: TestClient, config: Config, mariadb: MariaDB,  # type: ignore[type-arg]
-                                                whmcs_db: str) -> None:
-    r = await client.post("/v1/module/TestConnection", data=b'{"params":{}}',
-                          headers=signed("not-the-daemon-secret-at-all", "/v1/module/TestConnection", b'{"params":{}}'))
+async def test_bad_signature_is_401_and_audited(
+    client: TestClient,
+    config: Config,
+    mariadb: MariaDB,  # type: ignore[type-arg]
+    whmcs_db: str,
+) -> None:
+    r = await client.post(
+        "/v1/module/TestConnection",
+        data=b'{"params":{}}',
+        headers=signed("not-the-daemon-secret-at-all", "/v1/module/TestConnection", b'{"params":{}}'),
+    )
     body = await r.json()
     assert r.status == 401
     assert body["error"]["code"] == "bad_signature"
     assert "Traceback" not in json.dumps(body)
     conn = mariadb.connect(whmcs_db)
     with conn.cursor() as cur:
-        cur.execute("SELECT action, outcome, detail FROM mod_s3bridge_audit WHERE request_id = %s",
-                    (r.headers["X-Request-Id"],))
+        cur.execute(
+            "SELECT action, outcome, detail FROM mod_s3bridge_audit WHERE request_id = %s", (r.headers["X-Request-Id"],)
+        )
         rows = cur.fetchall()
-    assert rows == [{"action": "auth:TestConnection", "outcome": "refused",
-                     "detail": "bad_signature: signature does not match any configured secret"}]
+    assert rows == [
+        {
+            "action": "auth:TestConnection",
+            "outcome": "refused",
+            "detail": "bad_signature: signature does not match any configured secret",
+        }
+    ]
 
 
 async def test_stale_timestamp_is_401(client: TestClient, config: Config) -> None:  # type: ignore[type-arg]
-    status, body = await post(client, "/v1/module/TestConnection", b'{"params":{}}', config.daemon.secrets[0],
-                              ts=int(time.time()) - 301)
+    status, body = await post(
+        client, "/v1/module/TestConnection", b'{"params":{}}', config.daemon.secrets[0], ts=int(time.time()) - 301
+    )
     assert status == 401
     assert body["error"]["code"] == "stale_timestamp"
 

@@ -21,8 +21,13 @@ SECRET = "first-secret-0123456789"
 OLD_SECRET = "older-secret-9876543210"
 
 
-def headers(secret: str = SECRET, ts: float = NOW, nonce: str = "ab" * 16, body: bytes = b"{}",
-            path: str = "/v1/module/TestConnection") -> dict[str, str]:
+def headers(
+    secret: str = SECRET,
+    ts: float = NOW,
+    nonce: str = "ab" * 16,
+    body: bytes = b"{}",
+    path: str = "/v1/module/TestConnection",
+) -> dict[str, str]:
     return {
         HEADER_TIMESTAMP: str(int(ts)),
         HEADER_NONCE: nonce,
@@ -35,8 +40,7 @@ def verifier(now: float = NOW) -> RequestVerifier:
 
 
 def test_signature_matches_the_published_vector() -> None:
-    got = sign(VECTOR["secret"], VECTOR["method"], VECTOR["path"], VECTOR["timestamp"], VECTOR["nonce"],
-               VECTOR["body"])
+    got = sign(VECTOR["secret"], VECTOR["method"], VECTOR["path"], VECTOR["timestamp"], VECTOR["nonce"], VECTOR["body"])
     assert got == VECTOR["expected"]
 
 
@@ -75,9 +79,11 @@ def test_unknown_secret_is_refused() -> None:
 
 def test_tampered_body_path_or_method_is_refused() -> None:
     h = headers(body=b'{"params":{"a":1}}')
-    for method, path, body in [("POST", "/v1/module/TestConnection", b'{"params":{"a":2}}'),
-                               ("POST", "/v1/module/TerminateAccount", b'{"params":{"a":1}}'),
-                               ("PUT", "/v1/module/TestConnection", b'{"params":{"a":1}}')]:
+    for method, path, body in [
+        ("POST", "/v1/module/TestConnection", b'{"params":{"a":2}}'),
+        ("POST", "/v1/module/TerminateAccount", b'{"params":{"a":1}}'),
+        ("PUT", "/v1/module/TestConnection", b'{"params":{"a":1}}'),
+    ]:
         with pytest.raises(AuthError):
             verifier().verify(method, path, dict(h), body)
 

@@ -38,8 +38,9 @@ def test_unknown_access_key_is_reported_as_rejected_credentials(shim, minio: Min
 
 @pytest.fixture(scope="module")
 def plain_user(minio: MinIO) -> tuple[str, str]:
-    admin = MinioAdmin(endpoint=minio.endpoint, credentials=StaticProvider(minio.access_key, minio.secret_key),
-                       secure=False)
+    admin = MinioAdmin(
+        endpoint=minio.endpoint, credentials=StaticProvider(minio.access_key, minio.secret_key), secure=False
+    )
     admin.user_add("plainuser", "plainuser-secret-123")
     admin.policy_set("readonly", user="plainuser")
     return "plainuser", "plainuser-secret-123"
@@ -71,9 +72,28 @@ def tls_minio() -> Iterator[MinIO]:
     root = scratch_dir("minio-tls")
     certs = root / "certs"
     certs.mkdir()
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(certs / "private.key"),
-                    "-out", str(certs / "public.crt")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(certs / "private.key"),
+            "-out",
+            str(certs / "public.crt"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     server = MinIO(root=root, port=free_port(), console_port=free_port(), certs_dir=certs)
     server.start()
     yield server
@@ -91,8 +111,10 @@ def test_daemon_down_is_reported_with_its_address(minio: MinIO) -> None:
 
     port = free_port()
     r = run_shim("TestConnection", server_params(minio), url=f"http://127.0.0.1:{port}", secret=CANARY_HMAC)
-    assert r.returned == {"success": False,
-                          "error": f"s3bridge daemon unreachable at 127.0.0.1:{port}: connection refused"}
+    assert r.returned == {
+        "success": False,
+        "error": f"s3bridge daemon unreachable at 127.0.0.1:{port}: connection refused",
+    }
 
 
 def test_daemon_refusing_the_signature_is_reported_with_what_to_check(shim, minio: MinIO) -> None:  # type: ignore[no-untyped-def]
@@ -118,8 +140,14 @@ def test_canary_secrets_appear_in_no_log_module_log_or_message(shim, daemon, min
         shim("TestConnection", server_params(minio, serveraccesshash=canary_hash)),
         shim("TestConnection", server_params(minio, serverpassword=canary_server_pw, serveraccesshash=canary_hash)),
         shim("TestConnection", server_params(minio, serverpassword=canary_server_pw), secret="wrong-secret-1234567"),
-        shim("TestConnection", {"serverhostname": f"bad host {canary_server_pw}", "serverusername": "x",
-                                "serverpassword": canary_server_pw}),
+        shim(
+            "TestConnection",
+            {
+                "serverhostname": f"bad host {canary_server_pw}",
+                "serverusername": "x",
+                "serverpassword": canary_server_pw,
+            },
+        ),
     ]
     log = daemon.log_text()
     for canary in (canary_server_pw, canary_hash, CANARY_HMAC, minio.secret_key, "canary-dbpass"):

@@ -240,9 +240,7 @@ def validate(tables: list[Table], overview: dict[str, tuple[int, int]]) -> None:
                 if blob_like and part.prefix is None:
                     raise SchemaError(f"{where}: {part.column} is {column.type}, needs a prefix")
         for column in table.columns:
-            if column.auto_increment and not any(
-                part.column == column.name for key in primaries for part in key.parts
-            ):
+            if column.auto_increment and not any(part.column == column.name for key in primaries for part in key.parts):
                 raise SchemaError(f"{where}.{column.name}: auto_increment outside the PK")
         no_default = [c.name for c in table.columns if not c.nullable and c.default is None]
         no_default = [name for name in no_default if not columns[name].auto_increment]
@@ -252,9 +250,7 @@ def validate(tables: list[Table], overview: dict[str, tuple[int, int]]) -> None:
             ("Zero-date defaults", zero_dates),
         ):
             if table.summaries.get(label) != found:
-                raise SchemaError(
-                    f"{where}: '{label}' lists {table.summaries.get(label)}, columns give {found}"
-                )
+                raise SchemaError(f"{where}: '{label}' lists {table.summaries.get(label)}, columns give {found}")
 
 
 def _quote(identifier: str) -> str:

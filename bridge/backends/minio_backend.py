@@ -41,8 +41,12 @@ class MinioClients:
         self._admins: dict[tuple[str, bool, str, str], MinioAdmin] = {}
 
     def admin(self, server: ServerParams) -> MinioAdmin:
-        key = (server.endpoint, server.secure, server.access_key,
-               hashlib.sha256(server.secret_key.encode()).hexdigest())
+        key = (
+            server.endpoint,
+            server.secure,
+            server.access_key,
+            hashlib.sha256(server.secret_key.encode()).hexdigest(),
+        )
         client = self._admins.get(key)
         if client is None:
             client = MinioAdmin(

@@ -8,8 +8,5 @@ from bridge.functions.context import FunctionSpec
 SERVER_PARAMS = ("serverusername", "serverpassword")
 
 FUNCTIONS: dict[str, FunctionSpec] = {
-    spec.name: spec
-    for spec in (
-        FunctionSpec("TestConnection", test_connection, required=SERVER_PARAMS),
-    )
+    spec.name: spec for spec in (FunctionSpec("TestConnection", test_connection, required=SERVER_PARAMS),)
 }
