@@ -18,6 +18,7 @@ from bridge.app import create_app
 from bridge.config import Config, ConfigError, default_path, load_config
 from bridge.db import connect
 from bridge.errors import BridgeError
+from bridge.grants import grant_statements
 from bridge.logs import configure_logging, get_logger
 from bridge.migrations import migrate
 
@@ -80,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", help="TOML config file (default: $S3BRIDGE_CONFIG or /etc/s3bridge/s3bridge.toml)")
+    g = sub.add_parser("grants", help="print the least-privilege GRANT statements for the daemon's DB user")
+    g.add_argument("--config", help="TOML config file (the database name and user are read from it)")
+    g.add_argument("--host", default="localhost", help="the host part of the MySQL account (default: localhost)")
     args = parser.parse_args(argv)
 
     try:
@@ -104,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"applied migration {m.version}: {m.name}")
             else:
                 print("database schema is up to date; nothing to do")
+        elif args.command == "grants":
+            for statement in grant_statements(config.whmcs_db.database, config.whmcs_db.user, args.host):
+                print(statement + ";")
         elif args.command == "check":
             conn = connect(config.whmcs_db)
             conn.close()
@@ -111,4 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BridgeError as e:
         print(f"s3bridge: {redact.scrub(e.message)}", file=sys.stderr)
         return 1
+    except ValueError as e:
+        print(f"s3bridge: {redact.scrub(str(e))}", file=sys.stderr)
+        return 2
     return 0

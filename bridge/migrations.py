@@ -18,6 +18,7 @@ class Migration:
     statements: tuple[str, ...]
 
 
+SCHEMA_TABLE = "mod_s3bridge_schema"
 _TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
 
 MIGRATIONS: tuple[Migration, ...] = (

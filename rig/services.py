@@ -19,26 +19,9 @@ from pathlib import Path
 
 import pymysql
 
+from bridge.grants import grant_statements
 from rig import minio_release
 from rig.paths import CACHE, SCHEMA_SQL
-
-WHMCS_TABLES_READ = (
-    "tblhosting",
-    "tblproducts",
-    "tblservers",
-    "tblclients",
-    "tblcustomfields",
-    "tblcustomfieldsvalues",
-    "tblconfiguration",
-    "tblemailtemplates",
-    "tblservergroups",
-    "tblservergroupsrel",
-    "tblcurrencies",
-    "tblpricing",
-    "tblnotes",
-    "tblmetric_usage",
-)
-USAGE_COLUMNS = ("diskusage", "disklimit", "bwusage", "bwlimit", "lastupdate")
 
 
 def free_port() -> int:
@@ -164,20 +147,14 @@ class MariaDB:
                 cur.execute(statement)
         conn.close()
 
-    def create_daemon_user(self, database: str, user: str, password: str, own_tables: list[str]) -> None:
-        """Least privilege, as DESIGN.md asks: read WHMCS, update usage columns, add notes, own mod_s3bridge_*."""
+    def create_daemon_user(self, database: str, user: str, password: str) -> None:
+        """The daemon's least-privilege user, with exactly the grants `s3bridge grants` prints."""
         conn = self.connect(database)
         with conn.cursor() as cur:
-            cur.execute("CREATE USER IF NOT EXISTS %s@'127.0.0.1' IDENTIFIED BY %s", (user, password))
-            cur.execute("CREATE USER IF NOT EXISTS %s@'localhost' IDENTIFIED BY %s", (user, password))
             for host in ("127.0.0.1", "localhost"):
-                for table in WHMCS_TABLES_READ:
-                    cur.execute(f"GRANT SELECT ON `{database}`.`{table}` TO %s@%s", (user, host))
-                cols = ", ".join(USAGE_COLUMNS)
-                cur.execute(f"GRANT UPDATE ({cols}) ON `{database}`.`tblhosting` TO %s@%s", (user, host))
-                cur.execute(f"GRANT INSERT ON `{database}`.`tblnotes` TO %s@%s", (user, host))
-                for table in own_tables:
-                    cur.execute(f"GRANT ALL ON `{database}`.`{table}` TO %s@%s", (user, host))
+                cur.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (user, host, password))
+                for statement in grant_statements(database, user, host):
+                    cur.execute(statement)
         conn.close()
 
 

@@ -17,21 +17,12 @@ from typing import Any
 import pytest
 
 from bridge.config import Config, parse_config
-from bridge.migrations import MIGRATIONS
-from rig.paths import REPO, STANDIN
+from rig.paths import REPO
 from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
+from rig.shim import ShimResult, run_shim
 
 CANARY_DB_PASSWORD = "canary-dbpass-7f3e9a1c55d2"
 CANARY_HMAC = "canary-hmac-secret-0b8d44e2c7a9f6e1"
-
-
-def own_tables() -> list[str]:
-    names = ["mod_s3bridge_schema"]
-    for m in MIGRATIONS:
-        for s in m.statements:
-            if "CREATE TABLE IF NOT EXISTS" in s:
-                names.append(s.split("CREATE TABLE IF NOT EXISTS", 1)[1].split()[0])
-    return names
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +53,7 @@ def whmcs_db(mariadb: MariaDB) -> str:
         check=True,
         capture_output=True,
     )
-    mariadb.create_daemon_user(name, "s3bridge", CANARY_DB_PASSWORD, own_tables())
+    mariadb.create_daemon_user(name, "s3bridge", CANARY_DB_PASSWORD)
     return name
 
 
@@ -157,46 +148,6 @@ def daemon(daemon_config: dict[str, Any]) -> Iterator[Daemon]:
     d = start_daemon(daemon_config)
     yield d
     stop_process(d.proc)
-
-
-@dataclass
-class ShimResult:
-    returned: Any
-    module_log: list[dict[str, Any]]
-    local_api: list[dict[str, Any]]
-    exception: Any
-    raw: str
-
-
-def run_shim(
-    function: str,
-    params: dict[str, Any],
-    *,
-    url: str,
-    secret: str,
-    extra_env: dict[str, str] | None = None,
-    localapi_responses: dict[str, Any] | None = None,
-    timeout: float = 120,
-) -> ShimResult:
-    """Call `s3bridge_<function>($params)` in the real shim, loaded by the WHMCS stand-in."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("S3BRIDGE_")}
-    env.update({"S3BRIDGE_URL": url, "S3BRIDGE_SECRET": secret, **(extra_env or {})})
-    request = {"function": function, "params": params, "localapi_responses": localapi_responses or {}}
-    proc = subprocess.run(
-        ["php", str(STANDIN)],
-        input=json.dumps(request).encode(),
-        capture_output=True,
-        env=env,
-        timeout=timeout,
-        check=False,
-    )
-    raw = proc.stdout.decode()
-    if proc.returncode != 0 or not raw.strip():
-        raise AssertionError(f"stand-in failed (exit {proc.returncode}): {proc.stderr.decode()[-2000:]} {raw}")
-    data = json.loads(raw)
-    return ShimResult(
-        data.get("return"), data.get("module_log", []), data.get("local_api", []), data.get("exception"), raw
-    )
 
 
 @pytest.fixture

@@ -1,0 +1,41 @@
+"""The least-privilege grants of the daemon's database user (pure: builds SQL text, runs nothing).
+
+SELECT on the WHMCS tables it reads, UPDATE on tblhosting's usage columns only, INSERT on tblnotes, and full rights on
+its own mod_s3bridge_* tables. `s3bridge grants` prints them for the DBA; the rig applies them in tests.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bridge.migrations import MIGRATIONS, SCHEMA_TABLE
+
+WHMCS_TABLES_READ = (
+    "tblhosting", "tblproducts", "tblservers", "tblclients", "tblcustomfields", "tblcustomfieldsvalues",
+    "tblconfiguration", "tblemailtemplates", "tblservergroups", "tblservergroupsrel", "tblcurrencies",
+    "tblpricing", "tblnotes", "tblmetric_usage",
+)  # fmt: skip
+USAGE_COLUMNS = ("diskusage", "disklimit", "bwusage", "bwlimit", "lastupdate")
+
+_CREATE = re.compile(r"CREATE TABLE IF NOT EXISTS\s+`?(mod_s3bridge_[a-z0-9_]+)`?", re.I)
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def own_tables() -> list[str]:
+    names = [SCHEMA_TABLE]
+    for migration in MIGRATIONS:
+        for statement in migration.statements:
+            names += [m.group(1) for m in _CREATE.finditer(statement) if m.group(1) not in names]
+    return names
+
+
+def grant_statements(database: str, user: str, host: str) -> list[str]:
+    for what, value in (("database", database), ("user", user), ("host", host)):
+        if not _NAME.match(value):
+            raise ValueError(f"{what} name {value!r} must be 1-64 letters, digits, '_', '.' or '-'")
+    who = f"'{user}'@'{host}'"
+    statements = [f"GRANT SELECT ON `{database}`.`{t}` TO {who}" for t in WHMCS_TABLES_READ]
+    statements.append(f"GRANT UPDATE ({', '.join(USAGE_COLUMNS)}) ON `{database}`.`tblhosting` TO {who}")
+    statements.append(f"GRANT INSERT ON `{database}`.`tblnotes` TO {who}")
+    statements += [f"GRANT ALL PRIVILEGES ON `{database}`.`{t}` TO {who}" for t in own_tables()]
+    return statements

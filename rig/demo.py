@@ -1,0 +1,127 @@
+"""Run the product locally: MariaDB with a sample WHMCS database, MinIO, the daemon, and the real PHP shim.
+
+`scripts/demo.sh` runs this after `scripts/setup.sh`. It prints each step and what WHMCS would have seen, then keeps
+everything running until Ctrl-C (or exits at once with --once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any
+
+from rig.paths import REPO
+from rig.sample_whmcs import load_sample
+from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
+from rig.shim import run_shim
+
+BOLD, DIM, OFF = "\033[1m", "\033[2m", "\033[0m"
+
+
+def step(text: str) -> None:
+    print(f"\n{BOLD}== {text}{OFF}", flush=True)
+
+
+def show(label: str, value: Any) -> None:
+    print(f"   {label}: {json.dumps(value) if not isinstance(value, str) else value}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--once", action="store_true", help="stop everything after the walk-through")
+    args = parser.parse_args(argv)
+
+    root = scratch_dir("demo")
+    db = MariaDB(root=root / "mariadb", port=free_port(), socket=str(root / "mysqld.sock"))
+    (root / "mariadb").mkdir()
+    minio = MinIO(root=root / "minio", port=free_port(), console_port=free_port())
+    daemon: subprocess.Popen[bytes] | None = None
+    try:
+        step(f"MariaDB on 127.0.0.1:{db.port} (data in {root / 'mariadb'})")
+        db.start()
+        db.create_whmcs_database("whmcs")
+        step(f"MinIO on {minio.endpoint} (built from source)")
+        minio.start()
+        load_sample(db, "whmcs", "127.0.0.1", minio.port, minio.access_key)
+        show("sample WHMCS data", "client #7 Ada Lovelace, server #1 'Local MinIO', product #1, service #55")
+
+        secret = secrets.token_hex(24)
+        listen = f"127.0.0.1:{free_port()}"
+        cfg = root / "s3bridge.toml"
+        cfg.write_text(
+            f'[daemon]\nlisten = "{listen}"\nsecrets = ["{secret}"]\n\n'
+            f'[whmcs_db]\nhost = "127.0.0.1"\nport = {db.port}\nuser = "root"\n'
+            f'password = "{db.root_password}"\ndatabase = "whmcs"\n'
+        )
+        cfg.chmod(0o600)
+        step("s3bridge migrate")
+        out = subprocess.run(
+            [sys.executable, "-m", "bridge", "migrate", "--config", str(cfg)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
+        print("   " + out.stdout.strip().replace("\n", "\n   "))
+
+        step(f"s3bridge serve on {listen} (log: {root / 'daemon.log'})")
+        log = (root / "daemon.log").open("ab")
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "serve", "--config", str(cfg)],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://{listen}"
+        wait_until(lambda: _get(f"{url}/readyz"), 30, "s3bridge daemon", daemon, root / "daemon.log")
+        show("GET /readyz", "ready (database reachable)")
+
+        server = {
+            "serverid": 1,
+            "serverhostname": "127.0.0.1",
+            "serverport": minio.port,
+            "serversecure": "",
+            "serverusername": minio.access_key,
+            "serverpassword": minio.secret_key,
+        }
+        step("WHMCS -> s3bridge_TestConnection (real PHP shim in the WHMCS stand-in)")
+        r = run_shim("TestConnection", server, url=url, secret=secret)
+        show("returned to WHMCS", r.returned)
+        step("WHMCS -> s3bridge_TestConnection with a wrong secret key")
+        r = run_shim("TestConnection", {**server, "serverpassword": "wrong"}, url=url, secret=secret)
+        show("returned to WHMCS", r.returned)
+        show("module log (as WHMCS stores it)", r.module_log[0]["masked"]["response"].strip()[:300])
+
+        if args.once:
+            return 0
+        step("Everything is running. Ctrl-C stops it.")
+        show("daemon", f"{url}  (S3BRIDGE_URL={url}, S3BRIDGE_SECRET in {cfg})")
+        show("MinIO", f"http://{minio.endpoint}  access key {minio.access_key}")
+        show("MariaDB", f"mariadb -h127.0.0.1 -P{db.port} -uroot -p  (password in {cfg})")
+        stop = threading.Event()
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        stop.wait()
+        return 0
+    finally:
+        print(f"\n{DIM}stopping...{OFF}", flush=True)
+        if daemon is not None:
+            stop_process(daemon)
+        minio.stop()
+        db.stop()
+
+
+def _get(url: str) -> bool:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=1) as r:
+        return bool(r.status == 200)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

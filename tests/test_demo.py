@@ -1,0 +1,21 @@
+"""The README's first command stays true: the demo walk-through runs end to end on real services."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from rig.paths import REPO
+
+pytestmark = [pytest.mark.minio, pytest.mark.mariadb, pytest.mark.php]
+
+
+def test_demo_walkthrough_runs_and_reports_a_successful_test_connection() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "rig.demo", "--once"], cwd=REPO, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert 'returned to WHMCS: {"success": true, "error": ""}' in r.stdout
+    assert "rejected the access key or secret key" in r.stdout
