@@ -15,6 +15,7 @@ from bridge.db import Database
 from bridge.functions.context import FunctionSpec, Services
 from bridge.functions.registry import FUNCTIONS as DEFAULT_FUNCTIONS
 from bridge.params import ServerParams
+from bridge.records import ServiceRecords
 from bridge.signing import RequestVerifier
 from bridge.web import MAX_BODY, add_routes, request_context
 
@@ -32,7 +33,7 @@ async def backends_ctx(app: web.Application) -> AsyncIterator[None]:
     def backend_for(server: ServerParams) -> MinioBackend:
         return MinioBackend(server, clients)
 
-    app[SERVICES] = Services(db=app[DB], backend_for=backend_for)
+    app[SERVICES] = Services(db=app[DB], backend_for=backend_for, records=ServiceRecords(app[DB]))
     yield
     clients.close()
 

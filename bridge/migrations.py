@@ -34,6 +34,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             username VARCHAR(128) NOT NULL,
             state VARCHAR(32) NOT NULL,
             policy VARCHAR(16) NOT NULL DEFAULT 'standard',
+            grp VARCHAR(64) NOT NULL DEFAULT '',
             created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
             updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
             UNIQUE KEY server_username (serverid, username),

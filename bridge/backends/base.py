@@ -1,11 +1,16 @@
-"""The interface every storage backend implements."""
+"""The interface every storage backend implements (MinIO, Virtuozzo ostor).
+
+Every method is idempotent: calling it again after a failure or a timeout converges on the same end state, and
+"already so" is success. Methods raise `bridge.errors.BackendError` subclasses with sentences an admin can act on.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from bridge.params import ServerParams
+from bridge.policies import PolicyKind
 
 
 @dataclass(frozen=True)
@@ -18,13 +23,82 @@ class ConnectionReport:
     details: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class AccountSpec:
+    """Everything an account should be. `secret` None means: keep the current secret (the account must exist)."""
+
+    username: str
+    secret: str | None
+    policies: dict[PolicyKind, dict[str, Any]]
+    active_policy: PolicyKind
+    group: str = ""
+    buckets: tuple[str, ...] = ()
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class BucketUsage:
+    name: str
+    size: int
+    objects: int
+    created: str = ""
+
+
+@dataclass(frozen=True)
+class Usage:
+    buckets: tuple[BucketUsage, ...]
+    exact: bool  # False when a time budget cut the listing short (figures are a lower bound)
+
+    @property
+    def bytes(self) -> int:
+        return sum(b.size for b in self.buckets)
+
+
+@dataclass(frozen=True)
+class DeletionReport:
+    buckets: int = 0
+    objects: int = 0
+    user_removed: bool = False
+    policies_removed: int = 0
+
+
 class StorageBackend(Protocol):
-    """A storage system the bridge provisions on. Methods raise `bridge.errors.BackendError` subclasses."""
+    """A storage system the bridge provisions on."""
 
     name: str
 
     async def test_connection(self) -> ConnectionReport:
         """Check the server is reachable and the credentials have admin rights."""
+        ...
+
+    async def account_exists(self, username: str) -> bool: ...
+
+    async def provision(self, spec: AccountSpec) -> None:
+        """Create or complete the account: policies, user (secret), policy mapping, group, buckets."""
+        ...
+
+    async def set_enabled(self, username: str, enabled: bool) -> None: ...
+
+    async def set_secret(self, username: str, secret: str, *, enabled: bool) -> None:
+        """Change the secret; the account keeps the given enabled state."""
+        ...
+
+    async def apply_policy(self, username: str, kind: PolicyKind, policies: dict[PolicyKind, dict[str, Any]]) -> None:
+        """Store both policy documents and attach `kind`."""
+        ...
+
+    async def set_group(self, username: str, old: str, new: str) -> None: ...
+
+    async def credentials_valid(self, username: str, secret: str) -> bool:
+        """True if the pair authenticates for data access now."""
+        ...
+
+    async def usage(self, username: str, *, budget_s: float) -> Usage:
+        """Exact usage of the account's buckets by listing, within a time budget."""
+        ...
+
+    async def delete_account(self, username: str) -> DeletionReport:
+        """Delete every object version, bucket, policy and the user of the account, and nothing else."""
         ...
 
 

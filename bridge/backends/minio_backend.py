@@ -1,73 +1,118 @@
-"""The MinIO driver: admin API through minio-py's MinioAdmin, run in a bounded thread pool."""
+"""The MinIO driver: admin API through minio-py's MinioAdmin, data through minio-py's Minio, in a bounded pool.
+
+Per account on the server: the user `<username>`, the policies `s3bridge-<username>` (standard) and
+`s3bridge-<username>-limited`, membership of the product's group, and the buckets `<username>--*`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import certifi
 import urllib3
-from minio import MinioAdmin
+from minio import Minio, MinioAdmin
 from minio.credentials.providers import StaticProvider
+from minio.deleteobjects import DeleteObject
+from minio.error import MinioAdminException, S3Error
 
-from bridge.backends.base import ConnectionReport
+from bridge.backends.base import AccountSpec, BucketUsage, ConnectionReport, DeletionReport, Usage
 from bridge.backends.minio_errors import map_minio_error
 from bridge.config import BackendSettings
+from bridge.errors import BackendError
+from bridge.naming import owns_bucket
 from bridge.params import ServerParams
+from bridge.policies import PolicyKind
 
 T = TypeVar("T")
+_NO_SUCH_USER = "XMinioAdminNoSuchUser"
+_NO_SUCH_POLICY = "XMinioAdminNoSuchPolicy"
+
+
+def policy_name(username: str, kind: PolicyKind) -> str:
+    return f"s3bridge-{username}" if kind == "standard" else f"s3bridge-{username}-limited"
+
+
+def _admin_error_code(exc: BaseException) -> str:
+    if isinstance(exc, MinioAdminException):
+        try:
+            return str(json.loads(exc._body).get("Code", ""))
+        except ValueError:
+            return ""
+    return ""
 
 
 class MinioClients:
-    """Owns the HTTP pool, the thread pool and one MinioAdmin per server; closed by the app's cleanup context."""
+    """Owns the HTTP pool, the thread pool and one client pair per server; closed by the app's cleanup context."""
 
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings
         self.executor = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="s3bridge-minio")
+        # Encrypted admin calls (add user) each derive a ~64 MiB Argon2id key: bound how many run at once.
         self.crypto_slots = asyncio.Semaphore(settings.max_crypto_concurrency)
         self.http = urllib3.PoolManager(
             num_pools=64,
             maxsize=settings.max_concurrency,
             timeout=urllib3.Timeout(connect=settings.connect_timeout, read=settings.read_timeout),
-            # Idempotent admin reads may be retried once on a dropped connection; the use cases own retries.
+            # One retry on a dropped idle connection; the use cases own real retries (they are idempotent).
             retries=urllib3.Retry(total=1, connect=0, read=0, status=0, backoff_factor=0.1),
             cert_reqs="CERT_REQUIRED",
             ca_certs=settings.ca_file or certifi.where(),
         )
         self._admins: dict[tuple[str, bool, str, str], MinioAdmin] = {}
+        self._s3: dict[tuple[str, bool, str, str], Minio] = {}
+
+    @staticmethod
+    def _key(server: ServerParams) -> tuple[str, bool, str, str]:
+        digest = hashlib.sha256(server.secret_key.encode()).hexdigest()
+        return (server.endpoint, server.secure, server.access_key, digest)
 
     def admin(self, server: ServerParams) -> MinioAdmin:
-        key = (
-            server.endpoint,
-            server.secure,
-            server.access_key,
-            hashlib.sha256(server.secret_key.encode()).hexdigest(),
-        )
-        client = self._admins.get(key)
-        if client is None:
-            client = MinioAdmin(
+        key = self._key(server)
+        if key not in self._admins:
+            self._admins[key] = MinioAdmin(
                 endpoint=server.endpoint,
                 credentials=StaticProvider(server.access_key, server.secret_key),
                 secure=server.secure,
                 http_client=self.http,
             )
-            self._admins[key] = client
-        return client
+        return self._admins[key]
+
+    def s3(self, server: ServerParams) -> Minio:
+        key = self._key(server)
+        if key not in self._s3:
+            self._s3[key] = Minio(
+                server.endpoint,
+                access_key=server.access_key,
+                secret_key=server.secret_key,
+                secure=server.secure,
+                http_client=self.http,
+            )
+        return self._s3[key]
+
+    def s3_as(self, server: ServerParams, access_key: str, secret_key: str) -> Minio:
+        return Minio(
+            server.endpoint, access_key=access_key, secret_key=secret_key, secure=server.secure, http_client=self.http
+        )
 
     async def call(self, server: ServerParams, fn: Callable[[], T], *, action: str) -> T:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self.executor, fn)
+        except BackendError:
+            raise
         except Exception as e:  # every failure becomes a BackendError sentence
             raise map_minio_error(e, server.endpoint, action=action) from e
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
         self._admins.clear()
+        self._s3.clear()
         self.http.clear()
 
 
@@ -77,10 +122,14 @@ class MinioBackend:
     def __init__(self, server: ServerParams, clients: MinioClients) -> None:
         self.server = server
         self.clients = clients
+        self.admin = clients.admin(server)
+        self.s3 = clients.s3(server)
+
+    async def _call(self, fn: Callable[[], T], action: str) -> T:
+        return await self.clients.call(self.server, fn, action=action)
 
     async def test_connection(self) -> ConnectionReport:
-        admin = self.clients.admin(self.server)
-        raw = await self.clients.call(self.server, admin.info, action="admin ServerInfo")
+        raw = await self._call(self.admin.info, "admin ServerInfo")
         info: dict[str, Any] = json.loads(raw) if raw else {}
         servers = info.get("servers") or []
         version = str(servers[0].get("version", "")) if servers and isinstance(servers[0], dict) else ""
@@ -90,3 +139,227 @@ class MinioBackend:
             version=version,
             details={"mode": str(info.get("mode", "")), "servers": str(len(servers))},
         )
+
+    # -- users -------------------------------------------------------------------------------------------------
+
+    async def user_info(self, username: str) -> dict[str, Any] | None:
+        def info() -> dict[str, Any] | None:
+            try:
+                data: dict[str, Any] = json.loads(self.admin.user_info(username))
+                return data
+            except MinioAdminException as e:
+                if _admin_error_code(e) == _NO_SUCH_USER:
+                    return None
+                raise
+
+        return await self._call(info, "admin user info")
+
+    async def account_exists(self, username: str) -> bool:
+        return await self.user_info(username) is not None
+
+    async def _add_user(self, username: str, secret: str) -> None:
+        async with self.clients.crypto_slots:
+            await self._call(lambda: self.admin.user_add(username, secret), "admin add user")
+
+    async def set_enabled(self, username: str, enabled: bool) -> None:
+        fn = self.admin.user_enable if enabled else self.admin.user_disable
+        await self._call(lambda: fn(username), "admin enable user" if enabled else "admin disable user")
+
+    async def set_secret(self, username: str, secret: str, *, enabled: bool) -> None:
+        if await self.user_info(username) is None:
+            raise BackendError(f"MinIO at {self.server.endpoint} has no user '{username}'", code="no_such_account")
+        await self._add_user(username, secret)  # add-user replaces the secret and always enables the user
+        if not enabled:
+            await self.set_enabled(username, False)
+
+    async def credentials_valid(self, username: str, secret: str) -> bool:
+        client = self.clients.s3_as(self.server, username, secret)
+
+        def probe() -> bool:
+            try:
+                client.list_buckets()
+            except S3Error as e:
+                # AccessDenied comes after authentication (a user who can see no bucket yet): the pair is valid.
+                if e.code in {"InvalidAccessKeyId", "SignatureDoesNotMatch", "XMinioInvalidAccessKey"}:
+                    return False
+                if e.code == "AccessDenied":
+                    return True
+                raise
+            return True
+
+        return await self._call(probe, "list buckets as the user")
+
+    # -- policies and groups ------------------------------------------------------------------------------------
+
+    async def _put_policies(self, username: str, docs: dict[PolicyKind, dict[str, Any]]) -> None:
+        for kind, doc in docs.items():
+            name = policy_name(username, kind)
+            await self._call(lambda n=name, d=doc: self.admin.policy_add(n, policy=d), "admin add policy")  # type: ignore[misc]
+
+    async def apply_policy(self, username: str, kind: PolicyKind, policies: dict[PolicyKind, dict[str, Any]]) -> None:
+        await self._put_policies(username, policies)
+        # policy_set replaces the user's mapping in one call (attach would fail if already attached).
+        await self._call(lambda: self.admin.policy_set(policy_name(username, kind), user=username), "admin set policy")
+
+    async def set_group(self, username: str, old: str, new: str) -> None:
+        if new:
+            await self._call(lambda: self.admin.group_add(new, [username]), "admin add group member")  # type: ignore[arg-type]
+        if old and old != new:
+
+            def leave() -> None:
+                try:
+                    # members given explicitly: without them MinIO would delete the whole group
+                    self.admin.group_remove(old, [username])  # type: ignore[arg-type]
+                except MinioAdminException as e:
+                    if _admin_error_code(e) not in {"XMinioAdminNoSuchGroup", "XMinioAdminNoSuchUser"}:
+                        raise
+
+            await self._call(leave, "admin remove group member")
+
+    # -- buckets ------------------------------------------------------------------------------------------------
+
+    async def _own_buckets(self, username: str) -> list[tuple[str, str]]:
+        buckets = await self._call(self.s3.list_buckets, "list buckets")
+        return [
+            (b.name, b.creation_date.isoformat() if b.creation_date else "")
+            for b in buckets
+            if owns_bucket(username, b.name)
+        ]
+
+    async def _ensure_bucket(self, name: str) -> None:
+        def make() -> None:
+            try:
+                self.s3.make_bucket(name)
+            except S3Error as e:
+                if e.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                    raise
+
+        await self._call(make, "create bucket")
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+
+    async def provision(self, spec: AccountSpec) -> None:
+        await self._put_policies(spec.username, spec.policies)
+        if spec.secret is not None:
+            await self._add_user(spec.username, spec.secret)  # creates or updates, and enables
+        else:
+            info = await self.user_info(spec.username)
+            if info is None:
+                raise BackendError(
+                    f"MinIO at {self.server.endpoint} has no user '{spec.username}' and no secret was given",
+                    code="no_such_account",
+                )
+            if spec.enabled and info.get("status") != "enabled":
+                await self.set_enabled(spec.username, True)
+        await self._call(
+            lambda: self.admin.policy_set(policy_name(spec.username, spec.active_policy), user=spec.username),
+            "admin set policy",
+        )
+        if spec.group:
+            await self.set_group(spec.username, "", spec.group)
+        for bucket in spec.buckets:
+            await self._ensure_bucket(bucket)
+        if not spec.enabled:
+            await self.set_enabled(spec.username, False)
+
+    async def usage(self, username: str, *, budget_s: float) -> Usage:
+        deadline = time.monotonic() + budget_s
+        buckets = await self._own_buckets(username)
+
+        def measure(name: str) -> tuple[int, int, bool]:
+            size = count = 0
+            for obj in self.s3.list_objects(name, recursive=True, include_version=True):
+                if time.monotonic() > deadline:
+                    return size, count, False
+                if not obj.is_delete_marker:
+                    size += obj.size or 0
+                    count += 1 if obj.is_latest or obj.version_id in (None, "null") else 0
+            return size, count, True
+
+        out, exact = [], True
+        for name, created in buckets:
+            if time.monotonic() > deadline:
+                exact = False
+                out.append(BucketUsage(name, 0, 0, created))
+                continue
+            size, count, done = await self._call(lambda n=name: measure(n), "list objects")  # type: ignore[misc]
+            exact = exact and done
+            out.append(BucketUsage(name, size, count, created))
+        return Usage(tuple(out), exact)
+
+    async def delete_account(self, username: str) -> DeletionReport:
+        objects = 0
+        buckets = await self._own_buckets(username)
+        for name, _ in buckets:
+            assert owns_bucket(username, name)
+            objects += await self._call(lambda n=name: self._empty_and_remove(n), "delete bucket")  # type: ignore[misc]
+
+        def remove_user() -> bool:
+            try:
+                self.admin.user_remove(username)
+            except MinioAdminException as e:
+                if _admin_error_code(e) == _NO_SUCH_USER:
+                    return False
+                raise
+            return True
+
+        user_removed = await self._call(remove_user, "admin remove user")
+        removed = 0
+        kinds: tuple[PolicyKind, ...] = ("standard", "limited")
+        for kind in kinds:
+            name = policy_name(username, kind)
+
+            def remove_policy(n: str = name) -> bool:
+                try:
+                    self.admin.policy_remove(n)
+                except MinioAdminException as e:
+                    if _admin_error_code(e) == _NO_SUCH_POLICY:
+                        return False
+                    raise
+                return True
+
+            removed += await self._call(remove_policy, "admin remove policy")
+        return DeletionReport(
+            buckets=len(buckets), objects=objects, user_removed=user_removed, policies_removed=removed
+        )
+
+    def _empty_and_remove(self, bucket: str) -> int:
+        """Delete every object version and delete marker, then the bucket (runs in a worker thread).
+
+        Streams the listing in batches of 1000 (the S3 multi-delete limit) and lists again until nothing is left,
+        so a bucket of any size is deleted in bounded memory."""
+        deleted = 0
+
+        def delete(chunk: list[DeleteObject]) -> None:
+            errors = list(self.s3.remove_objects(bucket, chunk))
+            if errors:
+                first = errors[0]
+                raise BackendError(
+                    f"MinIO at {self.server.endpoint} refused to delete '{first.name}' in bucket '{bucket}':"
+                    f" {first.code} {first.message}",
+                    code="delete_refused",
+                )
+
+        while True:
+            found = 0
+            chunk: list[DeleteObject] = []
+            for o in self.s3.list_objects(bucket, recursive=True, include_version=True):
+                if o.object_name is None:
+                    continue
+                chunk.append(DeleteObject(o.object_name, o.version_id))
+                if len(chunk) == 1000:
+                    delete(chunk)
+                    found += len(chunk)
+                    chunk = []
+            if chunk:
+                delete(chunk)
+                found += len(chunk)
+            deleted += found
+            if not found:
+                break
+        try:
+            self.s3.remove_bucket(bucket)
+        except S3Error as e:
+            if e.code != "NoSuchBucket":
+                raise
+        return deleted

@@ -4,19 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from bridge.backends.base import BackendFactory
 from bridge.db import Database
+from bridge.locks import KeyedLocks
 from bridge.params import Params
+from bridge.pending import PendingSecrets
+from bridge.records import ServiceRecords
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
 class Services:
-    """The resources a use case may use; built by the app factory, faked nowhere."""
+    """The resources a use case may use; built once by the app factory."""
 
     db: Database
     backend_for: BackendFactory
+    records: ServiceRecords
+    locks: KeyedLocks = field(default_factory=KeyedLocks)
+    pending: PendingSecrets = field(default_factory=PendingSecrets)
+    now: Callable[[], datetime] = utcnow
+    usage_budget_s: float = 20.0  # exact listings in a call stop here and say so
 
 
 @dataclass

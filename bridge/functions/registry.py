@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from bridge.functions import lifecycle
 from bridge.functions.connection import test_connection
 from bridge.functions.context import FunctionSpec
 
 SERVER_PARAMS = ("serverusername", "serverpassword")
+SERVICE_PARAMS = ("serviceid", *SERVER_PARAMS)
 
 FUNCTIONS: dict[str, FunctionSpec] = {
-    spec.name: spec for spec in (FunctionSpec("TestConnection", test_connection, required=SERVER_PARAMS),)
+    spec.name: spec
+    for spec in (
+        FunctionSpec("TestConnection", test_connection, required=SERVER_PARAMS),
+        FunctionSpec("CreateAccount", lifecycle.create_account, required=SERVICE_PARAMS),
+        FunctionSpec("SuspendAccount", lifecycle.suspend_account, required=SERVICE_PARAMS),
+        FunctionSpec("UnsuspendAccount", lifecycle.unsuspend_account, required=SERVICE_PARAMS),
+        FunctionSpec("TerminateAccount", lifecycle.terminate_account, required=SERVICE_PARAMS),
+        FunctionSpec("ChangePassword", lifecycle.change_password, required=(*SERVICE_PARAMS, "password")),
+        FunctionSpec("ChangePackage", lifecycle.change_package, required=SERVICE_PARAMS),
+        FunctionSpec("ResetPassword", lifecycle.reset_password, required=SERVICE_PARAMS),
+        FunctionSpec("UpdatePolicy", lifecycle.update_policy, required=SERVICE_PARAMS),
+        FunctionSpec("SetStandardPolicy", lifecycle.set_standard_policy, required=SERVICE_PARAMS),
+        FunctionSpec("SetLimitedPolicy", lifecycle.set_limited_policy, required=SERVICE_PARAMS),
+    )
 }

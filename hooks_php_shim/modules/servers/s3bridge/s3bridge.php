@@ -51,33 +51,70 @@ function s3bridge_MetaData(): array
 }
 
 /**
- * Product settings. The order fixes configoption1..N in $params: 1 = Storage backend, 2 = Disk space size,
- * 3 = Unit. Placeholder list; the full set (at most 24) is filled in by a later issue.
+ * Product settings. The order fixes configoption1..18 in $params and must match bridge/product.py SETTINGS
+ * (tests/test_product_settings.py checks it). The daemon validates every value; invalid ones fail the call with a
+ * message naming the setting.
  */
 function s3bridge_ConfigOptions(): array
 {
     return [
         // configoption1
-        'Storage backend' => [
-            'Type' => 'dropdown',
-            'Options' => ['minio' => 'MinIO'],
-            'Default' => 'minio',
-            'Description' => 'The storage backend of the servers this product is placed on',
-        ],
+        'Storage backend' => ['Type' => 'dropdown', 'Options' => ['minio' => 'MinIO'], 'Default' => 'minio',
+            'Description' => 'Storage system of this product\'s servers'],
         // configoption2
-        'Disk space size' => [
-            'Type' => 'text',
-            'Size' => '10',
-            'Default' => '0',
-            'Description' => 'Quota in the unit below (0 = unlimited)',
-        ],
+        'Disk space size' => ['Type' => 'text', 'Size' => '10', 'Default' => '0',
+            'Description' => 'Disk limit in the unit below; 0 = unlimited'],
         // configoption3
-        'Unit' => [
-            'Type' => 'dropdown',
-            'Options' => 'MB,GB,TB,PB',
-            'Default' => 'GB',
-            'Description' => 'Unit of the disk space size',
-        ],
+        'Unit' => ['Type' => 'dropdown', 'Options' => ['MB' => 'MB', 'GB' => 'GB', 'TB' => 'TB', 'PB' => 'PB'],
+            'Default' => 'GB', 'Description' => 'Binary units: 1 GB = 1024 MB = 1 GiB'],
+        // configoption4
+        'Warning threshold %' => ['Type' => 'text', 'Size' => '4', 'Default' => '90',
+            'Description' => 'Warning email when used space crosses this (1-100)'],
+        // configoption5
+        'Warning email template' => ['Type' => 'text', 'Size' => '40', 'Default' => '',
+            'Description' => 'WHMCS email template name; empty = built-in email'],
+        // configoption6
+        'Suspension email template' => ['Type' => 'text', 'Size' => '40', 'Default' => '',
+            'Description' => 'WHMCS email template name; empty = built-in email'],
+        // configoption7
+        'MinIO group' => ['Type' => 'text', 'Size' => '25', 'Default' => '',
+            'Description' => 'Group the user joins on the server; empty = none'],
+        // configoption8
+        'Raw standard policy' => ['Type' => 'textarea', 'Rows' => '8', 'Cols' => '60', 'Default' => '',
+            'Description' => 'JSON policy with <USER_ID>; empty = the safe default'],
+        // configoption9
+        'Raw disk-limit policy' => ['Type' => 'textarea', 'Rows' => '8', 'Cols' => '60', 'Default' => '',
+            'Description' => 'JSON policy when the disk is full; empty = default'],
+        // configoption10
+        'Usage history retention (days)' => ['Type' => 'text', 'Size' => '5', 'Default' => '365',
+            'Description' => 'Days of usage history kept (1-3650)'],
+        // configoption11
+        'Link to instructions' => ['Type' => 'text', 'Size' => '60', 'Default' => '',
+            'Description' => 'https:// URL shown in the client area; empty = none'],
+        // configoption12
+        'Default bucket' => ['Type' => 'yesno', 'Default' => '',
+            'Description' => 'Create a bucket named <username>--<suffix> with the account'],
+        // configoption13
+        'Default bucket suffix' => ['Type' => 'text', 'Size' => '20', 'Default' => 'data',
+            'Description' => 'Lowercase letters, digits and hyphens'],
+        // configoption14
+        'Client area password' => ['Type' => 'dropdown',
+            'Options' => ['button' => 'Hidden, with a Show button', 'plain' => 'Shown', 'hidden' => 'Not shown'],
+            'Default' => 'button',
+            'Description' => 'button = hidden behind a Show button; plain = shown; hidden = not shown'],
+        // configoption15
+        'Username rule' => ['Type' => 'text', 'Size' => '40', 'Default' => '{client_id}-{service_id}',
+            'Description' => 'Macros: {client_id} {service_id} {unixtime} {date} {time} {random_digit_N} {random_letter_N}'],
+        // configoption16
+        'Password rule' => ['Type' => 'text', 'Size' => '60',
+            'Default' => '24:abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789',
+            'Description' => 'length:charset, length 8-40'],
+        // configoption17
+        'S3 endpoint shown to clients' => ['Type' => 'text', 'Size' => '60', 'Default' => '',
+            'Description' => 'e.g. https://s3.example.com; empty = server host'],
+        // configoption18
+        'Web console URL' => ['Type' => 'text', 'Size' => '60', 'Default' => '',
+            'Description' => 'e.g. https://console.example.com; empty = none'],
     ];
 }
 
@@ -127,6 +164,47 @@ function s3bridge_ChangePassword(array $params): string
 function s3bridge_ChangePackage(array $params): string
 {
     return s3bridge_simple('ChangePackage', $params);
+}
+
+/** Admin buttons: label => function suffix (s3bridge_<suffix>). */
+function s3bridge_AdminCustomButtonArray(): array
+{
+    return [
+        'Update Policy' => 'UpdatePolicy',
+        'Set Standard Policy' => 'SetStandardPolicy',
+        'Set Limited Policy' => 'SetLimitedPolicy',
+        'Change Password' => 'ResetPassword',
+    ];
+}
+
+/** Client buttons: only these (and ClientArea) can be called by a logged-in client. */
+function s3bridge_ClientAreaCustomButtonArray(): array
+{
+    return [
+        'Change Password' => 'ResetPassword',
+    ];
+}
+
+/** Generates a new password by the product's rule and stores it on the service. */
+function s3bridge_ResetPassword(array $params): string
+{
+    return s3bridge_simple('ResetPassword', $params);
+}
+
+/** Applies the standard or the limited policy, whichever the current usage calls for. */
+function s3bridge_UpdatePolicy(array $params): string
+{
+    return s3bridge_simple('UpdatePolicy', $params);
+}
+
+function s3bridge_SetStandardPolicy(array $params): string
+{
+    return s3bridge_simple('SetStandardPolicy', $params);
+}
+
+function s3bridge_SetLimitedPolicy(array $params): string
+{
+    return s3bridge_simple('SetLimitedPolicy', $params);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

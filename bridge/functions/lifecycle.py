@@ -1,0 +1,295 @@
+"""Account lifecycle: CreateAccount, Suspend, Unsuspend, Terminate, ChangePassword, ChangePackage, and the buttons.
+
+Every function holds the service's lock for its whole run (calls for one service are serialized), is idempotent,
+and validates all input before it changes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bridge import effects, naming, policies, redact
+from bridge.backends.base import AccountSpec, StorageBackend
+from bridge.errors import BadParam, BridgeError
+from bridge.functions.context import Outcome, Services
+from bridge.naming import NamingError
+from bridge.params import Params, ServerParams, optional_int, require_str
+from bridge.passwords import PasswordRuleError, check_password
+from bridge.policies import PolicyKind
+from bridge.product import SETTINGS, InvalidSetting, ProductSettings, parse_product
+from bridge.records import ServiceRecord, UsernameTaken
+
+USERNAME_ATTEMPTS = 10
+
+
+class NoAccount(BridgeError):
+    status = 409
+    code = "no_account"
+
+
+@dataclass(frozen=True)
+class Call:
+    serviceid: int
+    clientid: int
+    server: ServerParams
+    backend: StorageBackend
+    product: ProductSettings
+
+
+def _setting(number: int) -> Any:
+    return next(s for s in SETTINGS if s.number == number)
+
+
+def prepare(services: Services, params: Params) -> Call:
+    """Parse and validate everything a lifecycle call needs; nothing is touched yet."""
+    serviceid = optional_int(params, "serviceid")
+    if not serviceid or serviceid <= 0:
+        raise BadParam("serviceid", "must be a positive whole number")
+    clientid = optional_int(params, "userid") or 0
+    product = parse_product(params)
+    server = ServerParams.from_params(params)
+    return Call(serviceid, clientid, server, services.backend_for(server), product)
+
+
+def policy_docs(product: ProductSettings, username: str) -> dict[PolicyKind, dict[str, Any]]:
+    return {
+        "standard": policies.render(product.standard_policy, username),
+        "limited": policies.render(product.limited_policy, username),
+    }
+
+
+async def _require_account(services: Services, call: Call) -> ServiceRecord:
+    rec = await services.records.get(call.serviceid)
+    if rec is None or rec.state in ("terminated", "creating"):
+        what = "is still being created; run Create again" if rec and rec.state == "creating" else "does not exist"
+        raise NoAccount(f"the storage account of service {call.serviceid} {what}")
+    return rec
+
+
+async def _new_username(services: Services, call: Call) -> str:
+    """A username from the product's rule that neither our records nor the server already have."""
+    rule = call.product.username_rule
+    attempts = USERNAME_ATTEMPTS if naming.has_random_part(rule) else 1
+    name = ""
+    for _ in range(attempts):
+        try:
+            name = naming.expand_rule(rule, client_id=call.clientid, service_id=call.serviceid, now=services.now())
+        except NamingError as e:
+            raise InvalidSetting(_setting(15), str(e)) from None
+        if call.product.default_bucket:
+            try:
+                naming.default_bucket(name, call.product.bucket_suffix)
+            except NamingError as e:
+                raise InvalidSetting(_setting(13), str(e)) from None
+        taken = await services.records.username_in_use(call.server.server_id or 0, name, other_than=call.serviceid)
+        if not taken and not await call.backend.account_exists(name):
+            return name
+    raise InvalidSetting(
+        _setting(15),
+        f"yields '{name}', which already exists on the server and does not belong"
+        " to this service; change the rule (e.g. add {service_id})",
+    )
+
+
+async def create_account(services: Services, params: Params) -> Outcome:
+    call = prepare(services, params)
+    async with services.locks.hold(call.serviceid):
+        rec = await services.records.get(call.serviceid)
+        whmcs_password = str(params.get("password") or "")
+        redact.add_request_secrets([whmcs_password])
+        if whmcs_password:
+            services.pending.settle(call.serviceid, whmcs_password)
+
+        if rec is not None and rec.state == "suspended":
+            return Outcome(
+                {"message": f"account '{rec.username}' already exists and is suspended; nothing changed"},
+                [effects.store_credentials(call.serviceid, rec.username)],
+            )
+        if rec is None or rec.state == "terminated":
+            username = await _new_username(services, call)
+            rec = ServiceRecord(
+                call.serviceid,
+                call.clientid,
+                call.server.server_id or 0,
+                call.backend.name,
+                username,
+                "creating",
+                "standard",
+                call.product.group,
+            )
+            try:
+                await services.records.claim(rec)
+            except UsernameTaken:
+                raise InvalidSetting(_setting(15), f"yields '{username}', which another service already has") from None
+
+        # The secret to write to storage, and the one to hand to WHMCS. A repeat before WHMCS stored the pending
+        # secret hands out the same one again; a working WHMCS password is kept; otherwise a new one is made.
+        pending = services.pending.get(call.serviceid)
+        set_secret: str | None = None
+        tell_whmcs: str | None = None
+        if rec.state == "active" and pending is not None:
+            tell_whmcs = pending
+        elif (
+            rec.state == "active"
+            and whmcs_password
+            and await call.backend.credentials_valid(rec.username, whmcs_password)
+        ):
+            pass
+        else:
+            set_secret = tell_whmcs = call.product.password_rule.generate()
+            redact.add_request_secrets([set_secret])
+
+        buckets: tuple[str, ...] = ()
+        if call.product.default_bucket:
+            buckets = (naming.default_bucket(rec.username, call.product.bucket_suffix),)
+        kind: PolicyKind = rec.policy if rec.state == "active" else "standard"
+        await call.backend.provision(
+            AccountSpec(
+                username=rec.username,
+                secret=set_secret,
+                policies=policy_docs(call.product, rec.username),
+                active_policy=kind,
+                group=call.product.group,
+                buckets=buckets,
+            )
+        )
+        if set_secret is not None:
+            services.pending.put(call.serviceid, set_secret)
+        was_active = rec.state == "active"
+        await services.records.update(call.serviceid, state="active", policy=kind, grp=call.product.group)
+        message = (
+            f"account '{rec.username}' already existed; completed and checked"
+            if was_active
+            else f"account '{rec.username}' created"
+        )
+        return Outcome(
+            {"message": message, "username": rec.username},
+            [effects.store_credentials(call.serviceid, rec.username, tell_whmcs)],
+        )
+
+
+async def suspend_account(services: Services, params: Params) -> Outcome:
+    return await _set_enabled(services, params, enabled=False)
+
+
+async def unsuspend_account(services: Services, params: Params) -> Outcome:
+    return await _set_enabled(services, params, enabled=True)
+
+
+async def _set_enabled(services: Services, params: Params, *, enabled: bool) -> Outcome:
+    call = prepare(services, params)
+    async with services.locks.hold(call.serviceid):
+        rec = await _require_account(services, call)
+        await call.backend.set_enabled(rec.username, enabled)
+        await services.records.update(call.serviceid, state="active" if enabled else "suspended")
+        verb = "enabled" if enabled else "disabled"
+        return Outcome({"message": f"account '{rec.username}' {verb}"})
+
+
+async def terminate_account(services: Services, params: Params) -> Outcome:
+    call = prepare(services, params)
+    async with services.locks.hold(call.serviceid):
+        rec = await services.records.get(call.serviceid)
+        if rec is None or rec.state == "terminated":
+            return Outcome(
+                {
+                    "message": f"service {call.serviceid} has no storage account (never created or already"
+                    " terminated); nothing to delete"
+                }
+            )
+        await services.records.update(call.serviceid, state="terminating")
+        report = await call.backend.delete_account(rec.username)
+        await services.records.update(call.serviceid, state="terminated")
+        services.pending.drop(call.serviceid)
+        return Outcome(
+            {
+                "message": f"account '{rec.username}' deleted: {report.buckets} bucket(s),"
+                f" {report.objects} object version(s)",
+                "deleted": report.__dict__,
+            }
+        )
+
+
+async def change_password(services: Services, params: Params) -> Outcome:
+    """WHMCS's ChangePassword: the admin or client chose the new password; it arrives as `password`."""
+    call = prepare(services, params)
+    password = require_str(params, "password")
+    redact.add_request_secrets([password])
+    try:
+        check_password(password)
+    except PasswordRuleError as e:
+        raise BadParam("password", str(e)) from None
+    async with services.locks.hold(call.serviceid):
+        rec = await _require_account(services, call)
+        await call.backend.set_secret(rec.username, password, enabled=rec.state != "suspended")
+        services.pending.drop(call.serviceid)
+        return Outcome(
+            {
+                "message": f"password of '{rec.username}' changed"
+                + (" (account stays suspended)" if rec.state == "suspended" else "")
+            }
+        )
+
+
+async def reset_password(services: Services, params: Params) -> Outcome:
+    """The Change Password button: a new password from the product's rule, stored in WHMCS by an effect."""
+    call = prepare(services, params)
+    async with services.locks.hold(call.serviceid):
+        rec = await _require_account(services, call)
+        secret = call.product.password_rule.generate()
+        redact.add_request_secrets([secret])
+        await call.backend.set_secret(rec.username, secret, enabled=rec.state != "suspended")
+        services.pending.put(call.serviceid, secret)
+        return Outcome(
+            {"message": f"new password set for '{rec.username}'"},
+            [effects.store_credentials(call.serviceid, rec.username, secret)],
+        )
+
+
+async def _decide_and_apply(
+    services: Services,
+    call: Call,
+    rec: ServiceRecord,
+    kind: PolicyKind | None,
+) -> dict[str, Any]:
+    """Apply `kind`, or when None the policy the current usage calls for (the same rule enforcement uses)."""
+    detail: dict[str, Any] = {}
+    if kind is None:
+        usage = await call.backend.usage(rec.username, budget_s=services.usage_budget_s)
+        kind = policies.choose(usage.bytes, call.product.disk_limit_bytes)
+        detail = {"used_bytes": usage.bytes, "limit_bytes": call.product.disk_limit_bytes, "exact": usage.exact}
+    await call.backend.apply_policy(rec.username, kind, policy_docs(call.product, rec.username))
+    await services.records.update(call.serviceid, policy=kind)
+    return {"policy": kind, **detail}
+
+
+async def change_package(services: Services, params: Params) -> Outcome:
+    call = prepare(services, params)
+    async with services.locks.hold(call.serviceid):
+        rec = await _require_account(services, call)
+        if rec.grp != call.product.group:
+            await call.backend.set_group(rec.username, rec.grp, call.product.group)
+            await services.records.update(call.serviceid, grp=call.product.group)
+        decision = await _decide_and_apply(services, call, rec, None)
+        return Outcome({"message": f"package applied to '{rec.username}': {decision['policy']} policy", **decision})
+
+
+async def update_policy(services: Services, params: Params) -> Outcome:
+    return await _policy_button(services, params, None)
+
+
+async def set_standard_policy(services: Services, params: Params) -> Outcome:
+    return await _policy_button(services, params, "standard")
+
+
+async def set_limited_policy(services: Services, params: Params) -> Outcome:
+    return await _policy_button(services, params, "limited")
+
+
+async def _policy_button(services: Services, params: Params, kind: PolicyKind | None) -> Outcome:
+    call = prepare(services, params)
+    async with services.locks.hold(call.serviceid):
+        rec = await _require_account(services, call)
+        decision = await _decide_and_apply(services, call, rec, kind)
+        return Outcome({"message": f"{decision['policy']} policy applied to '{rec.username}'", **decision})

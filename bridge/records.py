@@ -1,0 +1,109 @@
+"""The daemon's record of each service's account (`mod_s3bridge_services`): what exists and in which state.
+
+A record is written before anything is created on the storage server, so nothing ever exists there that the records
+do not know about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pymysql
+
+from bridge.db import Conn, Database
+from bridge.policies import PolicyKind
+
+State = Literal["creating", "active", "suspended", "terminating", "terminated"]
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    serviceid: int
+    userid: int
+    serverid: int
+    backend: str
+    username: str
+    state: State
+    policy: PolicyKind
+    grp: str
+
+    @property
+    def exists(self) -> bool:
+        return self.state != "terminated"
+
+
+class UsernameTaken(Exception):
+    pass
+
+
+_COLUMNS = "serviceid, userid, serverid, backend, username, state, policy, grp"
+
+
+class ServiceRecords:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, serviceid: int) -> ServiceRecord | None:
+        def q(conn: Conn) -> dict[str, Any] | None:
+            with conn.cursor() as cur:
+                cur.execute(f"SELECT {_COLUMNS} FROM mod_s3bridge_services WHERE serviceid = %s", (serviceid,))  # noqa: S608
+                return cur.fetchone()
+
+        row = await self.db.run(q)
+        return ServiceRecord(**row) if row else None
+
+    async def username_in_use(self, serverid: int, username: str, *, other_than: int) -> bool:
+        """Does another service's record (live or terminated) hold this username on this server?"""
+
+        def q(conn: Conn) -> bool:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT 1 FROM mod_s3bridge_services WHERE serverid = %s AND username = %s AND serviceid <> %s",
+                    (serverid, username, other_than),
+                )
+                return cur.fetchone() is not None
+
+        return await self.db.run(q)
+
+    async def claim(self, rec: ServiceRecord) -> None:
+        """Record a new account in state 'creating' (replacing a terminated record of the same service)."""
+
+        def q(conn: Conn) -> None:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "DELETE FROM mod_s3bridge_services WHERE serviceid = %s AND state = 'terminated'", (rec.serviceid,)
+                )
+                try:
+                    cur.execute(
+                        f"INSERT INTO mod_s3bridge_services ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
+                        (
+                            rec.serviceid,
+                            rec.userid,
+                            rec.serverid,
+                            rec.backend,
+                            rec.username,
+                            rec.state,
+                            rec.policy,
+                            rec.grp,
+                        ),
+                    )
+                except pymysql.err.IntegrityError as e:
+                    raise UsernameTaken(rec.username) from e
+
+        await self.db.run(q)
+
+    async def update(self, serviceid: int, **fields: str) -> None:
+        allowed = {"state", "policy", "grp"}
+        if not fields or set(fields) - allowed:
+            raise ValueError(f"can only update {sorted(allowed)}")
+        assignments = ", ".join(f"{k} = %s" for k in fields)
+
+        def q(conn: Conn) -> None:
+            with conn.cursor() as cur:
+                cur.execute(
+                    f"UPDATE mod_s3bridge_services SET {assignments} WHERE serviceid = %s",  # noqa: S608
+                    (*fields.values(), serviceid),
+                )
+
+        await self.db.run(q)

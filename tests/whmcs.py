@@ -1,0 +1,79 @@
+"""Test helpers that play WHMCS's part around the stand-in: a service's $params, and storing what effects say.
+
+WHMCS keeps the service's username and password (tblhosting) and passes them back in $params on every call; here a
+`Service` object keeps them, updated from the `UpdateClientProduct` calls the real shim makes through `localAPI`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.client import BaseClient
+from botocore.config import Config as BotoConfig
+
+from rig.services import MinIO
+from rig.shim import ShimResult, run_shim
+
+_ids = itertools.count(random.randint(10_000, 90_000) * 10)
+
+
+def next_id() -> int:
+    return next(_ids)
+
+
+@dataclass
+class Service:
+    minio: MinIO
+    url: str
+    secret: str
+    serviceid: int = field(default_factory=next_id)
+    clientid: int = field(default_factory=next_id)
+    options: dict[int, str] = field(default_factory=dict)
+    username: str = ""
+    password: str = ""
+    language: str = "english"
+
+    def params(self, **extra: Any) -> dict[str, Any]:
+        p: dict[str, Any] = {
+            "serviceid": self.serviceid, "userid": self.clientid, "pid": 1, "serverid": 1, "domain": "",
+            "username": self.username, "password": self.password, "producttype": "other", "moduletype": "s3bridge",
+            "serverhostname": "127.0.0.1", "serverip": "127.0.0.1", "serverport": self.minio.port,
+            "serversecure": "", "serverusername": self.minio.access_key, "serverpassword": self.minio.secret_key,
+            "serveraccesshash": "", "serverhttpprefix": "http",
+            "clientsdetails": {"id": self.clientid, "firstname": "Test", "lastname": "Client",
+                               "email": f"c{self.clientid}@example.com", "language": self.language},
+            "configoptions": {}, "customfields": {},
+        }  # fmt: skip
+        for n in range(1, 25):
+            p[f"configoption{n}"] = self.options.get(n, "")
+        p.update(extra)
+        return p
+
+    def call(self, function: str, *, apply_effects: bool = True, **extra: Any) -> ShimResult:
+        r = run_shim(function, self.params(**extra), url=self.url, secret=self.secret)
+        if apply_effects:
+            self.apply(r)
+        return r
+
+    def apply(self, r: ShimResult) -> None:
+        for c in r.local_api:
+            if c["command"] == "UpdateClientProduct" and int(c["values"]["serviceid"]) == self.serviceid:
+                self.username = c["values"].get("serviceusername", self.username)
+                self.password = c["values"].get("servicepassword", self.password)
+
+    def s3(self, username: str | None = None, password: str | None = None) -> BaseClient:
+        """A stock S3 client (boto3) with the credentials WHMCS holds for this service."""
+        return boto3.client(
+            "s3",
+            endpoint_url=f"http://{self.minio.endpoint}",
+            aws_access_key_id=username or self.username,
+            aws_secret_access_key=password or self.password,
+            region_name="us-east-1",
+            config=BotoConfig(
+                retries={"max_attempts": 1}, s3={"addressing_style": "path"}, connect_timeout=5, read_timeout=20
+            ),
+        )
