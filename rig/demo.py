@@ -97,7 +97,40 @@ def main(argv: list[str] | None = None) -> int:
         show("returned to WHMCS", r.returned)
         show("module log (as WHMCS stores it)", r.module_log[0]["masked"]["response"].strip()[:300])
 
+        service = {
+            **server,
+            "serviceid": 55,
+            "userid": 7,
+            "pid": 1,
+            "username": "",
+            "password": "",
+            "configoption2": "10",
+            "configoption3": "GB",
+            "configoption12": "on",
+            "clientsdetails": {"id": 7, "firstname": "Ada", "lastname": "Lovelace", "language": "english"},
+        }
+        step("WHMCS -> s3bridge_CreateAccount for service #55 (client #7)")
+        r = run_shim("CreateAccount", service, url=url, secret=secret)
+        show("returned to WHMCS", r.returned)
+        stored = next(c["values"] for c in r.local_api if c["command"] == "UpdateClientProduct")
+        show("localAPI UpdateClientProduct", {k: ("********" if "password" in k else v) for k, v in stored.items()})
+        service.update(username=stored["serviceusername"], password=stored["servicepassword"])
+        bucket = f"{stored['serviceusername']}--data"
+        s3 = _s3(minio.endpoint, stored["serviceusername"], stored["servicepassword"])
+        s3.put_object(Bucket=bucket, Key="hello.txt", Body=b"hello from the customer")
+        show("customer uploads with boto3", f"s3://{bucket}/hello.txt")
+        show("customer lists buckets", [b["Name"] for b in s3.list_buckets()["Buckets"]])
+        for fn in ("SuspendAccount", "UnsuspendAccount", "SetLimitedPolicy", "UpdatePolicy"):
+            step(f"WHMCS -> s3bridge_{fn}")
+            r = run_shim(fn, service, url=url, secret=secret)
+            show("returned to WHMCS", r.returned)
+            show("daemon says", r.module_log[0]["masked"]["processed"].strip().replace("\n", " ")[:200])
+
         if args.once:
+            step("WHMCS -> s3bridge_TerminateAccount")
+            r = run_shim("TerminateAccount", service, url=url, secret=secret)
+            show("returned to WHMCS", r.returned)
+            show("daemon says", r.module_log[0]["masked"]["processed"].strip().replace("\n", " ")[:200])
             return 0
         step("Everything is running. Ctrl-C stops it.")
         show("daemon", f"{url}  (S3BRIDGE_URL={url}, S3BRIDGE_SECRET in {cfg})")
@@ -114,6 +147,20 @@ def main(argv: list[str] | None = None) -> int:
             stop_process(daemon)
         minio.stop()
         db.stop()
+
+
+def _s3(endpoint: str, access_key: str, secret_key: str) -> Any:
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    return boto3.client(
+        "s3",
+        endpoint_url=f"http://{endpoint}",
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name="us-east-1",
+        config=BotoConfig(s3={"addressing_style": "path"}),
+    )
 
 
 def _get(url: str) -> bool:

@@ -19,3 +19,5 @@ def test_demo_walkthrough_runs_and_reports_a_successful_test_connection() -> Non
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert 'returned to WHMCS: {"success": true, "error": ""}' in r.stdout
     assert "rejected the access key or secret key" in r.stdout
+    assert "customer uploads with boto3: s3://7-55--data/hello.txt" in r.stdout
+    assert "account '7-55' deleted: 1 bucket(s), 1 object version(s)" in r.stdout
