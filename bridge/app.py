@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -12,6 +13,7 @@ from bridge.appkeys import CONFIG, DB, FUNCTIONS, SERVICES, VERIFIER
 from bridge.backends.minio_backend import MinioBackend, MinioClients
 from bridge.config import Config
 from bridge.db import Database
+from bridge.emails import Mailer, default_templates_dir
 from bridge.functions.context import FunctionSpec, Services
 from bridge.functions.registry import FUNCTIONS as DEFAULT_FUNCTIONS
 from bridge.params import ServerParams
@@ -33,7 +35,15 @@ async def backends_ctx(app: web.Application) -> AsyncIterator[None]:
     def backend_for(server: ServerParams) -> MinioBackend:
         return MinioBackend(server, clients)
 
-    app[SERVICES] = Services(db=app[DB], backend_for=backend_for, records=ServiceRecords(app[DB]))
+    config = app[CONFIG]
+    templates = Path(config.daemon.email_templates) if config.daemon.email_templates else default_templates_dir()
+    app[SERVICES] = Services(
+        db=app[DB],
+        backend_for=backend_for,
+        records=ServiceRecords(app[DB]),
+        mailer=Mailer(templates),
+        usage_budget_s=config.backend.listing_budget,
+    )
     yield
     clients.close()
 

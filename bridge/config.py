@@ -35,6 +35,7 @@ class DaemonConfig:
     secrets: tuple[str, ...]
     shutdown_timeout: float = 30.0
     log_level: str = "info"
+    email_templates: str | None = None  # default: the email_templates/ folder shipped beside the package
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class BackendSettings:
     max_concurrency: int = 16  # admin calls in flight across all servers (thread pool size)
     max_crypto_concurrency: int = 2  # encrypted admin calls (each derives a ~64 MiB Argon2id key)
     ca_file: str | None = None  # extra CA bundle for storage servers with a private CA
+    listing_budget: float = 10.0  # seconds an exact usage listing may take in one call (Recalculate, ChangePackage)
 
 
 @dataclass(frozen=True)
@@ -167,11 +169,15 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
     log_level = d.get("log_level", str, "info")
     if log_level not in {"debug", "info", "warning", "error"}:
         d.fail("log_level", f'must be one of debug, info, warning, error, got "{log_level}"')
+    email_templates = d.get("email_templates", str, None)
+    if email_templates is not None and not (Path(email_templates) / "_layout.html.j2").is_file():
+        d.fail("email_templates", f"names {email_templates}, which holds no _layout.html.j2")
     daemon = DaemonConfig(
         listen=listen,
         secrets=tuple(secrets),
         shutdown_timeout=d.positive("shutdown_timeout", float, 30.0),
         log_level=log_level,
+        email_templates=email_templates,
     )
 
     w = _Section(
@@ -199,7 +205,7 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         _table(data, "backend", source, required=False),
         "backend",
         source,
-        {"connect_timeout", "read_timeout", "max_concurrency", "max_crypto_concurrency", "ca_file"},
+        {"connect_timeout", "read_timeout", "max_concurrency", "max_crypto_concurrency", "ca_file", "listing_budget"},
     )
     ca_file = b.get("ca_file", str, None)
     if ca_file is not None and not Path(ca_file).is_file():
@@ -210,5 +216,6 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         max_concurrency=b.positive("max_concurrency", int, 16),
         max_crypto_concurrency=b.positive("max_crypto_concurrency", int, 2),
         ca_file=ca_file,
+        listing_budget=b.positive("listing_budget", float, 10.0),
     )
     return Config(daemon=daemon, whmcs_db=db, backend=backend, source=source)

@@ -53,6 +53,40 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) {_TABLE_OPTIONS}""",
         ),
     ),
+    Migration(
+        2,
+        "usage history and limit state",
+        (
+            """ALTER TABLE mod_s3bridge_services
+            ADD COLUMN IF NOT EXISTS used_bytes BIGINT UNSIGNED NOT NULL DEFAULT 0,
+            ADD COLUMN IF NOT EXISTS usage_at DATETIME NULL,
+            ADD COLUMN IF NOT EXISTS usage_exact TINYINT(1) NOT NULL DEFAULT 0,
+            ADD COLUMN IF NOT EXISTS warned TINYINT(1) NOT NULL DEFAULT 0,
+            ADD COLUMN IF NOT EXISTS over_limit TINYINT(1) NOT NULL DEFAULT 0""",
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_usage_daily (
+            serviceid INT UNSIGNED NOT NULL,
+            day DATE NOT NULL,
+            used_bytes BIGINT UNSIGNED NOT NULL,
+            objects BIGINT UNSIGNED NOT NULL,
+            buckets INT UNSIGNED NOT NULL,
+            sent_bytes BIGINT UNSIGNED NOT NULL DEFAULT 0,
+            received_bytes BIGINT UNSIGNED NOT NULL DEFAULT 0,
+            PRIMARY KEY (serviceid, day),
+            KEY day (day)
+        ) {_TABLE_OPTIONS}""",
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_bucket_usage_daily (
+            serviceid INT UNSIGNED NOT NULL,
+            bucket VARCHAR(63) NOT NULL,
+            day DATE NOT NULL,
+            used_bytes BIGINT UNSIGNED NOT NULL,
+            objects BIGINT UNSIGNED NOT NULL,
+            sent_bytes BIGINT UNSIGNED NOT NULL DEFAULT 0,
+            received_bytes BIGINT UNSIGNED NOT NULL DEFAULT 0,
+            PRIMARY KEY (serviceid, day, bucket),
+            KEY day (day)
+        ) {_TABLE_OPTIONS}""",
+        ),
+    ),
 )
 
 

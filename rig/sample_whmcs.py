@@ -65,7 +65,15 @@ def insert_client(conn: Any, client_id: int, firstname: str, lastname: str, emai
     _insert_lenient(conn, "tblclients", cols)
 
 
-def insert_server(conn: Any, server_id: int, name: str, host: str, port: int, access_key: str) -> None:
+def insert_server(
+    conn: Any,
+    server_id: int,
+    name: str,
+    host: str,
+    port: int,
+    access_key: str,
+    password: str = "(encrypted by WHMCS)",  # noqa: S107 - a placeholder, not a secret
+) -> None:
     # WHMCS stores the password encrypted with its own scheme; the daemon never reads it from here.
     _insert_lenient(
         conn,
@@ -92,7 +100,7 @@ def insert_server(conn: Any, server_id: int, name: str, host: str, port: int, ac
             "maxaccounts": 200,
             "type": "s3bridge",
             "username": access_key,
-            "password": "(encrypted by WHMCS)",
+            "password": password,
             "accesshash": "",
             "secure": "",
             "port": port,

@@ -32,9 +32,28 @@ def run_shim(
     timeout: float = 120,
 ) -> ShimResult:
     """`s3bridge_<function>($params)` in the real shim, as WHMCS would call it; returns what WHMCS would see."""
+    request = {"function": function, "params": params, "localapi_responses": localapi_responses or {}}
+    return _run(request, url=url, secret=secret, extra_env=extra_env, timeout=timeout)
+
+
+def run_hook(
+    hook: str,
+    vars_: dict[str, Any] | None = None,
+    *,
+    url: str,
+    secret: str,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> ShimResult:
+    """Run the callbacks the module's hooks.php registers for `hook`, as WHMCS's cron would."""
+    return _run({"hook": hook, "vars": vars_ or {}}, url=url, secret=secret, extra_env=extra_env, timeout=timeout)
+
+
+def _run(
+    request: dict[str, Any], *, url: str, secret: str, extra_env: dict[str, str] | None, timeout: float
+) -> ShimResult:
     env = {k: v for k, v in os.environ.items() if not k.startswith("S3BRIDGE_")}
     env.update({"S3BRIDGE_URL": url, "S3BRIDGE_SECRET": secret, **(extra_env or {})})
-    request = {"function": function, "params": params, "localapi_responses": localapi_responses or {}}
     proc = subprocess.run(
         ["php", str(STANDIN)],
         input=json.dumps(request).encode(),

@@ -15,7 +15,8 @@ import boto3
 from botocore.client import BaseClient
 from botocore.config import Config as BotoConfig
 
-from rig.services import MinIO
+from rig.sample_whmcs import insert_client, insert_product, insert_service
+from rig.services import MariaDB, MinIO
 from rig.shim import ShimResult, run_shim
 
 _ids = itertools.count(random.randint(10_000, 90_000) * 10)
@@ -36,15 +37,18 @@ class Service:
     username: str = ""
     password: str = ""
     language: str = "english"
+    serverid: int = 1
+    firstname: str = "Test"
 
     def params(self, **extra: Any) -> dict[str, Any]:
         p: dict[str, Any] = {
-            "serviceid": self.serviceid, "userid": self.clientid, "pid": 1, "serverid": 1, "domain": "",
+            "serviceid": self.serviceid, "userid": self.clientid, "pid": self.serviceid, "serverid": self.serverid,
+            "domain": "",
             "username": self.username, "password": self.password, "producttype": "other", "moduletype": "s3bridge",
             "serverhostname": "127.0.0.1", "serverip": "127.0.0.1", "serverport": self.minio.port,
             "serversecure": "", "serverusername": self.minio.access_key, "serverpassword": self.minio.secret_key,
             "serveraccesshash": "", "serverhttpprefix": "http",
-            "clientsdetails": {"id": self.clientid, "firstname": "Test", "lastname": "Client",
+            "clientsdetails": {"id": self.clientid, "firstname": self.firstname, "lastname": "Client",
                                "email": f"c{self.clientid}@example.com", "language": self.language},
             "configoptions": {}, "customfields": {},
         }  # fmt: skip
@@ -52,6 +56,28 @@ class Service:
             p[f"configoption{n}"] = self.options.get(n, "")
         p.update(extra)
         return p
+
+    def server_params(self) -> dict[str, Any]:
+        """What WHMCS passes to UsageUpdate: the server's params only."""
+        return {k: v for k, v in self.params().items() if k.startswith("server")}
+
+    def register(self, db: MariaDB, database: str, status: str = "Active") -> None:
+        """The WHMCS rows behind this service: its client, its product (id = service id) and tblhosting."""
+        conn = db.connect(database)
+        insert_client(conn, self.clientid, self.firstname, "Client", f"c{self.clientid}@example.com", self.language)
+        insert_product(conn, self.serviceid, f"S3 plan {self.serviceid}", self.options)
+        insert_service(conn, self.serviceid, self.clientid, self.serviceid, self.serverid, status)
+        conn.close()
+
+    def sync_product(self, db: MariaDB, database: str) -> None:
+        conn = db.connect(database)
+        with conn.cursor() as cur:
+            cols = ", ".join(f"configoption{n} = %s" for n in range(1, 25))
+            cur.execute(
+                f"UPDATE tblproducts SET {cols} WHERE id = %s",  # noqa: S608
+                [self.options.get(n, "") for n in range(1, 25)] + [self.serviceid],
+            )
+        conn.close()
 
     def call(self, function: str, *, apply_effects: bool = True, **extra: Any) -> ShimResult:
         r = run_shim(function, self.params(**extra), url=self.url, secret=self.secret)

@@ -93,6 +93,11 @@ class StorageBackend(Protocol):
         """True if the pair authenticates for data access now."""
         ...
 
+    async def server_usage(self) -> list[BucketUsage]:
+        """Every bucket on the server with its size and object count, in one cheap call (may lag: MinIO's
+        scanner figures). Never one call per account."""
+        ...
+
     async def usage(self, username: str, *, budget_s: float) -> Usage:
         """Exact usage of the account's buckets by listing, within a time budget."""
         ...

@@ -262,6 +262,14 @@ class MinioBackend:
         if not spec.enabled:
             await self.set_enabled(spec.username, False)
 
+    async def server_usage(self) -> list[BucketUsage]:
+        raw = await self._call(self.admin.get_data_usage_info, "admin DataUsageInfo")
+        info = json.loads(raw) if raw else {}
+        buckets = info.get("bucketsUsageInfo") or {}
+        return [
+            BucketUsage(name, int(b.get("size") or 0), int(b.get("objectsCount") or 0)) for name, b in buckets.items()
+        ]
+
     async def usage(self, username: str, *, budget_s: float) -> Usage:
         deadline = time.monotonic() + budget_s
         buckets = await self._own_buckets(username)

@@ -9,6 +9,7 @@ from typing import Any
 
 from bridge.backends.base import BackendFactory
 from bridge.db import Database
+from bridge.emails import Mailer
 from bridge.locks import KeyedLocks
 from bridge.params import Params
 from bridge.pending import PendingSecrets
@@ -26,10 +27,11 @@ class Services:
     db: Database
     backend_for: BackendFactory
     records: ServiceRecords
+    mailer: Mailer
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     pending: PendingSecrets = field(default_factory=PendingSecrets)
     now: Callable[[], datetime] = utcnow
-    usage_budget_s: float = 20.0  # exact listings in a call stop here and say so
+    usage_budget_s: float = 10.0  # exact listings in a call stop here and say so
 
 
 @dataclass

@@ -59,7 +59,7 @@ def policy_docs(product: ProductSettings, username: str) -> dict[PolicyKind, dic
     }
 
 
-async def _require_account(services: Services, call: Call) -> ServiceRecord:
+async def require_account(services: Services, call: Call) -> ServiceRecord:
     rec = await services.records.get(call.serviceid)
     if rec is None or rec.state in ("terminated", "creating"):
         what = "is still being created; run Create again" if rec and rec.state == "creating" else "does not exist"
@@ -180,7 +180,7 @@ async def unsuspend_account(services: Services, params: Params) -> Outcome:
 async def _set_enabled(services: Services, params: Params, *, enabled: bool) -> Outcome:
     call = prepare(services, params)
     async with services.locks.hold(call.serviceid):
-        rec = await _require_account(services, call)
+        rec = await require_account(services, call)
         await call.backend.set_enabled(rec.username, enabled)
         await services.records.update(call.serviceid, state="active" if enabled else "suspended")
         verb = "enabled" if enabled else "disabled"
@@ -221,7 +221,7 @@ async def change_password(services: Services, params: Params) -> Outcome:
     except PasswordRuleError as e:
         raise BadParam("password", str(e)) from None
     async with services.locks.hold(call.serviceid):
-        rec = await _require_account(services, call)
+        rec = await require_account(services, call)
         await call.backend.set_secret(rec.username, password, enabled=rec.state != "suspended")
         services.pending.drop(call.serviceid)
         return Outcome(
@@ -236,7 +236,7 @@ async def reset_password(services: Services, params: Params) -> Outcome:
     """The Change Password button: a new password from the product's rule, stored in WHMCS by an effect."""
     call = prepare(services, params)
     async with services.locks.hold(call.serviceid):
-        rec = await _require_account(services, call)
+        rec = await require_account(services, call)
         secret = call.product.password_rule.generate()
         redact.add_request_secrets([secret])
         await call.backend.set_secret(rec.username, secret, enabled=rec.state != "suspended")
@@ -267,7 +267,7 @@ async def _decide_and_apply(
 async def change_package(services: Services, params: Params) -> Outcome:
     call = prepare(services, params)
     async with services.locks.hold(call.serviceid):
-        rec = await _require_account(services, call)
+        rec = await require_account(services, call)
         if rec.grp != call.product.group:
             await call.backend.set_group(rec.username, rec.grp, call.product.group)
             await services.records.update(call.serviceid, grp=call.product.group)
@@ -290,6 +290,6 @@ async def set_limited_policy(services: Services, params: Params) -> Outcome:
 async def _policy_button(services: Services, params: Params, kind: PolicyKind | None) -> Outcome:
     call = prepare(services, params)
     async with services.locks.hold(call.serviceid):
-        rec = await _require_account(services, call)
+        rec = await require_account(services, call)
         decision = await _decide_and_apply(services, call, rec, kind)
         return Outcome({"message": f"{decision['policy']} policy applied to '{rec.username}'", **decision})

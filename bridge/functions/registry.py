@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.functions import lifecycle
+from bridge.functions import lifecycle, usage
 from bridge.functions.connection import test_connection
 from bridge.functions.context import FunctionSpec
 
@@ -23,5 +23,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec("UpdatePolicy", lifecycle.update_policy, required=SERVICE_PARAMS),
         FunctionSpec("SetStandardPolicy", lifecycle.set_standard_policy, required=SERVICE_PARAMS),
         FunctionSpec("SetLimitedPolicy", lifecycle.set_limited_policy, required=SERVICE_PARAMS),
+        FunctionSpec("UsageUpdate", usage.usage_update, required=(*SERVER_PARAMS, "serverid")),
+        FunctionSpec("EnforceLimits", usage.enforce_limits, required=(*SERVER_PARAMS, "serverid")),
+        FunctionSpec("RecalculateDiskSpace", usage.recalculate, required=SERVICE_PARAMS),
     )
 }

@@ -28,6 +28,12 @@
  * replace_vars value replaced by '********'. Exit status 0 whenever the JSON object was printed for a call
  * (even if the module threw), 2 when stdin was unusable, 3 when PHP died (fatal error or exit) inside the module.
  * The environment passes through unchanged (S3BRIDGE_URL, S3BRIDGE_SECRET, ...).
+ *
+ * Hooks: {"hook": "AfterCronJob", "vars": {...}} instead of "function" loads the module's hooks.php, runs every
+ * callback registered for that hook, and reports {"return": [callback results], ...} the same way.
+ * For hooks the stand-in also provides WHMCS\Database\Capsule (table()->where()->get() over PDO, connected with
+ * env STANDIN_DB_DSN / STANDIN_DB_USER / STANDIN_DB_PASSWORD) and decrypt() for tblservers.password, which the
+ * tests store as 'standin-enc:' . base64(password) (real WHMCS uses its own encryption).
  */
 
 declare(strict_types=1);
@@ -45,6 +51,7 @@ final class WhmcsStandin
     public static array $localApiResponses = [];
     public static array $phpErrors = [];
     public static bool $printed = false;
+    public static array $hooks = [];
 
     /** Stringify like WHMCS's logModuleCall before storing in tblmodulelog. */
     public static function stringify(mixed $value): string
@@ -106,6 +113,18 @@ function logModuleCall($module, $action, $requestString, $responseData, $process
     ];
 }
 
+/** Stand-in for WHMCS's decrypt() of its encrypted columns (see header). */
+function decrypt(string $value): string
+{
+    return str_starts_with($value, 'standin-enc:') ? (string) base64_decode(substr($value, 12), true) : '';
+}
+
+/** Stand-in for WHMCS's add_hook(): records callbacks by hook name. */
+function add_hook(string $hookName, int $priority, callable $callback): void
+{
+    WhmcsStandin::$hooks[$hookName][] = [$priority, $callback];
+}
+
 function localAPI($command, $values, $adminUser = '')
 {
     WhmcsStandin::$localApi[] = ['command' => $command, 'values' => $values, 'admin_user' => $adminUser];
@@ -119,8 +138,9 @@ set_error_handler(static function (int $type, string $message, string $file, int
 });
 
 $input = json_decode((string) stream_get_contents(STDIN), true);
-if (!is_array($input) || !is_string($input['function'] ?? null)
-    || !preg_match('/^[A-Za-z][A-Za-z0-9_]*$/', $input['function'])) {
+$isHook = is_array($input) && is_string($input['hook'] ?? null) && preg_match('/^[A-Za-z]+$/', $input['hook']);
+if (!is_array($input) || (!$isHook && (!is_string($input['function'] ?? null)
+    || !preg_match('/^[A-Za-z][A-Za-z0-9_]*$/', $input['function'])))) {
     WhmcsStandin::emit([
         'return' => null, 'module_log' => [], 'local_api' => [], 'output' => '',
         'exception' => ['class' => 'StandinError', 'message' => 'stdin must be a JSON object with a "function" name'],
@@ -162,8 +182,19 @@ $return = null;
 $exception = null;
 ob_start();
 try {
-    require_once $moduleDir . '/s3bridge.php';
-    $return = ('s3bridge_' . $input['function'])($params);
+    if ($isHook) {
+        require_once __DIR__ . '/Capsule.php';
+        require_once $moduleDir . '/hooks.php';
+        $callbacks = WhmcsStandin::$hooks[$input['hook']] ?? [];
+        usort($callbacks, static fn (array $a, array $b): int => $a[0] <=> $b[0]);
+        $return = [];
+        foreach ($callbacks as [, $callback]) {
+            $return[] = $callback(is_array($input['vars'] ?? null) ? $input['vars'] : []);
+        }
+    } else {
+        require_once $moduleDir . '/s3bridge.php';
+        $return = ('s3bridge_' . $input['function'])($params);
+    }
 } catch (\Throwable $e) {
     $exception = [
         'class' => get_class($e),

@@ -166,10 +166,23 @@ function s3bridge_ChangePackage(array $params): string
     return s3bridge_simple('ChangePackage', $params);
 }
 
+/** WHMCS's daily usage job for one server: the daemon writes tblhosting and enforces limits. */
+function s3bridge_UsageUpdate(array $params): string
+{
+    return s3bridge_simple('UsageUpdate', $params);
+}
+
+/** Exact disk usage by listing now (the storage server's own figures lag), then the policy it calls for. */
+function s3bridge_RecalculateDiskSpace(array $params): string
+{
+    return s3bridge_simple('RecalculateDiskSpace', $params);
+}
+
 /** Admin buttons: label => function suffix (s3bridge_<suffix>). */
 function s3bridge_AdminCustomButtonArray(): array
 {
     return [
+        'Recalculate Disk Space' => 'RecalculateDiskSpace',
         'Update Policy' => 'UpdatePolicy',
         'Set Standard Policy' => 'SetStandardPolicy',
         'Set Limited Policy' => 'SetLimitedPolicy',
@@ -182,6 +195,7 @@ function s3bridge_ClientAreaCustomButtonArray(): array
 {
     return [
         'Change Password' => 'ResetPassword',
+        'Recalculate Disk Space' => 'RecalculateDiskSpace',
     ];
 }
 
@@ -276,6 +290,24 @@ function s3bridge_forward(string $function, array $params): mixed
     }
     s3bridge_log($function, $sent, $answer, $answer['result'], $secrets);
     return $answer['result'];
+}
+
+/**
+ * Server params, as WHMCS builds them for module calls, from a tblservers row (hooks get rows, not $params).
+ * decrypt() is WHMCS's own function for its encrypted columns.
+ */
+function s3bridge_server_params(object $server): array
+{
+    return [
+        'serverid' => (int) $server->id,
+        'serverhostname' => (string) ($server->hostname !== '' ? $server->hostname : $server->ipaddress),
+        'serverip' => (string) $server->ipaddress,
+        'serverusername' => (string) $server->username,
+        'serverpassword' => (string) decrypt((string) $server->password),
+        'serveraccesshash' => (string) $server->accesshash,
+        'serversecure' => ((string) $server->secure === 'on' || (string) $server->secure === '1') ? 'on' : '',
+        'serverport' => (string) $server->port,
+    ];
 }
 
 /** The allow-listed, object-free copy of WHMCS's $params sent to the daemon. */

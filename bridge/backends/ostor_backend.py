@@ -1,0 +1,534 @@
+"""The Virtuozzo Hybrid Infrastructure (ostor) driver: admin services through `OstorAdminClient` (aiohttp), data
+through minio-py with the account's own key pair, in a bounded thread pool.
+
+Per account on the gateway: one ostor user whose email is `<username>@<email_domain>` (usernames are unique per
+server, so two services of one client never share a user; the client's own email is never used), its key pairs
+(the gateway generates them, at most 2), and the buckets that user owns. Isolation comes from ownership: an ostor
+user reaches only its own buckets, so the product's policy templates have no ostor equivalent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import re
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp
+import certifi
+import urllib3
+import urllib3.exceptions as u3
+from minio import Minio
+from minio.deleteobjects import DeleteObject
+from minio.error import MinioException, S3Error, ServerError
+
+from bridge.backends.base import AccountSpec, BucketUsage, ConnectionReport, DeletionReport, Usage
+from bridge.backends.capabilities import KeyPair, RateLimits, TrafficRecord
+from bridge.backends.ostor_client import (
+    GatewayError,
+    Keys,
+    OstorAdminClient,
+    OstorBucket,
+    OstorUser,
+    SignatureVersion,
+    connection_reason,
+    for_bucket,
+    for_user,
+    map_gateway_error,
+    tls_error,
+)
+from bridge.config import BackendSettings
+from bridge.errors import BackendError, BackendUnreachable
+from bridge.locks import KeyedLocks
+from bridge.naming import check_username
+from bridge.params import ServerParams
+from bridge.policies import PolicyKind
+
+T = TypeVar("T")
+DEFAULT_EMAIL_DOMAIN = "s3bridge.invalid"  # RFC 2606: can never be a real mailbox
+_DOMAIN = re.compile(r"^(?=.{1,200}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
+_BAD_KEY_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch"}
+
+
+class Unsupported(BackendError):
+    status = 400
+    code = "unsupported"
+
+
+@dataclass(frozen=True)
+class OstorSettings:
+    """How the bridge maps accounts onto one ostor gateway."""
+
+    email_domain: str = DEFAULT_EMAIL_DOMAIN
+    signature: SignatureVersion = "v2"
+    region: str = "us-east-1"  # the SigV4 region the gateway expects (data plane and, with v4, admin)
+
+    def __post_init__(self) -> None:
+        if not _DOMAIN.match(self.email_domain):
+            raise ValueError(f"email domain '{self.email_domain}' is not a lowercase DNS name such as s3.example.net")
+
+
+def user_email(username: str, domain: str = DEFAULT_EMAIL_DOMAIN) -> str:
+    """The ostor user of a service: keyed by the service's username, never by the client's email."""
+    check_username(username)
+    return f"{username}@{domain}"
+
+
+def map_data_error(exc: BaseException, endpoint: str, *, action: str) -> BackendError:
+    """What minio-py and urllib3 raise on the data plane (S3 with the account's keys), as a BackendError sentence."""
+    if isinstance(exc, BackendError):
+        return exc
+    if isinstance(exc, S3Error):
+        status = exc.response.status if exc.response is not None else 0
+        err = GatewayError(status, exc.code or "", exc.message or "")
+        return map_gateway_error(err, endpoint, action=action, system_keys=False)
+    if isinstance(exc, ServerError):
+        return map_gateway_error(GatewayError(exc.status_code, "", ""), endpoint, action=action, system_keys=False)
+    if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
+        return map_data_error(exc.reason, endpoint, action=action)
+    if isinstance(exc, u3.SSLError | ssl.SSLError):
+        return tls_error(exc, endpoint)
+    if isinstance(exc, u3.ReadTimeoutError):
+        return BackendUnreachable(f"Virtuozzo ostor gateway at {endpoint} did not answer {action} in time")
+    if isinstance(exc, u3.HTTPError | OSError):
+        return BackendUnreachable(f"Virtuozzo ostor gateway at {endpoint} is unreachable: {connection_reason(exc)}")
+    if isinstance(exc, MinioException):
+        return BackendError(f"Virtuozzo ostor gateway at {endpoint} answered {action} with an unreadable response")
+    return BackendError(f"Virtuozzo ostor gateway at {endpoint}: unexpected {type(exc).__name__} during {action}")
+
+
+class OstorClients:
+    """Owns the aiohttp session (admin), the urllib3 pool and thread pool (data) and the per-user creation locks."""
+
+    def __init__(self, settings: BackendSettings) -> None:
+        self.settings = settings
+        self.executor = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="s3bridge-ostor")
+        self.locks = KeyedLocks()
+        self.ssl_context = ssl.create_default_context(cafile=settings.ca_file or certifi.where())
+        self.http = urllib3.PoolManager(
+            num_pools=64,
+            maxsize=settings.max_concurrency,
+            timeout=urllib3.Timeout(connect=settings.connect_timeout, read=settings.read_timeout),
+            retries=urllib3.Retry(total=1, connect=0, read=0, status=0, backoff_factor=0.1),
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=settings.ca_file or certifi.where(),
+        )
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        """Created on first use, inside the running event loop."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.settings.max_concurrency, ssl=self.ssl_context),
+                timeout=aiohttp.ClientTimeout(
+                    sock_connect=self.settings.connect_timeout, sock_read=self.settings.read_timeout
+                ),
+            )
+        return self._session
+
+    def admin(self, server: ServerParams, settings: OstorSettings) -> OstorAdminClient:
+        scheme = "https" if server.secure else "http"
+        return OstorAdminClient(
+            self.session(),
+            f"{scheme}://{server.endpoint}",
+            Keys(server.access_key, server.secret_key),
+            signature=settings.signature,
+            region=settings.region,
+        )
+
+    def s3_as(self, server: ServerParams, settings: OstorSettings, pair: KeyPair) -> Minio:
+        return Minio(
+            server.endpoint,
+            access_key=pair.access_key,
+            secret_key=pair.secret_key,
+            secure=server.secure,
+            region=settings.region,
+            http_client=self.http,
+        )
+
+    async def run(self, fn: Callable[[], T], *, endpoint: str, action: str) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.executor, fn)
+        except Exception as e:  # every failure becomes a BackendError sentence
+            raise map_data_error(e, endpoint, action=action) from e
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        self.executor.shutdown(wait=True)
+        self.http.clear()
+
+
+# -- data plane (run in worker threads) -------------------------------------------------------------------------
+
+
+def _ensure_bucket(s3: Minio, bucket: str) -> None:
+    try:
+        s3.make_bucket(bucket)
+    except S3Error as e:
+        if e.code != "BucketAlreadyOwnedByYou":
+            raise
+
+
+def _measure(s3: Minio, bucket: str, deadline: float) -> tuple[int, int, bool]:
+    size = count = 0
+    for obj in s3.list_objects(bucket, recursive=True, include_version=True):
+        if time.monotonic() > deadline:
+            return size, count, False
+        if not obj.is_delete_marker:
+            size += obj.size or 0
+            count += 1 if obj.is_latest or obj.version_id in (None, "null") else 0
+    return size, count, True
+
+
+def _empty_and_remove(s3: Minio, bucket: str) -> int:
+    """Delete every object version and delete marker in batches of 1000, then the bucket; bounded memory."""
+    deleted = 0
+
+    def delete(chunk: list[DeleteObject]) -> None:
+        errors = list(s3.remove_objects(bucket, chunk))
+        if errors:
+            first = errors[0]
+            raise BackendError(
+                f"the ostor gateway refused to delete '{first.name}' in bucket '{bucket}':"
+                f" {first.code} {first.message}",
+                code="delete_refused",
+            )
+
+    while True:
+        found = 0
+        chunk: list[DeleteObject] = []
+        try:
+            listing = list(s3.list_objects(bucket, recursive=True, include_version=True))
+        except S3Error as e:
+            if e.code == "NoSuchBucket":
+                return deleted
+            raise
+        for o in listing:
+            if o.object_name is None:
+                continue
+            chunk.append(DeleteObject(o.object_name, o.version_id))
+            if len(chunk) == 1000:
+                delete(chunk)
+                found, chunk = found + len(chunk), []
+        if chunk:
+            delete(chunk)
+            found += len(chunk)
+        deleted += found
+        if not found:
+            break
+    try:
+        s3.remove_bucket(bucket)
+    except S3Error as e:
+        if e.code != "NoSuchBucket":
+            raise
+    return deleted
+
+
+def _probe(s3: Minio) -> bool:
+    try:
+        s3.list_buckets()
+    except S3Error as e:
+        if e.code in _BAD_KEY_CODES:
+            return False
+        if e.code == "AccessDenied":
+            return True  # authenticated, then refused (a disabled user): the pair itself is valid
+        raise
+    return True
+
+
+# -- the driver -------------------------------------------------------------------------------------------------
+
+
+class OstorBackend:
+    """`StorageBackend` plus the AccessKeys, RateLimiting, StorageQuotas and TrafficStatistics capabilities."""
+
+    name = "ostor"
+
+    def __init__(self, server: ServerParams, clients: OstorClients, settings: OstorSettings | None = None) -> None:
+        self.server = server
+        self.clients = clients
+        self.settings = settings or OstorSettings()
+        self.admin = clients.admin(server, self.settings)
+
+    def email(self, username: str) -> str:
+        return user_email(username, self.settings.email_domain)
+
+    def _where(self) -> str:
+        return f"Virtuozzo ostor gateway at {self.server.endpoint}"
+
+    async def _data(self, fn: Callable[[], T], action: str) -> T:
+        return await self.clients.run(fn, endpoint=self.server.endpoint, action=action)
+
+    def _s3(self, pair: KeyPair) -> Minio:
+        return self.clients.s3_as(self.server, self.settings, pair)
+
+    async def test_connection(self) -> ConnectionReport:
+        # Querying a user that does not exist proves reachability, the signature and admin rights in one small call
+        # (listing all users or buckets could be huge): 404 and 200 are both fine, 403 means "not a system user".
+        probe = f"s3bridge-connection-check@{self.settings.email_domain}"
+        await self.admin.get_user(probe)
+        return ConnectionReport(
+            backend=self.name,
+            endpoint=self.server.endpoint,
+            details={"signature": self.settings.signature, "email_domain": self.settings.email_domain},
+        )
+
+    # -- users -------------------------------------------------------------------------------------------------
+
+    async def _user(self, username: str) -> OstorUser | None:
+        return await self.admin.get_user(self.email(username))
+
+    async def _require_user(self, username: str) -> OstorUser:
+        user = await self._user(username)
+        if user is None:
+            raise BackendError(
+                f"{self._where()} has no user '{self.email(username)}' for account '{username}'",
+                code="no_such_account",
+            )
+        return user
+
+    async def account_exists(self, username: str) -> bool:
+        return await self._user(username) is not None
+
+    async def _ensure_user(self, username: str) -> OstorUser:
+        """Create the user once: the gateway accepts a second PUT for the same email and makes a second user."""
+        email = self.email(username)
+        async with self.clients.locks.hold(("ostor-user", self.server.endpoint, email)):
+            user = await self.admin.get_user(email)
+            if user is None:
+                await self.admin.create_user(email)  # the gateway generates the first key pair
+                user = await self._require_user(username)
+            return user
+
+    async def _usable_pair(self, user: OstorUser) -> KeyPair:
+        """A key pair to reach the user's buckets with; generates one if an admin revoked them all."""
+        if user.keys:
+            return user.keys[0]
+        return await self.admin.generate_key(user.email)
+
+    async def set_enabled(self, username: str, enabled: bool) -> None:
+        user = await self._require_user(username)
+        if user.enabled != enabled:
+            await self.admin.set_user_enabled(user.email, enabled)
+
+    async def set_secret(self, username: str, secret: str, *, enabled: bool) -> None:
+        raise Unsupported(
+            f"{self._where()} generates secret keys itself and cannot take a chosen password;"
+            " rotate the account's key pair instead (the new secret is then stored in WHMCS)"
+        )
+
+    async def credentials_valid(self, username: str, secret: str) -> bool:
+        user = await self._user(username)
+        if user is None:
+            return False
+        for pair in user.keys:
+            if hmac.compare_digest(pair.secret_key.encode(), secret.encode()):
+                return await self._probe(pair)
+        return False
+
+    async def _probe(self, pair: KeyPair) -> bool:
+        s3 = self._s3(pair)
+        return await self._data(lambda: _probe(s3), "list buckets as the account")
+
+    # -- policies and groups: ostor has neither --------------------------------------------------------------------
+
+    def _check_policy(self, kind: PolicyKind) -> None:
+        if kind != "standard":
+            raise Unsupported(
+                f"{self._where()} has no per-user policies, so the '{kind}' policy cannot be applied; every ostor"
+                " user reaches only its own buckets. Use a storage quota to stop an account from growing"
+            )
+
+    async def apply_policy(self, username: str, kind: PolicyKind, policies: dict[PolicyKind, dict[str, Any]]) -> None:
+        """'standard' (own buckets only) is what ownership already gives on ostor; anything else is refused."""
+        self._check_policy(kind)
+        await self._require_user(username)
+
+    async def set_group(self, username: str, old: str, new: str) -> None:
+        if new:
+            raise Unsupported(f"{self._where()} has no user groups; clear the product's Group setting")
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+
+    async def provision(self, spec: AccountSpec) -> None:
+        """Create or complete the account. `spec.secret` is not used: the gateway generates the key pair, which the
+        caller reads with `key_pairs` and hands to WHMCS. Policies: see `apply_policy`."""
+        if spec.group:
+            await self.set_group(spec.username, "", spec.group)
+        self._check_policy(spec.active_policy)
+        user = await self._ensure_user(spec.username)
+        missing: list[str] = []
+        if spec.buckets:
+            owned = {b.name for b in await self.admin.list_buckets(user.email)}
+            missing = [b for b in spec.buckets if b not in owned]
+        if (spec.enabled or missing) and not user.enabled:
+            await self.admin.set_user_enabled(user.email, True)  # its keys must work to create buckets
+        if missing:
+            s3 = self._s3(await self._usable_pair(user))
+            for bucket in missing:
+                await self._data(lambda b=bucket: _ensure_bucket(s3, b), f"create bucket {bucket}")  # type: ignore[misc]
+        if not spec.enabled:
+            await self.admin.set_user_enabled(user.email, False)
+
+    async def usage(self, username: str, *, budget_s: float) -> Usage:
+        """Exact by listing with the account's keys within the budget; else the gateway's own bucket sizes
+        (`ostor-buckets`, no object counts) with exact=False."""
+        deadline = time.monotonic() + budget_s
+        user = await self._user(username)
+        if user is None:
+            return Usage((), True)
+        buckets = await self.admin.list_buckets(user.email)
+        if not user.enabled or not user.keys:
+            return Usage(tuple(BucketUsage(b.name, b.size, 0, b.created) for b in buckets), exact=not buckets)
+        s3 = self._s3(user.keys[0])
+        out: list[BucketUsage] = []
+        exact = True
+        for b in buckets:
+            if time.monotonic() > deadline:
+                out.append(BucketUsage(b.name, b.size, 0, b.created))
+                exact = False
+                continue
+            size, count, done = await self._data(
+                lambda n=b.name: _measure(s3, n, deadline),  # type: ignore[misc]
+                f"list objects of {b.name}",
+            )
+            out.append(BucketUsage(b.name, size if done else max(size, b.size), count, b.created))
+            exact = exact and done
+        return Usage(tuple(out), exact)
+
+    async def delete_account(self, username: str) -> DeletionReport:
+        """Every bucket the user owns (all object versions), its limits and quotas, its accounts, then the user.
+
+        A disabled user is enabled for the deletion (its own keys empty its buckets) and disabled again on failure."""
+        user = await self._user(username)
+        if user is None:
+            return DeletionReport()
+        was_disabled = not user.enabled
+        if was_disabled:
+            await self.admin.set_user_enabled(user.email, True)
+        try:
+            buckets = await self.admin.list_buckets(user.email)
+            objects = 0
+            if buckets:
+                s3 = self._s3(await self._usable_pair(user))
+                for b in buckets:
+                    objects += await self._delete_bucket(s3, b)
+            await self.admin.delete_limits(for_user(user.email))
+            await self.admin.delete_quota(for_user(user.email))
+            for account in user.accounts:
+                await self.admin.delete_account(user.email, account.name)
+            removed = await self.admin.delete_user(user.email)
+        except BaseException:
+            if was_disabled:
+                await self._try_disable(user.email)
+            raise
+        return DeletionReport(buckets=len(buckets), objects=objects, user_removed=removed)
+
+    async def _delete_bucket(self, s3: Minio, bucket: OstorBucket) -> int:
+        await self.admin.delete_limits(for_bucket(bucket.name))
+        await self.admin.delete_quota(for_bucket(bucket.name))
+        return await self._data(lambda: _empty_and_remove(s3, bucket.name), f"delete bucket {bucket.name}")
+
+    async def _try_disable(self, email: str) -> None:
+        # the original failure is what the admin needs to see; Terminate again converges
+        with contextlib.suppress(BackendError):
+            await self.admin.set_user_enabled(email, False)
+
+    # -- AccessKeys ---------------------------------------------------------------------------------------------
+
+    async def key_pairs(self, username: str) -> tuple[KeyPair, ...]:
+        user = await self._user(username)
+        return user.keys if user else ()
+
+    async def begin_key_rotation(self, username: str, current_access_key: str) -> KeyPair:
+        email = self.email(username)
+        async with self.clients.locks.hold(("ostor-keys", self.server.endpoint, email)):
+            user = await self._require_user(username)
+            others = [k for k in user.keys if k.access_key != current_access_key]
+            if others:
+                return others[-1]  # made by an unfinished rotation: hand it out again rather than make a third
+            return await self.admin.generate_key(email)
+
+    async def finish_key_rotation(self, username: str, keep_access_key: str) -> int:
+        email = self.email(username)
+        async with self.clients.locks.hold(("ostor-keys", self.server.endpoint, email)):
+            user = await self._require_user(username)
+            if keep_access_key not in {k.access_key for k in user.keys}:
+                raise BackendError(
+                    f"{self._where()}: user '{email}' has no key '{keep_access_key}'; nothing was revoked, so the"
+                    " account keeps the keys it has",
+                    code="no_such_key",
+                )
+            revoked = 0
+            for pair in user.keys:
+                if pair.access_key != keep_access_key:
+                    revoked += await self.admin.revoke_key(email, pair.access_key)
+            return revoked
+
+    # -- RateLimiting and StorageQuotas ---------------------------------------------------------------------------
+
+    async def rate_limits(self, username: str) -> RateLimits:
+        user = await self._require_user(username)
+        return await self.admin.get_limits(for_user(user.email))
+
+    async def set_rate_limits(self, username: str, limits: RateLimits) -> None:
+        user = await self._require_user(username)
+        target = for_user(user.email)
+        if limits.unlimited:
+            await self.admin.delete_limits(target)
+            return
+        if await self.admin.get_limits(target) != limits:
+            await self.admin.set_limits(target, limits)
+
+    async def quota_gb(self, username: str) -> int | None:
+        user = await self._require_user(username)
+        quota = await self.admin.get_quota(for_user(user.email))
+        return quota.size_gb if quota else None
+
+    async def set_quota_gb(self, username: str, gigabytes: int | None) -> None:
+        if gigabytes is not None and gigabytes < 1:
+            raise ValueError("a quota is a whole number of gigabytes from 1; None removes it")
+        user = await self._require_user(username)
+        target = for_user(user.email)
+        if gigabytes is None:
+            await self.admin.delete_quota(target)
+            return
+        current = await self.admin.get_quota(target)
+        if current is None or current.size_gb != gigabytes:
+            await self.admin.set_quota(target, gigabytes)
+
+    # -- TrafficStatistics --------------------------------------------------------------------------------------
+
+    async def owner_id(self, username: str) -> str | None:
+        user = await self._user(username)
+        return user.user_id if user else None
+
+    async def collect_traffic(
+        self,
+        store: Callable[[str, tuple[TrafficRecord, ...]], Awaitable[None]],
+        *,
+        max_objects: int = 1000,
+    ) -> int:
+        collected = 0
+        after: str | None = None
+        while collected < max_objects:
+            listing = await self.admin.list_usage(after)
+            for name in listing.items[: max_objects - collected]:
+                records = await self.admin.get_usage(name)
+                if records is None:
+                    continue  # deleted meanwhile (another collector)
+                await store(name, records)
+                await self.admin.delete_usage(name)  # only now: the records are safely stored
+                collected += 1
+            if not listing.truncated or not listing.items:
+                break
+            after = listing.items[-1]
+        return collected

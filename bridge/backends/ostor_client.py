@@ -1,0 +1,711 @@
+"""Client for the admin services of a Virtuozzo Hybrid Infrastructure S3 gateway (ostor).
+
+The gateway serves `/?ostor-users`, `?ostor-accounts`, `?ostor-buckets`, `?ostor-quotas`, `?ostor-limits` and
+`?ostor-usage`, signed with a system user's keys by AWS Signature V2 (the guide's samples) or V4, answering JSON.
+The first part of this module is pure (query encoding, signing through botocore's signers, parsing answers and
+errors); `OstorAdminClient` at the end does the HTTP with aiohttp.
+
+SigV2 on the admin services signs the service as the sub-resource: `PUT\\n\\n\\n<date>\\n/?ostor-users`, as the
+guide's `s3_curl` does (botocore alone would sign only `/`, since `ostor-*` is not an S3 sub-resource it knows).
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import formatdate
+from typing import Any, Literal, cast
+from urllib.parse import SplitResult, quote, urlsplit
+
+import aiohttp
+from botocore.auth import HmacV1Auth, S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from yarl import URL
+
+from bridge.backends.capabilities import KeyPair, RateLimits, TrafficRecord
+from bridge.errors import BackendAuthError, BackendError, BackendForbidden, BackendTLSError, BackendUnreachable
+
+SERVICES = ("ostor-users", "ostor-accounts", "ostor-buckets", "ostor-quotas", "ostor-limits", "ostor-usage")
+SignatureVersion = Literal["v2", "v4"]
+Param = tuple[str, str | None]  # (name, value); None is a bare flag such as `genKey`
+Target = tuple[str, str]  # what a limit or quota applies to: ("emailAddress", e) | ("bucket", b) | ("default", kind)
+
+_UNRESERVED = "-_.~"  # RFC 3986: everything else in a query value is percent-encoded ('+', '&', '@', '=', ...)
+_AUTH_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidSecurity", "AuthorizationHeaderMalformed"}
+_FORBIDDEN_CODES = {"AccessDenied", "AllAccessDisabled"}
+_LIMIT_FIELDS = (
+    ("ops", "default", "ops_default"),
+    ("ops", "get", "ops_get"),
+    ("ops", "put", "ops_put"),
+    ("ops", "list", "ops_list"),
+    ("ops", "delete", "ops_delete"),
+    ("bandwidth", "out", "bandwidth_out"),
+)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The key pair requests are signed with (a system user's for the admin services)."""
+
+    access_key: str
+    secret_key: str = field(repr=False)
+
+
+def for_user(email: str) -> Target:
+    return ("emailAddress", email)
+
+
+def for_bucket(bucket: str) -> Target:
+    return ("bucket", bucket)
+
+
+def for_default(kind: Literal["user", "bucket"]) -> Target:
+    """Default quotas (`ostor-quotas&default=user|bucket`); limits have no defaults."""
+    return ("default", kind)
+
+
+# -- request building (pure) ------------------------------------------------------------------------------------
+
+
+def encode_query(service: str, params: Sequence[Param] = ()) -> str:
+    """`ostor-users&emailAddress=a%2Bb%26c%40x.com&genKey`: the service first, then every name and value encoded."""
+    if service not in SERVICES:
+        raise ValueError(f"unknown ostor admin service {service!r}")
+    parts = [service]
+    for name, value in params:
+        key = quote(name, safe=_UNRESERVED)
+        parts.append(key if value is None else f"{key}={quote(value, safe=_UNRESERVED)}")
+    return "&".join(parts)
+
+
+def admin_url(base_url: str, service: str, params: Sequence[Param] = ()) -> str:
+    return f"{base_url.rstrip('/')}/?{encode_query(service, params)}"
+
+
+def admin_service(split: SplitResult) -> str | None:
+    """The ostor service a URL addresses (its first query name on the root path), else None."""
+    if split.path not in ("", "/") or not split.query:
+        return None
+    first = split.query.split("&", 1)[0].split("=", 1)[0]
+    return first if first in SERVICES else None
+
+
+def http_date(now: datetime) -> str:
+    """RFC 7231 date for the Date header SigV2 signs."""
+    return formatdate(now.timestamp(), usegmt=True)
+
+
+def amz_date(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+class _OstorHmacV1Auth(HmacV1Auth):
+    """botocore's SigV2 signer with the Date passed in, signing `/?ostor-<service>` for the admin services."""
+
+    def __init__(self, keys: Keys, date: str) -> None:
+        super().__init__(Credentials(keys.access_key, keys.secret_key))
+        self._date = date
+
+    def _get_date(self) -> str:
+        return self._date
+
+    def canonical_resource(self, split: SplitResult, auth_path: str | None = None) -> str:
+        service = admin_service(split)
+        if service is not None:
+            return f"/?{service}"
+        return super().canonical_resource(split, auth_path=auth_path)
+
+
+def string_to_sign_v2(method: str, url: str, headers: Mapping[str, str], date: str) -> str:
+    """What SigV2 signs (for diagnostics and tests; holds no secret)."""
+    request = AWSRequest(method=method, url=url, headers=dict(headers))
+    signer = _OstorHmacV1Auth(Keys("", ""), date)
+    return str(signer.canonical_string(method, urlsplit(url), cast(Any, request.headers)))
+
+
+def sign_v2(method: str, url: str, headers: Mapping[str, str], keys: Keys, *, date: str) -> dict[str, str]:
+    """The request's headers plus `Date` and `Authorization: AWS <key>:<signature>` (AWS Signature V2)."""
+    request = AWSRequest(method=method, url=url, headers=dict(headers))
+    _OstorHmacV1Auth(keys, date).add_auth(request)
+    return dict(request.headers.items())
+
+
+def sign_v4(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    keys: Keys,
+    *,
+    now: datetime,
+    region: str,
+    body: bytes = b"",
+) -> dict[str, str]:
+    """The request's headers plus `X-Amz-Date`, `X-Amz-Content-SHA256` and a SigV4 `Authorization` (service s3).
+
+    Every header passed in is signed (plus Host from the URL when absent); the payload is always hashed."""
+    request = AWSRequest(method=method, url=url, headers=dict(headers), data=body)
+    signer = S3SigV4Auth(Credentials(keys.access_key, keys.secret_key), "s3", region)
+    timestamp = amz_date(now)
+    request.context["timestamp"] = timestamp
+    request.headers["X-Amz-Date"] = timestamp
+    request.headers["X-Amz-Content-SHA256"] = signer.payload(request)
+    canonical = signer.canonical_request(request)
+    signature = signer.signature(signer.string_to_sign(request, canonical), request)
+    signed = signer.signed_headers(signer.headers_to_sign(request))
+    request.headers["Authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={signer.scope(request)}, SignedHeaders={signed}, Signature={signature}"
+    )
+    return dict(request.headers.items())
+
+
+# -- errors (pure) ---------------------------------------------------------------------------------------------
+
+
+class OstorNotFound(BackendError):
+    """The gateway has no such user, account, bucket, key, quota or statistics object (HTTP 404)."""
+
+    code = "not_found"
+
+
+class OstorConflict(BackendError):
+    """The gateway refused because of the current state (HTTP 409): a user still owning buckets, a third key..."""
+
+    code = "conflict"
+
+
+class OstorProtocolError(BackendError):
+    """The answer was not what the guide documents (not JSON, or fields missing)."""
+
+    code = "backend_protocol"
+
+
+@dataclass(frozen=True)
+class GatewayError:
+    status: int
+    code: str
+    message: str
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    return " ".join(text.split())[:limit]
+
+
+def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> GatewayError:
+    """Code and message of a refusal: S3 XML `<Error>`, JSON, the `X-Amz-Err-Message` header, or plain text."""
+    code = message = ""
+    text = body.decode("utf-8", errors="replace").strip()
+    if text.startswith("<"):
+        try:
+            root = ET.fromstring(text)  # noqa: S314 - a short error body from the gateway; no entities resolved
+            code, message = root.findtext("Code") or "", root.findtext("Message") or ""
+        except ET.ParseError:
+            message = ""
+    elif text.startswith("{"):
+        try:
+            data = json.loads(text)
+            if isinstance(data, dict):
+                code = str(data.get("Code") or data.get("code") or "")
+                message = str(data.get("Message") or data.get("message") or data.get("error") or "")
+        except ValueError:
+            pass
+    header = next((v for k, v in headers.items() if k.lower() == "x-amz-err-message"), "")
+    if not message:
+        message = header or (text if not text.startswith("<") else "")
+    return GatewayError(status, _one_line(code, 64), _one_line(message))
+
+
+def map_gateway_error(err: GatewayError, endpoint: str, *, action: str, system_keys: bool = True) -> BackendError:
+    """One sentence an admin can act on. `system_keys` says whose keys signed: the server record's or the account's."""
+    where = f"Virtuozzo ostor gateway at {endpoint}"
+    what = " ".join(p for p in (err.code, err.message) if p) or f"HTTP {err.status}"
+    if err.code == "RequestTimeTooSkewed":
+        return BackendError(
+            f"{where} refused {action}: this host's clock differs from the gateway's by more than 15 minutes;"
+            " synchronise both with NTP",
+            code="clock_skew",
+        )
+    if err.code in _AUTH_CODES or err.status == 401:
+        if not system_keys:
+            return BackendAuthError(f"{where} rejected the account's own key pair for {action} ({what})")
+        return BackendAuthError(
+            f"{where} rejected the access key or secret key ({err.code or err.status}); check the server's Username"
+            " (access key) and Password (secret key) in WHMCS: they must be a key pair of an ostor system user"
+        )
+    if err.code in _FORBIDDEN_CODES or err.status == 403:
+        if not system_keys:
+            return BackendForbidden(f"{where} refused {action} to the account's own key pair ({what})")
+        return BackendForbidden(
+            f"the credentials for {where} are valid but not allowed to perform {action} ({what}); the WHMCS server"
+            " needs the keys of a system user (ostor-s3-admin create-user -S)"
+        )
+    if err.status == 404:
+        return OstorNotFound(f"{where} found nothing for {action} ({what})")
+    if err.status == 409:
+        return OstorConflict(f"{where} refused {action}: {what}")
+    if err.status >= 500:
+        return BackendError(
+            f"{where} failed {action} (HTTP {err.status} {what}); check the gateway's health and try again",
+            code="backend_unavailable",
+        )
+    return BackendError(f"{where} refused {action}: HTTP {err.status} {what}")
+
+
+def connection_reason(exc: BaseException) -> str:
+    os_error = getattr(exc, "os_error", None)
+    text = str(os_error or exc)
+    lowered = text.lower()
+    if "connection refused" in lowered:
+        return "connection refused"
+    if "name or service not known" in lowered or "name resolution" in lowered or "nodename nor servname" in lowered:
+        return "the host name does not resolve"
+    if "no route to host" in lowered:
+        return "no route to host"
+    if "timed out" in lowered or isinstance(exc, TimeoutError):
+        return "the connection timed out"
+    return _one_line(text.split(": ", 1)[-1]) or type(exc).__name__
+
+
+def tls_error(exc: BaseException, endpoint: str) -> BackendTLSError:
+    detail = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in detail or isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        why = "the server certificate is not trusted (self-signed, expired or wrong host name)"
+    elif "WRONG_VERSION_NUMBER" in detail or "wrong version number" in detail:
+        why = "the server does not speak TLS on that port"
+    else:
+        why = _one_line(detail.split(": ", 1)[-1])
+    return BackendTLSError(
+        f"TLS handshake with Virtuozzo ostor gateway at {endpoint} failed: {why};"
+        " check the server's Secure checkbox, its port and its certificate"
+    )
+
+
+def map_transport_error(exc: BaseException, endpoint: str, *, action: str) -> BackendError:
+    where = f"Virtuozzo ostor gateway at {endpoint}"
+    if isinstance(exc, BackendError):
+        return exc
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError | ssl.SSLError):
+        return tls_error(exc, endpoint)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return BackendUnreachable(f"{where} is unreachable: {connection_reason(exc)}")
+    if isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
+        return BackendUnreachable(f"{where} accepted the connection but did not answer {action} in time")
+    if isinstance(exc, aiohttp.ClientError | OSError):
+        return BackendUnreachable(f"{where} is unreachable during {action}: {connection_reason(exc)}")
+    return BackendError(f"{where}: unexpected {type(exc).__name__} during {action}")
+
+
+# -- answers (pure) --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OstorAccount:
+    name: str
+    keys: tuple[KeyPair, ...] = ()
+
+
+@dataclass(frozen=True)
+class OstorUser:
+    email: str
+    user_id: str
+    state: str = "enabled"
+    owner_id: str = ""
+    flags: tuple[str, ...] = ()
+    keys: tuple[KeyPair, ...] = ()
+    accounts: tuple[OstorAccount, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return self.state == "enabled"
+
+
+@dataclass(frozen=True)
+class OstorBucket:
+    name: str
+    owner_id: str
+    size: int  # bytes now (`size.current`)
+    created: str = ""
+    epoch: int = 0
+    hmax: int = 0
+    h_integral: int = 0
+    last_ts: int = 0
+
+
+@dataclass(frozen=True)
+class Quota:
+    size_gb: int
+    type: str  # "0" user, "1" bucket
+    version: str = "1"
+
+
+@dataclass(frozen=True)
+class UsageListing:
+    items: tuple[str, ...]
+    truncated: bool
+
+
+def _bad(what: str) -> OstorProtocolError:
+    return OstorProtocolError(f"the ostor gateway answered {what} not as documented; is the URL the S3 gateway?")
+
+
+def _dict(data: Any, what: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise _bad(what)
+    return data
+
+
+def parse_keys(data: Any, what: str = "a key list") -> tuple[KeyPair, ...]:
+    if data in (None, ""):
+        return ()
+    if not isinstance(data, list):
+        raise _bad(what)
+    out = []
+    for item in data:
+        d = _dict(item, what)
+        if not d.get("AWSAccessKeyId"):
+            raise _bad(what)
+        out.append(KeyPair(str(d["AWSAccessKeyId"]), str(d.get("AWSSecretAccessKey") or "")))
+    return tuple(out)
+
+
+def parse_account(data: Any) -> OstorAccount:
+    d = _dict(data, "an account")
+    if not d.get("Name"):
+        raise _bad("an account")
+    return OstorAccount(str(d["Name"]), parse_keys(d.get("AWSAccessKeys"), "an account's keys"))
+
+
+def parse_user(data: Any) -> OstorUser:
+    d = _dict(data, "a user")
+    if not d.get("UserEmail") or not d.get("UserId"):
+        raise _bad("a user")
+    accounts = d.get("Accounts") or []
+    if not isinstance(accounts, list):
+        raise _bad("a user's accounts")
+    flags = d.get("Flags") or []
+    return OstorUser(
+        email=str(d["UserEmail"]),
+        user_id=str(d["UserId"]),
+        state=str(d.get("State") or "enabled"),
+        owner_id=str(d.get("OwnerId") or ""),
+        flags=tuple(str(f) for f in flags) if isinstance(flags, list) else (str(flags),),
+        keys=parse_keys(d.get("AWSAccessKeys"), "a user's keys"),
+        accounts=tuple(parse_account(a) for a in accounts),
+    )
+
+
+def parse_users(data: Any) -> tuple[OstorUser, ...]:
+    """The guide shows a JSON array; some gateway versions wrap it as {"Users": [...]}: both are accepted."""
+    if isinstance(data, dict):
+        data = data.get("Users", data.get("users"))
+    if not isinstance(data, list):
+        raise _bad("the user list")
+    return tuple(parse_user(u) for u in data)
+
+
+def parse_buckets(data: Any) -> tuple[OstorBucket, ...]:
+    items = _dict(data, "the bucket list").get("Buckets")
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        raise _bad("the bucket list")
+    out = []
+    for item in items:
+        d = _dict(item, "a bucket")
+        size = d.get("size") or {}
+        if not d.get("name") or not isinstance(size, dict):
+            raise _bad("a bucket")
+        out.append(
+            OstorBucket(
+                name=str(d["name"]),
+                owner_id=str(d.get("owner_id") or ""),
+                size=int(size.get("current") or 0),
+                created=str(d.get("creation_date") or ""),
+                epoch=int(d.get("epoch") or 0),
+                hmax=int(size.get("hmax") or 0),
+                h_integral=int(size.get("h_integral") or 0),
+                last_ts=int(size.get("last_ts") or 0),
+            )
+        )
+    return tuple(out)
+
+
+def parse_limits(data: Any) -> RateLimits:
+    d = _dict(data, "the limits")
+    values: dict[str, Any] = {}
+    try:
+        for kind, resource, attr in _LIMIT_FIELDS:
+            raw = d.get(f"{kind}:{resource}", "0")
+            values[attr] = int(float(raw)) if kind == "bandwidth" else float(raw)
+    except (TypeError, ValueError):
+        raise _bad("the limits") from None
+    return RateLimits(**values)
+
+
+def parse_quota(data: Any) -> Quota | None:
+    """None when no quota is set (size 0)."""
+    d = _dict(data, "a quota")
+    try:
+        size = int(float(d.get("size") or 0))
+    except (TypeError, ValueError):
+        raise _bad("a quota") from None
+    return Quota(size, str(d.get("type", "")), str(d.get("version", "1"))) if size > 0 else None
+
+
+def parse_usage_listing(data: Any) -> UsageListing:
+    d = _dict(data, "the statistics list")
+    items = d.get("items") or []
+    if not isinstance(items, list):
+        raise _bad("the statistics list")
+    return UsageListing(tuple(str(i) for i in items), bool(d.get("truncated", False)))
+
+
+def parse_usage_object(name: str, data: Any) -> tuple[TrafficRecord, ...]:
+    d = _dict(data, "a statistics object")
+    items = d.get("items") or []
+    if not isinstance(items, list):
+        raise _bad("a statistics object")
+    out = []
+    try:
+        start, period = int(d.get("start_ts") or 0), int(d.get("period") or 0)
+        for item in items:
+            key = _dict(_dict(item, "a statistics item").get("key"), "a statistics key")
+            counters = _dict(item.get("counters"), "statistics counters")
+            ops, net = _dict(counters.get("ops") or {}, "ops"), _dict(counters.get("net_io") or {}, "net_io")
+            out.append(
+                TrafficRecord(
+                    source=name,
+                    period_start=start,
+                    period_s=period,
+                    owner_id=str(key.get("user_id") or ""),
+                    bucket=str(key.get("bucket") or ""),
+                    ops_put=int(ops.get("put") or 0),
+                    ops_get=int(ops.get("get") or 0),
+                    ops_list=int(ops.get("list") or 0),
+                    ops_other=int(ops.get("other") or 0),
+                    bytes_in=int(net.get("uploaded") or 0),
+                    bytes_out=int(net.get("downloaded") or 0),
+                )
+            )
+    except (TypeError, ValueError):
+        raise _bad("a statistics object") from None
+    return tuple(out)
+
+
+def limit_params(target: Target, limits: RateLimits) -> list[list[Param]]:
+    """One `ostor-limits` PUT per limit (the API sets one limit-type/limit-resource pair per request)."""
+    out: list[list[Param]] = []
+    for kind, resource, attr in _LIMIT_FIELDS:
+        value = getattr(limits, attr)
+        text = str(int(value)) if kind == "bandwidth" else f"{float(value):.2f}"
+        out.append([target, ("limit-type", kind), ("limit-resource", resource), ("limit-value", text)])
+    return out
+
+
+# -- HTTP ------------------------------------------------------------------------------------------------------
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+
+
+class OstorAdminClient:
+    """The ostor admin services of one gateway, signed with one system user's keys; one method per operation."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        keys: Keys,
+        *,
+        signature: SignatureVersion = "v2",
+        region: str = "us-east-1",
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self.keys = keys
+        self.signature = signature
+        self.region = region
+        self.clock = clock
+        self.endpoint = urlsplit(self.base_url).netloc
+
+    def prepare(self, method: str, service: str, params: Sequence[Param] = ()) -> PreparedRequest:
+        url = admin_url(self.base_url, service, params)
+        headers = {"Host": self.endpoint, "Accept": "*/*"}
+        now = self.clock()
+        if self.signature == "v4":
+            signed = sign_v4(method, url, headers, self.keys, now=now, region=self.region)
+        else:
+            signed = sign_v2(method, url, headers, self.keys, date=http_date(now))
+        return PreparedRequest(method, url, signed)
+
+    async def call(self, method: str, service: str, params: Sequence[Param] = (), *, action: str) -> Any:
+        """The JSON answer ({} for an empty one); raises a BackendError subclass on any failure."""
+        req = self.prepare(method, service, params)
+        try:
+            async with self.session.request(
+                req.method,
+                URL(req.url, encoded=True),
+                headers=req.headers,
+                skip_auto_headers=("Content-Type",),
+                allow_redirects=False,
+            ) as resp:
+                status, headers, body = resp.status, dict(resp.headers), await resp.read()
+        except Exception as e:  # every transport failure becomes a BackendError sentence
+            raise map_transport_error(e, self.endpoint, action=action) from e
+        if status >= 300:
+            raise map_gateway_error(parse_error(status, headers, body), self.endpoint, action=action)
+        if not body.strip():
+            return {}
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise OstorProtocolError(
+                f"Virtuozzo ostor gateway at {self.endpoint} answered {action} with something that is not JSON;"
+                " check that the server's host name and port are the S3 gateway's"
+            ) from None
+
+    # -- ostor-users ---------------------------------------------------------------------------------------------
+
+    async def create_user(self, email: str) -> OstorUser:
+        data = await self.call("PUT", "ostor-users", [("emailAddress", email)], action=f"create user {email}")
+        return parse_user(data)
+
+    async def list_users(self) -> tuple[OstorUser, ...]:
+        return parse_users(await self.call("GET", "ostor-users", action="list users"))
+
+    async def get_user(self, email: str) -> OstorUser | None:
+        try:
+            data = await self.call("GET", "ostor-users", [("emailAddress", email)], action=f"query user {email}")
+        except OstorNotFound:
+            return None
+        return parse_user(data)
+
+    async def set_user_enabled(self, email: str, enabled: bool) -> None:
+        flag = "enable" if enabled else "disable"
+        await self.call("POST", "ostor-users", [("emailAddress", email), (flag, None)], action=f"{flag} user {email}")
+
+    async def delete_user(self, email: str) -> bool:
+        """False when there was no such user."""
+        try:
+            await self.call("DELETE", "ostor-users", [("emailAddress", email)], action=f"delete user {email}")
+        except OstorNotFound:
+            return False
+        return True
+
+    async def generate_key(self, email: str, account: str | None = None) -> KeyPair:
+        params: list[Param] = [("emailAddress", email)]
+        if account is not None:
+            params.append(("accountName", account))
+        params.append(("genKey", None))
+        data = await self.call("POST", "ostor-users", params, action=f"generate a key pair for {email}")
+        keys = parse_keys(_dict(data, "a new key pair").get("AWSAccessKeys"), "a new key pair")
+        if not keys:
+            raise _bad("a new key pair")
+        return keys[-1]
+
+    async def revoke_key(self, email: str, access_key: str, account: str | None = None) -> bool:
+        """False when the gateway did not know the key (already revoked)."""
+        params: list[Param] = [("emailAddress", email)]
+        if account is not None:
+            params.append(("accountName", account))
+        params.append(("revokeKey", access_key))
+        try:
+            await self.call("POST", "ostor-users", params, action=f"revoke key {access_key} of {email}")
+        except OstorNotFound:
+            return False
+        return True
+
+    # -- ostor-accounts ------------------------------------------------------------------------------------------
+
+    async def create_account(self, email: str, name: str) -> OstorAccount:
+        params: list[Param] = [("emailAddress", email), ("accountName", name)]
+        return parse_account(await self.call("PUT", "ostor-accounts", params, action=f"create account {name}"))
+
+    async def delete_account(self, email: str, name: str) -> bool:
+        params: list[Param] = [("emailAddress", email), ("accountName", name)]
+        try:
+            await self.call("DELETE", "ostor-accounts", params, action=f"delete account {name} of {email}")
+        except OstorNotFound:
+            return False
+        return True
+
+    # -- ostor-buckets -------------------------------------------------------------------------------------------
+
+    async def list_buckets(self, email: str | None = None) -> tuple[OstorBucket, ...]:
+        params: list[Param] = [("emailAddress", email)] if email is not None else []
+        what = f"list the buckets of {email}" if email else "list buckets"
+        return parse_buckets(await self.call("GET", "ostor-buckets", params, action=what))
+
+    # -- ostor-limits --------------------------------------------------------------------------------------------
+
+    async def set_limit(self, target: Target, kind: str, resource: str, value: str) -> None:
+        params: list[Param] = [target, ("limit-type", kind), ("limit-resource", resource), ("limit-value", value)]
+        await self.call("PUT", "ostor-limits", params, action=f"set limit {kind}:{resource} of {target[1]}")
+
+    async def set_limits(self, target: Target, limits: RateLimits) -> None:
+        for params in limit_params(target, limits):
+            await self.call("PUT", "ostor-limits", params, action=f"set limits of {target[1]}")
+
+    async def get_limits(self, target: Target) -> RateLimits:
+        return parse_limits(await self.call("GET", "ostor-limits", [target], action=f"query limits of {target[1]}"))
+
+    async def delete_limits(self, target: Target) -> bool:
+        try:
+            await self.call("DELETE", "ostor-limits", [target], action=f"delete limits of {target[1]}")
+        except OstorNotFound:
+            return False
+        return True
+
+    # -- ostor-quotas --------------------------------------------------------------------------------------------
+
+    async def set_quota(self, target: Target, size_gb: int) -> None:
+        params: list[Param] = [target, ("quota-size", str(size_gb))]
+        await self.call("PUT", "ostor-quotas", params, action=f"set the quota of {target[1]}")
+
+    async def get_quota(self, target: Target) -> Quota | None:
+        try:
+            data = await self.call("GET", "ostor-quotas", [target], action=f"query the quota of {target[1]}")
+        except OstorNotFound:
+            return None
+        return parse_quota(data)
+
+    async def delete_quota(self, target: Target) -> bool:
+        try:
+            await self.call("DELETE", "ostor-quotas", [target], action=f"delete the quota of {target[1]}")
+        except OstorNotFound:
+            return False
+        return True
+
+    # -- ostor-usage ---------------------------------------------------------------------------------------------
+
+    async def list_usage(self, after: str | None = None) -> UsageListing:
+        """Statistics objects not yet deleted. `after` (the last name seen) pages on when an answer is truncated."""
+        params: list[Param] = [("after", after)] if after else []
+        return parse_usage_listing(await self.call("GET", "ostor-usage", params, action="list statistics objects"))
+
+    async def get_usage(self, obj: str) -> tuple[TrafficRecord, ...] | None:
+        try:
+            data = await self.call("GET", "ostor-usage", [("obj", obj)], action=f"read statistics object {obj}")
+        except OstorNotFound:
+            return None
+        return parse_usage_object(obj, data)
+
+    async def delete_usage(self, obj: str) -> bool:
+        try:
+            await self.call("DELETE", "ostor-usage", [("obj", obj)], action=f"delete statistics object {obj}")
+        except OstorNotFound:
+            return False
+        return True

@@ -1,0 +1,166 @@
+"""Usage: the daily UsageUpdate, the 5-minute limit check (AfterCronJob), and Recalculate Disk Space.
+
+Collection costs one admin call per server (the backend's server-wide per-bucket figures), whatever the number of
+services; decisions cost a backend call only where something changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.backends.base import BucketUsage, StorageBackend
+from bridge.emails import DiskFigures, EmailKind
+from bridge.errors import BridgeError, MissingParam
+from bridge.functions.context import Outcome, Services
+from bridge.functions.lifecycle import policy_docs, prepare, require_account
+from bridge.logs import get_logger
+from bridge.params import Params, ServerParams
+from bridge.product import ProductSettings, parse_product
+from bridge.usage import Decision, ServiceUsage, assign, decide
+from bridge.usage_store import ServiceRow, UsageStore
+
+log = get_logger("s3bridge.usage")
+
+
+@dataclass
+class Report:
+    services: int = 0
+    buckets: int = 0
+    policy_changes: list[dict[str, Any]] = field(default_factory=list)
+    emails: int = 0
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    history_deleted: int = 0
+    effects: list[dict[str, Any]] = field(default_factory=list)
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "services": self.services,
+            "buckets": self.buckets,
+            "policy_changes": self.policy_changes,
+            "emails": self.emails,
+            "skipped": self.skipped,
+            "history_deleted": self.history_deleted,
+        }
+
+
+async def usage_update(services: Services, params: Params) -> Outcome:
+    """WHMCS's daily UsageUpdate for one server: figures, history, retention, decisions."""
+    return await _collect(services, params, daily=True)
+
+
+async def enforce_limits(services: Services, params: Params) -> Outcome:
+    """The AfterCronJob check (every cron run): figures and decisions, no history."""
+    return await _collect(services, params, daily=False)
+
+
+async def _collect(services: Services, params: Params, *, daily: bool) -> Outcome:
+    server = ServerParams.from_params(params)
+    if server.server_id is None:
+        raise MissingParam("serverid")
+    store = UsageStore(services.db)
+    rows = await store.services_of_server(server.server_id)
+    report = Report(services=len(rows))
+    if not rows:
+        return Outcome(report.result())
+    backend = services.backend_for(server)
+    buckets = await backend.server_usage()
+    report.buckets = len(buckets)
+    usages = assign(buckets, {r.serviceid: r.username for r in rows})
+
+    products: dict[int, ProductSettings] = {}
+    for r in rows:
+        try:
+            products[r.serviceid] = parse_product(r.params)
+        except BridgeError as e:  # one misconfigured product must not stop the others' figures
+            report.skipped.append({"serviceid": r.serviceid, "reason": e.message})
+    now = services.now()
+    await store.write_usage([(usages[sid], p.disk_limit_bytes) for sid, p in products.items()], now, exact=False)
+    if daily:
+        await store.write_history(usages.values(), now.date())
+        report.history_deleted = await store.apply_retention(
+            {sid: p.retention_days for sid, p in products.items()}, now.date()
+        )
+    for r in rows:
+        if r.serviceid in products:
+            await _enforce(services, backend, r, products[r.serviceid], usages[r.serviceid].bytes, report)
+    log.info(
+        "usage_collected",
+        server=server.endpoint,
+        daily=daily,
+        **{k: v for k, v in report.result().items() if k in ("services", "buckets", "emails")},
+    )
+    return Outcome(report.result(), report.effects)
+
+
+async def _enforce(
+    services: Services, backend: StorageBackend, row: ServiceRow, product: ProductSettings, used: int, report: Report
+) -> Decision:
+    """The one decision rule (bridge.usage.decide), applied only where something changes."""
+    d = decide(row.state, used, product.disk_limit_bytes, product.warning_percent)
+    if d.apply_policy is not None:
+        async with services.locks.hold(row.serviceid):
+            rec = await services.records.get(row.serviceid)
+            if rec is None or rec.state not in ("active", "suspended"):
+                return d  # terminated meanwhile
+            await backend.apply_policy(row.username, d.apply_policy, policy_docs(product, row.username))
+        report.policy_changes.append({"serviceid": row.serviceid, "policy": d.apply_policy})
+    if d.state != row.state:
+        await UsageStore(services.db).save_state(row.serviceid, d.state)
+    if row.status == "Active" and (d.send_warning or d.send_suspension):
+        kind: EmailKind = "suspension" if d.send_suspension else "warning"
+        template = product.suspension_template if d.send_suspension else product.warning_template
+        report.effects.append(
+            services.mailer.effect(
+                kind=kind,
+                serviceid=row.serviceid,
+                language=row.language,
+                client_name=row.client_name,
+                product_name=row.product_name,
+                username=row.username,
+                figures=DiskFigures(used, product.disk_limit_bytes, product.unit),
+                whmcs_template=template,
+            )
+        )
+        report.emails += 1
+    return d
+
+
+async def recalculate(services: Services, params: Params) -> Outcome:
+    """Recalculate Disk Space (client and admin button): exact usage by listing now, within a time budget."""
+    call = prepare(services, params)
+    await require_account(services, call)
+    store = UsageStore(services.db)
+    rows = await store.services_of_server(call.server.server_id or 0, serviceid=call.serviceid)
+    if not rows:
+        raise BridgeError(f"service {call.serviceid} is not an active service on this server", code="not_active")
+    row = rows[0]
+    exact = await call.backend.usage(row.username, budget_s=services.usage_budget_s)
+    figures: list[BucketUsage] = list(exact.buckets)
+    note = "exact (listed now)"
+    if not exact.exact:
+        # The listing ran out of time: take the scanner's figure where it is larger than what was counted.
+        scanner = {b.name: b for b in await call.backend.server_usage()}
+        figures = [max(b, scanner.get(b.name, b), key=lambda x: x.size) for b in exact.buckets]
+        note = (
+            f"estimated: listing stopped after the {services.usage_budget_s:g} s budget; figures are the"
+            " storage server's latest scan"
+        )
+    usage = ServiceUsage(call.serviceid, row.username, figures)
+    now = services.now()
+    await store.write_usage([(usage, call.product.disk_limit_bytes)], now, exact=exact.exact)
+    await store.write_history([usage], now.date())
+    report = Report(services=1, buckets=len(figures))
+    d = await _enforce(services, call.backend, row, call.product, usage.bytes, report)
+    return Outcome(
+        {
+            "message": f"disk usage of '{row.username}': {usage.bytes} bytes in {len(figures)} bucket(s), {note};"
+            f" {d.state.policy} policy",
+            "used_bytes": usage.bytes,
+            "limit_bytes": call.product.disk_limit_bytes,
+            "exact": exact.exact,
+            "policy": d.state.policy,
+            "buckets": [{"name": b.name, "size": b.size, "objects": b.objects} for b in figures],
+        },
+        report.effects,
+    )

@@ -1,0 +1,79 @@
+"""Usage arithmetic and limit decisions (pure: no I/O).
+
+Per-bucket figures for a whole server are assigned to services by the bucket namespace (`<username>--*`): one
+dictionary lookup per bucket, whatever the number of services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from bridge import policies
+from bridge.backends.base import BucketUsage
+from bridge.naming import SEPARATOR
+from bridge.policies import PolicyKind
+
+MB = 1024 * 1024
+
+
+@dataclass
+class ServiceUsage:
+    serviceid: int
+    username: str
+    buckets: list[BucketUsage] = field(default_factory=list)
+
+    @property
+    def bytes(self) -> int:
+        return sum(b.size for b in self.buckets)
+
+    @property
+    def objects(self) -> int:
+        return sum(b.objects for b in self.buckets)
+
+
+def assign(buckets: Iterable[BucketUsage], usernames: Mapping[int, str]) -> dict[int, ServiceUsage]:
+    """Sum buckets per owning service. Buckets outside any service's namespace are ignored."""
+    by_name = {name: sid for sid, name in usernames.items()}
+    out = {sid: ServiceUsage(sid, name) for sid, name in usernames.items()}
+    for b in buckets:
+        owner, sep, _ = b.name.partition(SEPARATOR)
+        sid = by_name.get(owner) if sep else None
+        if sid is not None:
+            out[sid].buckets.append(b)
+    return out
+
+
+def to_mb(n_bytes: int) -> int:
+    """WHMCS's tblhosting usage columns are whole MB (MiB); round up so any data shows as at least 1 MB."""
+    return -(-n_bytes // MB)
+
+
+@dataclass(frozen=True)
+class LimitState:
+    policy: PolicyKind
+    warned: bool
+    over_limit: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: LimitState
+    apply_policy: PolicyKind | None  # None: the attached policy is already right
+    send_warning: bool
+    send_suspension: bool
+
+
+def decide(current: LimitState, used: int, limit: int, warn_percent: int) -> Decision:
+    """What to do now. Each email goes once per crossing: the flags remember the crossing until usage drops back
+    below it, and only a new crossing sends again. Unlimited products are never limited and never warned."""
+    kind = policies.choose(used, limit)
+    over = kind == "limited"
+    warn_line = limit * warn_percent / 100 if limit > 0 else None
+    warned = warn_line is not None and used >= warn_line
+    return Decision(
+        state=LimitState(policy=kind, warned=warned, over_limit=over),
+        apply_policy=kind if kind != current.policy else None,
+        send_warning=warned and not current.warned and not over,
+        send_suspension=over and not current.over_limit,
+    )

@@ -1,0 +1,946 @@
+"""EMULATOR - a stand-in for a Virtuozzo Hybrid Infrastructure S3 gateway (ostor), for tests and the demo only.
+
+This is not Virtuozzo software and not a Virtuozzo product: Virtuozzo cannot run here. It reproduces what the
+integration guide (`seeds/001_...`, chapter "Integration via REST API") documents for the gateway's admin services,
+in memory, as an aiohttp app:
+
+- every request is signed by AWS Signature V2 or V4 and checked with botocore's signers; SigV2 on the admin services
+  signs `/?ostor-<service>` as the resource (as the guide's `s3_curl` does); only *system* users may call them;
+- `?ostor-users`: create (PUT: a 16-hex user id and a first key pair whose id starts with it), list, query (state,
+  flags, key pairs with secrets, accounts), enable/disable (POST), genKey/revokeKey (max 2 pairs per user and per
+  account), delete (DELETE; refused while the user owns buckets);
+- `?ostor-accounts` (create by PUT, or POST as the guide's sample does; delete), `?ostor-buckets` (all, or one user's,
+  with `size.current/hmax/h_integral/last_ts`), `?ostor-limits` (ops default/get/put/list/delete and bandwidth out,
+  per user or bucket; zeros once deleted), `?ostor-quotas` (per user, per bucket, defaults; type "0" user, "1" bucket),
+  `?ostor-usage` (statistics objects `s3-usage-<service>-<start>-<period>` listed, read and deleted).
+
+Where the guide is silent the emulator chooses, and says so here:
+- errors are S3-style: an XML `<Error><Code/><Message/></Error>` body and the message again in the
+  `X-Amz-Err-Message` header (which real gateways send, as public ostor clients rely on). Status and code choices:
+  unknown user 404 NoSuchUser, user owning buckets 409 UserHasBuckets, third key pair 409 TooManyAccessKeys,
+  unknown key 404 NoSuchAccessKey, unset quota 404 NoSuchQuota, non-system caller 403 AccessDenied, disabled user's
+  S3 request 403 AccessDenied, bad signature 403 SignatureDoesNotMatch, clock off by > 15 min 403
+  RequestTimeTooSkewed, missing parameter 400 InvalidArgument;
+- a PUT for an email that already exists creates a second user with that email (the guide's user list shows two
+  users sharing one email); by-email operations then act on the oldest;
+- query strings are form-decoded (`+` is a space, `%2B` a plus), so clients must percent-encode values;
+- the statistics list pages with `after=<last name>` when `truncated` (seen in public ostor clients);
+- DELETE answers 204, other successes 200 (JSON when the guide shows a body, else empty).
+Limits and quotas are stored and reported, not enforced.
+
+The data plane is a minimal in-memory S3 surface here, not a real MinIO, because ostor's ownership model must be the
+same on both sides: a bucket belongs to the user whose key created it, `?ostor-buckets` reports its size, a user
+owning buckets cannot be deleted, a disabled user's keys stop working, and statistics count per user and bucket.
+Path-style only: ListBuckets, Create/Head/Delete bucket, GetBucketLocation, ListObjectsV2, ListObjectVersions,
+Put/Get/Head/Delete object and multi-object delete. Anything else answers 501 NotImplemented.
+
+Run it alone with `python -m rig.ostor_emulator --port N`: it prints one JSON line with the URL and the system
+user's keys, then serves until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import signal
+import string
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, cast
+from urllib.parse import SplitResult, parse_qsl, quote_plus, unquote, urlsplit
+
+from aiohttp import web
+from botocore.auth import HmacV1Auth, S3SigV4Auth
+from botocore.awsrequest import AWSRequest, HTTPHeaders
+from botocore.credentials import Credentials
+
+S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+MAX_KEY_PAIRS = 2
+MAX_SKEW_S = 15 * 60
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+LIMIT_KEYS = ("ops:default", "ops:get", "ops:put", "ops:list", "ops:delete", "bandwidth:out")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_V4 = re.compile(
+    r"^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request,\s*"
+    r"SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$"
+)
+
+
+class GatewayError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+# -- state ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class KeyRec:
+    access_key: str
+    secret_key: str = field(repr=False)
+    user_id: str
+    account: str | None = None
+
+
+@dataclass
+class User:
+    user_id: str
+    email: str
+    system: bool = False
+    state: str = "enabled"
+    keys: list[KeyRec] = field(default_factory=list)
+    accounts: dict[str, list[KeyRec]] = field(default_factory=dict)
+
+
+@dataclass
+class Obj:
+    data: bytes
+    etag: str
+    modified: float
+
+
+@dataclass
+class Bucket:
+    name: str
+    owner_id: str
+    created: float
+    epoch: int
+    objects: dict[str, Obj] = field(default_factory=dict)
+    hmax: int = 0
+    h_integral: int = 0
+    last_ts: int = 0
+
+    @property
+    def size(self) -> int:
+        return sum(len(o.data) for o in self.objects.values())
+
+
+@dataclass
+class Counters:
+    put: int = 0
+    get: int = 0
+    list: int = 0
+    other: int = 0
+    uploaded: int = 0
+    downloaded: int = 0
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 1000) % 1000:03d}Z"
+
+
+def _random(alphabet: str, n: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+class State:
+    """Everything the gateway knows; plain methods, no I/O."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, stats_period: int = 1800, page_size: int = 1000):
+        self.clock = clock
+        self.stats_period = stats_period
+        self.page_size = page_size
+        self.service_id = "8" + _random(string.digits, 15)
+        self.users: dict[str, User] = {}  # by id, in creation order
+        self.keys: dict[str, KeyRec] = {}
+        self.buckets: dict[str, Bucket] = {}
+        self.limits: dict[tuple[str, str], dict[str, float]] = {}
+        self.quotas: dict[tuple[str, str], int] = {}
+        self.traffic: dict[tuple[str, str, int], Counters] = {}
+        self.stats: dict[str, dict[str, Any]] = {}
+        self.period_start = clock()
+        self._epoch = 98304
+
+    # users and keys
+
+    def _new_key(self, user: User, account: str | None) -> KeyRec:
+        key = KeyRec(
+            user.user_id + _random(string.ascii_uppercase + string.digits, 4),
+            _random(string.ascii_letters + string.digits, 40),
+            user.user_id,
+            account,
+        )
+        self.keys[key.access_key] = key
+        return key
+
+    def create_user(self, email: str, *, system: bool = False, keys: tuple[str, str] | None = None) -> User:
+        user_id = secrets.token_hex(8)
+        while user_id in self.users:
+            user_id = secrets.token_hex(8)
+        user = User(user_id, email, system=system)
+        self.users[user_id] = user
+        if keys:
+            rec = KeyRec(keys[0], keys[1], user_id)
+            self.keys[rec.access_key] = rec
+        else:
+            rec = self._new_key(user, None)
+        user.keys.append(rec)
+        return user
+
+    def user_by_email(self, email: str) -> User:
+        for user in self.users.values():
+            if user.email == email:
+                return user
+        raise GatewayError(404, "NoSuchUser", f"no user with email {email}")
+
+    def gen_key(self, user: User, account: str | None) -> KeyRec:
+        pairs = user.keys if account is None else self._account(user, account)
+        if len(pairs) >= MAX_KEY_PAIRS:
+            raise GatewayError(409, "TooManyAccessKeys", f"at most {MAX_KEY_PAIRS} access key pairs are allowed")
+        key = self._new_key(user, account)
+        pairs.append(key)
+        return key
+
+    def revoke_key(self, user: User, account: str | None, access_key: str) -> None:
+        pairs = user.keys if account is None else self._account(user, account)
+        for key in pairs:
+            if key.access_key == access_key:
+                pairs.remove(key)
+                del self.keys[access_key]
+                return
+        raise GatewayError(404, "NoSuchAccessKey", f"user {user.email} has no access key {access_key}")
+
+    def _account(self, user: User, name: str) -> list[KeyRec]:
+        if name not in user.accounts:
+            raise GatewayError(404, "NoSuchAccount", f"user {user.email} has no account {name}")
+        return user.accounts[name]
+
+    def create_account(self, user: User, name: str) -> list[KeyRec]:
+        if name in user.accounts:
+            raise GatewayError(409, "AccountAlreadyExists", f"user {user.email} already has an account {name}")
+        user.accounts[name] = []
+        user.accounts[name].append(self._new_key(user, name))
+        return user.accounts[name]
+
+    def delete_account(self, user: User, name: str) -> None:
+        for key in self._account(user, name):
+            self.keys.pop(key.access_key, None)
+        del user.accounts[name]
+
+    def delete_user(self, user: User) -> None:
+        owned = [b.name for b in self.buckets.values() if b.owner_id == user.user_id]
+        if owned:
+            raise GatewayError(
+                409, "UserHasBuckets", f"user {user.email} owns {len(owned)} bucket(s); delete them first"
+            )
+        for key in [*user.keys, *(k for ks in user.accounts.values() for k in ks)]:
+            self.keys.pop(key.access_key, None)
+        del self.users[user.user_id]
+        self.limits.pop(("user", user.user_id), None)  # ASSUMPTION: a user's limits and quota go with it
+        self.quotas.pop(("user", user.user_id), None)
+
+    # buckets and sizes
+
+    def _settle(self, bucket: Bucket) -> None:
+        """Advance the size history to now (before a change): byte-hours since the last change."""
+        hour = int(self.clock() // 3600)
+        if bucket.last_ts:
+            bucket.h_integral += bucket.size * max(0, hour - bucket.last_ts)
+        bucket.last_ts = hour
+
+    def create_bucket(self, name: str, owner: User) -> Bucket:
+        if not _BUCKET.match(name) or ".." in name:
+            raise GatewayError(400, "InvalidBucketName", f"the bucket name {name} is not valid")
+        if name in self.buckets:
+            if self.buckets[name].owner_id == owner.user_id:
+                raise GatewayError(409, "BucketAlreadyOwnedByYou", f"you already own bucket {name}")
+            raise GatewayError(409, "BucketAlreadyExists", f"bucket {name} belongs to another user")
+        self._epoch += 1
+        bucket = Bucket(name, owner.user_id, self.clock(), self._epoch)
+        self._settle(bucket)
+        self.buckets[name] = bucket
+        return bucket
+
+    def put_object(self, bucket: Bucket, key: str, data: bytes) -> Obj:
+        self._settle(bucket)
+        obj = Obj(data, hashlib.md5(data, usedforsecurity=False).hexdigest(), self.clock())
+        bucket.objects[key] = obj
+        bucket.hmax = max(bucket.hmax, bucket.size)
+        return obj
+
+    def delete_object(self, bucket: Bucket, key: str) -> None:
+        self._settle(bucket)
+        bucket.objects.pop(key, None)
+
+    # traffic and statistics objects
+
+    def count(self, user_id: str, bucket: str, op: str, *, uploaded: int = 0, downloaded: int = 0) -> None:
+        epoch = self.buckets[bucket].epoch if bucket in self.buckets else 0
+        c = self.traffic.setdefault((user_id, bucket, epoch), Counters())
+        setattr(c, op, getattr(c, op) + 1)
+        c.uploaded += uploaded
+        c.downloaded += downloaded
+
+    def roll_usage(self) -> str | None:
+        """Close the current statistics period: write one statistics object, as the gateway does every period."""
+        now = self.clock()
+        if not self.traffic:
+            self.period_start = now
+            return None
+        start = self.period_start
+        name = f"s3-usage-{self.service_id}-{_iso(start)}-{self.stats_period}"
+        items = [
+            {
+                "key": {"bucket": bucket, "epoch": epoch, "user_id": user_id, "tag": ""},
+                "counters": {
+                    "ops": {"put": c.put, "get": c.get, "list": c.list, "other": c.other},
+                    "net_io": {"uploaded": c.uploaded, "downloaded": c.downloaded},
+                },
+            }
+            for (user_id, bucket, epoch), c in self.traffic.items()
+        ]
+        self.stats[name] = {
+            "fmt_version": 1,
+            "service_id": int(self.service_id),
+            "start_ts": int(start),
+            "period": max(1, int(now - start)),
+            "nr_items": len(items),
+            "items": items,
+        }
+        self.traffic = {}
+        self.period_start = now
+        return name
+
+
+# -- signatures ----------------------------------------------------------------------------------------------------
+
+
+class _SigV2(HmacV1Auth):
+    """botocore's SigV2 with the request's own Date, and `/?ostor-<service>` as the admin services' resource."""
+
+    def __init__(self, access_key: str, secret_key: str, date: str) -> None:
+        super().__init__(Credentials(access_key, secret_key))
+        self._date = date
+
+    def _get_date(self) -> str:
+        return self._date
+
+    def canonical_resource(self, split: SplitResult, auth_path: str | None = None) -> str:
+        first = split.query.split("&", 1)[0].split("=", 1)[0] if split.query else ""
+        if split.path == "/" and first.startswith("ostor-"):
+            return f"/?{first}"
+        return super().canonical_resource(split, auth_path=auth_path)
+
+
+def _check_skew(state: State, when: datetime) -> None:
+    if abs(state.clock() - when.timestamp()) > MAX_SKEW_S:
+        raise GatewayError(403, "RequestTimeTooSkewed", "the difference between the request time and now is too large")
+
+
+def authenticate(state: State, method: str, url: str, headers: Any, body: bytes) -> KeyRec:
+    """The key that signed the request, or GatewayError. `headers` is case-insensitive (aiohttp's CIMultiDict)."""
+    auth = headers.get("Authorization", "")
+    if auth.startswith("AWS4-HMAC-SHA256 "):
+        return _verify_v4(state, method, url, headers, body, auth)
+    if auth.startswith("AWS "):
+        return _verify_v2(state, method, url, headers, auth)
+    raise GatewayError(403, "AccessDenied", "anonymous requests are not allowed; sign with SigV2 or SigV4")
+
+
+def _key(state: State, access_key: str) -> KeyRec:
+    key = state.keys.get(access_key)
+    if key is None:
+        raise GatewayError(403, "InvalidAccessKeyId", "the access key id does not exist")
+    return key
+
+
+def _verify_v2(state: State, method: str, url: str, headers: Any, auth: str) -> KeyRec:
+    access_key, _, signature = auth[4:].partition(":")
+    key = _key(state, access_key)
+    date = headers.get("Date", "")
+    try:
+        _check_skew(state, parsedate_to_datetime(date))
+    except (TypeError, ValueError):
+        raise GatewayError(403, "AccessDenied", "SigV2 requests need a valid Date header") from None
+    copy = HTTPHeaders()
+    for name, value in headers.items():
+        copy[name] = value
+    expected = _SigV2(key.access_key, key.secret_key, date).get_signature(method, urlsplit(url), cast(Any, copy))
+    if not hmac.compare_digest(str(expected), signature):
+        raise GatewayError(403, "SignatureDoesNotMatch", "the request signature we calculated does not match")
+    return key
+
+
+def _verify_v4(state: State, method: str, url: str, headers: Any, body: bytes, auth: str) -> KeyRec:
+    m = _V4.match(auth)
+    if not m:
+        raise GatewayError(400, "AuthorizationHeaderMalformed", "the authorization header is malformed")
+    access_key, day, region, service, signed, signature = m.groups()
+    key = _key(state, access_key)
+    stamp = headers.get("X-Amz-Date", "")
+    try:
+        when = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise GatewayError(403, "AccessDenied", "SigV4 requests need an X-Amz-Date header") from None
+    if stamp[:8] != day:
+        raise GatewayError(403, "SignatureDoesNotMatch", "the credential date does not match X-Amz-Date")
+    _check_skew(state, when)
+    content_sha = headers.get("X-Amz-Content-SHA256")
+    if content_sha is None:
+        raise GatewayError(400, "InvalidRequest", "missing required header x-amz-content-sha256")
+    if content_sha != "UNSIGNED-PAYLOAD" and content_sha != hashlib.sha256(body).hexdigest():
+        raise GatewayError(400, "XAmzContentSHA256Mismatch", "the payload does not match x-amz-content-sha256")
+    names = signed.split(";")
+    if "host" not in names or any(n not in headers for n in names):
+        raise GatewayError(403, "SignatureDoesNotMatch", "a signed header is missing from the request")
+    request = AWSRequest(method=method, url=url, headers={n: ",".join(headers.getall(n)) for n in names}, data=body)
+    request.context["timestamp"] = stamp
+    signer = S3SigV4Auth(Credentials(key.access_key, key.secret_key), service, region)
+    expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    if not hmac.compare_digest(expected, signature):
+        raise GatewayError(403, "SignatureDoesNotMatch", "the request signature we calculated does not match")
+    return key
+
+
+# -- the admin services --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    method: str
+    service: str
+    query: dict[str, str]
+    caller: User
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=json.dumps(data, indent=2), content_type="application/json")
+
+
+def _need(call: Call, name: str) -> str:
+    value = call.query.get(name)
+    if not value:
+        raise GatewayError(400, "InvalidArgument", f"{call.service} needs the parameter {name}")
+    return value
+
+
+def _pairs(keys: list[KeyRec]) -> list[dict[str, str]]:
+    return [{"AWSAccessKeyId": k.access_key, "AWSSecretAccessKey": k.secret_key} for k in keys]
+
+
+def _user_info(user: User) -> dict[str, Any]:
+    return {
+        "UserEmail": user.email,
+        "UserId": user.user_id,
+        "State": user.state,
+        "OwnerId": "0000000000000000",
+        "Flags": ["system"] if user.system else [],
+        "AWSAccessKeys": _pairs(user.keys),
+        "AccountCount": str(len(user.accounts)),
+        "Accounts": [{"Name": name, "AWSAccessKeys": _pairs(keys)} for name, keys in user.accounts.items()],
+    }
+
+
+def _bucket_info(b: Bucket) -> dict[str, Any]:
+    return {
+        "size": {"current": b.size, "h_integral": b.h_integral, "hmax": b.hmax, "last_ts": b.last_ts},
+        "epoch": 0,
+        "owner_id": b.owner_id,
+        "name": b.name,
+        "creation_date": _iso(b.created),
+    }
+
+
+def admin_users(state: State, call: Call) -> web.Response:
+    email = call.query.get("emailAddress")
+    if call.method == "GET" and email is None:
+        return _json(
+            [
+                {"UserEmail": u.email, "UserId": u.user_id, "State": u.state, "OwnerId": "0000000000000000"}
+                for u in state.users.values()
+            ]
+        )
+    email = _need(call, "emailAddress")
+    if call.method == "PUT":
+        user = state.create_user(email)
+        return _json({"UserEmail": user.email, "UserId": user.user_id, "AWSAccessKeys": _pairs(user.keys)})
+    user = state.user_by_email(email)
+    if call.method == "GET":
+        return _json(_user_info(user))
+    if call.method == "DELETE":
+        state.delete_user(user)
+        return web.Response(status=204)
+    if call.method == "POST":
+        account = call.query.get("accountName")
+        if "genKey" in call.query:
+            key = state.gen_key(user, account)
+            return _json({"UserEmail": user.email, "UserId": user.user_id, "AWSAccessKeys": _pairs([key])})
+        if "revokeKey" in call.query:
+            state.revoke_key(user, account, _need(call, "revokeKey"))
+            return web.Response()
+        if "disable" in call.query or "enable" in call.query:
+            user.state = "disabled" if "disable" in call.query else "enabled"
+            return web.Response()
+        raise GatewayError(400, "InvalidArgument", "POST ?ostor-users needs enable, disable, genKey or revokeKey")
+    raise GatewayError(405, "MethodNotAllowed", f"{call.method} is not supported on ?ostor-users")
+
+
+def admin_accounts(state: State, call: Call) -> web.Response:
+    user = state.user_by_email(_need(call, "emailAddress"))
+    name = _need(call, "accountName")
+    if call.method in ("PUT", "POST"):  # the guide's text says PUT, its sample sends POST
+        return _json({"Name": name, "AWSAccessKeys": _pairs(state.create_account(user, name))})
+    if call.method == "DELETE":
+        state.delete_account(user, name)
+        return web.Response(status=204)
+    raise GatewayError(405, "MethodNotAllowed", f"{call.method} is not supported on ?ostor-accounts")
+
+
+def admin_buckets(state: State, call: Call) -> web.Response:
+    if call.method != "GET":
+        raise GatewayError(405, "MethodNotAllowed", "?ostor-buckets only lists; delete buckets through S3")
+    buckets = list(state.buckets.values())
+    if "emailAddress" in call.query:
+        owner = state.user_by_email(_need(call, "emailAddress"))
+        buckets = [b for b in buckets if b.owner_id == owner.user_id]
+    return _json({"Buckets": [_bucket_info(b) for b in buckets]})
+
+
+def _target(state: State, call: Call, *, defaults: bool = False) -> tuple[str, str]:
+    if "emailAddress" in call.query:
+        return ("user", state.user_by_email(_need(call, "emailAddress")).user_id)
+    if "bucket" in call.query:
+        name = _need(call, "bucket")
+        if name not in state.buckets:
+            raise GatewayError(404, "NoSuchBucket", f"no bucket {name}")
+        return ("bucket", name)
+    if defaults and call.query.get("default") in ("user", "bucket"):
+        return ("default", call.query["default"])
+    raise GatewayError(400, "InvalidArgument", f"{call.service} needs emailAddress or bucket")
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0 or value != value:  # negative or NaN
+        raise GatewayError(400, "InvalidArgument", f"{what} must be a number >= 0, got {text!r}")
+    return value
+
+
+def admin_limits(state: State, call: Call) -> web.Response:
+    target = _target(state, call)
+    if call.method == "PUT":
+        kind, resource = _need(call, "limit-type"), _need(call, "limit-resource")
+        name = f"{kind}:{resource}"
+        if name not in LIMIT_KEYS:
+            raise GatewayError(400, "InvalidArgument", f"unknown limit {name}; known: {', '.join(LIMIT_KEYS)}")
+        value = _number(_need(call, "limit-value"), "limit-value")
+        state.limits.setdefault(target, {})[name] = value if kind == "ops" else float(int(value))
+        return web.Response()
+    if call.method == "GET":
+        values = state.limits.get(target, {})
+        return _json(
+            {
+                name: (f"{values.get(name, 0.0):.2f}" if name.startswith("ops:") else str(int(values.get(name, 0))))
+                for name in LIMIT_KEYS
+            }
+        )
+    if call.method == "DELETE":
+        state.limits.pop(target, None)
+        return web.Response(status=204)
+    raise GatewayError(405, "MethodNotAllowed", f"{call.method} is not supported on ?ostor-limits")
+
+
+def admin_quotas(state: State, call: Call) -> web.Response:
+    target = _target(state, call, defaults=True)
+    kind = "0" if target[0] == "user" or target == ("default", "user") else "1"
+    if call.method == "PUT":
+        size = _number(_need(call, "quota-size"), "quota-size")
+        state.quotas[target] = int(size)
+        return web.Response()
+    if target not in state.quotas:
+        raise GatewayError(404, "NoSuchQuota", "no quota is set")
+    if call.method == "GET":
+        return _json({"version": "1", "type": kind, "size": str(state.quotas[target])})
+    if call.method == "DELETE":
+        del state.quotas[target]
+        return web.Response(status=204)
+    raise GatewayError(405, "MethodNotAllowed", f"{call.method} is not supported on ?ostor-quotas")
+
+
+def admin_usage(state: State, call: Call) -> web.Response:
+    obj = call.query.get("obj")
+    if obj is None and call.method == "GET":
+        names = sorted(state.stats)
+        after = call.query.get("after")
+        if after:
+            names = [n for n in names if n > after]
+        page = names[: state.page_size]
+        return _json({"nr_items": len(page), "truncated": len(names) > len(page), "items": page})
+    obj = _need(call, "obj")
+    if obj not in state.stats:
+        raise GatewayError(404, "NoSuchKey", f"no statistics object {obj}")
+    if call.method == "GET":
+        return _json(state.stats[obj])
+    if call.method == "DELETE":
+        del state.stats[obj]
+        return web.Response(status=204)
+    raise GatewayError(405, "MethodNotAllowed", f"{call.method} is not supported on ?ostor-usage")
+
+
+ADMIN: dict[str, Callable[[State, Call], web.Response]] = {
+    "ostor-users": admin_users,
+    "ostor-accounts": admin_accounts,
+    "ostor-buckets": admin_buckets,
+    "ostor-limits": admin_limits,
+    "ostor-quotas": admin_quotas,
+    "ostor-usage": admin_usage,
+}
+
+
+# -- the minimal S3 surface ----------------------------------------------------------------------------------------
+
+
+def _xml(root: ET.Element, status: int = 200) -> web.Response:
+    body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root)
+    return web.Response(status=status, body=body, content_type="application/xml")
+
+
+def _el(parent: ET.Element, tag: str, text: str | int | None = None) -> ET.Element:
+    child = ET.SubElement(parent, tag)
+    if text is not None:
+        child.text = str(text)
+    return child
+
+
+def _root(tag: str) -> ET.Element:
+    return ET.Element(tag, {"xmlns": S3_NS})
+
+
+@dataclass
+class S3Call:
+    request: web.Request
+    query: dict[str, str]
+    body: bytes
+    user: User
+
+
+def _owned(state: State, call: S3Call, name: str) -> Bucket:
+    bucket = state.buckets.get(name)
+    if bucket is None:
+        raise GatewayError(404, "NoSuchBucket", f"the bucket {name} does not exist")
+    if bucket.owner_id != call.user.user_id:
+        raise GatewayError(403, "AccessDenied", f"access to bucket {name} denied")
+    return bucket
+
+
+def _encode_key(key: str, call: S3Call) -> str:
+    return quote_plus(key, safe="/") if call.query.get("encoding-type") == "url" else key
+
+
+def s3_list_buckets(state: State, call: S3Call) -> web.Response:
+    state.count(call.user.user_id, "", "list")
+    root = _root("ListAllMyBucketsResult")
+    owner = _el(root, "Owner")
+    _el(owner, "ID", call.user.user_id)
+    _el(owner, "DisplayName", call.user.email)
+    buckets = _el(root, "Buckets")
+    for b in state.buckets.values():
+        if b.owner_id == call.user.user_id:
+            entry = _el(buckets, "Bucket")
+            _el(entry, "Name", b.name)
+            _el(entry, "CreationDate", _iso(b.created))
+    return _xml(root)
+
+
+def _page(bucket: Bucket, call: S3Call, marker: str) -> tuple[list[tuple[str, Obj]], bool]:
+    prefix = call.query.get("prefix", "")
+    try:
+        max_keys = max(1, min(1000, int(call.query.get("max-keys") or 1000)))
+    except ValueError:
+        raise GatewayError(400, "InvalidArgument", "max-keys must be a number") from None
+    keys = sorted(k for k in bucket.objects if k.startswith(prefix) and k > marker)
+    return [(k, bucket.objects[k]) for k in keys[:max_keys]], len(keys) > max_keys
+
+
+def s3_bucket(state: State, call: S3Call, name: str) -> web.Response:
+    method, q = call.request.method, call.query
+    if method == "PUT":
+        state.create_bucket(name, call.user)
+        state.count(call.user.user_id, name, "other")
+        return web.Response(headers={"Location": f"/{name}"})
+    bucket = _owned(state, call, name)
+    if method == "HEAD":
+        state.count(call.user.user_id, name, "other")
+        return web.Response()
+    if method == "DELETE":
+        if bucket.objects:
+            raise GatewayError(409, "BucketNotEmpty", f"the bucket {name} is not empty")
+        del state.buckets[name]
+        state.limits.pop(("bucket", name), None)  # ASSUMPTION: a bucket's limits and quota go with it
+        state.quotas.pop(("bucket", name), None)
+        state.count(call.user.user_id, name, "other")
+        return web.Response(status=204)
+    if method == "GET" and "location" in q:
+        state.count(call.user.user_id, name, "other")
+        return _xml(_root("LocationConstraint"))
+    if method == "GET" and "versions" in q:
+        return _list_versions(state, call, bucket)
+    if method == "GET" and q.get("list-type") == "2":
+        return _list_v2(state, call, bucket)
+    if method == "POST" and "delete" in q:
+        return _delete_many(state, call, bucket)
+    raise GatewayError(501, "NotImplemented", "the emulator does not implement this bucket operation")
+
+
+def _list_v2(state: State, call: S3Call, bucket: Bucket) -> web.Response:
+    token = call.query.get("continuation-token")
+    marker = base64.urlsafe_b64decode(token).decode() if token else call.query.get("start-after", "")
+    items, truncated = _page(bucket, call, marker)
+    state.count(call.user.user_id, bucket.name, "list")
+    root = _root("ListBucketResult")
+    _el(root, "Name", bucket.name)
+    _el(root, "Prefix", call.query.get("prefix", ""))
+    _el(root, "KeyCount", len(items))
+    _el(root, "MaxKeys", call.query.get("max-keys") or 1000)
+    _el(root, "IsTruncated", "true" if truncated else "false")
+    if call.query.get("encoding-type") == "url":
+        _el(root, "EncodingType", "url")
+    if truncated:
+        _el(root, "NextContinuationToken", base64.urlsafe_b64encode(items[-1][0].encode()).decode())
+    for key, obj in items:
+        entry = _el(root, "Contents")
+        _el(entry, "Key", _encode_key(key, call))
+        _el(entry, "LastModified", _iso(obj.modified))
+        _el(entry, "ETag", f'"{obj.etag}"')
+        _el(entry, "Size", len(obj.data))
+        _el(entry, "StorageClass", "STANDARD")
+    return _xml(root)
+
+
+def _list_versions(state: State, call: S3Call, bucket: Bucket) -> web.Response:
+    items, truncated = _page(bucket, call, call.query.get("key-marker", ""))
+    state.count(call.user.user_id, bucket.name, "list")
+    root = _root("ListVersionsResult")
+    _el(root, "Name", bucket.name)
+    _el(root, "Prefix", call.query.get("prefix", ""))
+    _el(root, "MaxKeys", call.query.get("max-keys") or 1000)
+    _el(root, "IsTruncated", "true" if truncated else "false")
+    if call.query.get("encoding-type") == "url":
+        _el(root, "EncodingType", "url")
+    if truncated:
+        _el(root, "NextKeyMarker", _encode_key(items[-1][0], call))
+        _el(root, "NextVersionIdMarker", "null")
+    for key, obj in items:
+        entry = _el(root, "Version")
+        _el(entry, "Key", _encode_key(key, call))
+        _el(entry, "VersionId", "null")
+        _el(entry, "IsLatest", "true")
+        _el(entry, "LastModified", _iso(obj.modified))
+        _el(entry, "ETag", f'"{obj.etag}"')
+        _el(entry, "Size", len(obj.data))
+        _el(entry, "StorageClass", "STANDARD")
+    return _xml(root)
+
+
+def _delete_many(state: State, call: S3Call, bucket: Bucket) -> web.Response:
+    md5 = call.request.headers.get("Content-MD5")
+    if md5 and md5 != base64.b64encode(hashlib.md5(call.body, usedforsecurity=False).digest()).decode():
+        raise GatewayError(400, "BadDigest", "the Content-MD5 you specified did not match what we received")
+    try:
+        doc = ET.fromstring(call.body)  # noqa: S314 - the emulator parses its test client's small request bodies
+    except ET.ParseError:
+        raise GatewayError(400, "MalformedXML", "the XML you provided was not well-formed") from None
+    ns = {"s3": S3_NS} if doc.tag.startswith("{") else {}
+    prefix = "s3:" if ns else ""
+    quiet = (doc.findtext(f"{prefix}Quiet", "false", ns) or "false").lower() == "true"
+    root = _root("DeleteResult")
+    for entry in doc.findall(f"{prefix}Object", ns):
+        key = entry.findtext(f"{prefix}Key", "", ns) or ""
+        state.delete_object(bucket, key)
+        if not quiet:
+            _el(_el(root, "Deleted"), "Key", key)
+    state.count(call.user.user_id, bucket.name, "other")
+    return _xml(root)
+
+
+def s3_object(state: State, call: S3Call, name: str, key: str) -> web.Response:
+    method = call.request.method
+    bucket = _owned(state, call, name)
+    if method == "PUT":
+        if "x-amz-copy-source" in call.request.headers or "partNumber" in call.query or "uploadId" in call.query:
+            raise GatewayError(501, "NotImplemented", "the emulator implements single-part uploads only")
+        obj = state.put_object(bucket, key, call.body)
+        state.count(call.user.user_id, name, "put", uploaded=len(call.body))
+        return web.Response(headers={"ETag": f'"{obj.etag}"'})
+    if method == "DELETE":
+        state.delete_object(bucket, key)
+        state.count(call.user.user_id, name, "other")
+        return web.Response(status=204)
+    if method in ("GET", "HEAD"):
+        found = bucket.objects.get(key)
+        if found is None:
+            raise GatewayError(404, "NoSuchKey", f"the key {key} does not exist")
+        headers = {
+            "ETag": f'"{found.etag}"',
+            "Last-Modified": datetime.fromtimestamp(found.modified, UTC).strftime("%a, %d %b %Y %H:%M:%S GMT"),
+        }
+        if method == "HEAD":
+            state.count(call.user.user_id, name, "other")
+            return web.Response(headers={**headers, "Content-Length": str(len(found.data))})
+        state.count(call.user.user_id, name, "get", downloaded=len(found.data))
+        return web.Response(body=found.data, headers=headers, content_type="application/octet-stream")
+    raise GatewayError(501, "NotImplemented", "the emulator does not implement this object operation")
+
+
+# -- the app -------------------------------------------------------------------------------------------------------
+
+
+STATE: web.AppKey[State] = web.AppKey("ostor_state", State)
+
+
+def _error(err: GatewayError, request: web.Request) -> web.Response:
+    request_id = secrets.token_hex(8).upper()
+    headers = {"X-Amz-Err-Message": err.message.encode("ascii", "replace").decode(), "x-amz-request-id": request_id}
+    if request.method == "HEAD":
+        return web.Response(status=err.status, headers=headers)
+    root = ET.Element("Error")
+    _el(root, "Code", err.code)
+    _el(root, "Message", err.message)
+    _el(root, "Resource", request.path)
+    _el(root, "RequestId", request_id)
+    response = _xml(root, err.status)
+    response.headers.update(headers)
+    return response
+
+
+async def handle(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    body = await request.read()
+    try:
+        key = authenticate(state, request.method, f"http://{request.host}{request.raw_path}", request.headers, body)
+        user = state.users[key.user_id]
+        split = urlsplit(request.raw_path)
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        first = split.query.split("&", 1)[0].split("=", 1)[0] if split.query else ""
+        if split.path == "/" and first.startswith("ostor-"):
+            if not user.system or user.state != "enabled":
+                raise GatewayError(403, "AccessDenied", "the admin services need a system user's keys")
+            if first not in ADMIN:
+                raise GatewayError(400, "InvalidArgument", f"unknown service {first}")
+            return ADMIN[first](state, Call(request.method, first, query, user))
+        if user.state != "enabled":
+            raise GatewayError(403, "AccessDenied", "the user is disabled")
+        call = S3Call(request, query, body, user)
+        path = unquote(split.path)
+        if path == "/":
+            if request.method != "GET":
+                raise GatewayError(405, "MethodNotAllowed", "only GET is allowed on /")
+            return s3_list_buckets(state, call)
+        name, _, obj_key = path[1:].partition("/")
+        if not obj_key:
+            return s3_bucket(state, call, name)
+        return s3_object(state, call, name, obj_key)
+    except GatewayError as err:
+        return _error(err, request)
+
+
+def make_app(state: State) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024**2)
+    app[STATE] = state
+    app.router.add_route("*", "/{tail:.*}", handle)
+    return app
+
+
+class OstorEmulator:
+    """The emulator on a loopback port, with one system user whose keys sign the admin requests."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        stats_period: int = 1800,
+        page_size: int = 1000,
+        system_email: str = "system@ostor-emulator.invalid",
+        system_keys: tuple[str, str] | None = None,
+    ) -> None:
+        self.state = State(clock=clock, stats_period=stats_period, page_size=page_size)
+        system = self.state.create_user(system_email, system=True, keys=system_keys)
+        self.access_key, self.secret_key = system.keys[0].access_key, system.keys[0].secret_key
+        self.app = make_app(self.state)
+        self._runner: web.AppRunner | None = None
+        self.host, self.port = "127.0.0.1", 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> OstorEmulator:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        self.host, self.port = str(self._runner.addresses[0][0]), int(self._runner.addresses[0][1])
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> OstorEmulator:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    keys = (args.access_key, args.secret_key) if args.access_key and args.secret_key else None
+    emulator = OstorEmulator(stats_period=args.stats_period, system_keys=keys)
+    await emulator.start(args.host, args.port)
+    print(
+        json.dumps(
+            {
+                "emulator": "Virtuozzo ostor S3 gateway stand-in (not Virtuozzo software)",
+                "url": emulator.url,
+                "access_key": emulator.access_key,
+                "secret_key": emulator.secret_key,
+            }
+        ),
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=args.stats_period)
+            emulator.state.roll_usage()
+    finally:
+        await emulator.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Stand-in for a Virtuozzo ostor S3 gateway (admin API + minimal S3).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--stats-period", type=int, default=1800, help="seconds between statistics objects")
+    parser.add_argument("--access-key", help="the system user's access key (default: generated)")
+    parser.add_argument("--secret-key", help="the system user's secret key (default: generated)")
+    asyncio.run(_serve(parser.parse_args(argv)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
