@@ -259,7 +259,7 @@ def connection_reason(exc: BaseException) -> str:
     os_error = getattr(exc, "os_error", None)
     text = str(os_error or exc)
     lowered = text.lower()
-    if "connection refused" in lowered:
+    if isinstance(os_error or exc, ConnectionRefusedError) or "connection refused" in lowered:
         return "connection refused"
     if "name or service not known" in lowered or "name resolution" in lowered or "nodename nor servname" in lowered:
         return "the host name does not resolve"
