@@ -29,10 +29,16 @@ def run_shim(
     secret: str,
     extra_env: dict[str, str] | None = None,
     localapi_responses: dict[str, Any] | None = None,
+    session: dict[str, Any] | None = None,
     timeout: float = 120,
 ) -> ShimResult:
     """`s3bridge_<function>($params)` in the real shim, as WHMCS would call it; returns what WHMCS would see."""
-    request = {"function": function, "params": params, "localapi_responses": localapi_responses or {}}
+    request = {
+        "function": function,
+        "params": params,
+        "localapi_responses": localapi_responses or {},
+        "session": session or {},
+    }
     return _run(request, url=url, secret=secret, extra_env=extra_env, timeout=timeout)
 
 

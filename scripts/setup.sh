@@ -14,6 +14,7 @@ command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 command -v php >/dev/null 2>&1 || need+=(php-cli)
 php -m 2>/dev/null | grep -qx curl || need+=(php-curl)
 php -m 2>/dev/null | grep -qx mysqli || need+=(php-mysql)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)  # page tests: the client area in a real browser
 if [ ${#need[@]} -gt 0 ]; then
   say "installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -48,4 +49,13 @@ if [ ! -x "$bin" ]; then
   fi
   mkdir -p "$(dirname "$bin")"; mv "$tmp/bin/minio" "$bin"; rm -rf "$tmp"
 fi
+# 4. Bootstrap's CSS (WHMCS's default client theme is Bootstrap 4) for the page tests, from the npm registry
+css="$CACHE/bootstrap-4.6.2/bootstrap.min.css"
+if [ ! -f "$css" ]; then
+  say "fetching bootstrap@4.6.2 (npm) for the page tests"
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent bootstrap@4.6.2 >/dev/null && tar xzf bootstrap-4.6.2.tgz)
+  mkdir -p "$(dirname "$css")"; cp "$tmp/package/dist/css/bootstrap.min.css" "$css"; rm -rf "$tmp"
+fi
+
 say "ready: MinIO $name at $bin; $(php -r 'echo "PHP ", PHP_VERSION;'); $(mariadbd --version | cut -d' ' -f2-4)"

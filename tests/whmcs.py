@@ -79,8 +79,11 @@ class Service:
             )
         conn.close()
 
-    def call(self, function: str, *, apply_effects: bool = True, **extra: Any) -> ShimResult:
-        r = run_shim(function, self.params(**extra), url=self.url, secret=self.secret)
+    def call(
+        self, function: str, *, apply_effects: bool = True, session: dict[str, Any] | None = None, **extra: Any
+    ) -> ShimResult:
+        """Call the module function as WHMCS would; `session` says who is logged in ({"uid": client})."""
+        r = run_shim(function, self.params(**extra), url=self.url, secret=self.secret, session=session)
         if apply_effects:
             self.apply(r)
         return r

@@ -55,6 +55,15 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class AccountInfo:
+    """What the storage server says about an account (admin tab)."""
+
+    enabled: bool
+    groups: tuple[str, ...] = ()
+    policy: str = ""  # the attached policy's name on the server
+
+
+@dataclass(frozen=True)
 class DeletionReport:
     buckets: int = 0
     objects: int = 0
@@ -72,6 +81,14 @@ class StorageBackend(Protocol):
         ...
 
     async def account_exists(self, username: str) -> bool: ...
+
+    async def account_info(self, username: str) -> AccountInfo | None:
+        """None when the account does not exist on the server."""
+        ...
+
+    async def list_buckets(self, username: str) -> list[tuple[str, str]]:
+        """The account's buckets as (name, ISO creation time), one cheap call."""
+        ...
 
     async def provision(self, spec: AccountSpec) -> None:
         """Create or complete the account: policies, user (secret), policy mapping, group, buckets."""

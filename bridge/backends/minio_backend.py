@@ -21,7 +21,7 @@ from minio.credentials.providers import StaticProvider
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioAdminException, S3Error
 
-from bridge.backends.base import AccountSpec, BucketUsage, ConnectionReport, DeletionReport, Usage
+from bridge.backends.base import AccountInfo, AccountSpec, BucketUsage, ConnectionReport, DeletionReport, Usage
 from bridge.backends.minio_errors import map_minio_error
 from bridge.config import BackendSettings
 from bridge.errors import BackendError
@@ -156,6 +156,19 @@ class MinioBackend:
 
     async def account_exists(self, username: str) -> bool:
         return await self.user_info(username) is not None
+
+    async def account_info(self, username: str) -> AccountInfo | None:
+        info = await self.user_info(username)
+        if info is None:
+            return None
+        return AccountInfo(
+            enabled=info.get("status") == "enabled",
+            groups=tuple(info.get("memberOf") or ()),
+            policy=str(info.get("policyName") or ""),
+        )
+
+    async def list_buckets(self, username: str) -> list[tuple[str, str]]:
+        return await self._own_buckets(username)
 
     async def _add_user(self, username: str, secret: str) -> None:
         async with self.clients.crypto_slots:

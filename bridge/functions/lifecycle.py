@@ -13,6 +13,7 @@ from bridge import effects, naming, policies, redact
 from bridge.backends.base import AccountSpec, StorageBackend
 from bridge.errors import BadParam, BridgeError
 from bridge.functions.context import Outcome, Services
+from bridge.functions.ownership import authorize
 from bridge.naming import NamingError
 from bridge.params import Params, ServerParams, optional_int, require_str
 from bridge.passwords import PasswordRuleError, check_password
@@ -235,6 +236,7 @@ async def change_password(services: Services, params: Params) -> Outcome:
 async def reset_password(services: Services, params: Params) -> Outcome:
     """The Change Password button: a new password from the product's rule, stored in WHMCS by an effect."""
     call = prepare(services, params)
+    await authorize(services, params, call.serviceid, "ResetPassword")
     async with services.locks.hold(call.serviceid):
         rec = await require_account(services, call)
         secret = call.product.password_rule.generate()

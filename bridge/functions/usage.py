@@ -14,6 +14,7 @@ from bridge.emails import DiskFigures, EmailKind
 from bridge.errors import BridgeError, MissingParam
 from bridge.functions.context import Outcome, Services
 from bridge.functions.lifecycle import policy_docs, prepare, require_account
+from bridge.functions.ownership import authorize
 from bridge.logs import get_logger
 from bridge.params import Params, ServerParams
 from bridge.product import ProductSettings, parse_product
@@ -129,6 +130,7 @@ async def _enforce(
 async def recalculate(services: Services, params: Params) -> Outcome:
     """Recalculate Disk Space (client and admin button): exact usage by listing now, within a time budget."""
     call = prepare(services, params)
+    await authorize(services, params, call.serviceid, "RecalculateDiskSpace")
     await require_account(services, call)
     store = UsageStore(services.db)
     rows = await store.services_of_server(call.server.server_id or 0, serviceid=call.serviceid)

@@ -29,6 +29,8 @@
  * (even if the module threw), 2 when stdin was unusable, 3 when PHP died (fatal error or exit) inside the module.
  * The environment passes through unchanged (S3BRIDGE_URL, S3BRIDGE_SECRET, ...).
  *
+ * "session": {"uid": 7} or {"adminid": 1} sets $_SESSION (the logged-in client or admin), default none.
+ *
  * Hooks: {"hook": "AfterCronJob", "vars": {...}} instead of "function" loads the module's hooks.php, runs every
  * callback registered for that hook, and reports {"return": [callback results], ...} the same way.
  * For hooks the stand-in also provides WHMCS\Database\Capsule (table()->where()->get() over PDO, connected with
@@ -146,6 +148,7 @@ if (!is_array($input) || (!$isHook && (!is_string($input['function'] ?? null)
         'exception' => ['class' => 'StandinError', 'message' => 'stdin must be a JSON object with a "function" name'],
     ], 2);
 }
+$_SESSION = is_array($input['session'] ?? null) ? $input['session'] : [];  // who is logged in (uid / adminid)
 $params = $input['params'] ?? [];
 $params = is_array($params) ? $params : [];
 $params['model'] = new WhmcsStandinServiceModel($params['serviceid'] ?? 0);

@@ -166,6 +166,38 @@ function s3bridge_ChangePackage(array $params): string
     return s3bridge_simple('ChangePackage', $params);
 }
 
+/**
+ * The client area's overview tab, rendered by the daemon (escaped, translated, no third-party assets) after it
+ * checked that the service belongs to the logged-in client.
+ */
+function s3bridge_ClientArea(array $params): array
+{
+    try {
+        $result = s3bridge_forward('ClientArea', $params);
+    } catch (\Throwable $e) {
+        return [
+            'tabOverviewReplacementTemplate' => 'templates/error.tpl',
+            'templateVariables' => ['s3bridge_error' => $e->getMessage()],
+        ];
+    }
+    return [
+        'tabOverviewReplacementTemplate' => 'templates/overview.tpl',
+        'templateVariables' => ['s3bridge_html' => is_array($result) ? (string) ($result['html'] ?? '') : ''],
+    ];
+}
+
+/** The admin's service tab: label => HTML, rendered and escaped by the daemon. */
+function s3bridge_AdminServicesTabFields(array $params): array
+{
+    try {
+        $result = s3bridge_forward('AdminServicesTabFields', $params);
+    } catch (\Throwable $e) {
+        return ['S3 Bridge' => htmlspecialchars($e->getMessage(), ENT_QUOTES | ENT_SUBSTITUTE, 'UTF-8')];
+    }
+    $fields = is_array($result) ? ($result['fields'] ?? []) : [];
+    return is_array($fields) ? $fields : [];
+}
+
 /** WHMCS's daily usage job for one server: the daemon writes tblhosting and enforces limits. */
 function s3bridge_UsageUpdate(array $params): string
 {
@@ -342,6 +374,14 @@ function s3bridge_allowed_params(array $params): array
         if (is_string($key) && str_starts_with($key, 'bridge_') && !is_object($value) && !is_resource($value)) {
             $sent[$key] = s3bridge_plain($value);
         }
+    }
+    // Who is asking: the daemon lets a client see only their own services (admins and the cron see all).
+    unset($sent['bridge_client_id'], $sent['bridge_admin_id']);
+    if (!empty($_SESSION['adminid'])) {
+        $sent['bridge_admin_id'] = (int) $_SESSION['adminid'];
+    }
+    if (!empty($_SESSION['uid'])) {
+        $sent['bridge_client_id'] = (int) $_SESSION['uid'];
     }
     return $sent;
 }

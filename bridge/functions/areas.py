@@ -1,0 +1,140 @@
+"""The client area and the admin tab: gather the figures into view models and render them.
+
+Only the owner sees a service: in a client's context (the shim sends the logged-in client as `bridge_client_id`),
+the service's tblhosting.userid must be that client; anything else is refused and audited. Admin context
+(`bridge_admin_id`) may see every service.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from bridge.backends.base import AccountInfo
+from bridge.errors import BackendError, BridgeError
+from bridge.functions.context import Outcome, Services
+from bridge.functions.lifecycle import Call, prepare
+from bridge.functions.ownership import authorize
+from bridge.params import Params
+from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Disk
+from bridge.views_store import LatestUsage, ViewStore
+
+
+def _language(params: Params) -> str:
+    details = params.get("clientsdetails")
+    return str(details.get("language") or "") if isinstance(details, dict) else ""
+
+
+def _endpoint(call: Call) -> str:
+    if call.product.endpoint_url:
+        return call.product.endpoint_url
+    scheme = "https" if call.server.secure else "http"
+    default = 443 if call.server.secure else 80
+    port = "" if call.server.port == default else f":{call.server.port}"
+    return f"{scheme}://{call.server.endpoint.rsplit(':', 1)[0]}{port}"
+
+
+async def _buckets(call: Call, username: str, latest: LatestUsage) -> tuple[tuple[Bucket, ...], str]:
+    from datetime import datetime
+
+    try:
+        listed = await call.backend.list_buckets(username)
+    except BackendError as e:
+        return tuple(Bucket(n, None, o, b) for n, (b, o) in sorted(latest.buckets.items())), e.message
+    out = []
+    for name, created in sorted(listed):
+        size, objects = latest.buckets.get(name, (0, 0))
+        out.append(Bucket(name, datetime.fromisoformat(created) if created else None, objects, size))
+    return tuple(out), ""
+
+
+def _disk(call: Call, latest: LatestUsage) -> Disk:
+    return Disk(
+        used_bytes=latest.used_bytes,
+        limit_bytes=call.product.disk_limit_bytes,
+        unit=call.product.unit,
+        last_update=latest.at,
+        exact=latest.exact,
+    )
+
+
+async def client_area(services: Services, params: Params) -> Outcome:
+    from bridge.views.render import render_client_area
+
+    call = prepare(services, params)
+    await authorize(services, params, call.serviceid, "ClientArea")
+    rec = await services.records.get(call.serviceid)
+    if rec is None or not rec.exists or rec.state == "creating":
+        raise BridgeError(f"the storage account of service {call.serviceid} is not ready yet", code="no_account")
+    store = ViewStore(services.db)
+    latest = await store.latest(call.serviceid)
+    buckets, problem = await _buckets(call, rec.username, latest)
+    today = services.now().date()
+    sid = call.serviceid
+    page = "clientarea.php?action=productdetails&id=" + str(sid)
+    display = call.product.password_display
+    view = ClientAreaView(
+        language=_language(params),
+        serviceid=sid,
+        endpoint=_endpoint(call),
+        console_url=call.product.console_url,
+        instructions_url=call.product.instructions_url,
+        username=rec.username,
+        password="" if display == "hidden" else str(params.get("password") or ""),
+        password_display=display,
+        suspended=rec.state == "suspended",
+        policy=rec.policy,
+        disk=_disk(call, latest),
+        buckets=buckets,
+        daily=await store.daily(sid, today - timedelta(days=29)),
+        monthly=await store.monthly(sid),
+        change_password_url=f"{page}&modop=custom&a=ResetPassword",
+        recalculate_url=f"{page}&modop=custom&a=RecalculateDiskSpace",
+        upgrade_url=f"upgrade.php?type=package&id={sid}",
+        cancel_url=f"clientarea.php?action=cancel&id={sid}",
+        notice=problem,
+    )
+    return Outcome({"html": render_client_area(view)})
+
+
+async def admin_tab(services: Services, params: Params) -> Outcome:
+    from bridge.views.render import render_admin_tab
+
+    call = prepare(services, params)
+    rec = await services.records.get(call.serviceid)
+    if rec is None:
+        return Outcome({"fields": {}})
+    try:
+        report = await call.backend.test_connection()
+        ok, message = True, f"{report.backend} {report.version}".strip()
+    except BackendError as e:
+        ok, message = False, e.message
+    info: AccountInfo | None = None
+    status = "unknown"
+    if ok:
+        try:
+            info = await call.backend.account_info(rec.username)
+            status = "missing" if info is None else ("enabled" if info.enabled else "disabled")
+        except BackendError as e:
+            message = e.message
+    latest = await ViewStore(services.db).latest(call.serviceid)
+    buckets, problem = await _buckets(call, rec.username, latest) if ok else ((), "")
+    policy_name = info.policy if info else ""
+    kind: Any = "unknown"
+    if policy_name:
+        kind = "limited" if policy_name.endswith("-limited") else "standard"
+    view = AdminTabView(
+        language="english",
+        connection_ok=ok,
+        connection_message=message,
+        username=rec.username,
+        user_status=status,
+        groups=info.groups if info else (),
+        policy=policy_name,
+        policy_kind=kind,
+        disk=_disk(call, latest),
+        buckets=buckets,
+        state=rec.state,
+        notes=(problem,) if problem else (),
+    )
+    return Outcome({"fields": render_admin_tab(view)})

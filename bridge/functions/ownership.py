@@ -1,0 +1,42 @@
+"""Only the owner sees or acts on a service from the client area.
+
+In a client's context the shim sends the logged-in client as `bridge_client_id`: the service's tblhosting.userid
+must be that client, or the call is refused and audited. Admin context (`bridge_admin_id`) and WHMCS's own
+automation (neither) pass.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from bridge import audit
+from bridge.errors import BridgeError
+from bridge.functions.context import Services
+from bridge.params import Params, optional_int
+from bridge.views_store import ViewStore
+
+
+class NotOwner(BridgeError):
+    status = 403
+    code = "not_owner"
+
+
+async def authorize(services: Services, params: Params, serviceid: int, action: str) -> None:
+    """Refuse (and audit) a client asking for a service that is not theirs. Admins and WHMCS itself pass."""
+    if optional_int(params, "bridge_admin_id"):
+        return
+    client = optional_int(params, "bridge_client_id")
+    if client is None:
+        return
+    owner = await ViewStore(services.db).owner_of(serviceid)
+    if owner != client:
+        request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
+        await audit.record(
+            services.db,
+            request_id=request_id,
+            action=f"client:{action}",
+            outcome="refused",
+            detail=f"client {client} asked for service {serviceid}, owned by {owner}",
+            serviceid=serviceid,
+        )
+        raise NotOwner(f"service {serviceid} does not belong to the logged-in client")

@@ -1,0 +1,1 @@
+"""What the customer and the admin see: view models (data), rendered to HTML by jinja2 with autoescaping."""

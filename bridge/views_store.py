@@ -1,0 +1,76 @@
+"""Read-only SQL for what the client area and the admin tab show (history, latest figures, ownership)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from bridge.db import Conn, Database
+from bridge.views.model import DailyPoint, MonthlyPoint
+
+
+@dataclass(frozen=True)
+class LatestUsage:
+    used_bytes: int
+    at: datetime | None
+    exact: bool
+    buckets: dict[str, tuple[int, int]]  # name -> (bytes, objects) from the latest day recorded
+
+
+class ViewStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def owner_of(self, serviceid: int) -> int | None:
+        """tblhosting.userid of the service: the only client who may see it."""
+
+        def q(conn: Conn) -> int | None:
+            with conn.cursor() as cur:
+                cur.execute("SELECT userid FROM tblhosting WHERE id = %s", (serviceid,))
+                row = cur.fetchone()
+            return int(row["userid"]) if row else None
+
+        return await self.db.run(q)
+
+    async def latest(self, serviceid: int) -> LatestUsage:
+        def q(conn: Conn) -> LatestUsage:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT used_bytes, usage_at, usage_exact FROM mod_s3bridge_services WHERE serviceid = %s",
+                    (serviceid,),
+                )
+                s: dict[str, Any] = cur.fetchone() or {"used_bytes": 0, "usage_at": None, "usage_exact": 0}
+                cur.execute(
+                    "SELECT bucket, used_bytes, objects FROM mod_s3bridge_bucket_usage_daily WHERE serviceid = %s"
+                    " AND day = (SELECT MAX(day) FROM mod_s3bridge_bucket_usage_daily WHERE serviceid = %s)",
+                    (serviceid, serviceid),
+                )
+                buckets = {r["bucket"]: (int(r["used_bytes"]), int(r["objects"])) for r in cur.fetchall()}
+            return LatestUsage(int(s["used_bytes"]), s["usage_at"], bool(s["usage_exact"]), buckets)
+
+        return await self.db.run(q)
+
+    async def daily(self, serviceid: int, since: date) -> tuple[DailyPoint, ...]:
+        def q(conn: Conn) -> tuple[DailyPoint, ...]:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT day, used_bytes FROM mod_s3bridge_usage_daily WHERE serviceid = %s AND day >= %s"
+                    " ORDER BY day",
+                    (serviceid, since),
+                )
+                return tuple(DailyPoint(r["day"], int(r["used_bytes"])) for r in cur.fetchall())
+
+        return await self.db.run(q)
+
+    async def monthly(self, serviceid: int) -> tuple[MonthlyPoint, ...]:
+        def q(conn: Conn) -> tuple[MonthlyPoint, ...]:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT DATE_FORMAT(day, '%%Y-%%m') AS month, AVG(used_bytes) AS avg_bytes"
+                    " FROM mod_s3bridge_usage_daily WHERE serviceid = %s GROUP BY month ORDER BY month",
+                    (serviceid,),
+                )
+                return tuple(MonthlyPoint(r["month"], int(r["avg_bytes"])) for r in cur.fetchall())
+
+        return await self.db.run(q)

@@ -1,0 +1,2 @@
+{* The client area overview, rendered and escaped by the s3bridge daemon (bridge/views). *}
+{$s3bridge_html}
