@@ -16,6 +16,7 @@ from minio import Minio
 from yarl import URL
 
 from bridge.backends.capabilities import KeyPair, RateLimits
+from bridge.backends.ostor_backend import OstorSettings, user_email
 from bridge.backends.ostor_client import (
     GatewayError,
     Keys,
@@ -43,6 +44,7 @@ from bridge.backends.ostor_client import (
     string_to_sign_v2,
 )
 from bridge.errors import BackendAuthError, BackendError, BackendForbidden, BackendTLSError, BackendUnreachable
+from bridge.naming import NamingError
 from rig.ostor_emulator import OstorEmulator
 from rig.services import MinIO, free_port
 
@@ -101,7 +103,9 @@ def test_sigv2_signature_equals_the_guides_openssl_recipe() -> None:
     ).stdout
     expected = base64.b64encode(digest).decode()
     assert len(digest) == 20
-    assert sign_v2("DELETE", url, {}, GUIDE_KEYS, date=date)["Authorization"] == f"AWS {GUIDE_KEYS.access_key}:{expected}"
+    assert (
+        sign_v2("DELETE", url, {}, GUIDE_KEYS, date=date)["Authorization"] == f"AWS {GUIDE_KEYS.access_key}:{expected}"
+    )
 
 
 def test_http_date_is_the_rfc_7231_form_sigv2_signs() -> None:
@@ -158,7 +162,7 @@ def test_sigv4_matches_the_aws_documented_s3_vectors(
     assert signed["X-Amz-Date"] == "20130524T000000Z"
 
 
-# -- answers ------------------------------------------------------------------------------------------------------
+# -- answers -------------------------------------------------------------------------------------------------------
 
 GUIDE_USER = {
     "UserEmail": "user@email.com",
@@ -263,7 +267,12 @@ def test_statistics_list_and_object_from_the_guide_become_traffic_records() -> N
     }
     (record,) = parse_usage_object(listing.items[0], obj)
     assert (record.owner_id, record.bucket, record.ops_get, record.ops_put) == ("b81d6c5f895a8c86", "client", 3, 1)
-    assert (record.bytes_in, record.bytes_out, record.period_start, record.period_s) == (41258, 45511311, 1485966714, 1390)
+    assert (record.bytes_in, record.bytes_out, record.period_start, record.period_s) == (
+        41258,
+        45511311,
+        1485966714,
+        1390,
+    )
 
 
 @pytest.mark.parametrize("answer", [[], {"UserEmail": "x@y"}, {"UserId": "1", "UserEmail": "x", "Accounts": 3}])
@@ -272,7 +281,7 @@ def test_answers_missing_documented_fields_raise_a_protocol_error(answer: object
         parse_user(answer)
 
 
-# -- errors -------------------------------------------------------------------------------------------------------
+# -- errors --------------------------------------------------------------------------------------------------------
 
 
 def test_error_is_read_from_s3_xml_json_the_err_message_header_or_plain_text() -> None:
@@ -311,7 +320,7 @@ def test_a_refused_data_request_names_the_accounts_own_keys_not_the_server_recor
     assert "create-user -S" not in mapped.message
 
 
-# -- the client over HTTP (against the emulator and dead ends) -------------------------------------------------------
+# -- the client over HTTP (against the emulator and dead ends) -----------------------------------------------------
 
 
 @pytest.fixture
@@ -392,7 +401,7 @@ async def test_an_answer_that_is_not_json_is_reported_as_not_the_gateway(session
         server.close()
 
 
-# -- SigV2 against the real MinIO -----------------------------------------------------------------------------------
+# -- SigV2 against the real MinIO ----------------------------------------------------------------------------------
 
 
 def _minio_keys(minio: MinIO) -> Keys:
@@ -446,3 +455,23 @@ async def test_real_minio_refuses_a_sigv2_request_with_a_wrong_secret_and_we_map
     err = parse_error(status, headers, body)
     assert (status, err.code) == (403, "SignatureDoesNotMatch")
     assert isinstance(map_gateway_error(err, minio.endpoint, action="list buckets"), BackendAuthError)
+
+
+# -- account naming (ostor_backend) ---------------------------------------------------------------------------------
+
+
+def test_the_ostor_user_of_a_service_is_keyed_by_its_username_on_the_configured_domain() -> None:
+    assert user_email("c12-7", "tenants.example.net") == "c12-7@tenants.example.net"
+    assert user_email("c12-7") == "c12-7@s3bridge.invalid"
+    assert user_email("c12-7") != user_email("c12-8")
+
+
+def test_an_invalid_username_never_becomes_an_ostor_email() -> None:
+    with pytest.raises(NamingError):
+        user_email("Bad+Name", "tenants.example.net")
+
+
+@pytest.mark.parametrize("domain", ["Tenants.Example", "example", "a@b.example", "-x.example", ""])
+def test_the_email_domain_must_be_a_lowercase_dns_name(domain: str) -> None:
+    with pytest.raises(ValueError, match="lowercase DNS name"):
+        OstorSettings(email_domain=domain)

@@ -359,12 +359,16 @@ class OstorBackend:
     # -- lifecycle ----------------------------------------------------------------------------------------------
 
     async def provision(self, spec: AccountSpec) -> None:
-        """Create or complete the account. `spec.secret` is not used: the gateway generates the key pair, which the
-        caller reads with `key_pairs` and hands to WHMCS. Policies: see `apply_policy`."""
+        """Create or complete the account. The gateway generates the key pair, which the caller reads with
+        `key_pairs` and hands to WHMCS: a given `spec.secret` only means "create if missing" (None: the account
+        must exist, as in the base contract). Policies: see `apply_policy`."""
         if spec.group:
             await self.set_group(spec.username, "", spec.group)
         self._check_policy(spec.active_policy)
-        user = await self._ensure_user(spec.username)
+        if spec.secret is None:
+            user = await self._require_user(spec.username)
+        else:
+            user = await self._ensure_user(spec.username)
         missing: list[str] = []
         if spec.buckets:
             owned = {b.name for b in await self.admin.list_buckets(user.email)}
