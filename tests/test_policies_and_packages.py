@@ -101,6 +101,8 @@ def test_buttons_on_a_service_without_an_account_say_so(daemon, minio: MinIO) ->
 def test_admin_and_client_buttons_are_declared(daemon, minio: MinIO) -> None:  # type: ignore[no-untyped-def]
     s = Service(minio, daemon.url, daemon.secret)
     assert s.call("AdminCustomButtonArray").returned == {
-        "Update Policy": "UpdatePolicy", "Set Standard Policy": "SetStandardPolicy",
-        "Set Limited Policy": "SetLimitedPolicy", "Change Password": "ResetPassword"}  # fmt: skip
-    assert s.call("ClientAreaCustomButtonArray").returned == {"Change Password": "ResetPassword"}
+        "Recalculate Disk Space": "RecalculateDiskSpace", "Update Policy": "UpdatePolicy",
+        "Set Standard Policy": "SetStandardPolicy", "Set Limited Policy": "SetLimitedPolicy",
+        "Change Password": "ResetPassword"}  # fmt: skip
+    assert s.call("ClientAreaCustomButtonArray").returned == {
+        "Change Password": "ResetPassword", "Recalculate Disk Space": "RecalculateDiskSpace"}  # fmt: skip
