@@ -10,13 +10,12 @@ from aiohttp import web
 
 from bridge import redact
 from bridge.appkeys import CONFIG, DB, FUNCTIONS, SERVICES, VERIFIER
-from bridge.backends.minio_backend import MinioBackend, MinioClients
+from bridge.backends.registry import Backends
 from bridge.config import Config
 from bridge.db import Database
 from bridge.emails import Mailer, default_templates_dir
 from bridge.functions.context import FunctionSpec, Services
 from bridge.functions.registry import FUNCTIONS as DEFAULT_FUNCTIONS
-from bridge.params import ServerParams
 from bridge.records import ServiceRecords
 from bridge.signing import RequestVerifier
 from bridge.web import MAX_BODY, add_routes, request_context
@@ -30,22 +29,18 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def backends_ctx(app: web.Application) -> AsyncIterator[None]:
-    clients = MinioClients(app[CONFIG].backend)
-
-    def backend_for(server: ServerParams) -> MinioBackend:
-        return MinioBackend(server, clients)
-
     config = app[CONFIG]
+    backends = Backends(config.backend)
     templates = Path(config.daemon.email_templates) if config.daemon.email_templates else default_templates_dir()
     app[SERVICES] = Services(
         db=app[DB],
-        backend_for=backend_for,
+        backend_for=backends,
         records=ServiceRecords(app[DB]),
         mailer=Mailer(templates),
         usage_budget_s=config.backend.listing_budget,
     )
     yield
-    clients.close()
+    await backends.close()
 
 
 def create_app(

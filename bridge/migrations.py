@@ -87,6 +87,33 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) {_TABLE_OPTIONS}""",
         ),
     ),
+    Migration(
+        3,
+        "access keys and traffic statistics",
+        (
+            """ALTER TABLE mod_s3bridge_services
+            ADD COLUMN IF NOT EXISTS access_key VARCHAR(128) NOT NULL DEFAULT '',
+            ADD COLUMN IF NOT EXISTS pending_access_key VARCHAR(128) NOT NULL DEFAULT '',
+            ADD COLUMN IF NOT EXISTS backend_user_id VARCHAR(128) NOT NULL DEFAULT ''""",
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_traffic (
+            source VARCHAR(255) NOT NULL,
+            owner_id VARCHAR(128) NOT NULL,
+            bucket VARCHAR(63) NOT NULL,
+            serverid INT UNSIGNED NOT NULL,
+            period_start DATETIME NOT NULL,
+            period_s INT UNSIGNED NOT NULL,
+            ops_put BIGINT UNSIGNED NOT NULL,
+            ops_get BIGINT UNSIGNED NOT NULL,
+            ops_list BIGINT UNSIGNED NOT NULL,
+            ops_other BIGINT UNSIGNED NOT NULL,
+            bytes_in BIGINT UNSIGNED NOT NULL,
+            bytes_out BIGINT UNSIGNED NOT NULL,
+            collected_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            PRIMARY KEY (source, owner_id, bucket),
+            KEY owner_period (serverid, owner_id, period_start)
+        ) {_TABLE_OPTIONS}""",
+        ),
+    ),
 )
 
 

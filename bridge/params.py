@@ -53,6 +53,14 @@ class ServerParams:
     secret_key: str
     access_hash: str = ""
     server_id: int | None = None
+    options: tuple[tuple[str, str], ...] = ()  # key=value lines of the Access Hash field (see `parse_options`)
+
+    def option(self, key: str, default: str = "") -> str:
+        return dict(self.options).get(key, default)
+
+    @property
+    def backend(self) -> str:
+        return self.option("backend", "minio")
 
     @property
     def endpoint(self) -> str:
@@ -87,12 +95,37 @@ class ServerParams:
             port = 443 if secure else 9000
         if not 0 < port < 65536:
             raise BadParam("serverport", f"must be 1-65535, got {port}")
+        access_hash = str(params.get("serveraccesshash") or "")
         return cls(
             host=host,
             port=port,
             secure=secure,
             access_key=require_str(params, "serverusername"),
             secret_key=require_str(params, "serverpassword"),
-            access_hash=str(params.get("serveraccesshash") or ""),
+            access_hash=access_hash,
             server_id=optional_int(params, "serverid"),
+            options=parse_options(access_hash),
         )
+
+
+SERVER_OPTIONS = {"backend": ("minio", "ostor"), "email_domain": (), "signature": ("v2", "v4"), "region": ()}
+
+
+def parse_options(text: str) -> tuple[tuple[str, str], ...]:
+    """The server record's Access Hash field holds `key=value` lines (blank lines and `#` comments allowed):
+    `backend=minio|ostor`, and for ostor `email_domain=`, `signature=v2|v4`, `region=`. Empty means MinIO."""
+    out: list[tuple[str, str]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = (part.strip() for part in line.partition("="))
+        if not sep or key not in SERVER_OPTIONS:
+            raise BadParam(
+                "serveraccesshash", f"line {number}: expected one of {', '.join(SERVER_OPTIONS)} as key=value"
+            )
+        allowed = SERVER_OPTIONS[key]
+        if allowed and value not in allowed:
+            raise BadParam("serveraccesshash", f"line {number}: {key} must be one of {', '.join(allowed)}")
+        out.append((key, value))
+    return tuple(out)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bridge import policies
+from bridge.backends.capabilities import RateLimits
 from bridge.errors import BadRequest
 from bridge.naming import NamingError, check_bucket_suffix, validate_rule
 from bridge.passwords import DEFAULT_RULE, PasswordRule, PasswordRuleError
@@ -32,7 +33,8 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting(1, "Storage backend", "dropdown", "minio", ("minio",), "Storage system of this product's servers"),
+    Setting(1, "Storage backend", "dropdown", "minio", ("minio", "ostor"),
+            "MinIO or Virtuozzo ostor; must match the server's Access Hash (backend=ostor)"),
     Setting(2, "Disk space size", "text", "0", (), "Disk limit in the unit below; 0 = unlimited"),
     Setting(3, "Unit", "dropdown", "GB", tuple(UNITS), "Binary units: 1 GB = 1024 MB = 1 GiB"),
     Setting(4, "Warning threshold %", "text", "90", (), "Warning email when used space crosses this (1-100)"),
@@ -52,6 +54,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(16, "Password rule", "text", DEFAULT_RULE, (), "length:charset, length 8-40"),
     Setting(17, "S3 endpoint shown to clients", "text", "", (), "e.g. https://s3.example.com; empty = server host"),
     Setting(18, "Web console URL", "text", "", (), "e.g. https://console.example.com; empty = none"),
+    Setting(19, "Rate limits (ostor)", "text", "", (),
+            "Operations/s as default,get,put,list,delete (e.g. 100,50,20,10,10); empty = none"),
+    Setting(20, "Outbound bandwidth limit (ostor)", "text", "0", (), "KB/s downloaded per user; 0 = none"),
 )  # fmt: skip
 
 
@@ -75,6 +80,7 @@ class ProductSettings:
     password_rule: PasswordRule
     endpoint_url: str
     console_url: str
+    rate_limits: RateLimits
 
 
 class InvalidSetting(BadRequest):
@@ -176,4 +182,19 @@ def parse_product(params: Mapping[str, Any]) -> ProductSettings:
         password_rule=password_rule,
         endpoint_url=_url(params, by[17]),
         console_url=_url(params, by[18]),
+        rate_limits=_rate_limits(params, by[19], by[20]),
+    )
+
+
+def _rate_limits(params: Mapping[str, Any], ops: Setting, bandwidth: Setting) -> RateLimits:
+    text = _raw(params, ops)
+    values = [0.0] * 5
+    if text:
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) != 5 or not all(re.fullmatch(r"\d+(\.\d+)?", p) for p in parts):
+            raise InvalidSetting(ops, f"must be five numbers default,get,put,list,delete, got '{text[:60]}'")
+        values = [float(p) for p in parts]
+    d, g, p, li, de = values
+    return RateLimits(
+        ops_default=d, ops_get=g, ops_put=p, ops_list=li, ops_delete=de, bandwidth_out=_int(params, bandwidth, 0, 10**9)
     )

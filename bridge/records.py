@@ -27,6 +27,9 @@ class ServiceRecord:
     state: State
     policy: PolicyKind
     grp: str
+    access_key: str = ""  # backends that generate key pairs (ostor): the pair WHMCS holds
+    pending_access_key: str = ""  # a rotation handed to WHMCS, the old pair not yet revoked
+    backend_user_id: str = ""  # the storage server's own id of the account (ostor traffic statistics)
 
     @property
     def exists(self) -> bool:
@@ -37,7 +40,10 @@ class UsernameTaken(Exception):
     pass
 
 
-_COLUMNS = "serviceid, userid, serverid, backend, username, state, policy, grp"
+_FIELDS = ("serviceid", "userid", "serverid", "backend", "username", "state", "policy", "grp", "access_key",
+           "pending_access_key", "backend_user_id")  # fmt: skip
+_COLUMNS = ", ".join(_FIELDS)
+_MARKS = ", ".join(["%s"] * len(_FIELDS))
 
 
 class ServiceRecords:
@@ -76,17 +82,8 @@ class ServiceRecords:
                 )
                 try:
                     cur.execute(
-                        f"INSERT INTO mod_s3bridge_services ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
-                        (
-                            rec.serviceid,
-                            rec.userid,
-                            rec.serverid,
-                            rec.backend,
-                            rec.username,
-                            rec.state,
-                            rec.policy,
-                            rec.grp,
-                        ),
+                        f"INSERT INTO mod_s3bridge_services ({_COLUMNS}) VALUES ({_MARKS})",  # noqa: S608
+                        tuple(getattr(rec, f) for f in _FIELDS),
                     )
                 except pymysql.err.IntegrityError as e:
                     raise UsernameTaken(rec.username) from e
@@ -94,7 +91,7 @@ class ServiceRecords:
         await self.db.run(q)
 
     async def update(self, serviceid: int, **fields: str) -> None:
-        allowed = {"state", "policy", "grp"}
+        allowed = {"state", "policy", "grp", "access_key", "pending_access_key", "backend_user_id"}
         if not fields or set(fields) - allowed:
             raise ValueError(f"can only update {sorted(allowed)}")
         assignments = ", ".join(f"{k} = %s" for k in fields)

@@ -32,13 +32,20 @@ class ServiceUsage:
         return sum(b.objects for b in self.buckets)
 
 
-def assign(buckets: Iterable[BucketUsage], usernames: Mapping[int, str]) -> dict[int, ServiceUsage]:
-    """Sum buckets per owning service. Buckets outside any service's namespace are ignored."""
+def assign(
+    buckets: Iterable[BucketUsage], usernames: Mapping[int, str], owners: Mapping[int, str] | None = None
+) -> dict[int, ServiceUsage]:
+    """Sum buckets per owning service: by the bucket's owner where the server reports one (`owners`: service ->
+    the server's account id), else by the namespace in its name. Buckets nobody owns are ignored."""
     by_name = {name: sid for sid, name in usernames.items()}
+    by_owner = {owner: sid for sid, owner in (owners or {}).items() if owner}
     out = {sid: ServiceUsage(sid, name) for sid, name in usernames.items()}
     for b in buckets:
-        owner, sep, _ = b.name.partition(SEPARATOR)
-        sid = by_name.get(owner) if sep else None
+        if b.owner:
+            sid = by_owner.get(b.owner)
+        else:
+            prefix, sep, _ = b.name.partition(SEPARATOR)
+            sid = by_name.get(prefix) if sep else None
         if sid is not None:
             out[sid].buckets.append(b)
     return out

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+from bridge.backends.capabilities import TrafficRecord
 from bridge.db import Conn, Database
 from bridge.usage import LimitState, ServiceUsage, to_mb
 
@@ -21,6 +22,7 @@ class ServiceRow:
 
     serviceid: int
     username: str
+    backend_user_id: str
     state: LimitState
     params: dict[str, Any]  # configoption1..24 of its product, the shape parse_product() takes
     product_name: str
@@ -45,7 +47,8 @@ class UsageStore:
             where += " AND s.serviceid = %s"
             args.append(serviceid)
         sql = (
-            "SELECT s.serviceid, s.username, s.policy, s.warned, s.over_limit, h.domainstatus, p.name AS product_name,"  # noqa: S608 - fixed columns, %s placeholders
+            "SELECT s.serviceid, s.username, s.backend_user_id, s.policy, s.warned, s.over_limit, h.domainstatus,"  # noqa: S608
+            " p.name AS product_name,"
             f" c.firstname, c.lastname, c.language, {_OPTION_COLUMNS}"
             " FROM mod_s3bridge_services s"
             " JOIN tblhosting h ON h.id = s.serviceid"
@@ -64,6 +67,7 @@ class UsageStore:
             ServiceRow(
                 serviceid=int(r["serviceid"]),
                 username=str(r["username"]),
+                backend_user_id=str(r["backend_user_id"]),
                 state=LimitState(policy=r["policy"], warned=bool(r["warned"]), over_limit=bool(r["over_limit"])),
                 params={f"configoption{i}": r[f"configoption{i}"] for i in range(1, 25)},
                 product_name=str(r["product_name"] or ""),
@@ -147,6 +151,66 @@ class UsageStore:
                                 [cutoff, *chunk],
                             )
             return deleted
+
+        return await self.db.run(q)
+
+    async def store_traffic(self, serverid: int, source: str, records: Sequence[TrafficRecord]) -> None:
+        """One statistics object's rows, committed before the caller deletes the object. Idempotent by
+        (source, owner, bucket): collecting the same object again after a crash adds nothing."""
+        rows = [
+            (
+                r.source or source,
+                r.owner_id,
+                r.bucket,
+                serverid,
+                datetime.fromtimestamp(r.period_start, UTC).replace(tzinfo=None),
+                r.period_s,
+                r.ops_put,
+                r.ops_get,
+                r.ops_list,
+                r.ops_other,
+                r.bytes_in,
+                r.bytes_out,
+            )
+            for r in records
+        ]
+
+        def q(conn: Conn) -> None:
+            if rows:
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "INSERT IGNORE INTO mod_s3bridge_traffic (source, owner_id, bucket, serverid, period_start,"
+                        " period_s, ops_put, ops_get, ops_list, ops_other, bytes_in, bytes_out)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        rows,
+                    )
+
+        await self.db.run(q)
+
+    async def write_bandwidth(self, serverid: int, month_start: date) -> int:
+        """tblhosting.bwusage (MB) of this month for every service of the server with traffic records: one batched
+        write. Returns how many services got a figure."""
+
+        def q(conn: Conn) -> int:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT s.serviceid, SUM(t.bytes_in + t.bytes_out) AS bytes FROM mod_s3bridge_traffic t"
+                    " JOIN mod_s3bridge_services s ON s.serverid = t.serverid AND s.backend_user_id = t.owner_id"
+                    " WHERE t.serverid = %s AND t.period_start >= %s AND s.backend_user_id <> ''"
+                    " GROUP BY s.serviceid",
+                    (serverid, month_start),
+                )
+                totals = [(int(r["serviceid"]), to_mb(int(r["bytes"]))) for r in cur.fetchall()]
+                for start in range(0, len(totals), CHUNK):
+                    chunk = totals[start : start + CHUNK]
+                    case = " ".join(["WHEN %s THEN %s"] * len(chunk))
+                    marks = ", ".join(["%s"] * len(chunk))
+                    args: list[Any] = [x for pair in chunk for x in pair]
+                    cur.execute(
+                        f"UPDATE tblhosting SET bwusage = CASE id {case} END WHERE id IN ({marks})",  # noqa: S608
+                        [*args, *(sid for sid, _ in chunk)],
+                    )
+            return len(totals)
 
         return await self.db.run(q)
 

@@ -10,7 +10,8 @@ in memory, as an aiohttp app:
   flags, key pairs with secrets, accounts), enable/disable (POST), genKey/revokeKey (max 2 pairs per user and per
   account), delete (DELETE; refused while the user owns buckets);
 - `?ostor-accounts` (create by PUT, or POST as the guide's sample does; delete), `?ostor-buckets` (all, or one user's,
-  with `size.current/hmax/h_integral/last_ts`), `?ostor-limits` (ops default/get/put/list/delete and bandwidth out,
+  with `size.current/hmax/h_integral/last_ts`, owner, name and creation date; no object count, as the guide shows
+  none), `?ostor-limits` (ops default/get/put/list/delete and bandwidth out,
   per user or bucket; zeros once deleted), `?ostor-quotas` (per user, per bucket, defaults; type "0" user, "1" bucket),
   `?ostor-usage` (statistics objects `s3-usage-<service>-<start>-<period>` listed, read and deleted).
 
@@ -23,9 +24,13 @@ Where the guide is silent the emulator chooses, and says so here:
   RequestTimeTooSkewed, missing parameter 400 InvalidArgument;
 - a PUT for an email that already exists creates a second user with that email (the guide's user list shows two
   users sharing one email); by-email operations then act on the oldest;
+- a disabled user's `State` is "disabled" (the guide shows only "enabled"; the bridge reads anything else as
+  disabled);
 - query strings are form-decoded (`+` is a space, `%2B` a plus), so clients must percent-encode values;
 - the statistics list pages with `after=<last name>` when `truncated` (seen in public ostor clients);
-- DELETE answers 204, other successes 200 (JSON when the guide shows a body, else empty).
+- DELETE answers 204, other successes 200 (JSON when the guide shows a body, else empty);
+- a bucket's `size.current` is the exact sum of its objects' bytes (the guide does not say whether a real gateway
+  rounds to allocation units; its sample figures, such as 12288, are multiples of 4096).
 Limits and quotas are stored and reported, not enforced.
 
 The data plane is a minimal in-memory S3 surface here, not a real MinIO, because ostor's ownership model must be the
@@ -444,6 +449,7 @@ def _user_info(user: User) -> dict[str, Any]:
 
 
 def _bucket_info(b: Bucket) -> dict[str, Any]:
+    """Exactly the guide's fields (no object count: the guide's answers have none)."""
     return {
         "size": {"current": b.size, "h_integral": b.h_integral, "hmax": b.hmax, "last_ts": b.last_ts},
         "epoch": 0,

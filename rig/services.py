@@ -233,6 +233,17 @@ class MinIO:
                 return bool(r.status == 200)
 
         wait_until(live, 60, "MinIO", self.proc, log)
+        # "ready" can come before the admin API is initialized (503 XMinioServerNotInitialized): wait for it too.
+        from minio import MinioAdmin
+        from minio.credentials.providers import StaticProvider
+
+        admin = MinioAdmin(
+            endpoint=self.endpoint,
+            credentials=StaticProvider(self.access_key, self.secret_key),
+            secure=self.secure,
+            cert_check=not self.secure,
+        )
+        wait_until(lambda: bool(admin.info()), 60, "MinIO admin API", self.proc, log)
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -115,3 +115,17 @@ def test_pending_secret_is_forgotten_once_whmcs_holds_it_or_when_it_expires() ->
     p.put(6, "s2")
     now[0] = 61
     assert p.get(6) is None
+
+
+def test_usage_is_assigned_by_owner_where_the_server_reports_one_else_by_namespace() -> None:
+    from bridge.backends.base import BucketUsage
+    from bridge.usage import assign
+
+    buckets = [
+        BucketUsage("7-55--a", 10, 1),  # MinIO: by name
+        BucketUsage("7-551--a", 20, 1),
+        BucketUsage("no-namespace", 40, 1),  # nobody's
+        BucketUsage("7-55--planted", 80, 1, owner="ostor-user-B"),  # ostor: named like A's, owned by B
+    ]
+    out = assign(buckets, {1: "7-55", 2: "7-551", 3: "b-user"}, {3: "ostor-user-B"})
+    assert (out[1].bytes, out[2].bytes, out[3].bytes) == (10, 20, 80)

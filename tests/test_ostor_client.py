@@ -8,6 +8,7 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qsl
 
 import aiohttp
@@ -220,6 +221,40 @@ def test_bucket_list_from_the_guide_gives_current_size_owner_and_date() -> None:
     (bucket,) = parse_buckets(answer)
     assert (bucket.name, bucket.size, bucket.owner_id) == ("bucketname", 12288, "ba7eba06129464c5")
     assert (bucket.h_integral, bucket.last_ts, bucket.created) == (7360512, 424241, "2018-05-25T17:12:00.000Z")
+
+
+def _guide_bucket(name: str, owner: str, current: int, h_integral: int, last_ts: int, created: str) -> dict[str, Any]:
+    size = {"current": current, "h_integral": h_integral, "hmax": current, "last_ts": last_ts}
+    return {"size": size, "epoch": 0, "owner_id": owner, "name": name, "creation_date": created}
+
+
+def test_the_guides_list_of_all_buckets_gives_each_buckets_size_owner_and_date() -> None:
+    answer = {  # `GET ?ostor-buckets` without an email, as "Listing user buckets via REST API" shows it
+        "Buckets": [
+            _guide_bucket("bucket1", "ba7eba06129464c5", 12288, 7360512, 424241, "2018-05-25T17:12:00.000Z"),
+            _guide_bucket("bucket2", "ccbec013d9fd3918", 46700160, 28160196480, 424237, "2018-05-25T13:51:55.000Z"),
+            _guide_bucket("bucket3", "9d80d59edbe2862a", 12288, 8036352, 424186, "2018-05-23T10:30:49.000Z"),
+        ]
+    }
+    assert [(b.name, b.owner_id, b.size, b.created) for b in parse_buckets(answer)] == [
+        ("bucket1", "ba7eba06129464c5", 12288, "2018-05-25T17:12:00.000Z"),
+        ("bucket2", "ccbec013d9fd3918", 46700160, "2018-05-25T13:51:55.000Z"),
+        ("bucket3", "9d80d59edbe2862a", 12288, "2018-05-23T10:30:49.000Z"),
+    ]
+    assert datetime.fromisoformat(parse_buckets(answer)[0].created) == datetime(2018, 5, 25, 17, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("answer", [{"Buckets": []}, {}, {"Buckets": None}])
+def test_an_empty_bucket_list_parses_to_no_buckets(answer: dict[str, Any]) -> None:
+    assert parse_buckets(answer) == ()
+
+
+@pytest.mark.parametrize(
+    "answer", [[], {"Buckets": {}}, {"Buckets": [{"size": {}}]}, {"Buckets": [{"name": "b", "size": 3}]}]
+)
+def test_a_bucket_list_missing_documented_fields_raises_a_protocol_error(answer: object) -> None:
+    with pytest.raises(OstorProtocolError, match="not as documented"):
+        parse_buckets(answer)
 
 
 def test_limits_from_the_guide_parse_and_format_back_the_same_way() -> None:

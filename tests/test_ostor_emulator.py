@@ -202,6 +202,47 @@ async def test_bucket_list_reports_owner_and_current_size_and_filters_by_email(
     assert {b.name for b in await admin.list_buckets()} == {"alice-data", "bob-data"}
 
 
+GUIDE_BUCKET_FIELDS = {"size", "epoch", "owner_id", "name", "creation_date"}
+GUIDE_SIZE_FIELDS = {"current", "h_integral", "hmax", "last_ts"}
+
+
+async def test_the_bucket_list_without_an_email_has_every_users_buckets_with_exactly_the_guides_fields(
+    admin: OstorAdminClient, emulator: OstorEmulator
+) -> None:
+    alice, bob = await admin.create_user("alice@example.com"), await admin.create_user("bob@example.com")
+    a3, b3 = as_user(emulator, alice.keys[0]), as_user(emulator, bob.keys[0])
+    await run(a3.make_bucket, "alice--one")
+    await run(a3.make_bucket, "alice--two")
+    await run(b3.make_bucket, "bob--one")
+    await run(a3.put_object, "alice--one", "k", io.BytesIO(b"a" * 12288), 12288)
+    await run(b3.put_object, "bob--one", "k1", io.BytesIO(b"b" * 100), 100)
+    await run(b3.put_object, "bob--one", "k2", io.BytesIO(b"b" * 50), 50)
+    raw = await admin.call("GET", "ostor-buckets", action="list all")
+    assert set(raw) == {"Buckets"}
+    for entry in raw["Buckets"]:
+        assert set(entry) == GUIDE_BUCKET_FIELDS  # no object count: the guide's answer has none
+        assert set(entry["size"]) == GUIDE_SIZE_FIELDS
+        assert entry["epoch"] == 0
+        datetime.strptime(entry["creation_date"], "%Y-%m-%dT%H:%M:%S.%f%z")  # 2018-05-25T17:12:00.000Z
+        assert entry["creation_date"].endswith("Z")
+        assert len(entry["creation_date"]) == len("2018-05-25T17:12:00.000Z")
+    got = {e["name"]: (e["owner_id"], e["size"]["current"]) for e in raw["Buckets"]}
+    assert got == {
+        "alice--one": (alice.user_id, 12288),
+        "alice--two": (alice.user_id, 0),
+        "bob--one": (bob.user_id, 150),
+    }
+
+
+async def test_the_bucket_list_of_a_user_without_buckets_is_empty_and_of_an_unknown_email_not_found(
+    admin: OstorAdminClient,
+) -> None:
+    user = await admin.create_user("empty@example.com")
+    assert await admin.call("GET", "ostor-buckets", [("emailAddress", user.email)], action="list") == {"Buckets": []}
+    with pytest.raises(OstorNotFound, match="NoSuchUser"):
+        await admin.list_buckets("nobody@example.com")
+
+
 async def test_a_bucket_name_taken_by_another_user_is_refused(admin: OstorAdminClient, emulator: OstorEmulator) -> None:
     alice, bob = await admin.create_user("alice@example.com"), await admin.create_user("bob@example.com")
     await run(as_user(emulator, alice.keys[0]).make_bucket, "shared-name")

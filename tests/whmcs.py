@@ -39,6 +39,7 @@ class Service:
     language: str = "english"
     serverid: int = 1
     firstname: str = "Test"
+    accesshash: str = ""  # the server's Access Hash field: "backend=ostor" for the ostor gateway
 
     def params(self, **extra: Any) -> dict[str, Any]:
         p: dict[str, Any] = {
@@ -47,7 +48,7 @@ class Service:
             "username": self.username, "password": self.password, "producttype": "other", "moduletype": "s3bridge",
             "serverhostname": "127.0.0.1", "serverip": "127.0.0.1", "serverport": self.minio.port,
             "serversecure": "", "serverusername": self.minio.access_key, "serverpassword": self.minio.secret_key,
-            "serveraccesshash": "", "serverhttpprefix": "http",
+            "serveraccesshash": self.accesshash, "serverhttpprefix": "http",
             "clientsdetails": {"id": self.clientid, "firstname": self.firstname, "lastname": "Client",
                                "email": f"c{self.clientid}@example.com", "language": self.language},
             "configoptions": {}, "customfields": {},
@@ -64,7 +65,11 @@ class Service:
     def register(self, db: MariaDB, database: str, status: str = "Active") -> None:
         """The WHMCS rows behind this service: its client, its product (id = service id) and tblhosting."""
         conn = db.connect(database)
-        insert_client(conn, self.clientid, self.firstname, "Client", f"c{self.clientid}@example.com", self.language)
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM tblclients WHERE id = %s", (self.clientid,))
+            known = cur.fetchone() is not None
+        if not known:  # a client may own several services
+            insert_client(conn, self.clientid, self.firstname, "Client", f"c{self.clientid}@example.com", self.language)
         insert_product(conn, self.serviceid, f"S3 plan {self.serviceid}", self.options)
         insert_service(conn, self.serviceid, self.clientid, self.serviceid, self.serverid, status)
         conn.close()

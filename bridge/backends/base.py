@@ -42,6 +42,7 @@ class BucketUsage:
     size: int
     objects: int
     created: str = ""
+    owner: str = ""  # the server's own id of the owning account, where buckets have owners (ostor); "" = by name
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,14 @@ from minio import Minio
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error, ServerError
 
-from bridge.backends.base import AccountSpec, BucketUsage, ConnectionReport, DeletionReport, Usage
+from bridge.backends.base import AccountInfo, AccountSpec, BucketUsage, ConnectionReport, DeletionReport, Usage
 from bridge.backends.capabilities import KeyPair, RateLimits, TrafficRecord
 from bridge.backends.ostor_client import (
     GatewayError,
     Keys,
     OstorAdminClient,
     OstorBucket,
+    OstorNotFound,
     OstorUser,
     SignatureVersion,
     connection_reason,
@@ -297,6 +298,29 @@ class OstorBackend:
 
     async def account_exists(self, username: str) -> bool:
         return await self._user(username) is not None
+
+    async def account_info(self, username: str) -> AccountInfo | None:
+        """The user's `State` from one query; ostor has no groups and no per-user policies, so those stay empty."""
+        user = await self._user(username)
+        return None if user is None else AccountInfo(enabled=user.enabled)
+
+    async def list_buckets(self, username: str) -> list[tuple[str, str]]:
+        """Every bucket the account's user owns (whatever its name), with the gateway's `creation_date`, from one
+        `?ostor-buckets&emailAddress=` call; empty when the user does not exist."""
+        try:
+            buckets = await self.admin.list_buckets(self.email(username))
+        except OstorNotFound:
+            return []
+        return sorted((b.name, b.created) for b in buckets)
+
+    async def server_usage(self) -> list[BucketUsage]:
+        """Every bucket on the gateway with `size.current`, from ONE `GET ?ostor-buckets` (no email), as the guide
+        documents; never one call per account.
+
+        The guide's answer carries no object count, so `objects` is always 0 here (`usage` counts objects by
+        listing). ostor users may name buckets freely, so each bucket carries its `owner_id`: the caller assigns by
+        owner, never by name (a bucket another user named `<username>--x` is that other user's)."""
+        return [BucketUsage(b.name, b.size, 0, b.created, owner=b.owner_id) for b in await self.admin.list_buckets()]
 
     async def _ensure_user(self, username: str) -> OstorUser:
         """Create the user once: the gateway accepts a second PUT for the same email and makes a second user."""

@@ -11,9 +11,10 @@ from datetime import timedelta
 from typing import Any
 
 from bridge.backends.base import AccountInfo
+from bridge.backends.capabilities import AccessKeys
 from bridge.errors import BackendError, BridgeError
 from bridge.functions.context import Outcome, Services
-from bridge.functions.lifecycle import Call, prepare
+from bridge.functions.lifecycle import Call, prepare, settle_rotation
 from bridge.functions.ownership import authorize
 from bridge.params import Params
 from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Disk
@@ -66,6 +67,9 @@ async def client_area(services: Services, params: Params) -> Outcome:
     rec = await services.records.get(call.serviceid)
     if rec is None or not rec.exists or rec.state == "creating":
         raise BridgeError(f"the storage account of service {call.serviceid} is not ready yet", code="no_account")
+    if rec.pending_access_key:  # the client now sees the new keys: WHMCS holds them, the old pair can go
+        async with services.locks.hold(call.serviceid):
+            rec = await settle_rotation(services, call, rec, params)
     store = ViewStore(services.db)
     latest = await store.latest(call.serviceid)
     buckets, problem = await _buckets(call, rec.username, latest)
@@ -79,7 +83,7 @@ async def client_area(services: Services, params: Params) -> Outcome:
         endpoint=_endpoint(call),
         console_url=call.product.console_url,
         instructions_url=call.product.instructions_url,
-        username=rec.username,
+        username=rec.access_key or rec.username,
         password="" if display == "hidden" else str(params.get("password") or ""),
         password_display=display,
         suspended=rec.state == "suspended",
@@ -93,6 +97,7 @@ async def client_area(services: Services, params: Params) -> Outcome:
         upgrade_url=f"upgrade.php?type=package&id={sid}",
         cancel_url=f"clientarea.php?action=cancel&id={sid}",
         notice=problem,
+        keys=isinstance(call.backend, AccessKeys),
     )
     return Outcome({"html": render_client_area(view)})
 

@@ -6,12 +6,14 @@ and validates all input before it changes anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hmac
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bridge import effects, naming, policies, redact
 from bridge.backends.base import AccountSpec, StorageBackend
-from bridge.errors import BadParam, BridgeError
+from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics
+from bridge.errors import BadParam, BadRequest, BridgeError
 from bridge.functions.context import Outcome, Services
 from bridge.functions.ownership import authorize
 from bridge.naming import NamingError
@@ -22,6 +24,7 @@ from bridge.product import SETTINGS, InvalidSetting, ProductSettings, parse_prod
 from bridge.records import ServiceRecord, UsernameTaken
 
 USERNAME_ATTEMPTS = 10
+GIB = 1024**3
 
 
 class NoAccount(BridgeError):
@@ -50,7 +53,24 @@ def prepare(services: Services, params: Params) -> Call:
     clientid = optional_int(params, "userid") or 0
     product = parse_product(params)
     server = ServerParams.from_params(params)
+    if product.backend != server.backend:
+        raise InvalidSetting(
+            _setting(1),
+            f"is '{product.backend}', but server {server.endpoint} is '{server.backend}'"
+            f" (its Access Hash says backend={server.backend})",
+        )
+    if product.group and server.backend != "minio":
+        raise InvalidSetting(_setting(7), f"is a MinIO feature; {server.backend} has no user groups (leave it empty)")
     return Call(serviceid, clientid, server, services.backend_for(server), product)
+
+
+async def apply_native_limits(call: Call, username: str) -> None:
+    """Backends that enforce limits themselves (ostor): storage quota from the disk limit, rate limits."""
+    if isinstance(call.backend, StorageQuotas):
+        limit = call.product.disk_limit_bytes
+        await call.backend.set_quota_gb(username, -(-limit // GIB) if limit else None)
+    if isinstance(call.backend, RateLimiting):
+        await call.backend.set_rate_limits(username, call.product.rate_limits)
 
 
 def policy_docs(product: ProductSettings, username: str) -> dict[PolicyKind, dict[str, Any]]:
@@ -105,7 +125,7 @@ async def create_account(services: Services, params: Params) -> Outcome:
         if rec is not None and rec.state == "suspended":
             return Outcome(
                 {"message": f"account '{rec.username}' already exists and is suspended; nothing changed"},
-                [effects.store_credentials(call.serviceid, rec.username)],
+                [effects.store_credentials(call.serviceid, rec.access_key or rec.username)],
             )
         if rec is None or rec.state == "terminated":
             username = await _new_username(services, call)
@@ -123,6 +143,9 @@ async def create_account(services: Services, params: Params) -> Outcome:
                 await services.records.claim(rec)
             except UsernameTaken:
                 raise InvalidSetting(_setting(15), f"yields '{username}', which another service already has") from None
+
+        if isinstance(call.backend, AccessKeys):
+            return await _create_with_keys(services, call, rec)
 
         # The secret to write to storage, and the one to hand to WHMCS. A repeat before WHMCS stored the pending
         # secret hands out the same one again; a working WHMCS password is kept; otherwise a new one is made.
@@ -170,6 +193,38 @@ async def create_account(services: Services, params: Params) -> Outcome:
         )
 
 
+async def _create_with_keys(services: Services, call: Call, rec: ServiceRecord) -> Outcome:
+    """Backends that generate key pairs (ostor): create or complete, then hand WHMCS the pair the gateway holds
+    (access key as the service username, secret key as its password). A retry reads the same pair again."""
+    assert isinstance(call.backend, AccessKeys)
+    buckets: tuple[str, ...] = ()
+    if call.product.default_bucket:
+        buckets = (naming.default_bucket(rec.username, call.product.bucket_suffix),)
+    await call.backend.provision(
+        AccountSpec(
+            username=rec.username,
+            secret=None if rec.state == "active" else "",
+            policies=policy_docs(call.product, rec.username),
+            active_policy="standard",
+            buckets=buckets,
+        )
+    )
+    pairs = await call.backend.key_pairs(rec.username)
+    pair = next((p for p in pairs if p.access_key == rec.access_key), pairs[0])
+    redact.add_request_secrets([pair.secret_key])
+    await apply_native_limits(call, rec.username)
+    owner = await call.backend.owner_id(rec.username) if isinstance(call.backend, TrafficStatistics) else None
+    was_active = rec.state == "active"
+    await services.records.update(
+        call.serviceid, state="active", policy="standard", access_key=pair.access_key, backend_user_id=owner or ""
+    )
+    message = f"account '{rec.username}' " + ("already existed; completed and checked" if was_active else "created")
+    return Outcome(
+        {"message": message, "username": rec.username, "access_key": pair.access_key},
+        [effects.store_credentials(call.serviceid, pair.access_key, pair.secret_key)],
+    )
+
+
 async def suspend_account(services: Services, params: Params) -> Outcome:
     return await _set_enabled(services, params, enabled=False)
 
@@ -181,7 +236,7 @@ async def unsuspend_account(services: Services, params: Params) -> Outcome:
 async def _set_enabled(services: Services, params: Params, *, enabled: bool) -> Outcome:
     call = prepare(services, params)
     async with services.locks.hold(call.serviceid):
-        rec = await require_account(services, call)
+        rec = await settle_rotation(services, call, await require_account(services, call), params)
         await call.backend.set_enabled(rec.username, enabled)
         await services.records.update(call.serviceid, state="active" if enabled else "suspended")
         verb = "enabled" if enabled else "disabled"
@@ -221,6 +276,11 @@ async def change_password(services: Services, params: Params) -> Outcome:
         check_password(password)
     except PasswordRuleError as e:
         raise BadParam("password", str(e)) from None
+    if isinstance(call.backend, AccessKeys):
+        raise BadRequest(
+            f"{call.server.backend} generates key pairs and cannot take a chosen password; use the Rotate Keys button",
+            code="unsupported",
+        )
     async with services.locks.hold(call.serviceid):
         rec = await require_account(services, call)
         await call.backend.set_secret(rec.username, password, enabled=rec.state != "suspended")
@@ -239,6 +299,8 @@ async def reset_password(services: Services, params: Params) -> Outcome:
     await authorize(services, params, call.serviceid, "ResetPassword")
     async with services.locks.hold(call.serviceid):
         rec = await require_account(services, call)
+        if isinstance(call.backend, AccessKeys):
+            return await _begin_rotation(services, call, rec, call.backend)
         secret = call.product.password_rule.generate()
         redact.add_request_secrets([secret])
         await call.backend.set_secret(rec.username, secret, enabled=rec.state != "suspended")
@@ -249,19 +311,70 @@ async def reset_password(services: Services, params: Params) -> Outcome:
         )
 
 
+async def _begin_rotation(services: Services, call: Call, rec: ServiceRecord, keys: AccessKeys) -> Outcome:
+    """Step 1 of a key rotation: a new pair goes to WHMCS; the old one keeps working until WHMCS holds the new one
+    (`settle_rotation`, run by the next call for the service, or the Revoke Old Keys button)."""
+    new = await keys.begin_key_rotation(rec.username, rec.access_key)
+    redact.add_request_secrets([new.secret_key])
+    await services.records.update(call.serviceid, pending_access_key=new.access_key)
+    return Outcome(
+        {
+            "message": f"new key pair {new.access_key} handed to WHMCS; the old pair {rec.access_key} is revoked once"
+            " WHMCS holds the new one",
+            "access_key": new.access_key,
+        },
+        [effects.store_credentials(call.serviceid, new.access_key, new.secret_key)],
+    )
+
+
+async def settle_rotation(services: Services, call: Call, rec: ServiceRecord, params: Params) -> ServiceRecord:
+    """Step 2: once WHMCS passes the new secret back as the service password, revoke every other pair."""
+    if not (rec.pending_access_key and isinstance(call.backend, AccessKeys)):
+        return rec
+    held = str(params.get("password") or "")
+    pairs = {p.access_key: p for p in await call.backend.key_pairs(rec.username)}
+    new = pairs.get(rec.pending_access_key)
+    if new is None or not held or not hmac.compare_digest(new.secret_key.encode(), held.encode()):
+        return rec
+    await call.backend.finish_key_rotation(rec.username, new.access_key)
+    await services.records.update(call.serviceid, access_key=new.access_key, pending_access_key="")
+    return replace(rec, access_key=new.access_key, pending_access_key="")
+
+
+async def revoke_old_keys(services: Services, params: Params) -> Outcome:
+    """Button: finish a rotation now (WHMCS must hold the new pair), or revoke stray pairs beside the current one."""
+    call = prepare(services, params)
+    if not isinstance(call.backend, AccessKeys):
+        raise BadRequest(f"{call.server.backend} has no access key pairs to revoke", code="unsupported")
+    async with services.locks.hold(call.serviceid):
+        rec = await settle_rotation(services, call, await require_account(services, call), params)
+        if rec.pending_access_key:
+            raise BridgeError(
+                f"WHMCS does not hold the new key pair {rec.pending_access_key} yet, so the old pair"
+                f" {rec.access_key} stays valid; rotate again or save the new keys first",
+                code="rotation_pending",
+            )
+        revoked = await call.backend.finish_key_rotation(rec.username, rec.access_key)
+        return Outcome({"message": f"{revoked} old key pair(s) revoked; {rec.access_key} is the one in use"})
+
+
 async def _decide_and_apply(
     services: Services,
     call: Call,
     rec: ServiceRecord,
     kind: PolicyKind | None,
 ) -> dict[str, Any]:
-    """Apply `kind`, or when None the policy the current usage calls for (the same rule enforcement uses)."""
+    """Apply `kind`, or when None the policy the current usage calls for (the same rule enforcement uses).
+    Backends that enforce the disk limit natively (ostor's quota) get their limits instead of a policy switch."""
     detail: dict[str, Any] = {}
     if kind is None:
         usage = await call.backend.usage(rec.username, budget_s=services.usage_budget_s)
         kind = policies.choose(usage.bytes, call.product.disk_limit_bytes)
         detail = {"used_bytes": usage.bytes, "limit_bytes": call.product.disk_limit_bytes, "exact": usage.exact}
-    await call.backend.apply_policy(rec.username, kind, policy_docs(call.product, rec.username))
+    if isinstance(call.backend, StorageQuotas) and kind == "limited" and "used_bytes" in detail:
+        await apply_native_limits(call, rec.username)
+    else:
+        await call.backend.apply_policy(rec.username, kind, policy_docs(call.product, rec.username))
     await services.records.update(call.serviceid, policy=kind)
     return {"policy": kind, **detail}
 
@@ -269,7 +382,8 @@ async def _decide_and_apply(
 async def change_package(services: Services, params: Params) -> Outcome:
     call = prepare(services, params)
     async with services.locks.hold(call.serviceid):
-        rec = await require_account(services, call)
+        rec = await settle_rotation(services, call, await require_account(services, call), params)
+        await apply_native_limits(call, rec.username)
         if rec.grp != call.product.group:
             await call.backend.set_group(rec.username, rec.grp, call.product.group)
             await services.records.update(call.serviceid, grp=call.product.group)
@@ -292,6 +406,6 @@ async def set_limited_policy(services: Services, params: Params) -> Outcome:
 async def _policy_button(services: Services, params: Params, kind: PolicyKind | None) -> Outcome:
     call = prepare(services, params)
     async with services.locks.hold(call.serviceid):
-        rec = await require_account(services, call)
+        rec = await settle_rotation(services, call, await require_account(services, call), params)
         decision = await _decide_and_apply(services, call, rec, kind)
         return Outcome({"message": f"{decision['policy']} policy applied to '{rec.username}'", **decision})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.functions import areas, lifecycle, usage
+from bridge.functions import areas, lifecycle, limits, usage
 from bridge.functions.connection import test_connection
 from bridge.functions.context import FunctionSpec
 
@@ -26,6 +26,11 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec("UsageUpdate", usage.usage_update, required=(*SERVER_PARAMS, "serverid")),
         FunctionSpec("EnforceLimits", usage.enforce_limits, required=(*SERVER_PARAMS, "serverid")),
         FunctionSpec("RecalculateDiskSpace", usage.recalculate, required=SERVICE_PARAMS),
+        FunctionSpec("RevokeOldKeys", lifecycle.revoke_old_keys, required=SERVICE_PARAMS),
+        FunctionSpec("ShowLimits", limits.show_limits, required=SERVICE_PARAMS),
+        FunctionSpec("ApplyLimits", limits.apply_limits, required=SERVICE_PARAMS),
+        FunctionSpec("ClearLimits", limits.clear_limits, required=SERVICE_PARAMS),
+        FunctionSpec("Buttons", limits.buttons, required=SERVER_PARAMS),
         FunctionSpec("ClientArea", areas.client_area, required=SERVICE_PARAMS),
         FunctionSpec("AdminServicesTabFields", areas.admin_tab, required=SERVICE_PARAMS),
     )

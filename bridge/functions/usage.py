@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.backends.base import BucketUsage, StorageBackend
+from bridge.backends.capabilities import StorageQuotas, TrafficStatistics
 from bridge.emails import DiskFigures, EmailKind
 from bridge.errors import BridgeError, MissingParam
 from bridge.functions.context import Outcome, Services
@@ -32,6 +33,7 @@ class Report:
     emails: int = 0
     skipped: list[dict[str, Any]] = field(default_factory=list)
     history_deleted: int = 0
+    traffic_objects: int = 0
     effects: list[dict[str, Any]] = field(default_factory=list)
 
     def result(self) -> dict[str, Any]:
@@ -42,6 +44,7 @@ class Report:
             "emails": self.emails,
             "skipped": self.skipped,
             "history_deleted": self.history_deleted,
+            "traffic_objects": self.traffic_objects,
         }
 
 
@@ -67,7 +70,7 @@ async def _collect(services: Services, params: Params, *, daily: bool) -> Outcom
     backend = services.backend_for(server)
     buckets = await backend.server_usage()
     report.buckets = len(buckets)
-    usages = assign(buckets, {r.serviceid: r.username for r in rows})
+    usages = assign(buckets, {r.serviceid: r.username for r in rows}, {r.serviceid: r.backend_user_id for r in rows})
 
     products: dict[int, ProductSettings] = {}
     for r in rows:
@@ -78,6 +81,11 @@ async def _collect(services: Services, params: Params, *, daily: bool) -> Outcom
     now = services.now()
     await store.write_usage([(usages[sid], p.disk_limit_bytes) for sid, p in products.items()], now, exact=False)
     if daily:
+        if isinstance(backend, TrafficStatistics):
+            report.traffic_objects = await backend.collect_traffic(
+                lambda source, records: store.store_traffic(server.server_id or 0, source, records)
+            )
+            await store.write_bandwidth(server.server_id, now.date().replace(day=1))
         await store.write_history(usages.values(), now.date())
         report.history_deleted = await store.apply_retention(
             {sid: p.retention_days for sid, p in products.items()}, now.date()
@@ -99,7 +107,8 @@ async def _enforce(
 ) -> Decision:
     """The one decision rule (bridge.usage.decide), applied only where something changes."""
     d = decide(row.state, used, product.disk_limit_bytes, product.warning_percent)
-    if d.apply_policy is not None:
+    # Backends with a native storage quota (ostor) stop writes themselves: no policy to switch.
+    if d.apply_policy is not None and not isinstance(backend, StorageQuotas):
         async with services.locks.hold(row.serviceid):
             rec = await services.records.get(row.serviceid)
             if rec is None or rec.state not in ("active", "suspended"):

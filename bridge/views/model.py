@@ -61,6 +61,7 @@ class ClientAreaView:
     upgrade_url: str = ""
     cancel_url: str = ""
     notice: str = ""  # e.g. the result of the last action
+    keys: bool = False  # the backend generates key pairs: username = access key, password = secret key
 
 
 @dataclass(frozen=True)

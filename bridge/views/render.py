@@ -145,7 +145,7 @@ def render_client_area(view: ClientAreaView) -> str:
     t = translator(view.language)
     daily, monthly = _charts(view, t)
     wanted = (
-        ("change_password", view.change_password_url, "outline-primary"),
+        ("rotate_keys" if view.keys else "change_password", view.change_password_url, "outline-primary"),
         ("recalculate", view.recalculate_url, "outline-primary"),
         ("upgrade", view.upgrade_url, "outline-primary"),
         ("cancel", view.cancel_url, "outline-danger"),

@@ -51,7 +51,7 @@ function s3bridge_MetaData(): array
 }
 
 /**
- * Product settings. The order fixes configoption1..18 in $params and must match bridge/product.py SETTINGS
+ * Product settings. The order fixes configoption1..20 in $params and must match bridge/product.py SETTINGS
  * (tests/test_product_settings.py checks it). The daemon validates every value; invalid ones fail the call with a
  * message naming the setting.
  */
@@ -59,8 +59,9 @@ function s3bridge_ConfigOptions(): array
 {
     return [
         // configoption1
-        'Storage backend' => ['Type' => 'dropdown', 'Options' => ['minio' => 'MinIO'], 'Default' => 'minio',
-            'Description' => 'Storage system of this product\'s servers'],
+        'Storage backend' => ['Type' => 'dropdown', 'Options' => ['minio' => 'MinIO', 'ostor' => 'Virtuozzo ostor'],
+            'Default' => 'minio',
+            'Description' => 'MinIO or Virtuozzo ostor; must match the server\'s Access Hash (backend=ostor)'],
         // configoption2
         'Disk space size' => ['Type' => 'text', 'Size' => '10', 'Default' => '0',
             'Description' => 'Disk limit in the unit below; 0 = unlimited'],
@@ -115,6 +116,12 @@ function s3bridge_ConfigOptions(): array
         // configoption18
         'Web console URL' => ['Type' => 'text', 'Size' => '60', 'Default' => '',
             'Description' => 'e.g. https://console.example.com; empty = none'],
+        // configoption19
+        'Rate limits (ostor)' => ['Type' => 'text', 'Size' => '30', 'Default' => '',
+            'Description' => 'Operations/s as default,get,put,list,delete (e.g. 100,50,20,10,10); empty = none'],
+        // configoption20
+        'Outbound bandwidth limit (ostor)' => ['Type' => 'text', 'Size' => '10', 'Default' => '0',
+            'Description' => 'KB/s downloaded per user; 0 = none'],
     ];
 }
 
@@ -210,25 +217,69 @@ function s3bridge_RecalculateDiskSpace(array $params): string
     return s3bridge_simple('RecalculateDiskSpace', $params);
 }
 
-/** Admin buttons: label => function suffix (s3bridge_<suffix>). */
-function s3bridge_AdminCustomButtonArray(): array
+/**
+ * Admin buttons: label => function suffix (s3bridge_<suffix>). The daemon says which ones the server's backend
+ * supports (MinIO: policies and passwords; ostor: key rotation and native limits); without it, the MinIO set.
+ */
+function s3bridge_AdminCustomButtonArray(array $params = []): array
 {
-    return [
-        'Recalculate Disk Space' => 'RecalculateDiskSpace',
-        'Update Policy' => 'UpdatePolicy',
-        'Set Standard Policy' => 'SetStandardPolicy',
-        'Set Limited Policy' => 'SetLimitedPolicy',
-        'Change Password' => 'ResetPassword',
-    ];
+    return s3bridge_buttons($params, 'admin');
 }
 
 /** Client buttons: only these (and ClientArea) can be called by a logged-in client. */
-function s3bridge_ClientAreaCustomButtonArray(): array
+function s3bridge_ClientAreaCustomButtonArray(array $params = []): array
 {
-    return [
-        'Change Password' => 'ResetPassword',
-        'Recalculate Disk Space' => 'RecalculateDiskSpace',
+    return s3bridge_buttons($params, 'client');
+}
+
+function s3bridge_buttons(array $params, string $area): array
+{
+    $defaults = [
+        'admin' => [
+            'Recalculate Disk Space' => 'RecalculateDiskSpace',
+            'Update Policy' => 'UpdatePolicy',
+            'Set Standard Policy' => 'SetStandardPolicy',
+            'Set Limited Policy' => 'SetLimitedPolicy',
+            'Change Password' => 'ResetPassword',
+        ],
+        'client' => [
+            'Change Password' => 'ResetPassword',
+            'Recalculate Disk Space' => 'RecalculateDiskSpace',
+        ],
     ];
+    if (empty($params['serverusername'])) {
+        return $defaults[$area];
+    }
+    try {
+        $result = s3bridge_forward('Buttons', $params);
+    } catch (\Throwable $e) {
+        return $defaults[$area];
+    }
+    return is_array($result[$area] ?? null) ? $result[$area] : $defaults[$area];
+}
+
+/** ostor: revoke the old key pair once WHMCS holds the new one (or stray pairs beside the current one). */
+function s3bridge_RevokeOldKeys(array $params): string
+{
+    return s3bridge_simple('RevokeOldKeys', $params);
+}
+
+/** ostor: the account's storage quota and rate limits (shown in the module log and the admin tab). */
+function s3bridge_ShowLimits(array $params): string
+{
+    return s3bridge_simple('ShowLimits', $params);
+}
+
+/** ostor: set the storage quota and rate limits from the product's settings. */
+function s3bridge_ApplyLimits(array $params): string
+{
+    return s3bridge_simple('ApplyLimits', $params);
+}
+
+/** ostor: remove the account's storage quota and rate limits. */
+function s3bridge_ClearLimits(array $params): string
+{
+    return s3bridge_simple('ClearLimits', $params);
 }
 
 /** Generates a new password by the product's rule and stores it on the service. */

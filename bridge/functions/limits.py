@@ -1,0 +1,95 @@
+"""Buttons for backends that enforce limits themselves (ostor): show, apply and clear the storage quota and the
+rate limits, and the list of buttons each backend supports (so the shim shows only those)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bridge.backends.base import StorageBackend
+from bridge.backends.capabilities import AccessKeys, RateLimiting, RateLimits, StorageQuotas
+from bridge.errors import BadRequest
+from bridge.functions.context import Outcome, Services
+from bridge.functions.lifecycle import apply_native_limits, prepare, require_account, settle_rotation
+from bridge.params import Params, ServerParams
+
+MINIO_ADMIN = {
+    "Recalculate Disk Space": "RecalculateDiskSpace",
+    "Update Policy": "UpdatePolicy",
+    "Set Standard Policy": "SetStandardPolicy",
+    "Set Limited Policy": "SetLimitedPolicy",
+    "Change Password": "ResetPassword",
+}
+KEYS_ADMIN = {"Rotate Keys": "ResetPassword", "Revoke Old Keys": "RevokeOldKeys"}
+LIMITS_ADMIN = {"Show Limits": "ShowLimits", "Apply Limits": "ApplyLimits", "Clear Limits": "ClearLimits"}
+
+
+def buttons_for(backend: StorageBackend) -> dict[str, dict[str, str]]:
+    """Admin and client buttons the backend supports: label -> module function suffix."""
+    if isinstance(backend, AccessKeys):
+        admin = {"Recalculate Disk Space": "RecalculateDiskSpace", **KEYS_ADMIN}
+        client = {"Rotate Keys": "ResetPassword", "Recalculate Disk Space": "RecalculateDiskSpace"}
+    else:
+        admin = dict(MINIO_ADMIN)
+        client = {"Change Password": "ResetPassword", "Recalculate Disk Space": "RecalculateDiskSpace"}
+    if isinstance(backend, StorageQuotas | RateLimiting):
+        admin.update(LIMITS_ADMIN)
+    return {"admin": admin, "client": client}
+
+
+async def buttons(services: Services, params: Params) -> Outcome:
+    return Outcome(buttons_for(services.backend_for(ServerParams.from_params(params))))
+
+
+def _limited(backend: StorageBackend) -> None:
+    if not isinstance(backend, StorageQuotas | RateLimiting):
+        raise BadRequest(
+            f"{backend.name} has no native quotas or rate limits; it enforces the disk limit with the limited policy",
+            code="unsupported",
+        )
+
+
+async def _describe(backend: StorageBackend, username: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(backend, StorageQuotas):
+        out["quota_gb"] = await backend.quota_gb(username)
+    if isinstance(backend, RateLimiting):
+        out["rate_limits"] = (await backend.rate_limits(username)).__dict__
+    return out
+
+
+def _sentence(username: str, d: dict[str, Any]) -> str:
+    quota = d.get("quota_gb")
+    limits = d.get("rate_limits") or {}
+    rate = ", ".join(f"{k} {v:g}" for k, v in limits.items() if v) or "none"
+    return f"'{username}': storage quota {f'{quota} GB' if quota else 'none'}; rate limits {rate}"
+
+
+async def show_limits(services: Services, params: Params) -> Outcome:
+    call = prepare(services, params)
+    _limited(call.backend)
+    rec = await require_account(services, call)
+    d = await _describe(call.backend, rec.username)
+    return Outcome({"message": _sentence(rec.username, d), **d})
+
+
+async def apply_limits(services: Services, params: Params) -> Outcome:
+    call = prepare(services, params)
+    _limited(call.backend)
+    async with services.locks.hold(call.serviceid):
+        rec = await settle_rotation(services, call, await require_account(services, call), params)
+        await apply_native_limits(call, rec.username)
+        d = await _describe(call.backend, rec.username)
+    return Outcome({"message": "applied from the product: " + _sentence(rec.username, d), **d})
+
+
+async def clear_limits(services: Services, params: Params) -> Outcome:
+    call = prepare(services, params)
+    _limited(call.backend)
+    async with services.locks.hold(call.serviceid):
+        rec = await require_account(services, call)
+        if isinstance(call.backend, StorageQuotas):
+            await call.backend.set_quota_gb(rec.username, None)
+        if isinstance(call.backend, RateLimiting):
+            await call.backend.set_rate_limits(rec.username, RateLimits())
+        d = await _describe(call.backend, rec.username)
+    return Outcome({"message": "cleared: " + _sentence(rec.username, d), **d})
