@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,7 +244,9 @@ class MinIO:
             secure=self.secure,
             cert_check=not self.secure,
         )
-        wait_until(lambda: bool(admin.info()), 60, "MinIO admin API", self.proc, log)
+        with warnings.catch_warnings():  # the TLS test server's self-signed certificate, on purpose
+            warnings.simplefilter("ignore")
+            wait_until(lambda: bool(admin.info()), 60, "MinIO admin API", self.proc, log)
 
     def stop(self) -> None:
         if self.proc is not None:
