@@ -223,3 +223,12 @@ def test_client_area_shows_keys_for_ostor(make) -> None:  # type: ignore[no-unty
     assert "Secret key" in html
     assert svc.username in html
     assert "Rotate keys" in html
+
+
+def test_admin_tab_shows_the_native_limits_on_ostor(make) -> None:  # type: ignore[no-untyped-def]
+    svc = make({2: "3", 3: "GB", 19: "10,5,5,2,2"})
+    fields = svc.call("AdminServicesTabFields", session={"adminid": 1}).returned
+    text = " ".join(fields.values())
+    assert "storage quota 3 GB" in text
+    assert "ops_default 10" in text
+    assert "enabled" in text

@@ -11,10 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 from bridge.backends.base import AccountInfo
-from bridge.backends.capabilities import AccessKeys
+from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas
 from bridge.errors import BackendError, BridgeError
 from bridge.functions.context import Outcome, Services
 from bridge.functions.lifecycle import Call, prepare, settle_rotation
+from bridge.functions.limits import describe_limits, limits_sentence
 from bridge.functions.ownership import authorize
 from bridge.params import Params
 from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Disk
@@ -124,6 +125,11 @@ async def admin_tab(services: Services, params: Params) -> Outcome:
             message = e.message
     latest = await ViewStore(services.db).latest(call.serviceid)
     buckets, problem = await _buckets(call, rec.username, latest) if ok else ((), "")
+    limits_note = ""
+    if ok and info is not None and isinstance(call.backend, StorageQuotas | RateLimiting):
+        limits_note = "Native limits " + limits_sentence(
+            rec.username, await describe_limits(call.backend, rec.username)
+        )
     policy_name = info.policy if info else ""
     kind: Any = "unknown"
     if policy_name:
@@ -140,6 +146,6 @@ async def admin_tab(services: Services, params: Params) -> Outcome:
         disk=_disk(call, latest),
         buckets=buckets,
         state=rec.state,
-        notes=(problem,) if problem else (),
+        notes=tuple(n for n in (problem, limits_note) if n),
     )
     return Outcome({"fields": render_admin_tab(view)})

@@ -48,7 +48,7 @@ def _limited(backend: StorageBackend) -> None:
         )
 
 
-async def _describe(backend: StorageBackend, username: str) -> dict[str, Any]:
+async def describe_limits(backend: StorageBackend, username: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if isinstance(backend, StorageQuotas):
         out["quota_gb"] = await backend.quota_gb(username)
@@ -57,7 +57,7 @@ async def _describe(backend: StorageBackend, username: str) -> dict[str, Any]:
     return out
 
 
-def _sentence(username: str, d: dict[str, Any]) -> str:
+def limits_sentence(username: str, d: dict[str, Any]) -> str:
     quota = d.get("quota_gb")
     limits = d.get("rate_limits") or {}
     rate = ", ".join(f"{k} {v:g}" for k, v in limits.items() if v) or "none"
@@ -68,8 +68,8 @@ async def show_limits(services: Services, params: Params) -> Outcome:
     call = prepare(services, params)
     _limited(call.backend)
     rec = await require_account(services, call)
-    d = await _describe(call.backend, rec.username)
-    return Outcome({"message": _sentence(rec.username, d), **d})
+    d = await describe_limits(call.backend, rec.username)
+    return Outcome({"message": limits_sentence(rec.username, d), **d})
 
 
 async def apply_limits(services: Services, params: Params) -> Outcome:
@@ -78,8 +78,8 @@ async def apply_limits(services: Services, params: Params) -> Outcome:
     async with services.locks.hold(call.serviceid):
         rec = await settle_rotation(services, call, await require_account(services, call), params)
         await apply_native_limits(call, rec.username)
-        d = await _describe(call.backend, rec.username)
-    return Outcome({"message": "applied from the product: " + _sentence(rec.username, d), **d})
+        d = await describe_limits(call.backend, rec.username)
+    return Outcome({"message": "applied from the product: " + limits_sentence(rec.username, d), **d})
 
 
 async def clear_limits(services: Services, params: Params) -> Outcome:
@@ -91,5 +91,5 @@ async def clear_limits(services: Services, params: Params) -> Outcome:
             await call.backend.set_quota_gb(rec.username, None)
         if isinstance(call.backend, RateLimiting):
             await call.backend.set_rate_limits(rec.username, RateLimits())
-        d = await _describe(call.backend, rec.username)
-    return Outcome({"message": "cleared: " + _sentence(rec.username, d), **d})
+        d = await describe_limits(call.backend, rec.username)
+    return Outcome({"message": "cleared: " + limits_sentence(rec.username, d), **d})
