@@ -12,20 +12,14 @@ from __future__ import annotations
 
 import argparse
 import io
-import secrets
-import subprocess
-import sys
-import urllib.request
 from datetime import date, timedelta
 
 from minio import Minio
 
 from bench.common import report, summary, timed
-from bench.usage import signed_post
-from rig.paths import REPO
 from rig.sample_whmcs import insert_client, insert_product, insert_service
-from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
 from rig.shim import run_shim
+from rig.stack import running_stack
 
 MB = 1024 * 1024
 
@@ -35,56 +29,24 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=100)
     args = parser.parse_args()
 
-    root = scratch_dir("bench-ca")
-    (root / "db").mkdir()
-    db = MariaDB(root=root / "db", port=free_port(), socket=str(root / "db.sock"))
-    minio = MinIO(root=root / "minio", port=free_port(), console_port=free_port())
-    daemon = None
-    try:
-        db.start()
-        db.create_whmcs_database("whmcs")
-        minio.start()
-        secret = secrets.token_hex(24)
-        listen = f"127.0.0.1:{free_port()}"
-        cfg = root / "s3bridge.toml"
-        cfg.write_text(
-            f'[daemon]\nlisten = "{listen}"\nsecrets = ["{secret}"]\nlog_level = "warning"\n'
-            f'[whmcs_db]\nhost = "127.0.0.1"\nport = {db.port}\nuser = "root"\n'
-            f'password = "{db.root_password}"\ndatabase = "whmcs"\n'
-        )
-        subprocess.run(
-            [sys.executable, "-m", "bridge", "migrate", "--config", str(cfg)], check=True, capture_output=True, cwd=REPO
-        )
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "serve", "--config", str(cfg)],
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://{listen}"
-        wait_until(lambda: urllib.request.urlopen(f"{url}/healthz", timeout=1).status == 200, 30, "daemon", daemon)
-
+    with running_stack("bench-ca") as stack:
+        db, minio, url, secret = stack.db, stack.minio, stack.url, stack.secret
         conn = db.connect("whmcs")
         options = {2: "100", 3: "GB", 12: "on"}
         insert_client(conn, 7, "Bench", "Customer", "bench@example.com", "english")
         insert_product(conn, 1, "S3 100 GB", options)
         insert_service(conn, 55, 7, 1, 1)
         params = {
+            **stack.server_params(),
             "serviceid": 55,
             "userid": 7,
             "pid": 1,
-            "serverid": 1,
-            "serverhostname": "127.0.0.1",
-            "serverport": minio.port,
-            "serversecure": "",
-            "serverusername": minio.access_key,
-            "serverpassword": minio.secret_key,
             "username": "",
             "password": "",
             "clientsdetails": {"id": 7, "language": "english"},
             **{f"configoption{n}": v for n, v in options.items()},
         }
-        created = signed_post(url, secret, "CreateAccount", params)
+        created = stack.signed_post("CreateAccount", params)
         stored = created["effects"][0]["params"]
         params.update(username=stored["serviceusername"], password=stored["servicepassword"])
         s3 = Minio(minio.endpoint, minio.access_key, minio.secret_key, secure=False)
@@ -92,7 +54,7 @@ def main() -> int:
             bucket = f"7-55--bucket-{i:02d}"
             s3.make_bucket(bucket)
             s3.put_object(bucket, "obj", io.BytesIO(b"x" * 1000), 1000)
-        signed_post(url, secret, "RecalculateDiskSpace", params)  # today's figures per bucket
+        stack.signed_post("RecalculateDiskSpace", params)  # today's figures per bucket
         with conn.cursor() as cur:
             cur.executemany(
                 "INSERT IGNORE INTO mod_s3bridge_usage_daily (serviceid, day, used_bytes, objects, buckets)"
@@ -104,7 +66,7 @@ def main() -> int:
         session_params = {**params, "bridge_client_id": 7}
 
         def via_daemon() -> None:
-            html = signed_post(url, secret, "ClientArea", session_params)["result"]["html"]
+            html = stack.signed_post("ClientArea", session_params)["result"]["html"]
             assert "7-55--bucket-49" in html
 
         def via_shim() -> None:
@@ -125,12 +87,7 @@ def main() -> int:
                 "within_budget": rows["ClientArea via the daemon (signed HTTP)"]["p95_ms"] < 300,
             },
         )
-        return 0
-    finally:
-        if daemon is not None:
-            stop_process(daemon)
-        minio.stop()
-        db.stop()
+    return 0
 
 
 if __name__ == "__main__":

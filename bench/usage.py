@@ -20,10 +20,7 @@ import json
 import resource
 import secrets
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -31,34 +28,11 @@ from minio import Minio, MinioAdmin
 from minio.credentials.providers import StaticProvider
 
 from bench.common import RESULTS
-from bridge.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
-from rig.paths import REPO
 from rig.sample_whmcs import insert_client, insert_product, insert_service
-from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
+from rig.services import MariaDB, MinIO
+from rig.stack import running_stack
 
 MB = 1024 * 1024
-
-
-def signed_post(url: str, secret: str, function: str, params: dict[str, Any]) -> dict[str, Any]:
-    body = json.dumps({"params": params}).encode()
-    path = f"/v1/module/{function}"
-    ts, nonce = str(int(time.time())), secrets.token_hex(16)
-    req = urllib.request.Request(
-        url + path,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            HEADER_TIMESTAMP: ts,
-            HEADER_NONCE: nonce,
-            HEADER_SIGNATURE: sign(secret, "POST", path, ts, nonce, body),
-        },
-    )
-    with urllib.request.urlopen(req, timeout=600) as r:
-        answer: dict[str, Any] = json.loads(r.read())
-    if not answer.get("ok"):
-        raise RuntimeError(answer)
-    return answer
 
 
 def populate(db: MariaDB, database: str, minio: MinIO, n: int, serverid: int, base_id: int) -> dict[int, str]:
@@ -145,54 +119,21 @@ def main() -> int:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    root = scratch_dir("bench-usage")
-    (root / "db").mkdir()
-    db = MariaDB(root=root / "db", port=free_port(), socket=str(root / "db.sock"))
-    minio = MinIO(root=root / "minio", port=free_port(), console_port=free_port())
-    daemon = None
     rows: list[dict[str, Any]] = []
-    try:
-        db.start()
-        db.create_whmcs_database("whmcs")
-        minio.start()
-        secret = secrets.token_hex(24)
-        listen = f"127.0.0.1:{free_port()}"
-        cfg = root / "s3bridge.toml"
-        cfg.write_text(
-            f'[daemon]\nlisten = "{listen}"\nsecrets = ["{secret}"]\nlog_level = "warning"\n'
-            f'[whmcs_db]\nhost = "127.0.0.1"\nport = {db.port}\nuser = "root"\n'
-            f'password = "{db.root_password}"\ndatabase = "whmcs"\n'
-        )
-        subprocess.run(
-            [sys.executable, "-m", "bridge", "migrate", "--config", str(cfg)], check=True, capture_output=True, cwd=REPO
-        )
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "serve", "--config", str(cfg)],
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://{listen}"
-        wait_until(lambda: urllib.request.urlopen(f"{url}/healthz", timeout=1).status == 200, 30, "daemon", daemon)
-
+    with running_stack("bench-usage") as stack:
+        db, minio = stack.db, stack.minio
         for serverid, n in enumerate(sizes, start=100):
             t0 = time.perf_counter()
             services = populate(db, "whmcs", minio, n, serverid, base_id=serverid * 100_000)
             setup_s = time.perf_counter() - t0
-            params = {
-                "serverid": serverid,
-                "serverhostname": "127.0.0.1",
-                "serverport": minio.port,
-                "serverusername": minio.access_key,
-                "serverpassword": minio.secret_key,
-            }
+            params = stack.server_params(serverid)
             t0 = time.perf_counter()
-            first = signed_post(url, secret, "UsageUpdate", params)["result"]
+            first = stack.signed_post("UsageUpdate", params)["result"]
             first_ms = (time.perf_counter() - t0) * 1000
             steady = []
             for _ in range(args.runs):
                 t0 = time.perf_counter()
-                again = signed_post(url, secret, "UsageUpdate", params)["result"]
+                again = stack.signed_post("UsageUpdate", params)["result"]
                 steady.append((time.perf_counter() - t0) * 1000)
                 assert again["policy_changes"] == [], again
             naive_ms = []
@@ -219,12 +160,7 @@ def main() -> int:
             row["ratio_naive_over_bridge"] = round(row["naive_median_ms"] / row["bridge_median_ms"], 1)
             rows.append(row)
             print(json.dumps(row), flush=True)
-        daemon_hwm = vm_hwm_kib(daemon.pid)
-    finally:
-        if daemon is not None:
-            stop_process(daemon)
-        minio.stop()
-        db.stop()
+        daemon_hwm = vm_hwm_kib(stack.daemon_pid)
 
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print("\nUsageUpdate, one server (medians; bridge = steady state, no policy changes)")

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import signal
-import subprocess
-import sys
 import threading
 from typing import Any
 
-from rig.paths import REPO
 from rig.sample_whmcs import load_sample
-from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
 from rig.shim import run_shim
+from rig.stack import running_stack
 
 BOLD, DIM, OFF = "\033[1m", "\033[2m", "\033[0m"
 
@@ -36,59 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="stop everything after the walk-through")
     args = parser.parse_args(argv)
 
-    root = scratch_dir("demo")
-    db = MariaDB(root=root / "mariadb", port=free_port(), socket=str(root / "mysqld.sock"))
-    (root / "mariadb").mkdir()
-    minio = MinIO(root=root / "minio", port=free_port(), console_port=free_port())
-    daemon: subprocess.Popen[bytes] | None = None
-    try:
-        step(f"MariaDB on 127.0.0.1:{db.port} (data in {root / 'mariadb'})")
-        db.start()
-        db.create_whmcs_database("whmcs")
-        step(f"MinIO on {minio.endpoint} (built from source)")
-        minio.start()
+    step("Starting MariaDB (WHMCS tables), MinIO (built from source), s3bridge migrate + serve")
+    with running_stack("demo", log_level="info") as stack:
+        db, minio, url, secret = stack.db, stack.minio, stack.url, stack.secret
+        show("MariaDB", f"127.0.0.1:{db.port} (data in {db.root})")
+        show("MinIO", f"http://{minio.endpoint}")
+        show("s3bridge daemon", f"{url}  (ready: database reachable; log {stack.daemon_log})")
         load_sample(db, "whmcs", "127.0.0.1", minio.port, minio.access_key)
         show("sample WHMCS data", "client #7 Ada Lovelace, server #1 'Local MinIO', product #1, service #55")
-
-        secret = secrets.token_hex(24)
-        listen = f"127.0.0.1:{free_port()}"
-        cfg = root / "s3bridge.toml"
-        cfg.write_text(
-            f'[daemon]\nlisten = "{listen}"\nsecrets = ["{secret}"]\n\n'
-            f'[whmcs_db]\nhost = "127.0.0.1"\nport = {db.port}\nuser = "root"\n'
-            f'password = "{db.root_password}"\ndatabase = "whmcs"\n'
-        )
-        cfg.chmod(0o600)
-        step("s3bridge migrate")
-        out = subprocess.run(
-            [sys.executable, "-m", "bridge", "migrate", "--config", str(cfg)],
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-        )
-        print("   " + out.stdout.strip().replace("\n", "\n   "))
-
-        step(f"s3bridge serve on {listen} (log: {root / 'daemon.log'})")
-        log = (root / "daemon.log").open("ab")
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "serve", "--config", str(cfg)],
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://{listen}"
-        wait_until(lambda: _get(f"{url}/readyz"), 30, "s3bridge daemon", daemon, root / "daemon.log")
-        show("GET /readyz", "ready (database reachable)")
-
-        server = {
-            "serverid": 1,
-            "serverhostname": "127.0.0.1",
-            "serverport": minio.port,
-            "serversecure": "",
-            "serverusername": minio.access_key,
-            "serverpassword": minio.secret_key,
-        }
+        server = stack.server_params()
         step("WHMCS -> s3bridge_TestConnection (real PHP shim in the WHMCS stand-in)")
         r = run_shim("TestConnection", server, url=url, secret=secret)
         show("returned to WHMCS", r.returned)
@@ -133,20 +85,15 @@ def main(argv: list[str] | None = None) -> int:
             show("daemon says", r.module_log[0]["masked"]["processed"].strip().replace("\n", " ")[:200])
             return 0
         step("Everything is running. Ctrl-C stops it.")
-        show("daemon", f"{url}  (S3BRIDGE_URL={url}, S3BRIDGE_SECRET in {cfg})")
+        show("daemon", f"{url}  (S3BRIDGE_URL={url}, S3BRIDGE_SECRET in {stack.config})")
         show("MinIO", f"http://{minio.endpoint}  access key {minio.access_key}")
-        show("MariaDB", f"mariadb -h127.0.0.1 -P{db.port} -uroot -p  (password in {cfg})")
+        show("MariaDB", f"mariadb -h127.0.0.1 -P{db.port} -uroot -p  (password in {stack.config})")
         stop = threading.Event()
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         stop.wait()
-        return 0
-    finally:
         print(f"\n{DIM}stopping...{OFF}", flush=True)
-        if daemon is not None:
-            stop_process(daemon)
-        minio.stop()
-        db.stop()
+        return 0
 
 
 def _s3(endpoint: str, access_key: str, secret_key: str) -> Any:
@@ -161,13 +108,6 @@ def _s3(endpoint: str, access_key: str, secret_key: str) -> Any:
         region_name="us-east-1",
         config=BotoConfig(s3={"addressing_style": "path"}),
     )
-
-
-def _get(url: str) -> bool:
-    import urllib.request
-
-    with urllib.request.urlopen(url, timeout=1) as r:
-        return bool(r.status == 200)
 
 
 if __name__ == "__main__":

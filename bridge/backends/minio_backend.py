@@ -14,14 +14,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-import certifi
-import urllib3
 from minio import Minio, MinioAdmin
 from minio.credentials.providers import StaticProvider
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioAdminException, S3Error
 
 from bridge.backends.base import AccountInfo, AccountSpec, BucketUsage, ConnectionReport, DeletionReport, Usage
+from bridge.backends.http_pool import pool_manager
 from bridge.backends.minio_errors import map_minio_error
 from bridge.config import BackendSettings
 from bridge.errors import BackendError
@@ -55,15 +54,7 @@ class MinioClients:
         self.executor = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="s3bridge-minio")
         # Encrypted admin calls (add user) each derive a ~64 MiB Argon2id key: bound how many run at once.
         self.crypto_slots = asyncio.Semaphore(settings.max_crypto_concurrency)
-        self.http = urllib3.PoolManager(
-            num_pools=64,
-            maxsize=settings.max_concurrency,
-            timeout=urllib3.Timeout(connect=settings.connect_timeout, read=settings.read_timeout),
-            # One retry on a dropped idle connection; the use cases own real retries (they are idempotent).
-            retries=urllib3.Retry(total=1, connect=0, read=0, status=0, backoff_factor=0.1),
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=settings.ca_file or certifi.where(),
-        )
+        self.http = pool_manager(settings)
         self._admins: dict[tuple[str, bool, str, str], MinioAdmin] = {}
         self._s3: dict[tuple[str, bool, str, str], Minio] = {}
 

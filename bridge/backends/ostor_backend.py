@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 
 import aiohttp
 import certifi
-import urllib3
 import urllib3.exceptions as u3
 from minio import Minio
 from minio.deleteobjects import DeleteObject
@@ -30,6 +29,7 @@ from minio.error import MinioException, S3Error, ServerError
 
 from bridge.backends.base import AccountInfo, AccountSpec, BucketUsage, ConnectionReport, DeletionReport, Usage
 from bridge.backends.capabilities import KeyPair, RateLimits, TrafficRecord
+from bridge.backends.http_pool import pool_manager
 from bridge.backends.ostor_client import (
     GatewayError,
     Keys,
@@ -112,14 +112,7 @@ class OstorClients:
         self.executor = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="s3bridge-ostor")
         self.locks = KeyedLocks()
         self.ssl_context = ssl.create_default_context(cafile=settings.ca_file or certifi.where())
-        self.http = urllib3.PoolManager(
-            num_pools=64,
-            maxsize=settings.max_concurrency,
-            timeout=urllib3.Timeout(connect=settings.connect_timeout, read=settings.read_timeout),
-            retries=urllib3.Retry(total=1, connect=0, read=0, status=0, backoff_factor=0.1),
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=settings.ca_file or certifi.where(),
-        )
+        self.http = pool_manager(settings)
         self._session: aiohttp.ClientSession | None = None
 
     def session(self) -> aiohttp.ClientSession:

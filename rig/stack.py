@@ -1,0 +1,107 @@
+"""The whole product on one machine: MariaDB with the WHMCS tables, MinIO, and the daemon, migrated and listening.
+
+Shared by the demo and the benchmarks (the tests use their own session fixtures in tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bridge.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
+from rig.paths import REPO
+from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
+
+
+@dataclass
+class Stack:
+    root: Path
+    db: MariaDB
+    minio: MinIO
+    url: str
+    secret: str
+    config: Path
+    daemon_log: Path
+    daemon_pid: int
+
+    def server_params(self, serverid: int = 1) -> dict[str, Any]:
+        return {
+            "serverid": serverid,
+            "serverhostname": "127.0.0.1",
+            "serverport": self.minio.port,
+            "serversecure": "",
+            "serverusername": self.minio.access_key,
+            "serverpassword": self.minio.secret_key,
+        }
+
+    def signed_post(self, function: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A module call over the signed channel, as the shim's curl makes it (without PHP)."""
+        body = json.dumps({"params": params}).encode()
+        path = f"/v1/module/{function}"
+        ts, nonce = str(int(time.time())), secrets.token_hex(16)
+        req = urllib.request.Request(self.url + path, data=body, method="POST", headers={
+            "Content-Type": "application/json", HEADER_TIMESTAMP: ts, HEADER_NONCE: nonce,
+            HEADER_SIGNATURE: sign(self.secret, "POST", path, ts, nonce, body)})  # fmt: skip
+        with urllib.request.urlopen(req, timeout=600) as r:
+            answer: dict[str, Any] = json.loads(r.read())
+        if not answer.get("ok"):
+            raise RuntimeError(answer)
+        return answer
+
+
+@contextlib.contextmanager
+def running_stack(prefix: str, *, log_level: str = "warning") -> Iterator[Stack]:
+    root = scratch_dir(prefix)
+    (root / "mariadb").mkdir()
+    db = MariaDB(root=root / "mariadb", port=free_port(), socket=str(root / "mysqld.sock"))
+    minio = MinIO(root=root / "minio", port=free_port(), console_port=free_port())
+    daemon: subprocess.Popen[bytes] | None = None
+    try:
+        db.start()
+        db.create_whmcs_database("whmcs")
+        minio.start()
+        secret = secrets.token_hex(24)
+        listen = f"127.0.0.1:{free_port()}"
+        config = root / "s3bridge.toml"
+        config.write_text(
+            f'[daemon]\nlisten = "{listen}"\nsecrets = ["{secret}"]\nlog_level = "{log_level}"\n\n'
+            f'[whmcs_db]\nhost = "127.0.0.1"\nport = {db.port}\nuser = "root"\n'
+            f'password = "{db.root_password}"\ndatabase = "whmcs"\n'
+        )
+        config.chmod(0o600)
+        subprocess.run(
+            [sys.executable, "-m", "bridge", "migrate", "--config", str(config)],
+            check=True,
+            capture_output=True,
+            cwd=REPO,
+        )
+        daemon_log = root / "daemon.log"
+        with daemon_log.open("ab") as out:
+            daemon = subprocess.Popen(
+                [sys.executable, "-m", "bridge", "serve", "--config", str(config)],
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://{listen}"
+
+        def ready() -> bool:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as r:
+                return bool(r.status == 200)
+
+        wait_until(ready, 30, "s3bridge daemon", daemon, daemon_log)
+        yield Stack(root, db, minio, url, secret, config, daemon_log, daemon.pid)
+    finally:
+        if daemon is not None:
+            stop_process(daemon)
+        minio.stop()
+        db.stop()
