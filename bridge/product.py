@@ -57,6 +57,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(19, "Rate limits (ostor)", "text", "", (),
             "Operations/s as default,get,put,list,delete (e.g. 100,50,20,10,10); empty = none"),
     Setting(20, "Outbound bandwidth limit (ostor)", "text", "0", (), "KB/s downloaded per user; 0 = none"),
+    Setting(21, "Bucket quota (ostor)", "text", "0", (),
+            "GB per bucket, applied to every bucket of the account; 0 = none"),
 )  # fmt: skip
 
 
@@ -81,6 +83,7 @@ class ProductSettings:
     endpoint_url: str
     console_url: str
     rate_limits: RateLimits
+    bucket_quota_gb: int  # 0 = none
 
 
 class InvalidSetting(BadRequest):
@@ -183,6 +186,7 @@ def parse_product(params: Mapping[str, Any]) -> ProductSettings:
         endpoint_url=_url(params, by[17]),
         console_url=_url(params, by[18]),
         rate_limits=_rate_limits(params, by[19], by[20]),
+        bucket_quota_gb=_int(params, by[21], 0, 10**7),
     )
 
 

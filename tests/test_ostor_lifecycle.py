@@ -144,7 +144,10 @@ def test_key_rotation_revokes_the_old_pair_only_once_whmcs_holds_the_new_one(mak
 
 
 def test_quota_and_rate_limits_follow_the_product_and_the_buttons(make, gateway) -> None:  # type: ignore[no-untyped-def]
-    svc = make({2: "2", 3: "GB", 19: "100,50,20,10,5", 20: "512"})
+    svc = make({2: "2", 3: "GB", 19: "100,50,20,10,5", 20: "512", 21: "1"})
+    bucket_quota = lambda: gateway.run(lambda: dict(gateway.emulator.state.quotas)).get(  # noqa: E731
+        ("bucket", f"{svc.clientid}-{svc.serviceid}--data")
+    )
     uid = gateway.run(
         lambda: gateway.emulator.state.user_by_email(f"{svc.clientid}-{svc.serviceid}@s3bridge.invalid").user_id
     )
@@ -152,9 +155,11 @@ def test_quota_and_rate_limits_follow_the_product_and_the_buttons(make, gateway)
     limits = lambda: gateway.run(lambda: dict(gateway.emulator.state.limits)).get(("user", uid), {})  # noqa: E731
     assert quotas() == 2
     assert limits()
+    assert bucket_quota() == 1
     assert svc.call("ClearLimits").returned == "success"
     assert quotas() is None
     assert not limits()
+    assert bucket_quota() is None
     assert svc.call("ApplyLimits").returned == "success"
     assert quotas() == 2
     shown = svc.call("ShowLimits")

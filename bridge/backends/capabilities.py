@@ -91,6 +91,10 @@ class StorageQuotas(Protocol):
         """Set the account's storage quota (None removes it)."""
         ...
 
+    async def set_bucket_quotas_gb(self, username: str, gigabytes: int | None) -> int:
+        """Give every bucket the account owns this quota (None removes theirs); returns how many buckets."""
+        ...
+
 
 @dataclass(frozen=True)
 class TrafficRecord:

@@ -526,6 +526,21 @@ class OstorBackend:
         if current is None or current.size_gb != gigabytes:
             await self.admin.set_quota(target, gigabytes)
 
+    async def set_bucket_quotas_gb(self, username: str, gigabytes: int | None) -> int:
+        if gigabytes is not None and gigabytes < 1:
+            raise ValueError("a quota is a whole number of gigabytes from 1; None removes it")
+        user = await self._require_user(username)
+        buckets = await self.admin.list_buckets(user.email)
+        for bucket in buckets:
+            target = for_bucket(bucket.name)
+            if gigabytes is None:
+                await self.admin.delete_quota(target)
+                continue
+            current = await self.admin.get_quota(target)
+            if current is None or current.size_gb != gigabytes:
+                await self.admin.set_quota(target, gigabytes)
+        return len(buckets)
+
     # -- TrafficStatistics --------------------------------------------------------------------------------------
 
     async def owner_id(self, username: str) -> str | None:

@@ -69,6 +69,7 @@ async def apply_native_limits(call: Call, username: str) -> None:
     if isinstance(call.backend, StorageQuotas):
         limit = call.product.disk_limit_bytes
         await call.backend.set_quota_gb(username, -(-limit // GIB) if limit else None)
+        await call.backend.set_bucket_quotas_gb(username, call.product.bucket_quota_gb or None)
     if isinstance(call.backend, RateLimiting):
         await call.backend.set_rate_limits(username, call.product.rate_limits)
 

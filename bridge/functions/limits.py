@@ -89,6 +89,7 @@ async def clear_limits(services: Services, params: Params) -> Outcome:
         rec = await require_account(services, call)
         if isinstance(call.backend, StorageQuotas):
             await call.backend.set_quota_gb(rec.username, None)
+            await call.backend.set_bucket_quotas_gb(rec.username, None)
         if isinstance(call.backend, RateLimiting):
             await call.backend.set_rate_limits(rec.username, RateLimits())
         d = await describe_limits(call.backend, rec.username)

@@ -51,7 +51,7 @@ function s3bridge_MetaData(): array
 }
 
 /**
- * Product settings. The order fixes configoption1..20 in $params and must match bridge/product.py SETTINGS
+ * Product settings. The order fixes configoption1..21 in $params and must match bridge/product.py SETTINGS
  * (tests/test_product_settings.py checks it). The daemon validates every value; invalid ones fail the call with a
  * message naming the setting.
  */
@@ -122,6 +122,9 @@ function s3bridge_ConfigOptions(): array
         // configoption20
         'Outbound bandwidth limit (ostor)' => ['Type' => 'text', 'Size' => '10', 'Default' => '0',
             'Description' => 'KB/s downloaded per user; 0 = none'],
+        // configoption21
+        'Bucket quota (ostor)' => ['Type' => 'text', 'Size' => '10', 'Default' => '0',
+            'Description' => 'GB per bucket, applied to every bucket of the account; 0 = none'],
     ];
 }
 
