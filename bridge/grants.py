@@ -25,7 +25,8 @@ def own_tables() -> list[str]:
     names = [SCHEMA_TABLE]
     for migration in MIGRATIONS:
         for statement in migration.statements:
-            names += [m.group(1) for m in _CREATE.finditer(statement) if m.group(1) not in names]
+            if isinstance(statement, str):
+                names += [m.group(1) for m in _CREATE.finditer(statement) if m.group(1) not in names]
     return names
 
 

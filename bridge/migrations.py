@@ -12,10 +12,29 @@ from bridge.db import Conn
 
 
 @dataclass(frozen=True)
+class AddColumn:
+    """ALTER TABLE ... ADD COLUMN, skipped when the column exists (MySQL 8 has no ADD COLUMN IF NOT EXISTS)."""
+
+    table: str
+    column: str
+    definition: str
+
+    def apply(self, conn: Conn) -> None:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s"
+                " AND COLUMN_NAME = %s",
+                (self.table, self.column),
+            )
+            if cur.fetchone() is None:
+                cur.execute(f"ALTER TABLE `{self.table}` ADD COLUMN `{self.column}` {self.definition}")
+
+
+@dataclass(frozen=True)
 class Migration:
     version: int
     name: str
-    statements: tuple[str, ...]
+    statements: tuple[str | AddColumn, ...]
 
 
 SCHEMA_TABLE = "mod_s3bridge_schema"
@@ -57,12 +76,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "usage history and limit state",
         (
-            """ALTER TABLE mod_s3bridge_services
-            ADD COLUMN IF NOT EXISTS used_bytes BIGINT UNSIGNED NOT NULL DEFAULT 0,
-            ADD COLUMN IF NOT EXISTS usage_at DATETIME NULL,
-            ADD COLUMN IF NOT EXISTS usage_exact TINYINT(1) NOT NULL DEFAULT 0,
-            ADD COLUMN IF NOT EXISTS warned TINYINT(1) NOT NULL DEFAULT 0,
-            ADD COLUMN IF NOT EXISTS over_limit TINYINT(1) NOT NULL DEFAULT 0""",
+            AddColumn("mod_s3bridge_services", "used_bytes", "BIGINT UNSIGNED NOT NULL DEFAULT 0"),
+            AddColumn("mod_s3bridge_services", "usage_at", "DATETIME NULL"),
+            AddColumn("mod_s3bridge_services", "usage_exact", "TINYINT(1) NOT NULL DEFAULT 0"),
+            AddColumn("mod_s3bridge_services", "warned", "TINYINT(1) NOT NULL DEFAULT 0"),
+            AddColumn("mod_s3bridge_services", "over_limit", "TINYINT(1) NOT NULL DEFAULT 0"),
             f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_usage_daily (
             serviceid INT UNSIGNED NOT NULL,
             day DATE NOT NULL,
@@ -91,10 +109,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         3,
         "access keys and traffic statistics",
         (
-            """ALTER TABLE mod_s3bridge_services
-            ADD COLUMN IF NOT EXISTS access_key VARCHAR(128) NOT NULL DEFAULT '',
-            ADD COLUMN IF NOT EXISTS pending_access_key VARCHAR(128) NOT NULL DEFAULT '',
-            ADD COLUMN IF NOT EXISTS backend_user_id VARCHAR(128) NOT NULL DEFAULT ''""",
+            AddColumn("mod_s3bridge_services", "access_key", "VARCHAR(128) NOT NULL DEFAULT ''"),
+            AddColumn("mod_s3bridge_services", "pending_access_key", "VARCHAR(128) NOT NULL DEFAULT ''"),
+            AddColumn("mod_s3bridge_services", "backend_user_id", "VARCHAR(128) NOT NULL DEFAULT ''"),
             f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_traffic (
             source VARCHAR(255) NOT NULL,
             owner_id VARCHAR(128) NOT NULL,
@@ -139,7 +156,8 @@ def migrate(conn: Conn) -> list[Migration]:
     """Apply what is missing; return what was applied (empty when up to date).
 
     A named lock serializes concurrent `migrate` runs. MySQL commits DDL implicitly, so each migration's
-    statements are idempotent (IF NOT EXISTS) and the version row is written after them.
+    statements are idempotent (IF NOT EXISTS, AddColumn) and the version row is written after them. Plain MySQL 8
+    syntax only (no MariaDB-only forms), as WHMCS runs on both.
     """
     with conn.cursor() as cur:
         cur.execute("SELECT GET_LOCK('mod_s3bridge_migrate', 30) AS got")
@@ -152,9 +170,13 @@ def migrate(conn: Conn) -> list[Migration]:
         for m in MIGRATIONS:
             if m.version in done:
                 continue
+            for statement in m.statements:
+                if isinstance(statement, AddColumn):
+                    statement.apply(conn)
+                else:
+                    with conn.cursor() as cur:
+                        cur.execute(statement)
             with conn.cursor() as cur:
-                for statement in m.statements:
-                    cur.execute(statement)
                 cur.execute("INSERT INTO mod_s3bridge_schema (version, name) VALUES (%s, %s)", (m.version, m.name))
             conn.commit()
             applied.append(m)

@@ -13,6 +13,13 @@ from bridge.db import Conn, Database
 from bridge.usage import LimitState, ServiceUsage, to_mb
 
 SKIPPED_STATUSES = ("Terminated", "Cancelled", "Fraud")
+
+
+def whmcs_time(when: datetime) -> datetime:
+    """WHMCS writes its datetime columns in the server's local time, without a zone: so do we in its tables."""
+    return when.astimezone().replace(tzinfo=None) if when.tzinfo else when
+
+
 CHUNK = 500
 
 
@@ -97,7 +104,7 @@ class UsageStore:
                     cur.execute(
                         f"UPDATE tblhosting SET diskusage = CASE id {du_case} END,"  # noqa: S608 - placeholders only
                         f" disklimit = CASE id {du_case} END, lastupdate = %s WHERE id IN ({marks})",
-                        [*args, when, *ids],
+                        [*args, whmcs_time(when), *ids],
                     )
                     cur.executemany(
                         "UPDATE mod_s3bridge_services SET used_bytes = %s, usage_at = %s, usage_exact = %s"
