@@ -11,9 +11,9 @@ from aiohttp import web
 from bridge import redact
 from bridge.appkeys import CONFIG, DB, FUNCTIONS, SERVICES, VERIFIER
 from bridge.backends.registry import Backends
-from bridge.config import Config
+from bridge.config import SOURCE_EMAIL_TEMPLATES, Config
 from bridge.db import Database
-from bridge.emails import Mailer, default_templates_dir
+from bridge.emails import Mailer
 from bridge.functions.context import FunctionSpec, Services
 from bridge.functions.registry import FUNCTIONS as DEFAULT_FUNCTIONS
 from bridge.records import ServiceRecords
@@ -31,7 +31,7 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 async def backends_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     backends = Backends(config.backend)
-    templates = Path(config.daemon.email_templates) if config.daemon.email_templates else default_templates_dir()
+    templates = Path(config.daemon.email_templates or SOURCE_EMAIL_TEMPLATES)
     app[SERVICES] = Services(
         db=app[DB],
         backend_for=backends,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_CONFIG_PATH = "/etc/s3bridge/s3bridge.toml"
+SOURCE_EMAIL_TEMPLATES = Path(__file__).resolve().parent.parent / "email_templates"  # in a source checkout
 MIN_SECRET_LENGTH = 16
 
 
@@ -172,6 +173,12 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
     email_templates = d.get("email_templates", str, None)
     if email_templates is not None and not (Path(email_templates) / "_layout.html.j2").is_file():
         d.fail("email_templates", f"names {email_templates}, which holds no _layout.html.j2")
+    if email_templates is None and not (SOURCE_EMAIL_TEMPLATES / "_layout.html.j2").is_file():
+        d.fail(
+            "email_templates",
+            "is missing and no email_templates/ folder sits beside the package: copy the"
+            " source tree's email_templates/ (e.g. to /etc/s3bridge/email_templates) and name it",
+        )
     daemon = DaemonConfig(
         listen=listen,
         secrets=tuple(secrets),

@@ -101,10 +101,6 @@ def whmcs_safe(text: str) -> Markup:
     return Markup(escaped)  # noqa: S704 - built from escape() output: no markup can come through
 
 
-def default_templates_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "email_templates"
-
-
 class Mailer:
     def __init__(self, templates_dir: Path) -> None:
         if not (templates_dir / "_layout.html.j2").is_file():
