@@ -52,6 +52,7 @@ def test_unix_socket_listen_address_is_accepted() -> None:
         (with_("whmcs_db", port=70000), "[whmcs_db] port must be 1-65535"),
         ({"daemon": GOOD["daemon"]}, "section [whmcs_db] is missing"),
         ({**GOOD, "minio": {}}, "section [minio] is not a known section"),
+        (with_("daemon", email_templates="/nonexistent/templates"), "[daemon] email_templates names /nonexistent"),
     ],
 )
 def test_each_config_error_names_the_key(data: dict[str, object], expected: str) -> None:
