@@ -156,7 +156,7 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         _table(data, "daemon", source, required=True),
         "daemon",
         source,
-        {"listen", "secrets", "shutdown_timeout", "log_level"},
+        {"listen", "secrets", "shutdown_timeout", "log_level", "email_templates"},
     )
     listen = parse_listen(d.get("listen", str, "127.0.0.1:8750"), d)
     secrets = d.get("secrets", list, required=True)

@@ -92,3 +92,10 @@ def test_invalid_toml_exits_2(tmp_path: Path) -> None:
     r = run_cli("check", "--config", str(path))
     assert r.returncode == 2
     assert "is not valid TOML" in r.stderr
+
+
+def test_email_templates_key_is_accepted_when_it_names_a_template_folder() -> None:
+    from bridge.config import SOURCE_EMAIL_TEMPLATES
+
+    cfg = parse_config(with_("daemon", email_templates=str(SOURCE_EMAIL_TEMPLATES)))
+    assert cfg.daemon.email_templates == str(SOURCE_EMAIL_TEMPLATES)
