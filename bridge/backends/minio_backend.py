@@ -16,12 +16,12 @@ from typing import Any, TypeVar
 
 from minio import Minio, MinioAdmin
 from minio.credentials.providers import StaticProvider
-from minio.deleteobjects import DeleteObject
-from minio.error import MinioAdminException, S3Error
+from minio.error import MinioAdminException
 
 from bridge.backends.base import AccountInfo, AccountSpec, BucketUsage, ConnectionReport, DeletionReport, Usage
 from bridge.backends.http_pool import pool_manager
 from bridge.backends.minio_errors import map_minio_error
+from bridge.backends.s3_data import credentials_work, empty_and_remove, ensure_bucket, measure
 from bridge.config import BackendSettings
 from bridge.errors import BackendError
 from bridge.naming import owns_bucket
@@ -178,20 +178,7 @@ class MinioBackend:
 
     async def credentials_valid(self, username: str, secret: str) -> bool:
         client = self.clients.s3_as(self.server, username, secret)
-
-        def probe() -> bool:
-            try:
-                client.list_buckets()
-            except S3Error as e:
-                # AccessDenied comes after authentication (a user who can see no bucket yet): the pair is valid.
-                if e.code in {"InvalidAccessKeyId", "SignatureDoesNotMatch", "XMinioInvalidAccessKey"}:
-                    return False
-                if e.code == "AccessDenied":
-                    return True
-                raise
-            return True
-
-        return await self._call(probe, "list buckets as the user")
+        return await self._call(lambda: credentials_work(client), "list buckets as the user")
 
     # -- policies and groups ------------------------------------------------------------------------------------
 
@@ -230,16 +217,6 @@ class MinioBackend:
             if owns_bucket(username, b.name)
         ]
 
-    async def _ensure_bucket(self, name: str) -> None:
-        def make() -> None:
-            try:
-                self.s3.make_bucket(name)
-            except S3Error as e:
-                if e.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
-                    raise
-
-        await self._call(make, "create bucket")
-
     # -- lifecycle ----------------------------------------------------------------------------------------------
 
     async def provision(self, spec: AccountSpec) -> None:
@@ -262,7 +239,7 @@ class MinioBackend:
         if spec.group:
             await self.set_group(spec.username, "", spec.group)
         for bucket in spec.buckets:
-            await self._ensure_bucket(bucket)
+            await self._call(lambda b=bucket: ensure_bucket(self.s3, b), "create bucket")  # type: ignore[misc]
         if not spec.enabled:
             await self.set_enabled(spec.username, False)
 
@@ -278,33 +255,24 @@ class MinioBackend:
         deadline = time.monotonic() + budget_s
         buckets = await self._own_buckets(username)
 
-        def measure(name: str) -> tuple[int, int, bool]:
-            size = count = 0
-            for obj in self.s3.list_objects(name, recursive=True, include_version=True):
-                if time.monotonic() > deadline:
-                    return size, count, False
-                if not obj.is_delete_marker:
-                    size += obj.size or 0
-                    count += 1 if obj.is_latest or obj.version_id in (None, "null") else 0
-            return size, count, True
-
         out, exact = [], True
         for name, created in buckets:
             if time.monotonic() > deadline:
                 exact = False
                 out.append(BucketUsage(name, 0, 0, created))
                 continue
-            size, count, done = await self._call(lambda n=name: measure(n), "list objects")  # type: ignore[misc]
+            size, count, done = await self._call(lambda n=name: measure(self.s3, n, deadline), "list objects")  # type: ignore[misc]
             exact = exact and done
             out.append(BucketUsage(name, size, count, created))
         return Usage(tuple(out), exact)
 
     async def delete_account(self, username: str) -> DeletionReport:
         objects = 0
+        where = f"MinIO at {self.server.endpoint}"
         buckets = await self._own_buckets(username)
         for name, _ in buckets:
             assert owns_bucket(username, name)
-            objects += await self._call(lambda n=name: self._empty_and_remove(n), "delete bucket")  # type: ignore[misc]
+            objects += await self._call(lambda n=name: empty_and_remove(self.s3, n, where), "delete bucket")  # type: ignore[misc]
 
         def remove_user() -> bool:
             try:
@@ -334,44 +302,3 @@ class MinioBackend:
         return DeletionReport(
             buckets=len(buckets), objects=objects, user_removed=user_removed, policies_removed=removed
         )
-
-    def _empty_and_remove(self, bucket: str) -> int:
-        """Delete every object version and delete marker, then the bucket (runs in a worker thread).
-
-        Streams the listing in batches of 1000 (the S3 multi-delete limit) and lists again until nothing is left,
-        so a bucket of any size is deleted in bounded memory."""
-        deleted = 0
-
-        def delete(chunk: list[DeleteObject]) -> None:
-            errors = list(self.s3.remove_objects(bucket, chunk))
-            if errors:
-                first = errors[0]
-                raise BackendError(
-                    f"MinIO at {self.server.endpoint} refused to delete '{first.name}' in bucket '{bucket}':"
-                    f" {first.code} {first.message}",
-                    code="delete_refused",
-                )
-
-        while True:
-            found = 0
-            chunk: list[DeleteObject] = []
-            for o in self.s3.list_objects(bucket, recursive=True, include_version=True):
-                if o.object_name is None:
-                    continue
-                chunk.append(DeleteObject(o.object_name, o.version_id))
-                if len(chunk) == 1000:
-                    delete(chunk)
-                    found += len(chunk)
-                    chunk = []
-            if chunk:
-                delete(chunk)
-                found += len(chunk)
-            deleted += found
-            if not found:
-                break
-        try:
-            self.s3.remove_bucket(bucket)
-        except S3Error as e:
-            if e.code != "NoSuchBucket":
-                raise
-        return deleted

@@ -24,7 +24,6 @@ import aiohttp
 import certifi
 import urllib3.exceptions as u3
 from minio import Minio
-from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error, ServerError
 
 from bridge.backends.base import AccountInfo, AccountSpec, BucketUsage, ConnectionReport, DeletionReport, Usage
@@ -44,6 +43,7 @@ from bridge.backends.ostor_client import (
     map_gateway_error,
     tls_error,
 )
+from bridge.backends.s3_data import credentials_work, empty_and_remove, ensure_bucket, measure
 from bridge.config import BackendSettings
 from bridge.errors import BackendError, BackendUnreachable
 from bridge.locks import KeyedLocks
@@ -54,7 +54,6 @@ from bridge.policies import PolicyKind
 T = TypeVar("T")
 DEFAULT_EMAIL_DOMAIN = "s3bridge.invalid"  # RFC 2606: can never be a real mailbox
 _DOMAIN = re.compile(r"^(?=.{1,200}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
-_BAD_KEY_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch"}
 
 
 class Unsupported(BackendError):
@@ -161,81 +160,6 @@ class OstorClients:
 
 
 # -- data plane (run in worker threads) -------------------------------------------------------------------------
-
-
-def _ensure_bucket(s3: Minio, bucket: str) -> None:
-    try:
-        s3.make_bucket(bucket)
-    except S3Error as e:
-        if e.code != "BucketAlreadyOwnedByYou":
-            raise
-
-
-def _measure(s3: Minio, bucket: str, deadline: float) -> tuple[int, int, bool]:
-    size = count = 0
-    for obj in s3.list_objects(bucket, recursive=True, include_version=True):
-        if time.monotonic() > deadline:
-            return size, count, False
-        if not obj.is_delete_marker:
-            size += obj.size or 0
-            count += 1 if obj.is_latest or obj.version_id in (None, "null") else 0
-    return size, count, True
-
-
-def _empty_and_remove(s3: Minio, bucket: str) -> int:
-    """Delete every object version and delete marker in batches of 1000, then the bucket; bounded memory."""
-    deleted = 0
-
-    def delete(chunk: list[DeleteObject]) -> None:
-        errors = list(s3.remove_objects(bucket, chunk))
-        if errors:
-            first = errors[0]
-            raise BackendError(
-                f"the ostor gateway refused to delete '{first.name}' in bucket '{bucket}':"
-                f" {first.code} {first.message}",
-                code="delete_refused",
-            )
-
-    while True:
-        found = 0
-        chunk: list[DeleteObject] = []
-        try:
-            listing = list(s3.list_objects(bucket, recursive=True, include_version=True))
-        except S3Error as e:
-            if e.code == "NoSuchBucket":
-                return deleted
-            raise
-        for o in listing:
-            if o.object_name is None:
-                continue
-            chunk.append(DeleteObject(o.object_name, o.version_id))
-            if len(chunk) == 1000:
-                delete(chunk)
-                found, chunk = found + len(chunk), []
-        if chunk:
-            delete(chunk)
-            found += len(chunk)
-        deleted += found
-        if not found:
-            break
-    try:
-        s3.remove_bucket(bucket)
-    except S3Error as e:
-        if e.code != "NoSuchBucket":
-            raise
-    return deleted
-
-
-def _probe(s3: Minio) -> bool:
-    try:
-        s3.list_buckets()
-    except S3Error as e:
-        if e.code in _BAD_KEY_CODES:
-            return False
-        if e.code == "AccessDenied":
-            return True  # authenticated, then refused (a disabled user): the pair itself is valid
-        raise
-    return True
 
 
 # -- the driver -------------------------------------------------------------------------------------------------
@@ -353,7 +277,7 @@ class OstorBackend:
 
     async def _probe(self, pair: KeyPair) -> bool:
         s3 = self._s3(pair)
-        return await self._data(lambda: _probe(s3), "list buckets as the account")
+        return await self._data(lambda: credentials_work(s3), "list buckets as the account")
 
     # -- policies and groups: ostor has neither --------------------------------------------------------------------
 
@@ -395,7 +319,7 @@ class OstorBackend:
         if missing:
             s3 = self._s3(await self._usable_pair(user))
             for bucket in missing:
-                await self._data(lambda b=bucket: _ensure_bucket(s3, b), f"create bucket {bucket}")  # type: ignore[misc]
+                await self._data(lambda b=bucket: ensure_bucket(s3, b), f"create bucket {bucket}")  # type: ignore[misc]
         if not spec.enabled:
             await self.admin.set_user_enabled(user.email, False)
 
@@ -418,7 +342,7 @@ class OstorBackend:
                 exact = False
                 continue
             size, count, done = await self._data(
-                lambda n=b.name: _measure(s3, n, deadline),  # type: ignore[misc]
+                lambda n=b.name: measure(s3, n, deadline),  # type: ignore[misc]
                 f"list objects of {b.name}",
             )
             out.append(BucketUsage(b.name, size if done else max(size, b.size), count, b.created))
@@ -456,7 +380,9 @@ class OstorBackend:
     async def _delete_bucket(self, s3: Minio, bucket: OstorBucket) -> int:
         await self.admin.delete_limits(for_bucket(bucket.name))
         await self.admin.delete_quota(for_bucket(bucket.name))
-        return await self._data(lambda: _empty_and_remove(s3, bucket.name), f"delete bucket {bucket.name}")
+        return await self._data(
+            lambda: empty_and_remove(s3, bucket.name, self._where()), f"delete bucket {bucket.name}"
+        )
 
     async def _try_disable(self, email: str) -> None:
         # the original failure is what the admin needs to see; Terminate again converges
