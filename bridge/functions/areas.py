@@ -7,7 +7,7 @@ the service's tblhosting.userid must be that client; anything else is refused an
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bridge.backends.base import AccountInfo
@@ -19,6 +19,7 @@ from bridge.functions.limits import describe_limits, limits_sentence
 from bridge.functions.ownership import authorize
 from bridge.params import Params
 from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Disk
+from bridge.views.render import render_admin_tab, render_client_area
 from bridge.views_store import LatestUsage, ViewStore
 
 
@@ -37,8 +38,6 @@ def _endpoint(call: Call) -> str:
 
 
 async def _buckets(call: Call, username: str, latest: LatestUsage) -> tuple[tuple[Bucket, ...], str]:
-    from datetime import datetime
-
     try:
         listed = await call.backend.list_buckets(username)
     except BackendError as e:
@@ -61,8 +60,6 @@ def _disk(call: Call, latest: LatestUsage) -> Disk:
 
 
 async def client_area(services: Services, params: Params) -> Outcome:
-    from bridge.views.render import render_client_area
-
     call = prepare(services, params)
     await authorize(services, params, call.serviceid, "ClientArea")
     rec = await services.records.get(call.serviceid)
@@ -104,8 +101,6 @@ async def client_area(services: Services, params: Params) -> Outcome:
 
 
 async def admin_tab(services: Services, params: Params) -> Outcome:
-    from bridge.views.render import render_admin_tab
-
     call = prepare(services, params)
     rec = await services.records.get(call.serviceid)
     if rec is None:
