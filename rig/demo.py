@@ -9,10 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import subprocess
+import sys
 import threading
 from typing import Any
 
+from rig.paths import REPO
 from rig.sample_whmcs import load_sample
+from rig.services import stop_process
 from rig.shim import run_shim
 from rig.stack import running_stack
 
@@ -78,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             show("returned to WHMCS", r.returned)
             show("daemon says", r.module_log[0]["masked"]["processed"].strip().replace("\n", " ")[:200])
 
+        ostor_walkthrough(url, secret)
+
         if args.once:
             step("WHMCS -> s3bridge_TerminateAccount")
             r = run_shim("TerminateAccount", service, url=url, secret=secret)
@@ -94,6 +100,56 @@ def main(argv: list[str] | None = None) -> int:
         stop.wait()
         print(f"\n{DIM}stopping...{OFF}", flush=True)
         return 0
+
+
+def ostor_walkthrough(url: str, secret: str) -> None:
+    """The same product on a Virtuozzo ostor gateway: here the emulator (a stand-in; no cluster runs here)."""
+    step("Virtuozzo ostor: starting the gateway emulator (a stand-in for a real cluster)")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rig.ostor_emulator", "--port", "0"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        gateway = json.loads(proc.stdout.readline())
+        host, port = gateway["url"].removeprefix("http://").rsplit(":", 1)
+        service = {
+            "serviceid": 56,
+            "userid": 7,
+            "pid": 2,
+            "serverid": 2,
+            "username": "",
+            "password": "",
+            "serverhostname": host,
+            "serverport": int(port),
+            "serversecure": "",
+            "serverusername": gateway["access_key"],
+            "serverpassword": gateway["secret_key"],
+            "serveraccesshash": "backend=ostor",
+            "configoption1": "ostor",
+            "configoption2": "5",
+            "configoption3": "GB",
+            "configoption12": "on",
+            "configoption19": "100,50,20,10,10",
+            "clientsdetails": {"id": 7, "firstname": "Ada", "lastname": "Lovelace", "language": "english"},
+        }
+        show("gateway", f"{gateway['url']} (server Access Hash: backend=ostor)")
+        for fn in ("CreateAccount", "ShowLimits", "ResetPassword", "TerminateAccount"):
+            step(f"WHMCS -> s3bridge_{fn} (ostor)")
+            r = run_shim(fn, service, url=url, secret=secret)
+            show("returned to WHMCS", r.returned)
+            for c in r.local_api:
+                if c["command"] == "UpdateClientProduct":
+                    show(
+                        "localAPI UpdateClientProduct",
+                        {k: ("********" if "password" in k else v) for k, v in c["values"].items()},
+                    )
+                    service.update(username=c["values"]["serviceusername"], password=c["values"]["servicepassword"])
+            show("daemon says", r.module_log[0]["masked"]["processed"].strip().replace("\n", " ")[:200])
+    finally:
+        stop_process(proc)
 
 
 def _s3(endpoint: str, access_key: str, secret_key: str) -> Any:

@@ -21,3 +21,5 @@ def test_demo_walkthrough_runs_and_reports_a_successful_test_connection() -> Non
     assert "rejected the access key or secret key" in r.stdout
     assert "customer uploads with boto3: s3://7-55--data/hello.txt" in r.stdout
     assert "account '7-55' deleted: 1 bucket(s), 1 object version(s)" in r.stdout
+    assert "storage quota 5 GB" in r.stdout  # the ostor walk-through, on the gateway emulator
+    assert "account '7-56' deleted" in r.stdout
