@@ -237,3 +237,15 @@ def test_admin_tab_shows_the_native_limits_on_ostor(make) -> None:  # type: igno
     assert "storage quota 3 GB" in text
     assert "ops_default 10" in text
     assert "enabled" in text
+
+
+def test_gateway_generated_secrets_appear_in_no_log_or_module_log(make, daemon) -> None:  # type: ignore[no-untyped-def]
+    svc = make()
+    first = svc.password
+    rotated = svc.call("ResetPassword")
+    assert svc.password != first
+    log = daemon.log_text()
+    for secret in (first, svc.password):
+        assert secret not in log
+        for entry in rotated.module_log:
+            assert secret not in str(entry["masked"])

@@ -197,9 +197,29 @@ def test_terminated_cancelled_and_fraud_services_are_untouched(make, mariadb, wh
 
 
 def test_after_cron_job_hook_applies_the_limit_without_the_daily_job(make, mariadb, whmcs_db, minio) -> None:  # type: ignore[no-untyped-def]
+    """Every enabled s3bridge server is checked; one with broken credentials is logged and does not stop the rest."""
     svc = make({2: "1", 3: "MB"})
     conn = mariadb.connect(whmcs_db)
     from rig.sample_whmcs import insert_server
+
+    broken = next_id()
+    insert_server(
+        conn,
+        broken,
+        "broken",
+        "127.0.0.1",
+        minio.port,
+        minio.access_key,
+        password="standin-enc:" + base64.b64encode(b"not-the-secret-key").decode(),
+    )
+    lonely = Service(minio, svc.url, svc.secret, serverid=broken)  # a service on it, so the hook has work there
+    lonely.register(mariadb, whmcs_db)
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO mod_s3bridge_services (serviceid, userid, serverid, backend, username, state)"
+            " VALUES (%s, %s, %s, 'minio', %s, 'active')",
+            (lonely.serviceid, lonely.clientid, broken, f"{lonely.clientid}-{lonely.serviceid}"),
+        )
 
     insert_server(
         conn,
@@ -226,6 +246,7 @@ def test_after_cron_job_hook_applies_the_limit_without_the_daily_job(make, maria
             break
         time.sleep(0.5)
     assert len(emails(r)) == 1
+    assert any("rejected the access key or secret key" in str(e["masked"]["response"]) for e in r.module_log)
     with pytest.raises(ClientError):
         svc.s3().put_object(Bucket=f"{svc.username}--data", Key="more", Body=b"y")
     for entry in r.module_log:  # the decrypted server secret is masked in the module log
