@@ -46,6 +46,17 @@ def _admin_error_code(exc: BaseException) -> str:
     return ""
 
 
+def unless_gone(fn: Callable[[], object], *missing: str) -> bool:
+    """Run an admin call that removes something; False when MinIO answers that it is already gone (a retry)."""
+    try:
+        fn()
+    except MinioAdminException as e:
+        if _admin_error_code(e) in missing:
+            return False
+        raise
+    return True
+
+
 class MinioClients:
     """Owns the HTTP pool, the thread pool and one client pair per server; closed by the app's cleanup context."""
 
@@ -196,16 +207,15 @@ class MinioBackend:
         if new:
             await self._call(lambda: self.admin.group_add(new, [username]), "admin add group member")  # type: ignore[arg-type]
         if old and old != new:
-
-            def leave() -> None:
-                try:
-                    # members given explicitly: without them MinIO would delete the whole group
-                    self.admin.group_remove(old, [username])  # type: ignore[arg-type]
-                except MinioAdminException as e:
-                    if _admin_error_code(e) not in {"XMinioAdminNoSuchGroup", "XMinioAdminNoSuchUser"}:
-                        raise
-
-            await self._call(leave, "admin remove group member")
+            # members given explicitly: without them MinIO would delete the whole group
+            await self._call(
+                lambda: unless_gone(
+                    lambda: self.admin.group_remove(old, [username]),  # type: ignore[arg-type]
+                    "XMinioAdminNoSuchGroup",
+                    _NO_SUCH_USER,
+                ),
+                "admin remove group member",
+            )
 
     # -- buckets ------------------------------------------------------------------------------------------------
 
@@ -274,31 +284,17 @@ class MinioBackend:
             assert owns_bucket(username, name)
             objects += await self._call(lambda n=name: empty_and_remove(self.s3, n, where), "delete bucket")  # type: ignore[misc]
 
-        def remove_user() -> bool:
-            try:
-                self.admin.user_remove(username)
-            except MinioAdminException as e:
-                if _admin_error_code(e) == _NO_SUCH_USER:
-                    return False
-                raise
-            return True
-
-        user_removed = await self._call(remove_user, "admin remove user")
+        user_removed = await self._call(
+            lambda: unless_gone(lambda: self.admin.user_remove(username), _NO_SUCH_USER), "admin remove user"
+        )
         removed = 0
         kinds: tuple[PolicyKind, ...] = ("standard", "limited")
         for kind in kinds:
             name = policy_name(username, kind)
-
-            def remove_policy(n: str = name) -> bool:
-                try:
-                    self.admin.policy_remove(n)
-                except MinioAdminException as e:
-                    if _admin_error_code(e) == _NO_SUCH_POLICY:
-                        return False
-                    raise
-                return True
-
-            removed += await self._call(remove_policy, "admin remove policy")
+            removed += await self._call(
+                lambda n=name: unless_gone(lambda: self.admin.policy_remove(n), _NO_SUCH_POLICY),  # type: ignore[misc]
+                "admin remove policy",
+            )
         return DeletionReport(
             buckets=len(buckets), objects=objects, user_removed=user_removed, policies_removed=removed
         )
