@@ -64,6 +64,13 @@ class BackendAuthError(BackendError):
     code = "backend_auth"
 
 
+class Unsupported(BackendError):
+    """The server's backend has no such feature (e.g. ostor has no per-user policies, MinIO no key pairs)."""
+
+    status = 400
+    code = "unsupported"
+
+
 class BackendForbidden(BackendError):
     code = "backend_forbidden"
 

@@ -45,7 +45,7 @@ from bridge.backends.ostor_client import (
 )
 from bridge.backends.s3_data import credentials_work, empty_and_remove, ensure_bucket, measure
 from bridge.config import BackendSettings
-from bridge.errors import BackendError, BackendUnreachable
+from bridge.errors import BackendError, BackendUnreachable, Unsupported
 from bridge.locks import KeyedLocks
 from bridge.naming import check_username
 from bridge.params import ServerParams
@@ -54,11 +54,6 @@ from bridge.policies import PolicyKind
 T = TypeVar("T")
 DEFAULT_EMAIL_DOMAIN = "s3bridge.invalid"  # RFC 2606: can never be a real mailbox
 _DOMAIN = re.compile(r"^(?=.{1,200}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
-
-
-class Unsupported(BackendError):
-    status = 400
-    code = "unsupported"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 from bridge import effects, naming, policies, redact
 from bridge.backends.base import AccountSpec, StorageBackend
 from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics
-from bridge.errors import BadParam, BadRequest, BridgeError
+from bridge.errors import BadParam, BridgeError, Unsupported
 from bridge.functions.context import Outcome, Services
 from bridge.functions.ownership import authorize
 from bridge.naming import NamingError
@@ -278,9 +278,8 @@ async def change_password(services: Services, params: Params) -> Outcome:
     except PasswordRuleError as e:
         raise BadParam("password", str(e)) from None
     if isinstance(call.backend, AccessKeys):
-        raise BadRequest(
-            f"{call.server.backend} generates key pairs and cannot take a chosen password; use the Rotate Keys button",
-            code="unsupported",
+        raise Unsupported(
+            f"{call.server.backend} generates key pairs and cannot take a chosen password; use the Rotate Keys button"
         )
     async with services.locks.hold(call.serviceid):
         rec = await require_account(services, call)
@@ -346,7 +345,7 @@ async def revoke_old_keys(services: Services, params: Params) -> Outcome:
     """Button: finish a rotation now (WHMCS must hold the new pair), or revoke stray pairs beside the current one."""
     call = prepare(services, params)
     if not isinstance(call.backend, AccessKeys):
-        raise BadRequest(f"{call.server.backend} has no access key pairs to revoke", code="unsupported")
+        raise Unsupported(f"{call.server.backend} has no access key pairs to revoke")
     async with services.locks.hold(call.serviceid):
         rec = await settle_rotation(services, call, await require_account(services, call), params)
         if rec.pending_access_key:

@@ -7,7 +7,7 @@ from typing import Any
 
 from bridge.backends.base import StorageBackend
 from bridge.backends.capabilities import AccessKeys, RateLimiting, RateLimits, StorageQuotas
-from bridge.errors import BadRequest
+from bridge.errors import Unsupported
 from bridge.functions.context import Outcome, Services
 from bridge.functions.lifecycle import apply_native_limits, prepare, require_account, settle_rotation
 from bridge.params import Params, ServerParams
@@ -42,9 +42,8 @@ async def buttons(services: Services, params: Params) -> Outcome:
 
 def _limited(backend: StorageBackend) -> None:
     if not isinstance(backend, StorageQuotas | RateLimiting):
-        raise BadRequest(
-            f"{backend.name} has no native quotas or rate limits; it enforces the disk limit with the limited policy",
-            code="unsupported",
+        raise Unsupported(
+            f"{backend.name} has no native quotas or rate limits; it enforces the disk limit with the limited policy"
         )
 
 
