@@ -1,0 +1,175 @@
+"""Traffic per service and the disk estimate between scans (pure: no I/O).
+
+Events are attributed to the service owning the bucket (`<username>--*`), whoever made the request (a presigned
+or public read of a tenant's object is that tenant's traffic); requests without a bucket (ListBuckets) go to the
+user who made them. Counters are kept per service and UTC day; the estimate's inputs per service and UTC minute.
+
+The estimate of a service's stored bytes between two scans is
+
+    last figure (scan or exact listing) + bytes written since - bytes known to be deleted since
+
+where "known" means: objects and multipart parts whose size this meter saw written since the figure was taken (an
+overwrite of such an object in an unversioned bucket frees the old size too). Deleting an object from before the
+figure frees space the estimate cannot see, so the estimate only errs high; the next scan or listing corrects it.
+Parts of unfinished multipart uploads count as written as soon as they arrive, so a tenant cannot park data past
+its limit in uploads it never completes; aborting the upload gives them back.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bridge.domain.audit_events import AuditEvent
+from bridge.naming import SEPARATOR
+
+FigureSource = Literal["scan", "listing", "estimate"]
+
+
+@dataclass(slots=True)
+class TrafficCounts:
+    bytes_in: int = 0
+    bytes_out: int = 0
+    read: int = 0
+    write: int = 0
+    list: int = 0
+    delete: int = 0
+    other: int = 0
+
+    def add(self, e: AuditEvent) -> None:
+        self.bytes_in += e.bytes_in
+        self.bytes_out += e.bytes_out
+        setattr(self, e.rclass, getattr(self, e.rclass) + 1)
+
+    @property
+    def requests(self) -> int:
+        return self.read + self.write + self.list + self.delete + self.other
+
+
+@dataclass(slots=True)
+class DiskDelta:
+    written: int = 0
+    deleted: int = 0
+
+
+class Attribution:
+    """Which service an event belongs to, on one server."""
+
+    def __init__(self, usernames: Mapping[str, int]) -> None:
+        self.by_name = dict(usernames)
+
+    def service_of(self, e: AuditEvent) -> int | None:
+        if e.bucket:
+            prefix, sep, _ = e.bucket.partition(SEPARATOR)
+            return self.by_name.get(prefix) if sep else None
+        return self.by_name.get(e.user)
+
+
+class KnownObjects:
+    """Sizes of objects and upload parts this meter saw written, per service, bounded (least recently written
+    forgotten first): what a later delete, overwrite or abort is known to free."""
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        self.max_entries = max_entries
+        self._sizes: OrderedDict[tuple[int, str, str], int] = OrderedDict()
+        self._uploads: dict[tuple[int, str], int] = {}
+
+    def __len__(self) -> int:
+        return len(self._sizes) + len(self._uploads)
+
+    def forget_service(self, serviceid: int) -> None:
+        """A new figure (scan or listing) includes everything written before it: start over for this service."""
+        for k in [k for k in self._sizes if k[0] == serviceid]:
+            del self._sizes[k]
+        for u in [u for u in self._uploads if u[0] == serviceid]:
+            del self._uploads[u]
+
+    def _remember(self, k: tuple[int, str, str], size: int) -> None:
+        self._sizes[k] = size
+        self._sizes.move_to_end(k)
+        while len(self._sizes) > self.max_entries:
+            self._sizes.popitem(last=False)
+
+    def apply(self, sid: int, e: AuditEvent) -> DiskDelta:
+        """The disk delta of one successful request of service `sid`."""
+        d = DiskDelta()
+        if not e.ok:
+            return d
+        if e.api == "PutObjectPart" and e.upload_id:
+            d.written = e.written
+            u = (sid, e.upload_id)
+            self._uploads[u] = self._uploads.get(u, 0) + e.written
+        elif e.api == "AbortMultipartUpload" and e.upload_id:
+            d.deleted = self._uploads.pop((sid, e.upload_id), 0)
+        elif e.api == "CompleteMultipartUpload" and e.upload_id:
+            parts = self._uploads.pop((sid, e.upload_id), 0)
+            if parts and not e.versioned:  # the parts are now the object: an overwrite frees the old one
+                d.deleted = self._sizes.pop((sid, e.bucket, e.object), 0)
+            if parts:
+                self._remember((sid, e.bucket, e.object), parts)
+        elif e.written:
+            d.written = e.written
+            if not e.versioned:
+                d.deleted = self._sizes.pop((sid, e.bucket, e.object), 0)
+            self._remember((sid, e.bucket, e.object), e.written)
+        elif e.api == "DeleteObject" and not e.versioned:
+            d.deleted = self._sizes.pop((sid, e.bucket, e.object), 0)
+        elif e.api == "DeleteMultipleObjects" and not e.versioned:
+            d.deleted = sum(self._sizes.pop((sid, e.bucket, o), 0) for o in e.objects)
+        return d
+
+
+@dataclass
+class Rollup:
+    """What one batch of new events adds: traffic per (service, day), disk deltas per (service, minute)."""
+
+    traffic: dict[tuple[int, str], TrafficCounts] = field(default_factory=dict)
+    disk: dict[tuple[int, str], DiskDelta] = field(default_factory=dict)
+    events: int = 0
+
+    @property
+    def services(self) -> set[int]:
+        return {sid for sid, _ in self.traffic}
+
+
+def rollup(events: Iterable[tuple[int, AuditEvent]], known: KnownObjects) -> Rollup:
+    """Sum attributed events (service id, event); each event must be new (deduplicated before)."""
+    out = Rollup()
+    traffic, disk = out.traffic, out.disk
+    for sid, e in events:
+        out.events += 1
+        tk = (sid, e.day)
+        t = traffic.get(tk)
+        if t is None:
+            t = traffic[tk] = TrafficCounts()
+        t.add(e)
+        if e.ok and e.rclass in ("write", "delete"):
+            delta = known.apply(sid, e)
+            if delta.written or delta.deleted:
+                dk = (sid, e.minute)
+                acc = disk.get(dk)
+                if acc is None:
+                    acc = disk[dk] = DiskDelta()
+                acc.written += delta.written
+                acc.deleted += delta.deleted
+    return out
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A service's used bytes as a limit decision saw it, and where the number came from."""
+
+    bytes: int
+    source: FigureSource
+    baseline: int  # the scan or listing figure it starts from
+    written: int = 0
+    deleted: int = 0
+
+
+def estimate(baseline: int, baseline_source: FigureSource, written: int, deleted: int) -> Figure:
+    """The baseline when nothing happened since, else baseline + written - known deletes (never below zero)."""
+    if not written and not deleted:
+        return Figure(baseline, baseline_source, baseline)
+    return Figure(max(0, baseline + written - deleted), "estimate", baseline, written, deleted)
