@@ -28,7 +28,7 @@ log = get_logger("s3bridge.usage")
 
 @dataclass
 class Report:
-    resources: int = 0
+    services: int = 0
     buckets: int = 0
     policy_changes: list[dict[str, Any]] = field(default_factory=list)
     emails: int = 0
@@ -39,7 +39,7 @@ class Report:
 
     def result(self) -> dict[str, Any]:
         return {
-            "services": self.resources,
+            "services": self.services,
             "buckets": self.buckets,
             "policy_changes": self.policy_changes,
             "emails": self.emails,
@@ -65,7 +65,7 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
         raise MissingParam("serverid")
     store = UsageStore(resources.db)
     rows = await store.services_of_server(server.server_id)
-    report = Report(resources=len(rows))
+    report = Report(services=len(rows))
     if not rows:
         return Outcome(report.result())
     backend = resources.backend_for(server)
@@ -162,7 +162,7 @@ async def recalculate(resources: Resources, params: Params) -> Outcome:
     now = resources.now()
     await store.write_usage([(usage, call.product.disk_limit_bytes)], now, exact=exact.exact)
     await store.write_history([usage], now.date())
-    report = Report(resources=1, buckets=len(figures))
+    report = Report(services=1, buckets=len(figures))
     d = await _enforce(resources, call.backend, row, call.product, usage.bytes, report)
     return Outcome(
         {
