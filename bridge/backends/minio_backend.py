@@ -237,8 +237,9 @@ class MinioBackend:
         else:
             info = await self.user_info(spec.username)
             if info is None:
+                why = "no secret was given to create it with" if spec.create else "the call needs an existing account"
                 raise BackendError(
-                    f"MinIO at {self.server.endpoint} has no user '{spec.username}' and no secret was given",
+                    f"MinIO at {self.server.endpoint} has no user '{spec.username}' and {why}",
                     code="no_such_account",
                 )
             if spec.enabled and info.get("status") != "enabled":

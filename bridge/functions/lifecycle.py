@@ -110,6 +110,7 @@ async def create_account(resources: Resources, params: Params) -> Outcome:
         await target.backend.provision(
             AccountSpec(
                 username=rec.username,
+                create=set_secret is not None,
                 secret=set_secret,
                 policies=target.product.policy_documents(rec.username),
                 active_policy=kind,
@@ -142,7 +143,7 @@ async def _create_with_keys(resources: Resources, target: Target, rec: ServiceRe
     await target.backend.provision(
         AccountSpec(
             username=rec.username,
-            secret=None if rec.state == "active" else "",
+            create=rec.state != "active",
             policies=target.product.policy_documents(rec.username),
             active_policy="standard",
             buckets=buckets,
