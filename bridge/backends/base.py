@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bridge.params import ServerParams
-from bridge.policies import PolicyKind
+from bridge.domain.params import ServerParams
+from bridge.domain.policies import PolicyKind
+from bridge.domain.values import BucketUsage
 
 
 @dataclass(frozen=True)
@@ -25,24 +26,21 @@ class ConnectionReport:
 
 @dataclass(frozen=True)
 class AccountSpec:
-    """Everything an account should be. `secret` None means: keep the current secret (the account must exist)."""
+    """Everything an account should be.
+
+    `create`: make the account when it is missing; False: it must exist already (else `no_such_account`).
+    `secret`: the secret to set, on servers where the bridge chooses it (MinIO); None leaves the current one (a
+    server that generates key pairs itself, ostor, takes None: read the pairs with `AccessKeys.key_pairs`). A server
+    that needs a secret to create an account refuses `create` without one for a missing account."""
 
     username: str
-    secret: str | None
     policies: dict[PolicyKind, dict[str, Any]]
     active_policy: PolicyKind
+    create: bool = True
+    secret: str | None = None
     group: str = ""
     buckets: tuple[str, ...] = ()
     enabled: bool = True
-
-
-@dataclass(frozen=True)
-class BucketUsage:
-    name: str
-    size: int
-    objects: int
-    created: str = ""
-    owner: str = ""  # the server's own id of the owning account, where buckets have owners (ostor); "" = by name
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.backends.base import StorageBackend
-from bridge.backends.capabilities import AccessKeys, RateLimiting, RateLimits, StorageQuotas
+from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas
+from bridge.domain.params import Params, ServerParams
+from bridge.domain.values import RateLimits
 from bridge.errors import Unsupported
-from bridge.functions.context import Outcome, Services
-from bridge.functions.lifecycle import apply_native_limits, prepare, require_account, settle_rotation
-from bridge.params import Params, ServerParams
+from bridge.functions.call import Target, account, target_of
+from bridge.functions.context import Outcome, Resources
 
 MINIO_ADMIN = {
     "Recalculate Disk Space": "RecalculateDiskSpace",
@@ -19,8 +20,19 @@ MINIO_ADMIN = {
     "Set Limited Policy": "SetLimitedPolicy",
     "Change Password": "ResetPassword",
 }
+GIB = 1024**3
 KEYS_ADMIN = {"Rotate Keys": "ResetPassword", "Revoke Old Keys": "RevokeOldKeys"}
 LIMITS_ADMIN = {"Show Limits": "ShowLimits", "Apply Limits": "ApplyLimits", "Clear Limits": "ClearLimits"}
+
+
+async def apply_native_limits(target: Target, username: str) -> None:
+    """Backends that enforce limits themselves (ostor): storage quota from the disk limit, rate limits."""
+    if isinstance(target.backend, StorageQuotas):
+        limit = target.product.disk_limit_bytes
+        await target.backend.set_quota_gb(username, -(-limit // GIB) if limit else None)
+        await target.backend.set_bucket_quotas_gb(username, target.product.bucket_quota_gb or None)
+    if isinstance(target.backend, RateLimiting):
+        await target.backend.set_rate_limits(username, target.product.rate_limits)
 
 
 def buttons_for(backend: StorageBackend) -> dict[str, dict[str, str]]:
@@ -36,8 +48,8 @@ def buttons_for(backend: StorageBackend) -> dict[str, dict[str, str]]:
     return {"admin": admin, "client": client}
 
 
-async def buttons(services: Services, params: Params) -> Outcome:
-    return Outcome(buttons_for(services.backend_for(ServerParams.from_params(params))))
+async def buttons(resources: Resources, params: Params) -> Outcome:
+    return Outcome(buttons_for(resources.backend_for(ServerParams.from_params(params))))
 
 
 def _limited(backend: StorageBackend) -> None:
@@ -63,33 +75,31 @@ def limits_sentence(username: str, d: dict[str, Any]) -> str:
     return f"'{username}': storage quota {f'{quota} GB' if quota else 'none'}; rate limits {rate}"
 
 
-async def show_limits(services: Services, params: Params) -> Outcome:
-    call = prepare(services, params)
-    _limited(call.backend)
-    rec = await require_account(services, call)
-    d = await describe_limits(call.backend, rec.username)
+async def show_limits(resources: Resources, params: Params) -> Outcome:
+    target = target_of(resources, params)
+    _limited(target.backend)
+    async with account(resources, target, params, lock=False, settle=False) as rec:  # a read
+        d = await describe_limits(target.backend, rec.username)
     return Outcome({"message": limits_sentence(rec.username, d), **d})
 
 
-async def apply_limits(services: Services, params: Params) -> Outcome:
-    call = prepare(services, params)
-    _limited(call.backend)
-    async with services.locks.hold(call.serviceid):
-        rec = await settle_rotation(services, call, await require_account(services, call), params)
-        await apply_native_limits(call, rec.username)
-        d = await describe_limits(call.backend, rec.username)
+async def apply_limits(resources: Resources, params: Params) -> Outcome:
+    target = target_of(resources, params)
+    _limited(target.backend)
+    async with account(resources, target, params) as rec:
+        await apply_native_limits(target, rec.username)
+        d = await describe_limits(target.backend, rec.username)
     return Outcome({"message": "applied from the product: " + limits_sentence(rec.username, d), **d})
 
 
-async def clear_limits(services: Services, params: Params) -> Outcome:
-    call = prepare(services, params)
-    _limited(call.backend)
-    async with services.locks.hold(call.serviceid):
-        rec = await require_account(services, call)
-        if isinstance(call.backend, StorageQuotas):
-            await call.backend.set_quota_gb(rec.username, None)
-            await call.backend.set_bucket_quotas_gb(rec.username, None)
-        if isinstance(call.backend, RateLimiting):
-            await call.backend.set_rate_limits(rec.username, RateLimits())
-        d = await describe_limits(call.backend, rec.username)
+async def clear_limits(resources: Resources, params: Params) -> Outcome:
+    target = target_of(resources, params)
+    _limited(target.backend)
+    async with account(resources, target, params, settle=False) as rec:
+        if isinstance(target.backend, StorageQuotas):
+            await target.backend.set_quota_gb(rec.username, None)
+            await target.backend.set_bucket_quotas_gb(rec.username, None)
+        if isinstance(target.backend, RateLimiting):
+            await target.backend.set_rate_limits(rec.username, RateLimits())
+        d = await describe_limits(target.backend, rec.username)
     return Outcome({"message": "cleared: " + limits_sentence(rec.username, d), **d})
