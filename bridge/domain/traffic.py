@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bridge.domain.audit_events import AuditEvent
-from bridge.naming import SEPARATOR
+from bridge.domain.naming import SEPARATOR
 
 FigureSource = Literal["scan", "listing", "estimate"]
 
