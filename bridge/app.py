@@ -9,12 +9,15 @@ from pathlib import Path
 from aiohttp import web
 
 from bridge import redact
+from bridge.backends.directory import ServerDirectory
 from bridge.backends.registry import Backends
 from bridge.config import SOURCE_EMAIL_TEMPLATES, Config
 from bridge.functions.context import FunctionSpec, Resources
+from bridge.functions.metering import Meter
 from bridge.functions.registry import FUNCTIONS as DEFAULT_FUNCTIONS
 from bridge.views.emails import Mailer
-from bridge.web.appkeys import CONFIG, DB, FUNCTIONS, RESOURCES, VERIFIER
+from bridge.web.appkeys import CONFIG, DB, FUNCTIONS, RESOURCES, SERVERS, VERIFIER
+from bridge.web.audit_listener import create_audit_app
 from bridge.web.routes import MAX_BODY, add_routes, request_context
 from bridge.web.signing import RequestVerifier
 from bridge.whmcs.db import Database
@@ -32,15 +35,34 @@ async def backends_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     backends = Backends(config.backend)
     templates = Path(config.daemon.email_templates or SOURCE_EMAIL_TEMPLATES)
+    app[SERVERS] = ServerDirectory(backends)
     app[RESOURCES] = Resources(
         db=app[DB],
-        backend_for=backends,
+        backend_for=app[SERVERS],
         records=ServiceRecords(app[DB]),
         mailer=Mailer(templates),
         usage_budget_s=config.backend.listing_budget,
     )
     yield
     await backends.close()
+
+
+async def meter_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Traffic metering: the audit listener on its own port, and the batch writer behind it."""
+    config = app[CONFIG]
+    listen = config.meter.listen
+    if listen is None:
+        yield
+        return
+    meter = Meter(app[RESOURCES], config.meter, config.daemon.secrets, app[SERVERS])
+    app[RESOURCES].meter = meter
+    meter.start()
+    runner = web.AppRunner(create_audit_app(meter), access_log=None, shutdown_timeout=5)
+    await runner.setup()
+    await web.TCPSite(runner, listen.host, listen.port).start()
+    yield
+    await runner.cleanup()  # stop accepting posts, then write what is queued
+    await meter.close()
 
 
 def create_app(
@@ -56,5 +78,6 @@ def create_app(
     app[VERIFIER] = RequestVerifier(secrets=config.daemon.secrets, clock=clock)
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(backends_ctx)
+    app.cleanup_ctx.append(meter_ctx)
     add_routes(app)
     return app

@@ -64,11 +64,33 @@ class BackendSettings:
 
 
 @dataclass(frozen=True)
+class MeterConfig:
+    """Traffic metering from MinIO's audit webhook, on a listener of its own (off when `listen` is None)."""
+
+    listen: Listen | None = None
+    url: str = ""  # how MinIO reaches the listener; default http://<listen>
+    flush_interval: float = 0.2  # seconds a batch of events waits for more before one database write
+    flush_events: int = 5000  # ... or until this many are waiting
+    dedupe_hours: int = 48  # request ids kept to drop MinIO's resends
+    queue_dir: str = "/var/lib/minio/s3bridge-audit"  # on the MinIO host: where MinIO keeps entries while we are down
+    queue_size: int = 1_000_000  # entries MinIO may keep there (batches of batch_size)
+    batch_size: int = 100  # entries per POST
+
+    @property
+    def endpoint(self) -> str:
+        if self.url:
+            return self.url.rstrip("/")
+        assert self.listen is not None
+        return f"http://{self.listen.describe()}"
+
+
+@dataclass(frozen=True)
 class Config:
     daemon: DaemonConfig
     whmcs_db: DatabaseConfig
     backend: BackendSettings
     source: str = "<memory>"
+    meter: MeterConfig = MeterConfig()
 
     def secret_values(self) -> list[str]:
         return [*self.daemon.secrets, self.whmcs_db.password]
@@ -148,7 +170,7 @@ def parse_listen(value: str, section: _Section) -> Listen:
 
 
 def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
-    unknown = sorted(set(data) - {"daemon", "whmcs_db", "backend"})
+    unknown = sorted(set(data) - {"daemon", "whmcs_db", "backend", "meter"})
     if unknown:
         raise ConfigError(f"{source}: section [{unknown[0]}] is not a known section (typo?)")
 
@@ -225,4 +247,34 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         ca_file=ca_file,
         listing_budget=b.positive("listing_budget", float, 10.0),
     )
-    return Config(daemon=daemon, whmcs_db=db, backend=backend, source=source)
+    return Config(daemon=daemon, whmcs_db=db, backend=backend, source=source, meter=parse_meter(data, source))
+
+
+def parse_meter(data: dict[str, Any], source: str) -> MeterConfig:
+    m = _Section(
+        _table(data, "meter", source, required=False),
+        "meter",
+        source,
+        {"listen", "url", "flush_interval", "flush_events", "dedupe_hours", "queue_dir", "queue_size", "batch_size"},
+    )
+    if "listen" not in m.data:
+        return MeterConfig()
+    listen = parse_listen(m.get("listen", str), m)
+    if listen.unix_path:
+        m.fail("listen", "must be host:port: MinIO posts audit entries over HTTP")
+    url = m.get("url", str, "")
+    if url and not url.startswith(("http://", "https://")):
+        m.fail("url", f'must start with http:// or https://, got "{url}"')
+    queue_dir = m.get("queue_dir", str, MeterConfig.queue_dir)
+    if not queue_dir.startswith("/") or any(c.isspace() for c in queue_dir):
+        m.fail("queue_dir", f'must be an absolute path without spaces, got "{queue_dir}"')
+    return MeterConfig(
+        listen=listen,
+        url=url,
+        flush_interval=m.positive("flush_interval", float, 0.2),
+        flush_events=m.positive("flush_events", int, 5000),
+        dedupe_hours=m.positive("dedupe_hours", int, 48),
+        queue_dir=queue_dir,
+        queue_size=m.positive("queue_size", int, 1_000_000),
+        batch_size=m.positive("batch_size", int, 100),
+    )

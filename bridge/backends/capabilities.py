@@ -8,6 +8,7 @@ subclasses with sentences an admin can act on.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from bridge.domain.values import KeyPair, RateLimits, TrafficRecord
@@ -88,3 +89,25 @@ class TrafficStatistics(Protocol):
         """Read pending statistics objects, hand each one's records to `store`, and delete an object only after
         `store` returned for it. Returns how many objects were collected. Server-wide, not per account."""
         ...
+
+
+@runtime_checkable
+class AuditWebhook(Protocol):
+    """The server posts a per-request audit log to a webhook (MinIO's `audit_webhook` targets)."""
+
+    async def configure_audit_webhook(self, target: str, settings: dict[str, str]) -> bool:
+        """Point the named target at `settings` (endpoint, auth_token, queue_dir, ...), enabled, without a
+        restart. Idempotent: the same settings again leave the same target. True if a visible setting changed."""
+        ...
+
+    async def audit_webhook(self, target: str) -> dict[str, str]:
+        """The target's current settings as the server shows them (it never shows the auth token)."""
+        ...
+
+
+@runtime_checkable
+class ScannerClock(Protocol):
+    """`server_usage` figures come from a background scanner: `last_scan` is when they were measured (set by the
+    latest `server_usage` call, None before it)."""
+
+    last_scan: datetime | None

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from minio import Minio, MinioAdmin
@@ -119,6 +120,18 @@ class MinioClients:
         self.http.clear()
 
 
+def parse_scan_time(value: Any) -> datetime | None:
+    """MinIO's `lastUpdate` (RFC 3339 with up to 9 fractional digits, or the zero time before the first scan)."""
+    if not isinstance(value, str) or value.startswith("0001-"):
+        return None
+    text = value.rstrip("Z")
+    head, dot, frac = text.partition(".")
+    try:
+        return datetime.fromisoformat(head + (dot + frac[:6] if dot else "")).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 class MinioBackend:
     name = "minio"
 
@@ -127,6 +140,7 @@ class MinioBackend:
         self.clients = clients
         self.admin = clients.admin(server)
         self.s3 = clients.s3(server)
+        self.last_scan: datetime | None = None  # ScannerClock: when the scanner measured server_usage's figures
 
     async def _call(self, fn: Callable[[], T], action: str) -> T:
         return await self.clients.call(self.server, fn, action=action)
@@ -258,6 +272,7 @@ class MinioBackend:
     async def server_usage(self) -> list[BucketUsage]:
         raw = await self._call(self.admin.get_data_usage_info, "admin DataUsageInfo")
         info = json.loads(raw) if raw else {}
+        self.last_scan = parse_scan_time(info.get("lastUpdate"))
         buckets = info.get("bucketsUsageInfo") or {}
         return [
             BucketUsage(name, int(b.get("size") or 0), int(b.get("objectsCount") or 0)) for name, b in buckets.items()
@@ -300,3 +315,32 @@ class MinioBackend:
         return DeletionReport(
             buckets=len(buckets), objects=objects, user_removed=user_removed, policies_removed=removed
         )
+
+    async def audit_webhook(self, target: str) -> dict[str, str]:
+        raw = await self._call(lambda: self.admin.config_get(f"audit_webhook:{target}"), "admin get config")
+        return parse_config_line(raw)
+
+    async def configure_audit_webhook(self, target: str, settings: dict[str, str]) -> bool:
+        for k, v in settings.items():
+            if not v or any(c.isspace() or c in "\"'=" for c in v):
+                raise BackendError(f"audit webhook setting {k} must be one word without quotes or '='")
+        before = await self.audit_webhook(target)
+        async with self.clients.crypto_slots:  # config set is an encrypted admin call
+            await self._call(
+                lambda: self.admin.config_set(f"audit_webhook:{target}", {"enable": "on", **settings}),
+                "admin set config audit_webhook",
+            )
+        return any(before.get(k) != v for k, v in settings.items() if k != "auth_token")
+
+
+def parse_config_line(raw: str) -> dict[str, str]:
+    """`audit_webhook:<target> endpoint=... batch_size=...` (MinIO's config get text, comments skipped)."""
+    out: dict[str, str] = {}
+    for line in raw.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        for word in line.split()[1:]:
+            k, sep, v = word.partition("=")
+            if sep:
+                out[k] = v.strip('"')
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.backends.base import BackendFactory
 from bridge.domain.params import Params
@@ -14,6 +14,9 @@ from bridge.locks import KeyedLocks
 from bridge.views.emails import Mailer
 from bridge.whmcs.db import Database
 from bridge.whmcs.records import ServiceRecords
+
+if TYPE_CHECKING:
+    from bridge.functions.metering import Meter
 
 
 def utcnow() -> datetime:
@@ -32,6 +35,7 @@ class Resources:
     pending: PendingSecrets = field(default_factory=PendingSecrets)
     now: Callable[[], datetime] = utcnow
     usage_budget_s: float = 10.0  # exact listings in a call stop here and say so
+    meter: Meter | None = None  # traffic metering, when the config has a [meter] section
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.backends.base import StorageBackend
-from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas
+from bridge.backends.capabilities import AccessKeys, AuditWebhook, RateLimiting, StorageQuotas
 from bridge.domain.params import Params, ServerParams
 from bridge.domain.values import RateLimits
 from bridge.errors import Unsupported
@@ -45,6 +45,8 @@ def buttons_for(backend: StorageBackend) -> dict[str, dict[str, str]]:
         client = {"Change Password": "ResetPassword", "Recalculate Disk Space": "RecalculateDiskSpace"}
     if isinstance(backend, StorageQuotas | RateLimiting):
         admin.update(LIMITS_ADMIN)
+    if isinstance(backend, AuditWebhook):
+        admin["Enable Traffic Metering"] = "EnableMetering"
     return {"admin": admin, "client": client}
 
 

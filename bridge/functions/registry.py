@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.functions import areas, lifecycle, limits, usage_update
+from bridge.functions import areas, lifecycle, limits, metering, usage_update
 from bridge.functions.connection import test_connection
 from bridge.functions.context import FunctionSpec
 
@@ -33,5 +33,6 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec("Buttons", limits.buttons, required=SERVER_PARAMS),
         FunctionSpec("ClientArea", areas.client_area, required=SERVICE_PARAMS),
         FunctionSpec("AdminServicesTabFields", areas.admin_tab, required=SERVICE_PARAMS),
+        FunctionSpec("EnableMetering", metering.enable_metering, required=(*SERVER_PARAMS, "serverid")),
     )
 }

@@ -7,10 +7,11 @@ services; decisions cost a backend target only where something changes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from bridge.backends.base import StorageBackend
-from bridge.backends.capabilities import StorageQuotas, TrafficStatistics
+from bridge.backends.capabilities import ScannerClock, StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params, ServerParams
 from bridge.domain.product_settings import ProductSettings, parse_product
 from bridge.domain.usage_rules import Decision, ServiceUsage, assign, decide
@@ -21,6 +22,7 @@ from bridge.functions.context import Outcome, Resources
 from bridge.functions.ownership import authorize
 from bridge.logs import get_logger
 from bridge.views.emails import DiskFigures, EmailKind
+from bridge.whmcs.meter_store import MeterStore
 from bridge.whmcs.usage_store import ServiceRow, UsageStore
 
 log = get_logger("s3bridge.usage")
@@ -64,6 +66,7 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
     if server.server_id is None:
         raise MissingParam("serverid")
     store = UsageStore(resources.db)
+    meter = MeterStore(resources.db)
     rows = await store.services_of_server(server.server_id)
     report = Report(services=len(rows))
     if not rows:
@@ -86,14 +89,22 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
             report.traffic_objects = await backend.collect_traffic(
                 lambda source, records: store.store_traffic(server.server_id or 0, source, records)
             )
-            await store.write_bandwidth(server.server_id, now.date().replace(day=1))
+            await meter.rollup_ostor(server.server_id, now.date() - timedelta(days=35))
         await store.write_history(usages.values(), now.date())
-        report.history_deleted = await store.apply_retention(
-            {sid: p.retention_days for sid, p in products.items()}, now.date()
-        )
+        keep = {sid: p.retention_days for sid, p in products.items()}
+        report.history_deleted = await store.apply_retention(keep, now.date())
+        report.history_deleted += await meter.apply_retention(keep, now.date())
+    # Traffic of the month (audit stream or statistics objects) into tblhosting.bwusage, bwlimit from the product.
+    await meter.write_bandwidth(server.server_id, now.date().replace(day=1))
+    # Decisions use the estimate: this scan's figures + what the audit stream saw written since the scan.
+    scanned_at = backend.last_scan if isinstance(backend, ScannerClock) else now
+    await meter.set_figure_times([(sid, scanned_at, "scan") for sid in products])
+    figures = await meter.figures(products)
+    await meter.record_decisions([(sid, f) for sid, f in figures.items()], now)
     for r in rows:
         if r.serviceid in products:
-            await _enforce(resources, backend, r, products[r.serviceid], usages[r.serviceid].bytes, report)
+            used = figures[r.serviceid].bytes if r.serviceid in figures else usages[r.serviceid].bytes
+            await _enforce(resources, backend, r, products[r.serviceid], used, report)
     log.info(
         "usage_collected",
         server=server.endpoint,
@@ -147,6 +158,7 @@ async def recalculate(resources: Resources, params: Params) -> Outcome:
     if not rows:
         raise BridgeError(f"service {target.serviceid} is not an active service on this server", code="not_active")
     row = rows[0]
+    started = resources.now()
     exact = await target.backend.usage(row.username, budget_s=resources.usage_budget_s)
     figures: list[BucketUsage] = list(exact.buckets)
     note = "exact (listed now)"
@@ -161,6 +173,8 @@ async def recalculate(resources: Resources, params: Params) -> Outcome:
     usage = ServiceUsage(target.serviceid, row.username, figures)
     now = resources.now()
     await store.write_usage([(usage, target.product.disk_limit_bytes)], now, exact=exact.exact)
+    if exact.exact:  # the estimate counts from this listing now
+        await MeterStore(resources.db).set_figure_times([(target.serviceid, started, "listing")])
     await store.write_history([usage], now.date())
     report = Report(services=1, buckets=len(figures))
     d = await _enforce(resources, target.backend, row, target.product, usage.bytes, report)

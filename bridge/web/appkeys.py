@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bridge.backends.directory import ServerDirectory
 from bridge.config import Config
 from bridge.functions.context import FunctionSpec, Resources
 from bridge.web.signing import RequestVerifier
@@ -14,3 +15,4 @@ DB = web.AppKey("db", Database)
 VERIFIER = web.AppKey("verifier", RequestVerifier)
 RESOURCES = web.AppKey("resources", Resources)
 FUNCTIONS = web.AppKey("functions", dict[str, FunctionSpec])
+SERVERS = web.AppKey("servers", ServerDirectory)

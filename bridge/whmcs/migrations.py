@@ -131,6 +131,46 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) {_TABLE_OPTIONS}""",
         ),
     ),
+    Migration(
+        4,
+        "traffic metering",
+        (
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_traffic_daily (
+            serviceid INT UNSIGNED NOT NULL,
+            day DATE NOT NULL,
+            bytes_in BIGINT UNSIGNED NOT NULL DEFAULT 0,
+            bytes_out BIGINT UNSIGNED NOT NULL DEFAULT 0,
+            req_read BIGINT UNSIGNED NOT NULL DEFAULT 0,
+            req_write BIGINT UNSIGNED NOT NULL DEFAULT 0,
+            req_list BIGINT UNSIGNED NOT NULL DEFAULT 0,
+            req_delete BIGINT UNSIGNED NOT NULL DEFAULT 0,
+            req_other BIGINT UNSIGNED NOT NULL DEFAULT 0,
+            PRIMARY KEY (serviceid, day),
+            KEY day (day)
+        ) {_TABLE_OPTIONS}""",
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_audit_seen (
+            serverid INT UNSIGNED NOT NULL,
+            event_key BINARY(16) NOT NULL,
+            batch BIGINT UNSIGNED NOT NULL,
+            seen_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            PRIMARY KEY (serverid, event_key),
+            KEY batch (batch),
+            KEY seen_at (seen_at)
+        ) {_TABLE_OPTIONS}""",
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_disk_writes (
+            serviceid INT UNSIGNED NOT NULL,
+            minute DATETIME NOT NULL,
+            written BIGINT UNSIGNED NOT NULL DEFAULT 0,
+            deleted BIGINT UNSIGNED NOT NULL DEFAULT 0,
+            PRIMARY KEY (serviceid, minute)
+        ) {_TABLE_OPTIONS}""",
+            AddColumn("mod_s3bridge_services", "figure_at", "DATETIME NULL"),
+            AddColumn("mod_s3bridge_services", "figure_source", "VARCHAR(16) NOT NULL DEFAULT 'scan'"),
+            AddColumn("mod_s3bridge_services", "decided_by", "VARCHAR(16) NOT NULL DEFAULT ''"),
+            AddColumn("mod_s3bridge_services", "decided_bytes", "BIGINT UNSIGNED NOT NULL DEFAULT 0"),
+            AddColumn("mod_s3bridge_services", "decided_at", "DATETIME NULL"),
+        ),
+    ),
 )
 
 

@@ -307,6 +307,12 @@ function s3bridge_SetLimitedPolicy(array $params): string
     return s3bridge_simple('SetLimitedPolicy', $params);
 }
 
+/** MinIO: point the server's audit webhook at the daemon (traffic metering; idempotent, no restart). */
+function s3bridge_EnableMetering(array $params): string
+{
+    return s3bridge_simple('EnableMetering', $params);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Internal helpers (not module functions: WHMCS never calls these by itself)
 // ---------------------------------------------------------------------------------------------------------------

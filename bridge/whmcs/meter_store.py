@@ -1,0 +1,329 @@
+"""The SQL of traffic metering: deduplicated batches of audit events into per-service counters, the figures the
+disk estimate starts from, this month's bandwidth into tblhosting, and history for charts and usage metrics.
+
+One batch is one transaction: the request ids, the traffic counters and the disk deltas commit together, and MinIO
+gets its 200 only after the commit. A batch MinIO sends again (its answer was lost, or we crashed before answering)
+finds its ids already stored and adds nothing; one that never committed counts in full when it comes back. Several
+daemons may ingest at once: InnoDB's unique key on the ids decides which one counts an event.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from bridge.domain.audit_events import AuditEvent
+from bridge.domain.traffic import Figure, FigureSource, Rollup, TrafficCounts, estimate
+from bridge.domain.usage_rules import to_mb
+from bridge.whmcs.db import Conn, Database
+from bridge.whmcs.usage_store import CHUNK, SKIPPED_STATUSES
+
+TRAFFIC_COLUMNS = ("bytes_in", "bytes_out", "req_read", "req_write", "req_list", "req_delete", "req_other")
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    """Our own columns hold naive UTC (the audit stream's clock)."""
+    if when is None:
+        return None
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
+def _minute(text: str) -> datetime:
+    return datetime.strptime(text[:16], "%Y-%m-%dT%H:%M")
+
+
+@dataclass(frozen=True)
+class MeteredService:
+    serviceid: int
+    username: str
+    baseline: int
+    source: FigureSource
+    figure_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DayTraffic:
+    day: date
+    bytes_in: int
+    bytes_out: int
+    requests: dict[str, int]
+
+
+class MeterStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def usernames_of_server(self, serverid: int) -> dict[str, int]:
+        """username -> serviceid of the live accounts on a server (what events are attributed to)."""
+
+        def q(conn: Conn) -> dict[str, int]:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT username, serviceid FROM mod_s3bridge_services WHERE serverid = %s"
+                    " AND state IN ('active', 'suspended')",
+                    (serverid,),
+                )
+                return {str(r["username"]): int(r["serviceid"]) for r in cur.fetchall()}
+
+        return await self.db.run(q)
+
+    async def commit_batch(
+        self,
+        serverid: int,
+        events: Sequence[tuple[int, AuditEvent]],
+        count: Callable[[list[tuple[int, AuditEvent]]], Rollup],
+    ) -> Rollup:
+        """Store the ids of `events` (service id, event), and the rollup `count` makes of those not seen before,
+        in one transaction."""
+        batch = secrets.randbits(63)
+
+        def q(conn: Conn) -> Rollup:
+            with conn.cursor() as cur:
+                fresh: list[tuple[int, AuditEvent]] = list(events)
+                if events:
+                    inserted = cur.executemany(
+                        "INSERT IGNORE INTO mod_s3bridge_audit_seen (serverid, event_key, batch) VALUES (%s, %s, %s)",
+                        [(serverid, e.key, batch) for _, e in events],
+                    )
+                    if inserted != len(events):  # some were seen before (a resend), or twice in this batch
+                        cur.execute("SELECT event_key FROM mod_s3bridge_audit_seen WHERE batch = %s", (batch,))
+                        mine = {bytes(r["event_key"]) for r in cur.fetchall()}
+                        fresh = []
+                        for sid, e in events:
+                            if e.key in mine:
+                                mine.discard(e.key)
+                                fresh.append((sid, e))
+                r = count(fresh)
+                self._write_rollup(cur, r)
+                return r
+
+        return await self.db.run(q)
+
+    @staticmethod
+    def _write_rollup(cur: Any, r: Rollup) -> None:
+        if r.traffic:
+            cur.executemany(
+                "INSERT INTO mod_s3bridge_traffic_daily (serviceid, day, bytes_in, bytes_out, req_read, req_write,"
+                " req_list, req_delete, req_other) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON DUPLICATE KEY UPDATE bytes_in = bytes_in + VALUES(bytes_in),"
+                " bytes_out = bytes_out + VALUES(bytes_out), req_read = req_read + VALUES(req_read),"
+                " req_write = req_write + VALUES(req_write), req_list = req_list + VALUES(req_list),"
+                " req_delete = req_delete + VALUES(req_delete), req_other = req_other + VALUES(req_other)",
+                [
+                    (sid, day, t.bytes_in, t.bytes_out, t.read, t.write, t.list, t.delete, t.other)
+                    for (sid, day), t in sorted(r.traffic.items())
+                ],
+            )
+        if r.disk:
+            cur.executemany(
+                "INSERT INTO mod_s3bridge_disk_writes (serviceid, minute, written, deleted) VALUES (%s, %s, %s, %s)"
+                " ON DUPLICATE KEY UPDATE written = written + VALUES(written), deleted = deleted + VALUES(deleted)",
+                [(sid, _minute(m), d.written, d.deleted) for (sid, m), d in sorted(r.disk.items())],
+            )
+
+    async def prune(self, seen_before: datetime, disk_before: datetime) -> int:
+        """Forget request ids older than the resend window and disk deltas older than any figure still in use."""
+
+        def q(conn: Conn) -> int:
+            with conn.cursor() as cur:
+                n = cur.execute("DELETE FROM mod_s3bridge_audit_seen WHERE seen_at < %s LIMIT 100000", (seen_before,))
+                n += cur.execute("DELETE FROM mod_s3bridge_disk_writes WHERE minute < %s", (disk_before,))
+            return n
+
+        return await self.db.run(q)
+
+    async def figures(self, serviceids: Iterable[int]) -> dict[int, Figure]:
+        """Each service's used bytes now: its last figure (scan or listing) plus the disk deltas since it."""
+        ids = sorted(set(serviceids))
+
+        def q(conn: Conn) -> dict[int, Figure]:
+            out: dict[int, Figure] = {}
+            with conn.cursor() as cur:
+                for start in range(0, len(ids), CHUNK):
+                    chunk = ids[start : start + CHUNK]
+                    marks = ", ".join(["%s"] * len(chunk))
+                    cur.execute(
+                        "SELECT s.serviceid, s.used_bytes, s.figure_source,"  # noqa: S608 - placeholders only
+                        " COALESCE(SUM(w.written), 0) AS written, COALESCE(SUM(w.deleted), 0) AS deleted"
+                        " FROM mod_s3bridge_services s LEFT JOIN mod_s3bridge_disk_writes w"
+                        " ON w.serviceid = s.serviceid AND w.minute >= COALESCE("
+                        "   DATE_FORMAT(s.figure_at, '%%Y-%%m-%%d %%H:%%i:00'), '1970-01-01')"
+                        f" WHERE s.serviceid IN ({marks}) GROUP BY s.serviceid, s.used_bytes, s.figure_source",
+                        chunk,
+                    )
+                    for r in cur.fetchall():
+                        src: FigureSource = "listing" if r["figure_source"] == "listing" else "scan"
+                        out[int(r["serviceid"])] = estimate(
+                            int(r["used_bytes"]), src, int(r["written"]), int(r["deleted"])
+                        )
+            return out
+
+        return await self.db.run(q)
+
+    async def set_figure_times(self, times: Sequence[tuple[int, datetime | None, FigureSource]]) -> None:
+        """When each service's stored figure (used_bytes) was measured, and how (the estimate counts from there;
+        None: never measured, every retained write counts)."""
+
+        def q(conn: Conn) -> None:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "UPDATE mod_s3bridge_services SET figure_at = %s, figure_source = %s WHERE serviceid = %s",
+                    [(_utc(at), src, sid) for sid, at, src in times],
+                )
+
+        await self.db.run(q)
+
+    async def set_listing(self, serviceid: int, used: int, at: datetime) -> None:
+        """An exact listing started at `at` found `used` bytes: the new figure the estimate counts from."""
+
+        def q(conn: Conn) -> None:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "UPDATE mod_s3bridge_services SET used_bytes = %s, usage_exact = 1, figure_at = %s,"
+                    " figure_source = 'listing' WHERE serviceid = %s",
+                    (used, _utc(at), serviceid),
+                )
+
+        await self.db.run(q)
+
+    async def record_decisions(self, decisions: Sequence[tuple[int, Figure]], when: datetime) -> None:
+        """Which figure the latest limit decision of each service used (the admin tab shows it)."""
+
+        def q(conn: Conn) -> None:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "UPDATE mod_s3bridge_services SET decided_by = %s, decided_bytes = %s, decided_at = %s"
+                    " WHERE serviceid = %s",
+                    [(f.source, f.bytes, _utc(when), sid) for sid, f in decisions],
+                )
+
+        await self.db.run(q)
+
+    async def decision_of(self, serviceid: int) -> dict[str, Any] | None:
+        def q(conn: Conn) -> dict[str, Any] | None:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT decided_by, decided_bytes, decided_at, used_bytes, figure_at, figure_source"
+                    " FROM mod_s3bridge_services WHERE serviceid = %s",
+                    (serviceid,),
+                )
+                return cur.fetchone()
+
+        return await self.db.run(q)
+
+    async def rollup_ostor(self, serverid: int, since: date) -> None:
+        """ostor's statistics objects (mod_s3bridge_traffic) into the same daily rows MinIO's audit stream feeds:
+        recomputed per day from the stored objects, so collecting again changes nothing."""
+
+        def q(conn: Conn) -> None:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "INSERT INTO mod_s3bridge_traffic_daily (serviceid, day, bytes_in, bytes_out, req_read, req_write,"
+                    " req_list, req_delete, req_other)"
+                    " SELECT s.serviceid, DATE(t.period_start), SUM(t.bytes_in), SUM(t.bytes_out), SUM(t.ops_get),"
+                    " SUM(t.ops_put), SUM(t.ops_list), 0, SUM(t.ops_other) FROM mod_s3bridge_traffic t"
+                    " JOIN mod_s3bridge_services s ON s.serverid = t.serverid AND s.backend_user_id = t.owner_id"
+                    " WHERE t.serverid = %s AND t.period_start >= %s AND s.backend_user_id <> ''"
+                    " GROUP BY s.serviceid, DATE(t.period_start)"
+                    " ON DUPLICATE KEY UPDATE bytes_in = VALUES(bytes_in), bytes_out = VALUES(bytes_out),"
+                    " req_read = VALUES(req_read), req_write = VALUES(req_write), req_list = VALUES(req_list),"
+                    " req_delete = VALUES(req_delete), req_other = VALUES(req_other)",
+                    (serverid, since),
+                )
+
+        await self.db.run(q)
+
+    async def write_bandwidth(self, serverid: int, month_start: date) -> int:
+        """tblhosting.bwusage (MB, bytes in + out since the first of the month) and bwlimit (the product's
+        bandwidth limit, tblproducts.overagesbwlimit, MB) for every live service of the server: one batched write
+        per 500. Returns how many services were written."""
+
+        def q(conn: Conn) -> int:
+            marks = ", ".join(["%s"] * len(SKIPPED_STATUSES))
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT s.serviceid, COALESCE(p.overagesbwlimit, 0) AS bwlimit,"  # noqa: S608 - placeholders only
+                    " COALESCE(SUM(d.bytes_in + d.bytes_out), 0) AS bytes FROM mod_s3bridge_services s"
+                    " JOIN tblhosting h ON h.id = s.serviceid LEFT JOIN tblproducts p ON p.id = h.packageid"
+                    " LEFT JOIN mod_s3bridge_traffic_daily d ON d.serviceid = s.serviceid AND d.day >= %s"
+                    f" WHERE s.serverid = %s AND s.state IN ('active', 'suspended') AND h.domainstatus NOT IN ({marks})"
+                    " GROUP BY s.serviceid, p.overagesbwlimit",
+                    (month_start, serverid, *SKIPPED_STATUSES),
+                )
+                rows = [
+                    (int(r["serviceid"]), to_mb(int(r["bytes"])), max(0, int(r["bwlimit"]))) for r in cur.fetchall()
+                ]
+                for start in range(0, len(rows), CHUNK):
+                    chunk = rows[start : start + CHUNK]
+                    case = " ".join(["WHEN %s THEN %s"] * len(chunk))
+                    ids = ", ".join(["%s"] * len(chunk))
+                    usage = [x for sid, mb, _ in chunk for x in (sid, mb)]
+                    limits = [x for sid, _, lim in chunk for x in (sid, lim)]
+                    cur.execute(
+                        f"UPDATE tblhosting SET bwusage = CASE id {case} END,"  # noqa: S608 - placeholders only
+                        f" bwlimit = CASE id {case} END WHERE id IN ({ids})",
+                        [*usage, *limits, *(sid for sid, _, _ in chunk)],
+                    )
+            return len(rows)
+
+        return await self.db.run(q)
+
+    async def traffic_days(self, serviceid: int, since: date) -> list[DayTraffic]:
+        def q(conn: Conn) -> list[DayTraffic]:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT day, bytes_in, bytes_out, req_read, req_write, req_list, req_delete, req_other"
+                    " FROM mod_s3bridge_traffic_daily WHERE serviceid = %s AND day >= %s ORDER BY day",
+                    (serviceid, since),
+                )
+                return [
+                    DayTraffic(
+                        r["day"],
+                        int(r["bytes_in"]),
+                        int(r["bytes_out"]),
+                        {k: int(r[f"req_{k}"]) for k in ("read", "write", "list", "delete", "other")},
+                    )
+                    for r in cur.fetchall()
+                ]
+
+        return await self.db.run(q)
+
+    async def apply_retention(self, keep_days: dict[int, int], today: date) -> int:
+        """Daily traffic older than each service's product retention (the same setting as storage history)."""
+        by_days: dict[int, list[int]] = {}
+        for sid, days in keep_days.items():
+            by_days.setdefault(days, []).append(sid)
+
+        def q(conn: Conn) -> int:
+            deleted = 0
+            with conn.cursor() as cur:
+                for days, sids in by_days.items():
+                    cutoff = today - timedelta(days=days)
+                    for start in range(0, len(sids), CHUNK):
+                        chunk = sids[start : start + CHUNK]
+                        marks = ", ".join(["%s"] * len(chunk))
+                        deleted += cur.execute(
+                            "DELETE FROM mod_s3bridge_traffic_daily"  # noqa: S608 - placeholders only
+                            f" WHERE day < %s AND serviceid IN ({marks})",
+                            [cutoff, *chunk],
+                        )
+            return deleted
+
+        return await self.db.run(q)
+
+
+def month_totals(days: Iterable[DayTraffic], month_start: date) -> TrafficCounts:
+    t = TrafficCounts()
+    for d in days:
+        if d.day >= month_start:
+            t.bytes_in += d.bytes_in
+            t.bytes_out += d.bytes_out
+            t.read += d.requests["read"]
+            t.write += d.requests["write"]
+            t.list += d.requests["list"]
+            t.delete += d.requests["delete"]
+            t.other += d.requests["other"]
+    return t
