@@ -103,6 +103,6 @@ def test_admin_and_client_buttons_are_declared(daemon, minio: MinIO) -> None:  #
     assert s.call("AdminCustomButtonArray").returned == {
         "Recalculate Disk Space": "RecalculateDiskSpace", "Update Policy": "UpdatePolicy",
         "Set Standard Policy": "SetStandardPolicy", "Set Limited Policy": "SetLimitedPolicy",
-        "Change Password": "ResetPassword"}  # fmt: skip
+        "Change Password": "ResetPassword", "Enable Traffic Metering": "EnableMetering"}  # fmt: skip
     assert s.call("ClientAreaCustomButtonArray").returned == {
         "Change Password": "ResetPassword", "Recalculate Disk Space": "RecalculateDiskSpace"}  # fmt: skip

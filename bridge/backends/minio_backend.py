@@ -317,8 +317,10 @@ class MinioBackend:
         )
 
     async def audit_webhook(self, target: str) -> dict[str, str]:
-        raw = await self._call(lambda: self.admin.config_get(f"audit_webhook:{target}"), "admin get config")
-        return parse_config_line(raw)
+        # The whole subsystem: asking for a target that does not exist yet is an error (and minio-py 7.2.20 hides
+        # it behind an UnboundLocalError).
+        raw = await self._call(lambda: self.admin.config_get("audit_webhook"), "admin get config")
+        return parse_config_line(raw, f"audit_webhook:{target}")
 
     async def configure_audit_webhook(self, target: str, settings: dict[str, str]) -> bool:
         for k, v in settings.items():
@@ -333,13 +335,15 @@ class MinioBackend:
         return any(before.get(k) != v for k, v in settings.items() if k != "auth_token")
 
 
-def parse_config_line(raw: str) -> dict[str, str]:
-    """`audit_webhook:<target> endpoint=... batch_size=...` (MinIO's config get text, comments skipped)."""
+def parse_config_line(raw: str, name: str) -> dict[str, str]:
+    """The settings of `name` (`audit_webhook:<target> endpoint=... batch_size=...`) in MinIO's config text;
+    empty when there is no such target."""
     out: dict[str, str] = {}
     for line in raw.splitlines():
-        if not line.strip() or line.startswith("#"):
+        words = line.split()
+        if not words or words[0] != name:
             continue
-        for word in line.split()[1:]:
+        for word in words[1:]:
             k, sep, v = word.partition("=")
             if sep:
                 out[k] = v.strip('"')

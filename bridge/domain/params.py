@@ -108,7 +108,13 @@ class ServerParams:
         )
 
 
-SERVER_OPTIONS = {"backend": ("minio", "ostor"), "email_domain": (), "signature": ("v2", "v4"), "region": ()}
+SERVER_OPTIONS = {
+    "backend": ("minio", "ostor"),
+    "email_domain": (),
+    "signature": ("v2", "v4"),
+    "region": (),
+    "audit_queue_dir": (),  # MinIO: where its audit webhook queues entries while the daemon is down
+}
 
 
 def parse_options(text: str) -> tuple[tuple[str, str], ...]:
