@@ -79,13 +79,6 @@ class KnownObjects:
     def __len__(self) -> int:
         return len(self._sizes) + len(self._uploads)
 
-    def forget_service(self, serviceid: int) -> None:
-        """A new figure (scan or listing) includes everything written before it: start over for this service."""
-        for k in [k for k in self._sizes if k[0] == serviceid]:
-            del self._sizes[k]
-        for u in [u for u in self._uploads if u[0] == serviceid]:
-            del self._uploads[u]
-
     def _remember(self, k: tuple[int, str, str], size: int) -> None:
         self._sizes[k] = size
         self._sizes.move_to_end(k)

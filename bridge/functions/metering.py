@@ -44,6 +44,7 @@ log = get_logger("s3bridge.meter")
 TARGET = "s3bridge"  # the name of the audit_webhook target on MinIO
 USERNAMES_TTL = 5.0  # seconds before an unknown bucket owner makes us reload a server's usernames
 PRUNE_EVERY = 600.0
+VERIFY_EVERY = 2.0  # seconds between two exact listings of one service
 
 
 def audit_token(secret: str, server_id: int) -> str:
@@ -97,6 +98,8 @@ class Meter:
         self._task: asyncio.Task[None] | None = None
         self._checks: set[asyncio.Task[None]] = set()
         self._last_prune = 0.0
+        self._listing: set[int] = set()
+        self._listed: dict[int, float] = {}
 
     # -- ingest -------------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -185,7 +188,9 @@ class Meter:
         self.stats.events += len(events)
         self.stats.counted += r.events
         self.stats.duplicates += len(mine) - r.events
-        return r.events, {sid for sid, _ in r.disk}
+        # Services whose bytes moved, and those that deleted anything (the estimate may not know the size, but a
+        # limited tenant freeing space must not wait for the next scan).
+        return r.events, {sid for sid, _ in r.disk} | {sid for (sid, _), t in r.traffic.items() if t.delete}
 
     async def _prune(self) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
@@ -214,6 +219,8 @@ class Meter:
                 except BridgeError:
                     continue  # the cron reports misconfigured products
                 await self._apply(server_id, rows[sid], product, figure)
+                if rows[sid].state.policy == "limited":
+                    self._verify_soon(server_id, rows[sid], product)
         except Exception as e:
             self.stats.errors += 1
             log.warning("meter_decision_failed", server_id=server_id, error=str(e))
@@ -245,24 +252,39 @@ class Meter:
             limit=product.disk_limit_bytes,
         )
         if d.apply_policy == "limited" and figure.source == "estimate":
-            self._spawn(self._verify(server_id, row, product))
+            self._verify_soon(server_id, row, product)
+
+    def _verify_soon(self, server_id: int, row: ServiceRow, product: ProductSettings) -> None:
+        """At most one listing per service at a time, and one per VERIFY_EVERY seconds."""
+        now = time.monotonic()
+        if row.serviceid in self._listing or now - self._listed.get(row.serviceid, 0.0) < VERIFY_EVERY:
+            return
+        self._listing.add(row.serviceid)
+        self._listed[row.serviceid] = now
+        self._spawn(self._verify(server_id, row, product))
 
     async def _verify(self, server_id: int, row: ServiceRow, product: ProductSettings) -> None:
-        """An estimate locked the service: list it now (within the budget) and decide again on the exact bytes."""
-        backend = self.servers.backend(server_id)
-        if backend is None:
-            return
-        started = datetime.now(UTC)
-        usage = await backend.usage(row.username, budget_s=self.resources.usage_budget_s)
-        if not usage.exact:
-            return  # too big to list in the budget: the next scan reconciles
-        await self.store.set_listing(row.serviceid, usage.bytes, started)
-        self.known.forget_service(row.serviceid)
-        [fresh] = await UsageStore(self.resources.db).services_of_server(server_id, row.serviceid) or [row]
-        figures = await self.store.figures([row.serviceid])
-        if row.serviceid in figures:
-            await self._apply(server_id, fresh, product, figures[row.serviceid])
-            await self.store.record_decisions([(row.serviceid, figures[row.serviceid])], datetime.now(UTC))
+        """The service is limited on an estimate, or a limited service deletes: list it now (within the budget) and
+        decide again on the exact bytes, which become the figure the estimate counts from."""
+        try:
+            backend = self.servers.backend(server_id)
+            if backend is None:
+                return
+            started = datetime.now(UTC)
+            usage = await backend.usage(row.username, budget_s=self.resources.usage_budget_s)
+            if not usage.exact:
+                return  # too big to list in the budget: the next scan reconciles
+            await self.store.set_listing(row.serviceid, usage.bytes, started)
+            fresh = await UsageStore(self.resources.db).services_of_server(server_id, row.serviceid)
+            figures = await self.store.figures([row.serviceid])
+            if fresh and row.serviceid in figures:
+                await self.store.record_decisions([(row.serviceid, figures[row.serviceid])], datetime.now(UTC))
+                await self._apply(server_id, fresh[0], product, figures[row.serviceid])
+        except Exception as e:  # the cron decides again within 5 minutes
+            self.stats.errors += 1
+            log.warning("meter_listing_failed", serviceid=row.serviceid, error=str(e))
+        finally:
+            self._listing.discard(row.serviceid)
 
 
 # -- the admin button ---------------------------------------------------------------------------------------------
