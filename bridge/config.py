@@ -69,7 +69,7 @@ class MeterConfig:
 
     listen: Listen | None = None
     url: str = ""  # how MinIO reaches the listener; default http://<listen>
-    flush_interval: float = 0.2  # seconds a batch of events waits for more before one database write
+    flush_interval: float = 0.0  # seconds a batch waits for more events; 0 = group commit (write when the last ended)
     flush_events: int = 5000  # ... or until this many are waiting
     dedupe_hours: int = 48  # request ids kept to drop MinIO's resends
     queue_dir: str = "/var/lib/minio/s3bridge-audit"  # on the MinIO host: where MinIO keeps entries while we are down
@@ -250,6 +250,13 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
     return Config(daemon=daemon, whmcs_db=db, backend=backend, source=source, meter=parse_meter(data, source))
 
 
+def _not_negative(section: _Section, key: str, default: float) -> float:
+    value: float = section.get(key, float, default)
+    if value < 0:
+        section.fail(key, f"must be 0 or more, got {value}")
+    return value
+
+
 def parse_meter(data: dict[str, Any], source: str) -> MeterConfig:
     m = _Section(
         _table(data, "meter", source, required=False),
@@ -271,7 +278,7 @@ def parse_meter(data: dict[str, Any], source: str) -> MeterConfig:
     return MeterConfig(
         listen=listen,
         url=url,
-        flush_interval=m.positive("flush_interval", float, 0.2),
+        flush_interval=_not_negative(m, "flush_interval", 0.0),
         flush_events=m.positive("flush_events", int, 5000),
         dedupe_hours=m.positive("dedupe_hours", int, 48),
         queue_dir=queue_dir,

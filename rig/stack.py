@@ -32,6 +32,7 @@ class Stack:
     config: Path
     daemon_log: Path
     daemon_pid: int
+    meter_listen: str = ""  # the audit listener, when started with meter=True
 
     def server_params(self, serverid: int = 1) -> dict[str, Any]:
         return {
@@ -59,11 +60,13 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running_stack(prefix: str, *, log_level: str = "warning") -> Iterator[Stack]:
+def running_stack(
+    prefix: str, *, log_level: str = "warning", meter: bool = False, minio_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
     root = scratch_dir(prefix)
     (root / "mariadb").mkdir()
     db = MariaDB(root=root / "mariadb", port=free_port(), socket=str(root / "mysqld.sock"))
-    minio = MinIO(root=root / "minio", port=free_port(), console_port=free_port())
+    minio = MinIO(root=root / "minio", port=free_port(), console_port=free_port(), extra_env=dict(minio_env or {}))
     daemon: subprocess.Popen[bytes] | None = None
     try:
         db.start()
@@ -77,6 +80,10 @@ def running_stack(prefix: str, *, log_level: str = "warning") -> Iterator[Stack]
             f'[whmcs_db]\nhost = "127.0.0.1"\nport = {db.port}\nuser = "root"\n'
             f'password = "{db.root_password}"\ndatabase = "whmcs"\n'
         )
+        meter_listen = f"127.0.0.1:{free_port()}" if meter else ""
+        if meter:
+            with config.open("a") as f:
+                f.write(f'\n[meter]\nlisten = "{meter_listen}"\nqueue_dir = "{root / "audit-queue"}"\n')
         config.chmod(0o600)
         subprocess.run(
             [sys.executable, "-m", "bridge", "migrate", "--config", str(config)],
@@ -99,7 +106,7 @@ def running_stack(prefix: str, *, log_level: str = "warning") -> Iterator[Stack]
                 return bool(r.status == 200)
 
         wait_until(ready, 30, "s3bridge daemon", daemon, daemon_log)
-        yield Stack(root, db, minio, url, secret, config, daemon_log, daemon.pid)
+        yield Stack(root, db, minio, url, secret, config, daemon_log, daemon.pid, meter_listen)
     finally:
         if daemon is not None:
             stop_process(daemon)

@@ -64,7 +64,7 @@ class Metered:
 @pytest.fixture(scope="module")
 def metered(mariadb: MariaDB, whmcs_db: str, slow_minio: MinIO) -> Iterator[Metered]:
     cfg = make_config(mariadb, whmcs_db)
-    cfg["meter"] = {"listen": f"127.0.0.1:{free_port()}", "flush_interval": 0.1}
+    cfg["meter"] = {"listen": f"127.0.0.1:{free_port()}"}
     m = Metered(cfg, start_daemon(cfg), next_id(), str(scratch_dir("audit-queue")))
     yield m
     stop_process(m.daemon.proc)

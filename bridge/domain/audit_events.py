@@ -20,10 +20,11 @@ one JSON object per request, `{"version": "1", "deploymentid", "time": RFC 3339 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import msgspec
 
 RequestClass = Literal["read", "write", "list", "delete", "other"]
 REQUEST_CLASSES: tuple[RequestClass, ...] = ("read", "write", "list", "delete", "other")
@@ -87,61 +88,88 @@ def dedupe_key(request_id: str, time: str) -> bytes:
     return hashlib.blake2b(f"{request_id}|{time}".encode(), digest_size=16).digest()
 
 
-def _int(v: Any) -> int:
-    return v if isinstance(v, int) and v > 0 else 0
+# The fields we read, decoded by msgspec straight from the JSON; every other field is skipped unparsed. Entries are
+# ~1.5 KB, mostly request and response headers: a typed decoder is several times faster than json.loads here.
+class _Object(msgspec.Struct):
+    objectName: str = ""  # MinIO's field names, as it sends them
 
 
-def from_entry(e: dict[str, Any]) -> AuditEvent | None:
-    """One decoded entry -> an event, or None for entries that are not a client's S3 request."""
-    if e.get("trigger", "incoming") != "incoming":
+class _Api(msgspec.Struct):
+    name: str = ""
+    bucket: str = ""
+    object: str = ""
+    objects: list[_Object] = []
+    statusCode: int = 0
+    rx: int = 0
+    tx: int = 0
+
+
+class _Entry(msgspec.Struct):
+    time: str = ""
+    trigger: str = "incoming"
+    api: _Api | None = None
+    requestID: str = ""
+    requestQuery: dict[str, str] = {}
+    requestHeader: dict[str, str] = {}
+    responseHeader: dict[str, str] = {}
+    accessKey: str = ""
+    parentUser: str = ""
+
+
+_BODY = msgspec.json.Decoder(list[_Entry])
+_LINE = msgspec.json.Decoder(_Entry)
+
+
+def _event(e: _Entry) -> AuditEvent | None:
+    api = e.api
+    if e.trigger != "incoming" or api is None or not api.name or not e.requestID or not e.time:
         return None
-    api = e.get("api")
-    if not isinstance(api, dict):
-        return None
-    name = api.get("name") or ""
-    request_id = e.get("requestID") or ""
-    time = e.get("time") or ""
-    if not name or not request_id or not isinstance(time, str):
-        return None
-    status = api.get("statusCode") or 0
+    status = api.statusCode
     ok = 200 <= status < 300
-    req_headers = e.get("requestHeader") or {}
-    decoded = req_headers.get("X-Amz-Decoded-Content-Length")
-    rx = int(decoded) if decoded and str(decoded).isdigit() else _int(api.get("rx"))
+    decoded = e.requestHeader.get("X-Amz-Decoded-Content-Length") if e.requestHeader else None
+    rx = int(decoded) if decoded and decoded.isdigit() else max(api.rx, 0)
     bytes_in = rx if ok else 0
-    query = e.get("requestQuery") or {}
-    resp_headers = e.get("responseHeader") or {}
-    version = resp_headers.get("X-Amz-Version-Id", "")
-    objects = api.get("objects") or ()
+    version = e.responseHeader.get("X-Amz-Version-Id", "") if e.responseHeader else ""
+    name = api.name
     return AuditEvent(
-        key=dedupe_key(request_id, time),
-        time=time,
+        key=dedupe_key(e.requestID, e.time),
+        time=e.time,
         api=name,
         rclass=classify(name),
-        bucket=api.get("bucket") or "",
-        object=api.get("object") or "",
+        bucket=api.bucket,
+        object=api.object,
         status=status,
         bytes_in=bytes_in,
-        bytes_out=_int(api.get("tx")),
-        user=e.get("parentUser") or e.get("accessKey") or "",
-        upload_id=query.get("uploadId", "") if isinstance(query, dict) else "",
-        objects=tuple(o.get("objectName", "") for o in objects if isinstance(o, dict)),
+        bytes_out=max(api.tx, 0),
+        user=e.parentUser or e.accessKey,
+        upload_id=e.requestQuery.get("uploadId", "") if e.requestQuery else "",
+        objects=tuple(o.objectName for o in api.objects),
         versioned=bool(version) and version != "null",
         written=bytes_in if ok and name in _WRITES_DATA else 0,
     )
 
 
+def from_entry(entry: dict[str, Any]) -> AuditEvent | None:
+    """One decoded entry -> an event, or None for entries that are not a client's S3 request."""
+    try:
+        return _event(msgspec.convert(entry, _Entry))
+    except msgspec.ValidationError as exc:
+        raise AuditFormatError(f"audit entry has an unexpected shape: {exc}") from None
+
+
 def parse_body(body: bytes) -> Iterator[AuditEvent]:
     """Every client-request event of one POST (one entry, or one entry per line)."""
-    for n, line in enumerate(body.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError as exc:
-            raise AuditFormatError(f"line {n} of the audit body is not JSON: {exc}") from None
-        if not isinstance(entry, dict):
-            raise AuditFormatError(f"line {n} of the audit body is not a JSON object")
-        event = from_entry(entry)
+    lines = [line for line in body.splitlines() if line.strip()]
+    try:
+        entries = _BODY.decode(b"[" + b",".join(lines) + b"]")
+    except msgspec.DecodeError:
+        entries = []
+        for n, line in enumerate(lines, 1):  # find the line to name
+            try:
+                entries.append(_LINE.decode(line))
+            except msgspec.DecodeError as exc:
+                raise AuditFormatError(f"line {n} of the audit body is not an audit entry: {exc}") from None
+    for e in entries:
+        event = _event(e)
         if event is not None:
             yield event

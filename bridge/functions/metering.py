@@ -2,7 +2,7 @@
 
 MinIO's audit webhook posts one entry per S3 request to the daemon's audit listener (bridge.web.audit_listener).
 `Meter.submit` queues a POST's events and returns once they are committed; a background task writes whatever is
-queued as one batch (up to `flush_events` events, or after `flush_interval` seconds): ids, traffic per service and
+queued as one batch (group commit: what arrives during one write goes into the next): ids, traffic per service and
 day, disk deltas per service and minute, in one transaction (bridge.whmcs.meter_store).
 
 After each batch, every service whose stored bytes grew or shrank gets the usage cron's own limit decision on its
@@ -42,7 +42,7 @@ from bridge.whmcs.usage_store import ServiceRow, UsageStore
 log = get_logger("s3bridge.meter")
 
 TARGET = "s3bridge"  # the name of the audit_webhook target on MinIO
-USERNAMES_TTL = 5.0  # seconds before an unknown bucket owner makes us reload a server's usernames
+USERNAMES_TTL = 0.25  # an unknown bucket owner reloads a server's usernames at most this often
 PRUNE_EVERY = 600.0
 VERIFY_EVERY = 2.0  # seconds between two exact listings of one service
 
@@ -129,10 +129,13 @@ class Meter:
         return await fut
 
     async def _run(self) -> None:
+        """Group commit: one writer; whatever arrives while it writes goes into the next batch. With
+        `flush_interval` > 0 a batch also waits that long for more (or until `flush_events` are queued)."""
         while True:
             await self._wake.wait()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._full.wait(), self.config.flush_interval)
+            if self.config.flush_interval > 0 and self._queued_events < self.config.flush_events:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._full.wait(), self.config.flush_interval)
             self._wake.clear()
             self._full.clear()
             await self._flush()
