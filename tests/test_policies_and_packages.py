@@ -106,3 +106,16 @@ def test_admin_and_client_buttons_are_declared(daemon, minio: MinIO) -> None:  #
         "Change Password": "ResetPassword"}  # fmt: skip
     assert s.call("ClientAreaCustomButtonArray").returned == {
         "Change Password": "ResetPassword", "Recalculate Disk Space": "RecalculateDiskSpace"}  # fmt: skip
+
+
+def test_admin_tab_tells_the_policy_kind_from_the_services_record_not_the_policy_name(daemon, minio: MinIO) -> None:  # type: ignore[no-untyped-def]
+    """A username the product's rule makes end in '-limited' still shows its standard policy as standard."""
+    s = Service(minio, daemon.url, daemon.secret, options={15: "u{service_id}-limited"})
+    assert s.call("CreateAccount").returned == "success"
+    assert s.username.endswith("-limited")
+    text = " ".join(s.call("AdminServicesTabFields", session={"adminid": 1}).returned.values())
+    assert "(standard policy)" in text
+    assert "uploads paused" not in text
+    assert s.call("SetLimitedPolicy").returned == "success"
+    text = " ".join(s.call("AdminServicesTabFields", session={"adminid": 1}).returned.values())
+    assert "(limited policy: uploads paused)" in text
