@@ -16,7 +16,7 @@ import pytest
 from bridge.domain.values import DailyPoint, MonthlyPoint
 from bridge.views import charts, i18n
 from bridge.views.emails import LANGUAGES
-from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Disk
+from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Disk, PasswordDisplay
 from bridge.views.render import render_admin_tab, render_client_area, safe_href
 
 GB = 1024**3
@@ -525,7 +525,7 @@ def _assert_inert(html: str, payload: str, scripts_allowed: int) -> None:
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 @pytest.mark.parametrize("display", ["button", "plain", "hidden"])
-def test_client_area_escapes_every_customer_influenced_string(payload: str, display: str) -> None:
+def test_client_area_escapes_every_customer_influenced_string(payload: str, display: PasswordDisplay) -> None:
     view = dataclasses.replace(poison(make_view(), payload), password_display=display)
     html = render_client_area(view)
     _assert_inert(html, payload, scripts_allowed=1)
@@ -640,7 +640,7 @@ def test_monthly_bars_are_in_month_order_and_label_each_month() -> None:
     bars = charts.monthly_bars(points)
     assert [b.label for b in bars] == ["2025-12", "2026-01", "2026-02"]
     root = parse_svg(_chart(bars).svg)
-    labels = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "s3b-chart-x"]
+    labels = [t.text or "" for t in root.iter(f"{SVG}text") if t.get("class") == "s3b-chart-x"]
     assert sorted(labels) == ["2025-12", "2026-01", "2026-02"]
 
 
