@@ -27,7 +27,7 @@ from minio import Minio
 from minio.error import MinioAdminException, S3Error
 
 from bridge.backends.base import AccountInfo, AccountSpec, StorageBackend
-from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics, rotate_key_pair
+from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics
 from bridge.backends.minio_backend import MinioBackend, MinioClients, policy_name
 from bridge.backends.ostor_backend import OstorBackend, OstorClients, OstorSettings
 from bridge.config import BackendSettings
@@ -39,6 +39,7 @@ from bridge.errors import BackendError
 from rig.ostor_emulator import OstorEmulator
 from rig.services import MinIO
 from tests.conftest import unique
+from tests.key_rotation import rotate_key_pair
 
 run = asyncio.to_thread  # minio-py blocks; the ostor emulator serves on this test's event loop
 

@@ -8,7 +8,7 @@ the service's tblhosting.userid must be that client; anything else is refused an
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Literal
 
 from bridge.backends.base import AccountInfo
 from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas
@@ -126,9 +126,7 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
             rec.username, await describe_limits(target.backend, rec.username)
         )
     policy_name = info.policy if info else ""
-    kind: Any = "unknown"
-    if policy_name:
-        kind = "limited" if policy_name.endswith("-limited") else "standard"
+    kind: Literal["standard", "limited", "unknown"] = rec.policy if policy_name else "unknown"  # what the bridge set
     view = AdminTabView(
         language="english",
         connection_ok=ok,
