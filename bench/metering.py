@@ -26,15 +26,17 @@ import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import boto3
-from botocore.client import BaseClient
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from bench.common import RESULTS
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 from bridge.domain.audit_events import dedupe_key
 from bridge.functions.metering import audit_token
 from rig.sample_whmcs import insert_client, insert_product, insert_service
@@ -93,7 +95,7 @@ class Events:
 
 
 def _markers(t: str) -> list[str]:
-    found = []
+    found: list[str] = []
     i = 0
     while True:
         hits = [(t.find(m, i), m) for m in ("@RID@", "@TIME@", "@BUCKET@", "@TX@") if t.find(m, i) >= 0]
@@ -144,7 +146,8 @@ def counted(stack: Stack, server: int) -> int:
             " WHERE s.serverid = %s",
             (server,),
         )
-        n = int(cur.fetchone()["n"])
+        row = cur.fetchone()
+        n = int(row["n"]) if row else 0
     conn.close()
     return n
 
@@ -253,7 +256,7 @@ def service_params(stack: Stack, serverid: int, sid: int, username: str = "", pa
     return p
 
 
-def tenant(stack: Stack, serverid: int, sid: int) -> tuple[str, BaseClient]:
+def tenant(stack: Stack, serverid: int, sid: int) -> tuple[str, S3Client]:
     conn = stack.db.connect("whmcs")
     insert_client(conn, sid, "Bench", "Client", f"b{sid}@example.com", "english")
     insert_product(conn, sid, "bench 4 MB", {2: "4", 3: "MB", 12: "on"})
@@ -272,7 +275,7 @@ def tenant(stack: Stack, serverid: int, sid: int) -> tuple[str, BaseClient]:
     return f"{creds['serviceusername']}--data", s3
 
 
-def refused(s3: BaseClient, bucket: str, key: str) -> bool:
+def refused(s3: S3Client, bucket: str, key: str) -> bool:
     try:
         s3.put_object(Bucket=bucket, Key=key, Body=b"k" * 1024)
     except ClientError as e:
@@ -282,7 +285,7 @@ def refused(s3: BaseClient, bucket: str, key: str) -> bool:
     return False
 
 
-def cross(s3: BaseClient, bucket: str) -> float:
+def cross(s3: S3Client, bucket: str) -> float:
     s3.put_object(Bucket=bucket, Key="base", Body=b"b" * (3 * MB))
     s3.put_object(Bucket=bucket, Key="crossing", Body=b"c" * (2 * MB))
     return time.perf_counter()

@@ -14,6 +14,7 @@ OWN_LOCK = {
     ("lifecycle", "terminate_account"): "an account already gone is success",
     ("usage_update", "_enforce"): "server-wide loop; locks only the services whose policy changes",
     ("areas", "client_area"): "locks only when a rotation is pending; 'not ready' is its own answer",
+    ("metering", "_apply"): "the audit stream's limit decision, outside any WHMCS call; locks only on a policy change",
 }
 
 

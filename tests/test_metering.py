@@ -100,6 +100,7 @@ def counters(mariadb: MariaDB, db: str, serviceid: int) -> dict[str, int]:
         cur.execute(f"SELECT {sums} FROM mod_s3bridge_traffic_daily WHERE serviceid = %s", (serviceid,))  # noqa: S608
         row = cur.fetchone()
     conn.close()
+    assert row is not None
     return {c: int(row[c]) for c in COUNTERS}
 
 
@@ -131,7 +132,7 @@ def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: after[k] - before[k] for k in COUNTERS}
 
 
-def test_enable_metering_points_minios_audit_webhook_here_and_is_idempotent(make, metered, slow_minio) -> None:  # type: ignore[no-untyped-def]
+def test_enable_metering_points_minios_audit_webhook_here_and_is_idempotent(make, metered, slow_minio) -> None:
     """The button sets audit_webhook:s3bridge through the admin API; again, it changes nothing and says so."""
     svc = make()
     r = svc.call("EnableMetering")
@@ -142,7 +143,7 @@ def test_enable_metering_points_minios_audit_webhook_here_and_is_idempotent(make
     assert audit_token(CANARY_HMAC, metered.serverid) not in logged  # the token is a secret: never shown
 
 
-def test_known_uploads_and_downloads_give_exact_bytes_per_service(make, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_known_uploads_and_downloads_give_exact_bytes_per_service(make, mariadb, whmcs_db) -> None:
     """Two tenants move known bytes; each service's counters grow by exactly its own bytes and requests."""
     a, b = make(), make()
     before_a, before_b = settled(mariadb, whmcs_db, a.serviceid), settled(mariadb, whmcs_db, b.serviceid)
@@ -164,7 +165,7 @@ def test_known_uploads_and_downloads_give_exact_bytes_per_service(make, mariadb,
                      "req_delete": 0, "req_other": 0}  # fmt: skip
 
 
-def test_a_resent_post_counts_once_and_a_wrong_token_counts_nothing(make, metered, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_a_resent_post_counts_once_and_a_wrong_token_counts_nothing(make, metered, mariadb, whmcs_db) -> None:
     """MinIO resends a batch whose answer it did not get: the request ids make the second copy add nothing."""
     svc = make()
     before = settled(mariadb, whmcs_db, svc.serviceid)
@@ -192,7 +193,7 @@ def test_a_resent_post_counts_once_and_a_wrong_token_counts_nothing(make, metere
     assert (got["bytes_out"], got["req_read"]) == (4242, 1)
 
 
-def test_daemon_down_for_60s_while_traffic_flows_loses_nothing_and_counts_nothing_twice(  # type: ignore[no-untyped-def]
+def test_daemon_down_for_60s_while_traffic_flows_loses_nothing_and_counts_nothing_twice(
     make, metered, mariadb, whmcs_db
 ) -> None:
     """The daemon is killed (no goodbye) while a tenant uploads and downloads; for 60 s MinIO keeps the entries in
@@ -242,12 +243,14 @@ def hosting_row(mariadb: MariaDB, db: str, serviceid: int) -> dict[str, Any]:
             "SELECT policy, decided_by, decided_bytes, over_limit FROM mod_s3bridge_services WHERE serviceid = %s",
             (serviceid,),
         )
-        row.update(cur.fetchone())
+        ours = cur.fetchone()
     conn.close()
-    return row
+    assert row is not None
+    assert ours is not None
+    return {**row, **ours}
 
 
-def test_a_tenant_writing_past_its_limit_is_refused_within_10s_with_a_slow_scanner(  # type: ignore[no-untyped-def]
+def test_a_tenant_writing_past_its_limit_is_refused_within_10s_with_a_slow_scanner(
     make, metered, slow_minio, mariadb, whmcs_db
 ) -> None:
     """Limit 10 MB; 3 MB uploads: the write that crosses is followed by a refused PUT within 10 s, long before the
@@ -297,7 +300,7 @@ def test_a_tenant_writing_past_its_limit_is_refused_within_10s_with_a_slow_scann
     s3.put_object(Bucket=bucket, Key="after", Body=b"ok")
 
 
-def test_bwusage_holds_this_months_traffic_in_mb_and_bwlimit_comes_from_the_product(  # type: ignore[no-untyped-def]
+def test_bwusage_holds_this_months_traffic_in_mb_and_bwlimit_comes_from_the_product(
     make, metered, mariadb, whmcs_db
 ) -> None:
     svc = make()

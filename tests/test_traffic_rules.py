@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from bridge.domain.traffic import Attribution, KnownObjects, estimate, rollup
 SAMPLE = Path(__file__).parent / "fixtures" / "minio_audit_sample.jsonl"
 
 
-def sample_entries() -> list[dict]:
+def sample_entries() -> list[dict[str, Any]]:
     return [json.loads(line) for line in SAMPLE.read_text().splitlines()]
 
 
@@ -27,9 +28,9 @@ def entry(
     tx: int = 0,
     rid: str = "18EB0000000000",
     time: str = "2026-11-25T16:23:36.100000000Z",
-    **extra: object,
-) -> dict:
-    e = {
+    **extra: Any,
+) -> dict[str, Any]:
+    e: dict[str, Any] = {
         "version": "1",
         "time": time,
         "trigger": "incoming",
@@ -41,7 +42,7 @@ def entry(
     return e
 
 
-def ev(name: str, **kw: object) -> AuditEvent:
+def ev(name: str, **kw: Any) -> AuditEvent:
     e = from_entry(entry(name, **kw))
     assert e is not None
     return e
