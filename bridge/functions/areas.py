@@ -13,13 +13,15 @@ from typing import Literal
 from bridge.backends.base import AccountInfo
 from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas
 from bridge.domain.params import Params
+from bridge.domain.values import DailyPoint
 from bridge.errors import BackendError, BridgeError
 from bridge.functions.call import Target, settle_rotation, target_of
 from bridge.functions.context import Outcome, Resources
 from bridge.functions.limits import describe_limits, limits_sentence
 from bridge.functions.ownership import authorize
-from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Disk
+from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Decision, Disk, Traffic
 from bridge.views.render import render_admin_tab, render_client_area
+from bridge.whmcs.meter_store import MeterStore, month_totals
 from bridge.whmcs.view_store import LatestUsage, ViewStore
 
 
@@ -49,6 +51,19 @@ async def _buckets(target: Target, username: str, latest: LatestUsage) -> tuple[
     return tuple(out), ""
 
 
+async def _traffic(resources: Resources, serviceid: int) -> tuple[tuple[DailyPoint, ...], Traffic | None]:
+    """The last 30 days of traffic (bytes in + out per day) and this month's totals; None without any traffic."""
+    today = resources.now().date()
+    month_start = today.replace(day=1)
+    days = await MeterStore(resources.db).traffic_days(serviceid, min(month_start, today - timedelta(days=29)))
+    if not days:
+        return (), None
+    recent = tuple(DailyPoint(d.day, d.bytes_in + d.bytes_out) for d in days if d.day >= today - timedelta(days=29))
+    m = month_totals(days, month_start)
+    requests = {"read": m.read, "write": m.write, "list": m.list, "delete": m.delete, "other": m.other}
+    return recent, Traffic(m.bytes_in, m.bytes_out, requests)
+
+
 def _disk(target: Target, latest: LatestUsage) -> Disk:
     return Disk(
         used_bytes=latest.used_bytes,
@@ -73,6 +88,7 @@ async def client_area(resources: Resources, params: Params) -> Outcome:
     buckets, problem = await _buckets(target, rec.username, latest)
     today = resources.now().date()
     sid = target.serviceid
+    traffic, traffic_month = await _traffic(resources, sid)
     page = "clientarea.php?action=productdetails&id=" + str(sid)
     display = target.product.password_display
     view = ClientAreaView(
@@ -96,8 +112,17 @@ async def client_area(resources: Resources, params: Params) -> Outcome:
         cancel_url=f"clientarea.php?action=cancel&id={sid}",
         notice=problem,
         keys=isinstance(target.backend, AccessKeys),
+        traffic=traffic,
+        traffic_month=traffic_month,
     )
     return Outcome({"html": render_client_area(view)})
+
+
+async def _decision(resources: Resources, serviceid: int) -> Decision | None:
+    row = await MeterStore(resources.db).decision_of(serviceid)
+    if not row or not row["decided_by"]:
+        return None
+    return Decision(str(row["decided_by"]), int(row["decided_bytes"]), row["decided_at"])
 
 
 async def admin_tab(resources: Resources, params: Params) -> Outcome:
@@ -140,5 +165,7 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
         buckets=buckets,
         state=rec.state,
         notes=tuple(n for n in (problem, limits_note) if n),
+        traffic_month=(await _traffic(resources, target.serviceid))[1],
+        decision=await _decision(resources, target.serviceid),
     )
     return Outcome({"fields": render_admin_tab(view)})

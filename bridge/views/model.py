@@ -30,6 +30,25 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class Traffic:
+    """Traffic of a period: bytes the customer uploaded (in) and downloaded (out), requests by class."""
+
+    bytes_in: int
+    bytes_out: int
+    requests: dict[str, int] = field(default_factory=dict)  # read, write, list, delete, other
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Which figure the latest limit decision used: scan, estimate (scan + written since - known deletes) or an
+    exact listing."""
+
+    source: str
+    used_bytes: int
+    at: datetime | None
+
+
+@dataclass(frozen=True)
 class ClientAreaView:
     language: str  # WHMCS language name, e.g. "english", "arabic"; unknown -> English
     serviceid: int
@@ -52,6 +71,8 @@ class ClientAreaView:
     cancel_url: str = ""
     notice: str = ""  # e.g. the result of the last action
     keys: bool = False  # the backend generates key pairs: username = access key, password = secret key
+    traffic: tuple[DailyPoint, ...] = ()  # bytes in + out per day, the last 30 days (used_bytes = traffic)
+    traffic_month: Traffic | None = None  # this month so far; None = no traffic metered for this service
 
 
 @dataclass(frozen=True)
@@ -68,3 +89,5 @@ class AdminTabView:
     buckets: tuple[Bucket, ...]
     state: str  # the bridge's record: active, suspended, creating, ...
     notes: tuple[str, ...] = field(default_factory=tuple)
+    traffic_month: Traffic | None = None
+    decision: Decision | None = None

@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 from bridge.views.charts import Bar, Chart, bar_chart, daily_bars, monthly_bars
 from bridge.views.emails import DiskFigures, whmcs_safe
 from bridge.views.i18n import Translator, translator, unit_of
-from bridge.views.model import AdminTabView, ClientAreaView, Disk
+from bridge.views.model import AdminTabView, ClientAreaView, Disk, Traffic
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -103,6 +103,28 @@ def disk_text(disk: Disk, t: Translator) -> DiskText:
     )
 
 
+FIGURE_SOURCES = ("scan", "estimate", "listing")
+
+
+@dataclass(frozen=True)
+class TrafficText:
+    total: str
+    bytes_in: str
+    bytes_out: str
+    requests: tuple[tuple[str, str], ...]  # (class, count)
+
+
+def traffic_text(traffic: Traffic | None, unit: str, t: Translator) -> TrafficText | None:
+    if traffic is None:
+        return None
+    return TrafficText(
+        total=t.size(traffic.bytes_in + traffic.bytes_out, unit),
+        bytes_in=t.size(traffic.bytes_in, unit),
+        bytes_out=t.size(traffic.bytes_out, unit),
+        requests=tuple((k, f"{v:,}") for k, v in traffic.requests.items()),
+    )
+
+
 @dataclass(frozen=True)
 class Action:
     label: str
@@ -110,7 +132,7 @@ class Action:
     style: str  # Bootstrap button variant
 
 
-def _charts(view: ClientAreaView, t: Translator) -> tuple[Chart, Chart]:
+def _charts(view: ClientAreaView, t: Translator) -> tuple[Chart, Chart, Chart]:
     unit = unit_of(view.disk.unit)
     prefix = f"s3b-{view.serviceid}"
 
@@ -131,13 +153,14 @@ def _charts(view: ClientAreaView, t: Translator) -> tuple[Chart, Chart]:
 
     daily = chart(daily_bars(view.daily), "daily", "last_30_days", "chart_daily_desc")
     monthly = chart(monthly_bars(view.monthly), "monthly", "monthly_avg", "chart_monthly_desc")
-    return daily, monthly
+    traffic = chart(daily_bars(view.traffic), "traffic", "traffic_30_days", "chart_traffic_desc")
+    return daily, monthly, traffic
 
 
 def render_client_area(view: ClientAreaView) -> str:
     """The client area overview: one root <div class="s3b"> with its own scoped <style> and copy script."""
     t = translator(view.language)
-    daily, monthly = _charts(view, t)
+    daily, monthly, traffic = _charts(view, t)
     wanted = (
         ("rotate_keys" if view.keys else "change_password", view.change_password_url, "outline-primary"),
         ("recalculate", view.recalculate_url, "outline-primary"),
@@ -155,6 +178,8 @@ def render_client_area(view: ClientAreaView) -> str:
             unit=unit_of(view.disk.unit),
             daily=daily,
             monthly=monthly,
+            traffic=traffic,
+            traffic_month=traffic_text(view.traffic_month, unit_of(view.disk.unit), t),
             actions=actions,
             console_href=safe_href(view.console_url),
             instructions_href=safe_href(view.instructions_url),
@@ -179,6 +204,17 @@ def render_admin_tab(view: AdminTabView) -> dict[str, str]:
     env = environment()
     context = {"view": view, "t": t, "disk": disk_text(view.disk, t), "unit": unit_of(view.disk.unit)}
     fields = {t(key): env.get_template(name).render(context) for key, name in ADMIN_FIELDS}
+    if view.traffic_month is not None:
+        traffic = traffic_text(view.traffic_month, unit_of(view.disk.unit), t)
+        fields[t("traffic_this_month")] = env.get_template("admin_traffic.html.j2").render(context, traffic=traffic)
+    if view.decision is not None:
+        d = view.decision
+        fields[t("limit_decision")] = env.get_template("admin_decision.html.j2").render(
+            context,
+            source=t(f"figure_{d.source}") if d.source in FIGURE_SOURCES else d.source,
+            used=t.size(d.used_bytes, unit_of(view.disk.unit)),
+            at=t.moment(d.at),
+        )
     if view.notes:
         fields[t("notes")] = env.get_template("admin_notes.html.j2").render(context)
     return fields
