@@ -17,7 +17,7 @@ def test_client_area_shows_the_traffic_chart_and_this_months_total_when_metered(
     text = text_of(html)
     assert "Traffic, last 30 days (GB)" in text
     assert "Traffic this month: 3.50 GB" in text
-    assert '-traffic"' in html  # the chart's own id
+    assert 'id="s3b-4242-traffic-title"' in html  # the chart's own ids
 
 
 def test_client_area_without_traffic_has_no_traffic_section() -> None:
