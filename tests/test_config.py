@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,28 @@ def test_email_templates_key_is_accepted_when_it_names_a_template_folder() -> No
 
     cfg = parse_config(with_("daemon", email_templates=str(SOURCE_EMAIL_TEMPLATES)))
     assert cfg.daemon.email_templates == str(SOURCE_EMAIL_TEMPLATES)
+
+
+def test_metering_is_off_without_a_meter_section_and_on_with_its_listen_address() -> None:
+    assert parse_config(GOOD).meter.listen is None
+    cfg = parse_config({**GOOD, "meter": {"listen": "0.0.0.0:8751", "url": "http://10.0.0.5:8751/"}})
+    assert cfg.meter.listen is not None
+    assert cfg.meter.listen.port == 8751
+    assert cfg.meter.endpoint == "http://10.0.0.5:8751"
+    assert cfg.meter.flush_interval == 0.0  # group commit by default
+
+
+@pytest.mark.parametrize(
+    ("meter", "expected"),
+    [
+        ({"listen": "unix:/run/x.sock"}, "[meter] listen must be host:port"),
+        ({"listen": "127.0.0.1:8751", "url": "ftp://x"}, "[meter] url must start with http:// or https://"),
+        ({"listen": "127.0.0.1:8751", "queue_dir": "relative/dir"}, "[meter] queue_dir must be an absolute path"),
+        ({"listen": "127.0.0.1:8751", "batch_size": 0}, "[meter] batch_size must be greater than 0"),
+        ({"listen": "127.0.0.1:8751", "flush_interval": -1}, "[meter] flush_interval must be 0 or more"),
+        ({"listen": "127.0.0.1:8751", "queu_dir": "/x"}, "[meter] queu_dir is not a known key"),
+    ],
+)
+def test_each_meter_setting_error_names_the_key(meter: dict[str, object], expected: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        parse_config({**GOOD, "meter": meter})

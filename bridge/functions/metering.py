@@ -327,3 +327,46 @@ async def enable_metering(resources: Resources, params: Params) -> Outcome:
             **shown,
         }
     )
+
+
+# -- WHMCS usage billing (MetricProvider) ---------------------------------------------------------------------------
+GIB = 1024**3
+METRICS = (  # system name, display name, WHMCS type, WHMCS unit class
+    ("disk_space", "Disk Space", "snapshot", "GigaBytes"),
+    ("traffic_out", "Traffic Out", "month", "GigaBytes"),
+    ("traffic_in", "Traffic In", "month", "GigaBytes"),
+    ("requests", "Requests", "month", "WholeNumber"),
+)
+
+
+async def metric_usage(resources: Resources, params: Params) -> Outcome:
+    """The figures the shim's MetricProvider hands WHMCS: per tenant (tblhosting.username), disk space now (the
+    figure limits use: scan or listing + written since), and this month's traffic out and in and requests so far.
+    WHMCS keeps one value per month for `month` metrics and overwrites it with each collection, so month values are
+    month-to-date totals. GigaBytes are binary (WHMCS converts with 1024) and carry 4 decimals."""
+    server = ServerParams.from_params(params)
+    if server.server_id is None:
+        raise MissingParam("serverid")
+    tenant = params.get("tenant")
+    now = resources.now()
+    store = MeterStore(resources.db)
+    months = await store.month_by_tenant(
+        server.server_id, now.date().replace(day=1), str(tenant) if tenant is not None else None
+    )
+    figures = await store.figures(m.serviceid for m in months)
+    usage = {
+        m.tenant: {
+            "disk_space": round((figures[m.serviceid].bytes if m.serviceid in figures else 0) / GIB, 4),
+            "traffic_out": round(m.bytes_out / GIB, 4),
+            "traffic_in": round(m.bytes_in / GIB, 4),
+            "requests": m.requests,
+        }
+        for m in months
+    }
+    return Outcome(
+        {
+            "metrics": [{"system": a, "name": b, "type": c, "unit": d} for a, b, c, d in METRICS],
+            "usage": usage,
+            "collected_at": int(now.timestamp()),
+        }
+    )

@@ -34,5 +34,6 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec("ClientArea", areas.client_area, required=SERVICE_PARAMS),
         FunctionSpec("AdminServicesTabFields", areas.admin_tab, required=SERVICE_PARAMS),
         FunctionSpec("EnableMetering", metering.enable_metering, required=(*SERVER_PARAMS, "serverid")),
+        FunctionSpec("MetricUsage", metering.metric_usage, required=(*SERVER_PARAMS, "serverid")),
     )
 }

@@ -52,6 +52,15 @@ class DayTraffic:
     requests: dict[str, int]
 
 
+@dataclass(frozen=True)
+class TenantMonth:
+    serviceid: int
+    tenant: str
+    bytes_in: int
+    bytes_out: int
+    requests: int
+
+
 class MeterStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -271,6 +280,40 @@ class MeterStore:
                         [*usage, *limits, *(sid for sid, _, _ in chunk)],
                     )
             return len(rows)
+
+        return await self.db.run(q)
+
+    async def month_by_tenant(self, serverid: int, month_start: date, tenant: str | None = None) -> list[TenantMonth]:
+        """This month's traffic of every live service of a server, keyed as WHMCS keys usage metrics: by the
+        service's tblhosting.username (the module's ListAccountsUniqueIdentifierField)."""
+        marks = ", ".join(["%s"] * len(SKIPPED_STATUSES))
+        where = f"s.serverid = %s AND s.state IN ('active', 'suspended') AND h.domainstatus NOT IN ({marks})"
+        args: list[Any] = [month_start, serverid, *SKIPPED_STATUSES]
+        if tenant is not None:
+            where += " AND h.username = %s"
+            args.append(tenant)
+
+        def q(conn: Conn) -> list[TenantMonth]:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT s.serviceid, h.username AS tenant, COALESCE(SUM(d.bytes_in), 0) AS bytes_in,"  # noqa: S608
+                    " COALESCE(SUM(d.bytes_out), 0) AS bytes_out, COALESCE(SUM(d.req_read + d.req_write + d.req_list"
+                    " + d.req_delete + d.req_other), 0) AS requests FROM mod_s3bridge_services s"
+                    " JOIN tblhosting h ON h.id = s.serviceid"
+                    " LEFT JOIN mod_s3bridge_traffic_daily d ON d.serviceid = s.serviceid AND d.day >= %s"
+                    f" WHERE {where} AND h.username <> '' GROUP BY s.serviceid, h.username",
+                    args,
+                )
+                return [
+                    TenantMonth(
+                        int(r["serviceid"]),
+                        str(r["tenant"]),
+                        int(r["bytes_in"]),
+                        int(r["bytes_out"]),
+                        int(r["requests"]),
+                    )
+                    for r in cur.fetchall()
+                ]
 
         return await self.db.run(q)
 
