@@ -347,7 +347,7 @@ async def metric_usage(resources: Resources, params: Params) -> Outcome:
     server = ServerParams.from_params(params)
     if server.server_id is None:
         raise MissingParam("serverid")
-    tenant = params.get("tenant")
+    tenant = params.get("bridge_tenant")
     now = resources.now()
     store = MeterStore(resources.db)
     months = await store.month_by_tenant(
