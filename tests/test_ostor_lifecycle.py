@@ -218,6 +218,14 @@ def test_traffic_is_aggregated_into_bwusage_once_even_after_a_crash_between_comm
     with conn.cursor() as cur:
         cur.execute("SELECT bwusage FROM tblhosting WHERE id = %s", (svc.serviceid,))
         assert cur.fetchone()["bwusage"] == 6  # type: ignore[index]
+        # the same daily table MinIO's audit stream feeds (charts, bwusage, usage metrics)
+        cur.execute(
+            "SELECT SUM(bytes_in) AS i, SUM(bytes_out) AS o FROM mod_s3bridge_traffic_daily WHERE serviceid = %s",
+            (svc.serviceid,),
+        )
+        daily = cur.fetchone()
+        assert daily is not None
+        assert (int(daily["i"]), int(daily["o"])) == (3 * MB, 3 * MB)
 
 
 def test_client_area_shows_keys_for_ostor(make) -> None:  # type: ignore[no-untyped-def]

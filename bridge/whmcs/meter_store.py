@@ -21,6 +21,7 @@ from bridge.domain.usage_rules import to_mb
 from bridge.whmcs.db import Conn, Database
 from bridge.whmcs.usage_store import CHUNK, SKIPPED_STATUSES
 
+PRUNE_ROWS = 50_000
 TRAFFIC_COLUMNS = ("bytes_in", "bytes_out", "req_read", "req_write", "req_list", "req_delete", "req_other")
 
 
@@ -141,11 +142,19 @@ class MeterStore:
 
         def q(conn: Conn) -> int:
             with conn.cursor() as cur:
-                n = cur.execute("DELETE FROM mod_s3bridge_audit_seen WHERE seen_at < %s LIMIT 100000", (seen_before,))
+                n = cur.execute(
+                    "DELETE FROM mod_s3bridge_audit_seen WHERE seen_at < %s LIMIT %s", (seen_before, PRUNE_ROWS)
+                )
                 n += cur.execute("DELETE FROM mod_s3bridge_disk_writes WHERE minute < %s", (disk_before,))
             return n
 
-        return await self.db.run(q)
+        total = 0
+        for _ in range(100):  # chunks of PRUNE_ROWS, each its own short transaction, so ingest is not held up long
+            n = await self.db.run(q)
+            total += n
+            if n < PRUNE_ROWS:
+                break
+        return total
 
     async def figures(self, serviceids: Iterable[int]) -> dict[int, Figure]:
         """Each service's used bytes now: its last figure (scan or listing) plus the disk deltas since it."""
