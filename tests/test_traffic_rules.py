@@ -174,3 +174,10 @@ def test_the_estimate_names_its_source() -> None:
     f = estimate(500, "scan", 300, 100)
     assert (f.bytes, f.source, f.baseline) == (700, "estimate", 500)
     assert estimate(100, "scan", 0, 400).bytes == 0
+
+
+def test_an_entry_with_an_impossible_time_is_skipped_not_a_poison_for_its_batch() -> None:
+    """One odd entry must not fail the batch (MinIO would resend it forever and queue everything behind it)."""
+    assert from_entry(entry("GetObject", time="2026-13-45T10:00:00Z")) is None
+    assert from_entry(entry("GetObject", time="yesterday")) is None
+    assert from_entry(entry("GetObject", time="2026-02-28T23:59:59.1Z")) is not None

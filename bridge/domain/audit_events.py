@@ -20,8 +20,10 @@ one JSON object per request, `{"version": "1", "deploymentid", "time": RFC 3339 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal
 
 import msgspec
@@ -120,9 +122,23 @@ _BODY = msgspec.json.Decoder(list[_Entry])
 _LINE = msgspec.json.Decoder(_Entry)
 
 
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d")
+
+
+def _valid_time(text: str) -> bool:
+    """MinIO's RFC 3339 time, checked so that one odd entry can never fail (and so block) a whole batch."""
+    if not _TIME.match(text):
+        return False
+    try:
+        date.fromisoformat(text[:10])
+    except ValueError:
+        return False
+    return True
+
+
 def _event(e: _Entry) -> AuditEvent | None:
     api = e.api
-    if e.trigger != "incoming" or api is None or not api.name or not e.requestID or not e.time:
+    if e.trigger != "incoming" or api is None or not api.name or not e.requestID or not _valid_time(e.time):
         return None
     status = api.statusCode
     ok = 200 <= status < 300
