@@ -106,14 +106,28 @@ class _Api(msgspec.Struct):
     tx: int = 0
 
 
+# Only the header and query fields we read (Go canonicalizes header names): decoding whole maps cost more than
+# everything else in an entry.
+class _Query(msgspec.Struct):
+    uploadId: str = ""
+
+
+class _RequestHeader(msgspec.Struct):
+    decoded_length: str = msgspec.field(default="", name="X-Amz-Decoded-Content-Length")
+
+
+class _ResponseHeader(msgspec.Struct):
+    version_id: str = msgspec.field(default="", name="X-Amz-Version-Id")
+
+
 class _Entry(msgspec.Struct):
     time: str = ""
     trigger: str = "incoming"
     api: _Api | None = None
     requestID: str = ""
-    requestQuery: dict[str, str] = {}
-    requestHeader: dict[str, str] = {}
-    responseHeader: dict[str, str] = {}
+    requestQuery: _Query | None = None
+    requestHeader: _RequestHeader | None = None
+    responseHeader: _ResponseHeader | None = None
     accessKey: str = ""
     parentUser: str = ""
 
@@ -142,27 +156,32 @@ def _event(e: _Entry) -> AuditEvent | None:
         return None
     status = api.statusCode
     ok = 200 <= status < 300
-    decoded = e.requestHeader.get("X-Amz-Decoded-Content-Length") if e.requestHeader else None
-    rx = int(decoded) if decoded and decoded.isdigit() else max(api.rx, 0)
-    bytes_in = rx if ok else 0
-    version = e.responseHeader.get("X-Amz-Version-Id", "") if e.responseHeader else ""
+    decoded = e.requestHeader.decoded_length if e.requestHeader is not None else ""
+    bytes_in = (int(decoded) if decoded.isdigit() else max(api.rx, 0)) if ok else 0
+    version = e.responseHeader.version_id if e.responseHeader is not None else ""
     name = api.name
+    rclass = _CLASSES.get(name)
+    if rclass is None:
+        rclass = _CLASSES[name] = classify(name)
     return AuditEvent(
-        key=dedupe_key(e.requestID, e.time),
-        time=e.time,
-        api=name,
-        rclass=classify(name),
-        bucket=api.bucket,
-        object=api.object,
-        status=status,
-        bytes_in=bytes_in,
-        bytes_out=max(api.tx, 0),
-        user=e.parentUser or e.accessKey,
-        upload_id=e.requestQuery.get("uploadId", "") if e.requestQuery else "",
-        objects=tuple(o.objectName for o in api.objects),
-        versioned=bool(version) and version != "null",
-        written=bytes_in if ok and name in _WRITES_DATA else 0,
+        dedupe_key(e.requestID, e.time),
+        e.time,
+        name,
+        rclass,
+        api.bucket,
+        api.object,
+        status,
+        bytes_in,
+        max(api.tx, 0),
+        e.parentUser or e.accessKey,
+        e.requestQuery.uploadId if e.requestQuery is not None else "",
+        tuple(o.objectName for o in api.objects) if api.objects else (),
+        bool(version) and version != "null",
+        bytes_in if name in _WRITES_DATA else 0,
     )
+
+
+_CLASSES: dict[str, RequestClass] = {}  # API name -> class, filled as names are seen (a few dozen)
 
 
 def from_entry(entry: dict[str, Any]) -> AuditEvent | None:

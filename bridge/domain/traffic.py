@@ -41,7 +41,17 @@ class TrafficCounts:
     def add(self, e: AuditEvent) -> None:
         self.bytes_in += e.bytes_in
         self.bytes_out += e.bytes_out
-        setattr(self, e.rclass, getattr(self, e.rclass) + 1)
+        c = e.rclass
+        if c == "read":
+            self.read += 1
+        elif c == "write":
+            self.write += 1
+        elif c == "list":
+            self.list += 1
+        elif c == "delete":
+            self.delete += 1
+        else:
+            self.other += 1
 
     @property
     def requests(self) -> int:
