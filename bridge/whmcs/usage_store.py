@@ -194,33 +194,6 @@ class UsageStore:
 
         await self.db.run(q)
 
-    async def write_bandwidth(self, serverid: int, month_start: date) -> int:
-        """tblhosting.bwusage (MB) of this month for every service of the server with traffic records: one batched
-        write. Returns how many services got a figure."""
-
-        def q(conn: Conn) -> int:
-            with conn.cursor() as cur:
-                cur.execute(
-                    "SELECT s.serviceid, SUM(t.bytes_in + t.bytes_out) AS bytes FROM mod_s3bridge_traffic t"
-                    " JOIN mod_s3bridge_services s ON s.serverid = t.serverid AND s.backend_user_id = t.owner_id"
-                    " WHERE t.serverid = %s AND t.period_start >= %s AND s.backend_user_id <> ''"
-                    " GROUP BY s.serviceid",
-                    (serverid, month_start),
-                )
-                totals = [(int(r["serviceid"]), to_mb(int(r["bytes"]))) for r in cur.fetchall()]
-                for start in range(0, len(totals), CHUNK):
-                    chunk = totals[start : start + CHUNK]
-                    case = " ".join(["WHEN %s THEN %s"] * len(chunk))
-                    marks = ", ".join(["%s"] * len(chunk))
-                    args: list[Any] = [x for pair in chunk for x in pair]
-                    cur.execute(
-                        f"UPDATE tblhosting SET bwusage = CASE id {case} END WHERE id IN ({marks})",  # noqa: S608
-                        [*args, *(sid for sid, _ in chunk)],
-                    )
-            return len(totals)
-
-        return await self.db.run(q)
-
     async def save_state(self, serviceid: int, state: LimitState) -> None:
         def q(conn: Conn) -> None:
             with conn.cursor() as cur:
