@@ -300,7 +300,7 @@ def test_a_tenant_writing_past_its_limit_is_refused_within_10s_with_a_slow_scann
     s3.put_object(Bucket=bucket, Key="after", Body=b"ok")
 
 
-def test_bwusage_holds_this_months_traffic_in_mb_and_bwlimit_comes_from_the_product(
+def test_bwusage_holds_this_months_traffic_in_mb_bwlimit_comes_from_the_product_and_old_days_go(
     make, metered, mariadb, whmcs_db
 ) -> None:
     svc = make()
@@ -309,7 +309,9 @@ def test_bwusage_holds_this_months_traffic_in_mb_and_bwlimit_comes_from_the_prod
     conn = mariadb.connect(whmcs_db)
     with conn.cursor() as cur:
         cur.execute("UPDATE tblproducts SET overagesbwlimit = 5120 WHERE id = %s", (svc.serviceid,))
-        for day, b_in, b_out in ((last_month, 900 * MB, 900 * MB), (today.replace(day=1), 3 * MB, 2 * MB + 1)):
+        old = today - timedelta(days=400)  # past the product's history retention (365 days by default)
+        rows = ((old, MB, MB), (last_month, 900 * MB, 900 * MB), (today.replace(day=1), 3 * MB, 2 * MB + 1))
+        for day, b_in, b_out in rows:
             cur.execute(
                 "INSERT INTO mod_s3bridge_traffic_daily (serviceid, day, bytes_in, bytes_out) VALUES (%s, %s, %s, %s)"
                 " ON DUPLICATE KEY UPDATE bytes_in = bytes_in + VALUES(bytes_in),"
@@ -319,10 +321,20 @@ def test_bwusage_holds_this_months_traffic_in_mb_and_bwlimit_comes_from_the_prod
     conn.commit()
     conn.close()
     month = settled(mariadb, whmcs_db, svc.serviceid)  # what the audit stream counted this month, plus the rows
-    this_month = month["bytes_in"] + month["bytes_out"] - 1800 * MB
+    this_month = month["bytes_in"] + month["bytes_out"] - 1800 * MB - 2 * MB
     r = run_shim("UsageUpdate", svc.server_params(), url=svc.url, secret=svc.secret)
     assert r.returned == "success"
     row = hosting_row(mariadb, whmcs_db, svc.serviceid)
     assert row["bwlimit"] == 5120
     assert row["bwusage"] == -(-this_month // MB)  # MB, rounded up; last month's 1800 MB not included
     assert row["bwusage"] >= 6
+    conn = mariadb.connect(whmcs_db)
+    with conn.cursor() as cur:  # daily traffic keeps the storage history's retention
+        cur.execute(
+            "SELECT COUNT(*) AS n FROM mod_s3bridge_traffic_daily WHERE serviceid = %s AND day < %s",
+            (svc.serviceid, today - timedelta(days=365)),
+        )
+        gone = cur.fetchone()
+    conn.close()
+    assert gone is not None
+    assert gone["n"] == 0

@@ -93,7 +93,6 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
         await store.write_history(usages.values(), now.date())
         keep = {sid: p.retention_days for sid, p in products.items()}
         report.history_deleted = await store.apply_retention(keep, now.date())
-        report.history_deleted += await meter.apply_retention(keep, now.date())
     # Traffic of the month (audit stream or statistics objects) into tblhosting.bwusage, bwlimit from the product.
     await meter.write_bandwidth(server.server_id, now.date().replace(day=1))
     # Decisions use the estimate: this scan's figures + what the audit stream saw written since the scan.

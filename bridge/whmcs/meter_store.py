@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bridge.domain.audit_events import AuditEvent
@@ -353,29 +353,6 @@ class MeterStore:
                     )
                     for r in cur.fetchall()
                 ]
-
-        return await self.db.run(q)
-
-    async def apply_retention(self, keep_days: dict[int, int], today: date) -> int:
-        """Daily traffic older than each service's product retention (the same setting as storage history)."""
-        by_days: dict[int, list[int]] = {}
-        for sid, days in keep_days.items():
-            by_days.setdefault(days, []).append(sid)
-
-        def q(conn: Conn) -> int:
-            deleted = 0
-            with conn.cursor() as cur:
-                for days, sids in by_days.items():
-                    cutoff = today - timedelta(days=days)
-                    for start in range(0, len(sids), CHUNK):
-                        chunk = sids[start : start + CHUNK]
-                        marks = ", ".join(["%s"] * len(chunk))
-                        deleted += cur.execute(
-                            "DELETE FROM mod_s3bridge_traffic_daily"  # noqa: S608 - placeholders only
-                            f" WHERE day < %s AND serviceid IN ({marks})",
-                            [cutoff, *chunk],
-                        )
-            return deleted
 
         return await self.db.run(q)
 

@@ -139,7 +139,7 @@ class UsageStore:
         await self.db.run(q)
 
     async def apply_retention(self, keep_days: dict[int, int], today: date) -> int:
-        """Delete history older than each service's product retention. Returns rows deleted."""
+        """Delete history (storage and traffic) older than each service's product retention. Returns rows deleted."""
         by_days: dict[int, list[int]] = {}
         for sid, days in keep_days.items():
             by_days.setdefault(days, []).append(sid)
@@ -152,7 +152,11 @@ class UsageStore:
                     for start in range(0, len(sids), CHUNK):
                         chunk = sids[start : start + CHUNK]
                         marks = ", ".join(["%s"] * len(chunk))
-                        for table in ("mod_s3bridge_usage_daily", "mod_s3bridge_bucket_usage_daily"):
+                        for table in (
+                            "mod_s3bridge_usage_daily",
+                            "mod_s3bridge_bucket_usage_daily",
+                            "mod_s3bridge_traffic_daily",
+                        ):
                             deleted += cur.execute(
                                 f"DELETE FROM {table} WHERE day < %s AND serviceid IN ({marks})",  # noqa: S608
                                 [cutoff, *chunk],
