@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from rig.paths import REPO
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     step("Starting MariaDB (WHMCS tables), MinIO (built from source), s3bridge migrate + serve")
-    with running_stack("demo", log_level="info") as stack:
+    with running_stack("demo", log_level="info", meter=True) as stack:
         db, minio, url, secret = stack.db, stack.minio, stack.url, stack.secret
         show("MariaDB", f"127.0.0.1:{db.port} (data in {db.root})")
         show("MinIO", f"http://{minio.endpoint}")
@@ -76,6 +77,13 @@ def main(argv: list[str] | None = None) -> int:
         s3.put_object(Bucket=bucket, Key="hello.txt", Body=b"hello from the customer")
         show("customer uploads with boto3", f"s3://{bucket}/hello.txt")
         show("customer lists buckets", [b["Name"] for b in s3.list_buckets()["Buckets"]])
+        step("WHMCS -> s3bridge_EnableMetering (MinIO's audit webhook -> the daemon's audit listener)")
+        r = run_shim("EnableMetering", service, url=url, secret=secret)
+        show("returned to WHMCS", r.returned)
+        s3.get_object(Bucket=bucket, Key="hello.txt")["Body"].read()
+        s3.put_object(Bucket=bucket, Key="metered.bin", Body=b"m" * 1_000_000)
+        show("customer uploads 1,000,000 bytes and downloads hello.txt", "waiting for MinIO's audit batch")
+        show("traffic of service #55 today", _traffic_once_counted(db, 55))
         for fn in ("SuspendAccount", "UnsuspendAccount", "SetLimitedPolicy", "UpdatePolicy"):
             step(f"WHMCS -> s3bridge_{fn}")
             r = run_shim(fn, service, url=url, secret=secret)
@@ -150,6 +158,26 @@ def ostor_walkthrough(url: str, secret: str) -> None:
             show("daemon says", r.module_log[0]["masked"]["processed"].strip().replace("\n", " ")[:200])
     finally:
         stop_process(proc)
+
+
+def _traffic_once_counted(db: Any, serviceid: int, timeout: float = 15) -> dict[str, int]:
+    """mod_s3bridge_traffic_daily once the upload shows (MinIO posts each second; its queue is polled every 3 s)."""
+    deadline = time.monotonic() + timeout
+    row: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        conn = db.connect("whmcs")
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT bytes_in, bytes_out, req_read, req_write, req_list FROM mod_s3bridge_traffic_daily"
+                " WHERE serviceid = %s ORDER BY day DESC LIMIT 1",
+                (serviceid,),
+            )
+            row = cur.fetchone() or {}
+        conn.close()
+        if row.get("bytes_in", 0) >= 1_000_000:
+            break
+        time.sleep(0.5)
+    return {k: int(v) for k, v in row.items()}
 
 
 def _s3(endpoint: str, access_key: str, secret_key: str) -> Any:
