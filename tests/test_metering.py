@@ -338,3 +338,36 @@ def test_bwusage_holds_this_months_traffic_in_mb_bwlimit_comes_from_the_product_
     conn.close()
     assert gone is not None
     assert gone["n"] == 0
+
+
+def test_request_ids_older_than_the_resend_window_are_forgotten(config, mariadb, whmcs_db) -> None:
+    """Ids are kept dedupe_hours (by the database's clock) and then pruned; younger ones stay."""
+    import asyncio
+
+    from bridge.whmcs.db import Database
+    from bridge.whmcs.meter_store import MeterStore
+
+    server = next_id()
+    conn = mariadb.connect(whmcs_db)
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO mod_s3bridge_audit_seen (serverid, event_key, batch, seen_at)"
+            " VALUES (%s, %s, 1, NOW() - INTERVAL %s HOUR)",
+            [(server, bytes([i]) * 16, hours) for i, hours in enumerate((1, 47, 49, 100))],
+        )
+    conn.commit()
+
+    async def prune() -> None:
+        db = Database(config.whmcs_db)
+        try:
+            await MeterStore(db).prune(48, datetime(2000, 1, 1))
+        finally:
+            db.close()
+
+    asyncio.run(prune())
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) AS n FROM mod_s3bridge_audit_seen WHERE serverid = %s", (server,))
+        left = cur.fetchone()
+    conn.close()
+    assert left is not None
+    assert left["n"] == 2

@@ -100,6 +100,8 @@ class Meter:
         self._last_prune = 0.0
         self._listing: set[int] = set()
         self._listed: dict[int, float] = {}
+        self._touched: dict[int, set[int]] = {}  # server id -> services whose bytes moved, not yet decided
+        self._deciding: set[int] = set()
 
     # -- ingest -------------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -130,7 +132,8 @@ class Meter:
 
     async def _run(self) -> None:
         """Group commit: one writer; whatever arrives while it writes goes into the next batch. With
-        `flush_interval` > 0 a batch also waits that long for more (or until `flush_events` are queued)."""
+        `flush_interval` > 0 a batch also waits that long for more (or until `flush_events` are queued). Nothing
+        here may end the loop: a dead writer would leave every POST waiting."""
         while True:
             await self._wake.wait()
             if self.config.flush_interval > 0 and self._queued_events < self.config.flush_events:
@@ -138,11 +141,15 @@ class Meter:
                     await asyncio.wait_for(self._full.wait(), self.config.flush_interval)
             self._wake.clear()
             self._full.clear()
-            await self._flush()
-            now = time.monotonic()
-            if now - self._last_prune > PRUNE_EVERY:
-                self._last_prune = now
-                await self._prune()
+            try:
+                await self._flush()
+                now = time.monotonic()
+                if now - self._last_prune > PRUNE_EVERY:
+                    self._last_prune = now
+                    self._spawn(self._prune())  # beside the writer, never in its way
+            except Exception as e:  # _flush answers its POSTs itself; this is a bug's last guard
+                self.stats.errors += 1
+                log.error("meter_writer_error", error=str(e))
 
     async def _flush(self) -> None:
         batch, self._queue, self._queued_events = self._queue, [], 0
@@ -165,7 +172,10 @@ class Meter:
                 if not p.done.done():
                     p.done.set_result(new)
             if touched:
-                self._spawn(self._decide(server_id, touched))
+                self._touched.setdefault(server_id, set()).update(touched)
+                if server_id not in self._deciding:
+                    self._deciding.add(server_id)
+                    self._spawn(self._decide_loop(server_id))
 
     async def _attribution(self, server_id: int, events: list[AuditEvent]) -> Attribution:
         cached = self._usernames.get(server_id)
@@ -198,9 +208,9 @@ class Meter:
     async def _prune(self) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
         try:
-            await self.store.prune(now - timedelta(hours=self.config.dedupe_hours), now - timedelta(days=35))
-        except BridgeError as e:
-            log.warning("meter_prune_failed", error=e.message)
+            await self.store.prune(self.config.dedupe_hours, now - timedelta(days=35))
+        except Exception as e:  # the next round tries again
+            log.warning("meter_prune_failed", error=str(e))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -208,13 +218,25 @@ class Meter:
         task.add_done_callback(self._checks.discard)
 
     # -- limits -------------------------------------------------------------------------------------------------
+    async def _decide_loop(self, server_id: int) -> None:
+        """One decider per server: the services touched meanwhile are decided together, in chunks."""
+        try:
+            while self._touched.get(server_id):
+                touched = self._touched.pop(server_id)
+                ids = sorted(touched)
+                for start in range(0, len(ids), 500):
+                    await self._decide(server_id, set(ids[start : start + 500]))
+        finally:
+            self._deciding.discard(server_id)
+
     async def _decide(self, server_id: int, serviceids: set[int]) -> None:
         """The cron's decision rule on the estimate, for services whose stored bytes moved."""
         backend = self.servers.backend(server_id)
         if backend is None or isinstance(backend, StorageQuotas):
             return  # no call for this server since the start (the cron decides), or the server enforces quotas
         try:
-            rows = {r.serviceid: r for r in await UsageStore(self.resources.db).services_of_server(server_id)}
+            store = UsageStore(self.resources.db)
+            rows = {r.serviceid: r for r in await store.services_of_server(server_id, among=serviceids)}
             figures = await self.store.figures(s for s in serviceids if s in rows)
             for sid, figure in figures.items():
                 try:

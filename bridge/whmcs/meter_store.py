@@ -147,13 +147,15 @@ class MeterStore:
                 " ON DUPLICATE KEY UPDATE written = written + VALUES(written), deleted = deleted + VALUES(deleted)"
             )
 
-    async def prune(self, seen_before: datetime, disk_before: datetime) -> int:
-        """Forget request ids older than the resend window and disk deltas older than any figure still in use."""
+    async def prune(self, seen_hours: int, disk_before: datetime) -> int:
+        """Forget request ids older than the resend window (by the database's clock, which stamped them) and disk
+        deltas older than any figure still in use."""
 
         def q(conn: Conn) -> int:
             with conn.cursor() as cur:
                 n = cur.execute(
-                    "DELETE FROM mod_s3bridge_audit_seen WHERE seen_at < %s LIMIT %s", (seen_before, PRUNE_ROWS)
+                    "DELETE FROM mod_s3bridge_audit_seen WHERE seen_at < NOW() - INTERVAL %s HOUR LIMIT %s",
+                    (int(seen_hours), PRUNE_ROWS),
                 )
                 n += cur.execute("DELETE FROM mod_s3bridge_disk_writes WHERE minute < %s", (disk_before,))
             return n

@@ -45,14 +45,21 @@ class UsageStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def services_of_server(self, serverid: int, serviceid: int | None = None) -> list[ServiceRow]:
-        """Live accounts on this server whose WHMCS service is not Terminated, Cancelled or Fraud."""
+    async def services_of_server(
+        self, serverid: int, serviceid: int | None = None, *, among: Iterable[int] | None = None
+    ) -> list[ServiceRow]:
+        """Live accounts on this server whose WHMCS service is not Terminated, Cancelled or Fraud (only `serviceid`,
+        or only those `among` the given ids, when given)."""
         marks = ", ".join(["%s"] * len(SKIPPED_STATUSES))
         where = "s.serverid = %s AND s.state IN ('active', 'suspended') AND h.domainstatus NOT IN (" + marks + ")"
         args: list[Any] = [serverid, *SKIPPED_STATUSES]
         if serviceid is not None:
             where += " AND s.serviceid = %s"
             args.append(serviceid)
+        if among is not None:
+            ids = sorted(set(among))[:CHUNK] or [0]
+            where += f" AND s.serviceid IN ({', '.join(['%s'] * len(ids))})"
+            args += ids
         sql = (
             "SELECT s.serviceid, s.username, s.backend_user_id, s.policy, s.warned, s.over_limit, h.domainstatus,"  # noqa: S608
             " p.name AS product_name,"
