@@ -82,6 +82,46 @@ _V4 = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class Variant:
+    """How this gateway answers where real gateways differ or the guide is silent; `GUIDE` is the guide's reading,
+    every field is one way a real gateway may vary (each is sourced in the module docstring)."""
+
+    name: str = "guide"
+    users_wrapped: bool = False  # GET ?ostor-users answers {"Users": [...]} instead of a bare array
+    gen_key_lists_all: bool = False  # genKey answers all of the user's pairs, the new one first
+    quota_accounting: bool = True  # False: `ostor-ctl add-acc` was never run, every ?ostor-quotas is refused
+    integer_limits: bool = False  # limit-value must be a whole number ("3600.00" is refused)
+    limits_404_when_unset: bool = False  # GET ?ostor-limits of a target without limits is 404, not zeros
+    hex_stats: bool = False  # service ids with hex digits; statistics objects print `service_id` bare (invalid JSON)
+    state_reported: bool = True  # False: user answers carry no `State`
+    ignores_after: bool = False  # ?ostor-usage ignores `after=` and answers its first page again
+    system_deletes_objects: bool = True  # False: the system user may delete others' buckets, not their objects
+
+
+GUIDE = Variant()
+STRICT = Variant(
+    name="strict",
+    users_wrapped=True,
+    gen_key_lists_all=True,
+    quota_accounting=False,
+    integer_limits=True,
+    limits_404_when_unset=True,
+    hex_stats=True,
+    state_reported=False,
+    ignores_after=True,
+    system_deletes_objects=False,
+)
+MIXED = Variant(  # the strict answers where the bridge must still do everything (quotas, owner-less deletes)
+    name="mixed",
+    users_wrapped=True,
+    gen_key_lists_all=True,
+    integer_limits=True,
+    hex_stats=True,
+)
+VARIANTS = (GUIDE, MIXED, STRICT)
+
+
 class GatewayError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
@@ -153,11 +193,21 @@ def _random(alphabet: str, n: int) -> str:
 class State:
     """Everything the gateway knows; plain methods, no I/O."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, stats_period: int = 1800, page_size: int = 1000):
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        stats_period: int = 1800,
+        page_size: int = 1000,
+        variant: Variant = GUIDE,
+    ):
+        self.variant = variant
         self.clock = clock
         self.stats_period = stats_period
         self.page_size = page_size
-        self.service_id = "8" + _random(string.digits, 15)
+        self.service_id = "8" + _random(string.hexdigits.lower() if variant.hex_stats else string.digits, 15)
+        if variant.hex_stats and self.service_id.isdigit():
+            self.service_id = self.service_id[:-1] + "a"
         self.users: dict[str, User] = {}  # by id, in creation order
         self.keys: dict[str, KeyRec] = {}
         self.buckets: dict[str, Bucket] = {}
@@ -165,6 +215,9 @@ class State:
         self.quotas: dict[tuple[str, str], int] = {}
         self.traffic: dict[tuple[str, str, int], Counters] = {}
         self.stats: dict[str, dict[str, Any]] = {}
+        self.raw_stats: dict[str, bytes] = {}  # objects served exactly as stored (a test's unreadable object)
+        self.admin_calls: list[tuple[str, str, dict[str, str]]] = []  # (method, service, query): what was asked
+        self.stuck_states: set[str] = set()  # a test's fault: emails whose enable/disable is accepted but not done
         self.period_start = clock()
         self._epoch = 98304
 
@@ -308,7 +361,7 @@ class State:
         ]
         self.stats[name] = {
             "fmt_version": 1,
-            "service_id": int(self.service_id),
+            "service_id": int(self.service_id) if self.service_id.isdigit() else self.service_id,
             "start_ts": int(start),
             "period": max(1, int(now - start)),
             "nr_items": len(items),
@@ -435,11 +488,15 @@ def _pairs(keys: list[KeyRec]) -> list[dict[str, str]]:
     return [{"AWSAccessKeyId": k.access_key, "AWSSecretAccessKey": k.secret_key} for k in keys]
 
 
-def _user_info(user: User) -> dict[str, Any]:
+def _state(state: State, user: User) -> dict[str, str]:
+    return {"State": user.state} if state.variant.state_reported else {}
+
+
+def _user_info(state: State, user: User) -> dict[str, Any]:
     return {
         "UserEmail": user.email,
         "UserId": user.user_id,
-        "State": user.state,
+        **_state(state, user),
         "OwnerId": "0000000000000000",
         "Flags": ["system"] if user.system else [],
         "AWSAccessKeys": _pairs(user.keys),
@@ -462,19 +519,18 @@ def _bucket_info(b: Bucket) -> dict[str, Any]:
 def admin_users(state: State, call: Call) -> web.Response:
     email = call.query.get("emailAddress")
     if call.method == "GET" and email is None:
-        return _json(
-            [
-                {"UserEmail": u.email, "UserId": u.user_id, "State": u.state, "OwnerId": "0000000000000000"}
-                for u in state.users.values()
-            ]
-        )
+        users = [
+            {"UserEmail": u.email, "UserId": u.user_id, **_state(state, u), "OwnerId": "0000000000000000"}
+            for u in state.users.values()
+        ]
+        return _json({"Users": [{**u, "Flags": []} for u in users]} if state.variant.users_wrapped else users)
     email = _need(call, "emailAddress")
     if call.method == "PUT":
         user = state.create_user(email)
         return _json({"UserEmail": user.email, "UserId": user.user_id, "AWSAccessKeys": _pairs(user.keys)})
     user = state.user_by_email(email)
     if call.method == "GET":
-        return _json(_user_info(user))
+        return _json(_user_info(state, user))
     if call.method == "DELETE":
         state.delete_user(user)
         return web.Response(status=204)
@@ -482,12 +538,16 @@ def admin_users(state: State, call: Call) -> web.Response:
         account = call.query.get("accountName")
         if "genKey" in call.query:
             key = state.gen_key(user, account)
-            return _json({"UserEmail": user.email, "UserId": user.user_id, "AWSAccessKeys": _pairs([key])})
+            pairs = [key]
+            if state.variant.gen_key_lists_all:  # all pairs, the new one first (taking the last would be wrong)
+                pairs += [k for k in (user.keys if account is None else user.accounts[account]) if k is not key]
+            return _json({"UserEmail": user.email, "UserId": user.user_id, "AWSAccessKeys": _pairs(pairs)})
         if "revokeKey" in call.query:
             state.revoke_key(user, account, _need(call, "revokeKey"))
             return web.Response()
         if "disable" in call.query or "enable" in call.query:
-            user.state = "disabled" if "disable" in call.query else "enabled"
+            if user.email not in state.stuck_states:
+                user.state = "disabled" if "disable" in call.query else "enabled"
             return web.Response()
         raise GatewayError(400, "InvalidArgument", "POST ?ostor-users needs enable, disable, genKey or revokeKey")
     raise GatewayError(405, "MethodNotAllowed", f"{call.method} is not supported on ?ostor-users")
@@ -527,7 +587,9 @@ def _target(state: State, call: Call, *, defaults: bool = False) -> tuple[str, s
     raise GatewayError(400, "InvalidArgument", f"{call.service} needs emailAddress or bucket")
 
 
-def _number(text: str, what: str) -> float:
+def _number(text: str, what: str, *, integer: bool = False) -> float:
+    if integer and not text.isdigit():
+        raise GatewayError(400, "InvalidArgument", f"{what} must be a whole number, got {text!r}")
     try:
         value = float(text)
     except ValueError:
@@ -544,10 +606,12 @@ def admin_limits(state: State, call: Call) -> web.Response:
         name = f"{kind}:{resource}"
         if name not in LIMIT_KEYS:
             raise GatewayError(400, "InvalidArgument", f"unknown limit {name}; known: {', '.join(LIMIT_KEYS)}")
-        value = _number(_need(call, "limit-value"), "limit-value")
+        value = _number(_need(call, "limit-value"), "limit-value", integer=state.variant.integer_limits)
         state.limits.setdefault(target, {})[name] = value if kind == "ops" else float(int(value))
         return web.Response()
     if call.method == "GET":
+        if target not in state.limits and state.variant.limits_404_when_unset:
+            raise GatewayError(404, "NoSuchLimits", "no limits are set")
         values = state.limits.get(target, {})
         return _json(
             {
@@ -562,6 +626,8 @@ def admin_limits(state: State, call: Call) -> web.Response:
 
 
 def admin_quotas(state: State, call: Call) -> web.Response:
+    if not state.variant.quota_accounting:
+        raise GatewayError(400, "InvalidRequest", "quota accounting is not enabled on this volume")
     target = _target(state, call, defaults=True)
     kind = "0" if target[0] == "user" or target == ("default", "user") else "1"
     if call.method == "PUT":
@@ -581,17 +647,28 @@ def admin_quotas(state: State, call: Call) -> web.Response:
 def admin_usage(state: State, call: Call) -> web.Response:
     obj = call.query.get("obj")
     if obj is None and call.method == "GET":
-        names = sorted(state.stats)
+        names = sorted({*state.stats, *state.raw_stats})
         after = call.query.get("after")
-        if after:
+        if after and not state.variant.ignores_after:
             names = [n for n in names if n > after]
         page = names[: state.page_size]
         return _json({"nr_items": len(page), "truncated": len(names) > len(page), "items": page})
     obj = _need(call, "obj")
+    if obj in state.raw_stats:
+        if call.method == "GET":
+            return web.Response(body=state.raw_stats[obj], content_type="application/json")
+        if call.method == "DELETE":
+            del state.raw_stats[obj]
+            return web.Response(status=204)
     if obj not in state.stats:
         raise GatewayError(404, "NoSuchKey", f"no statistics object {obj}")
     if call.method == "GET":
-        return _json(state.stats[obj])
+        text = json.dumps(state.stats[obj], indent=2)
+        if isinstance(state.stats[obj]["service_id"], str):  # printed bare, as the guide prints the decimal one
+            text = text.replace(
+                f'"service_id": "{state.stats[obj]["service_id"]}"', f'"service_id": {state.service_id}'
+            )
+        return web.Response(text=text, content_type="application/json")
     if call.method == "DELETE":
         del state.stats[obj]
         return web.Response(status=204)
@@ -635,11 +712,14 @@ class S3Call:
     user: User
 
 
-def _owned(state: State, call: S3Call, name: str) -> Bucket:
+def _owned(state: State, call: S3Call, name: str, *, bucket_delete: bool = False) -> Bucket:
+    """The bucket, if the caller owns it or is a system user (the guide deletes buckets with the system user's
+    keys; whether it may also reach their objects is `Variant.system_deletes_objects`)."""
     bucket = state.buckets.get(name)
     if bucket is None:
         raise GatewayError(404, "NoSuchBucket", f"the bucket {name} does not exist")
-    if bucket.owner_id != call.user.user_id:
+    system = call.user.system and (bucket_delete or state.variant.system_deletes_objects)
+    if bucket.owner_id != call.user.user_id and not system:
         raise GatewayError(403, "AccessDenied", f"access to bucket {name} denied")
     return bucket
 
@@ -679,7 +759,7 @@ def s3_bucket(state: State, call: S3Call, name: str) -> web.Response:
         state.create_bucket(name, call.user)
         state.count(call.user.user_id, name, "other")
         return web.Response(headers={"Location": f"/{name}"})
-    bucket = _owned(state, call, name)
+    bucket = _owned(state, call, name, bucket_delete=method == "DELETE")
     if method == "HEAD":
         state.count(call.user.user_id, name, "other")
         return web.Response()
@@ -838,6 +918,7 @@ async def handle(request: web.Request) -> web.Response:
                 raise GatewayError(403, "AccessDenied", "the admin services need a system user's keys")
             if first not in ADMIN:
                 raise GatewayError(400, "InvalidArgument", f"unknown service {first}")
+            state.admin_calls.append((request.method, first, query))
             return ADMIN[first](state, Call(request.method, first, query, user))
         if user.state != "enabled":
             raise GatewayError(403, "AccessDenied", "the user is disabled")
@@ -873,8 +954,9 @@ class OstorEmulator:
         page_size: int = 1000,
         system_email: str = "system@ostor-emulator.invalid",
         system_keys: tuple[str, str] | None = None,
+        variant: Variant = GUIDE,
     ) -> None:
-        self.state = State(clock=clock, stats_period=stats_period, page_size=page_size)
+        self.state = State(clock=clock, stats_period=stats_period, page_size=page_size, variant=variant)
         system = self.state.create_user(system_email, system=True, keys=system_keys)
         self.access_key, self.secret_key = system.keys[0].access_key, system.keys[0].secret_key
         self.app = make_app(self.state)

@@ -41,21 +41,6 @@ class AccessKeys(Protocol):
         ...
 
 
-async def rotate_key_pair(
-    backend: AccessKeys,
-    username: str,
-    current_access_key: str,
-    store: Callable[[KeyPair], Awaitable[None]],
-) -> KeyPair:
-    """Generate a new pair, hand it to `store`, and revoke the old pair only once `store` returned.
-
-    If `store` fails, both pairs stay valid and the next rotation hands out the same new pair again (no third pair)."""
-    new = await backend.begin_key_rotation(username, current_access_key)
-    await store(new)
-    await backend.finish_key_rotation(username, new.access_key)
-    return new
-
-
 @dataclass(frozen=True)
 class RateLimits:
     """Request rate (operations per second) and outgoing bandwidth (kilobytes per second); 0 means unlimited."""
@@ -113,18 +98,35 @@ class TrafficRecord:
     bytes_out: int  # downloaded
 
 
+@dataclass(frozen=True)
+class TrafficCollection:
+    """What one collection did: objects stored and deleted, objects kept because they could not be read (never
+    deleted: an admin looks at them), and whether paging was stopped because the server repeated itself."""
+
+    collected: int
+    unreadable: tuple[str, ...] = ()
+    paging_stopped: bool = False
+
+
 @runtime_checkable
-class TrafficStatistics(Protocol):
+class BucketOwnership(Protocol):
+    """Buckets belong to the account that made them, whatever their name (ostor): the account may name buckets
+    freely, and usage and deletion go by owner, never by name."""
+
     async def owner_id(self, username: str) -> str | None:
-        """The server's id for the account, as TrafficRecord.owner_id names it (None if it does not exist)."""
+        """The server's id for the account, as TrafficRecord.owner_id and BucketUsage.owner name it (None if it does
+        not exist)."""
         ...
 
+
+@runtime_checkable
+class TrafficStatistics(BucketOwnership, Protocol):
     async def collect_traffic(
         self,
         store: Callable[[str, tuple[TrafficRecord, ...]], Awaitable[None]],
         *,
         max_objects: int = 1000,
-    ) -> int:
+    ) -> TrafficCollection:
         """Read pending statistics objects, hand each one's records to `store`, and delete an object only after
-        `store` returned for it. Returns how many objects were collected. Server-wide, not per account."""
+        `store` returned for it. An object that cannot be read is kept and named. Server-wide, not per account."""
         ...
