@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from bridge.backends.capabilities import KeyPair, RateLimits
 from bridge.backends.ostor_client import (
     Quota,
     for_user,
@@ -25,6 +24,7 @@ from bridge.backends.ostor_client import (
     to_gateway_bandwidth,
 )
 from bridge.backends.ostor_errors import OstorProtocolError
+from bridge.domain.values import KeyPair, RateLimits
 from bridge.errors import BackendError
 from tests.ostor_keys import GUIDE_KEYS
 

@@ -22,8 +22,8 @@ from bridge.backends.ostor_errors import (
     parse_error,
     quota_refusal,
 )
+from bridge.domain.naming import NamingError
 from bridge.errors import BackendAuthError, BackendError, BackendForbidden, BackendTLSError, BackendUnreachable
-from bridge.naming import NamingError
 from rig.ostor_emulator import OstorEmulator
 from rig.services import free_port
 from tests.ostor_keys import GUIDE_KEYS

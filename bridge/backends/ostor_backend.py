@@ -24,8 +24,7 @@ import certifi
 from minio import Minio
 from minio.error import S3Error
 
-from bridge.backends.base import AccountInfo, AccountSpec, BucketUsage, ConnectionReport, DeletionReport, Usage
-from bridge.backends.capabilities import KeyPair, RateLimits, TrafficCollection, TrafficRecord
+from bridge.backends.base import AccountInfo, AccountSpec, ConnectionReport, DeletionReport, Usage
 from bridge.backends.http_pool import pool_manager
 from bridge.backends.ostor_client import (
     BandwidthUnit,
@@ -40,12 +39,13 @@ from bridge.backends.ostor_client import (
 from bridge.backends.ostor_errors import OstorNotFound, OstorProtocolError, map_data_error
 from bridge.backends.s3_data import credentials_work, empty_and_remove, empty_bucket, ensure_bucket, measure
 from bridge.config import BackendSettings
+from bridge.domain.naming import check_username
+from bridge.domain.params import ServerParams
+from bridge.domain.policies import PolicyKind
+from bridge.domain.values import BucketUsage, KeyPair, RateLimits, TrafficCollection, TrafficRecord
 from bridge.errors import BackendAuthError, BackendError, BackendForbidden, Unsupported
 from bridge.locks import KeyedLocks
 from bridge.logs import get_logger
-from bridge.naming import check_username
-from bridge.params import ServerParams
-from bridge.policies import PolicyKind
 
 T = TypeVar("T")
 log = get_logger("s3bridge.ostor")

@@ -27,7 +27,6 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from yarl import URL
 
-from bridge.backends.capabilities import KeyPair, RateLimits, TrafficRecord
 from bridge.backends.ostor_errors import (
     OstorNotFound,
     OstorProtocolError,
@@ -37,6 +36,7 @@ from bridge.backends.ostor_errors import (
     parse_error,
     quota_refusal,
 )
+from bridge.domain.values import KeyPair, RateLimits, TrafficRecord
 from bridge.errors import BackendError
 
 SERVICES = ("ostor-users", "ostor-accounts", "ostor-buckets", "ostor-quotas", "ostor-limits", "ostor-usage")

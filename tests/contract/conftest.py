@@ -31,8 +31,8 @@ from bridge.backends.capabilities import AccessKeys
 from bridge.backends.minio_backend import MinioBackend, MinioClients
 from bridge.backends.ostor_backend import OstorBackend, OstorClients, OstorSettings
 from bridge.config import BackendSettings
-from bridge.params import ServerParams
-from bridge.policies import DEFAULT_LIMITED, DEFAULT_STANDARD, PolicyKind, render
+from bridge.domain.params import ServerParams
+from bridge.domain.policies import DEFAULT_LIMITED, DEFAULT_STANDARD, PolicyKind, render
 from rig.ostor_emulator import VARIANTS, OstorEmulator, Variant
 from rig.services import MinIO
 from tests.contract.live import LIVE_OSTOR, LiveOstor

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from bridge.backends.ostor_backend import OstorSettings
-from bridge.params import ServerParams
+from bridge.domain.params import ServerParams
 
 PREFIX = "S3BRIDGE_LIVE_OSTOR_"
 

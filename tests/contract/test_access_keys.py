@@ -6,7 +6,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bridge.backends.capabilities import AccessKeys, KeyPair
+from bridge.backends.capabilities import AccessKeys
+from bridge.domain.values import KeyPair
 from bridge.errors import BackendError
 from tests.conftest import unique
 from tests.contract.conftest import Harness, having

@@ -8,16 +8,9 @@ import asyncio
 
 import pytest
 
-from bridge.backends.capabilities import (
-    AccessKeys,
-    RateLimiting,
-    RateLimits,
-    StorageQuotas,
-    TrafficCollection,
-    TrafficRecord,
-    TrafficStatistics,
-)
+from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics
 from bridge.backends.ostor_backend import OstorBackend
+from bridge.domain.values import RateLimits, TrafficCollection, TrafficRecord
 from bridge.errors import BackendError
 from tests.conftest import unique
 from tests.contract.conftest import CLOSE_PERIOD, FAULTS, Harness, having

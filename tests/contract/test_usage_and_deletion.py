@@ -6,10 +6,10 @@ import asyncio
 import secrets
 import time
 
-from bridge.backends.base import BucketUsage
 from bridge.backends.capabilities import BucketOwnership
+from bridge.domain.naming import owns_bucket
+from bridge.domain.values import BucketUsage
 from bridge.errors import BackendError
-from bridge.naming import owns_bucket
 from tests.conftest import unique
 from tests.contract.conftest import Harness, having, run
 

@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 from minio import Minio
 
-from bridge.backends.capabilities import KeyPair
 from bridge.backends.ostor_client import Keys, OstorAdminClient, Target
+from bridge.domain.values import KeyPair
 from rig.ostor_emulator import OstorEmulator
 
 

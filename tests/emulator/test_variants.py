@@ -9,9 +9,9 @@ import aiohttp
 import pytest
 from minio.error import S3Error
 
-from bridge.backends.capabilities import KeyPair
 from bridge.backends.ostor_client import Keys, OstorAdminClient, for_user, parse_users
 from bridge.backends.ostor_errors import OstorNotFound, OstorRefused
+from bridge.domain.values import KeyPair
 from rig.ostor_emulator import GUIDE, STRICT, OstorEmulator, Variant
 from tests.emulator.conftest import as_user, put_limit, run
 
