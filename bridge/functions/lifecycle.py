@@ -65,12 +65,17 @@ def prepare(resources: Resources, params: Params) -> Call:
     return Call(serviceid, clientid, server, resources.backend_for(server), product)
 
 
-async def apply_native_limits(call: Call, username: str) -> None:
-    """Backends that enforce limits themselves (ostor): storage quota from the disk limit, rate limits."""
+async def apply_native_limits(call: Call, username: str, *, fresh: bool = False) -> None:
+    """Backends that enforce limits themselves (ostor): storage quota from the disk limit, rate limits.
+
+    A `fresh` account (just created) has no quota to clear, so quotas are only called when the product sets one:
+    an ostor cluster without quota accounting (`ostor-ctl add-acc`) refuses every quota request."""
     if isinstance(call.backend, StorageQuotas):
-        limit = call.product.disk_limit_bytes
-        await call.backend.set_quota_gb(username, -(-limit // GIB) if limit else None)
-        await call.backend.set_bucket_quotas_gb(username, call.product.bucket_quota_gb or None)
+        limit, per_bucket = call.product.disk_limit_bytes, call.product.bucket_quota_gb
+        if limit or not fresh:
+            await call.backend.set_quota_gb(username, -(-limit // GIB) if limit else None)
+        if per_bucket or not fresh:
+            await call.backend.set_bucket_quotas_gb(username, per_bucket or None)
     if isinstance(call.backend, RateLimiting):
         await call.backend.set_rate_limits(username, call.product.rate_limits)
 
@@ -214,7 +219,7 @@ async def _create_with_keys(resources: Resources, call: Call, rec: ServiceRecord
     pairs = await call.backend.key_pairs(rec.username)
     pair = next((p for p in pairs if p.access_key == rec.access_key), pairs[0])
     redact.add_request_secrets([pair.secret_key])
-    await apply_native_limits(call, rec.username)
+    await apply_native_limits(call, rec.username, fresh=rec.state != "active")
     owner = await call.backend.owner_id(rec.username) if isinstance(call.backend, TrafficStatistics) else None
     was_active = rec.state == "active"
     await resources.records.update(
