@@ -274,3 +274,24 @@ def test_on_a_cluster_without_quota_accounting_quotas_are_called_only_when_the_p
         assert svc.call("TerminateAccount").returned == "success"
     finally:
         state.variant = accounting
+
+
+def test_an_unreadable_statistics_object_is_kept_on_the_gateway_and_shown_on_the_admin_tab(  # type: ignore[no-untyped-def]
+    make, gateway
+) -> None:
+    svc = make()
+    broken = "s3-usage-800000000000006a-2017-02-01T16:27:24.000Z-1800"
+    gateway.run(lambda: gateway.emulator.state.raw_stats.__setitem__(broken, b'{"fmt_version": 1, "items": ['))
+    try:
+        r = run_shim("UsageUpdate", svc.server_params(), url=svc.url, secret=svc.secret)
+        assert r.returned == "success", r.returned
+        assert broken in gateway.run(lambda: set(gateway.emulator.state.raw_stats))  # kept, never deleted
+        fields = svc.call("AdminServicesTabFields", session={"adminid": 1}).returned
+        text = " ".join(fields.values())
+        assert "1 usage statistics object on this server could not be read" in text
+        assert broken in text
+    finally:
+        gateway.run(lambda: gateway.emulator.state.raw_stats.pop(broken, None))
+    run_shim("UsageUpdate", svc.server_params(), url=svc.url, secret=svc.secret)  # gone from the gateway: not shown
+    fields = svc.call("AdminServicesTabFields", session={"adminid": 1}).returned
+    assert broken not in " ".join(fields.values())

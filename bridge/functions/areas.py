@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bridge.backends.base import AccountInfo
-from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas
+from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params
 from bridge.errors import BackendError, BridgeError
 from bridge.functions.context import Outcome, Resources
@@ -125,6 +125,15 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
         limits_note = "Native limits " + limits_sentence(
             rec.username, await describe_limits(call.backend, rec.username)
         )
+    traffic_note = ""
+    if isinstance(call.backend, TrafficStatistics):
+        unread = await ViewStore(resources.db).unreadable_traffic(call.server.server_id or 0)
+        if unread:
+            shown = ", ".join(unread[:5]) + (f" and {len(unread) - 5} more" if len(unread) > 5 else "")
+            traffic_note = (
+                f"{len(unread)} usage statistics object{'s' if len(unread) > 1 else ''} on this server could not be"
+                f" read and {'are' if len(unread) > 1 else 'is'} kept on the gateway, not billed: {shown}"
+            )
     policy_name = info.policy if info else ""
     kind: Any = "unknown"
     if policy_name:
@@ -141,6 +150,6 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
         disk=_disk(call, latest),
         buckets=buckets,
         state=rec.state,
-        notes=tuple(n for n in (problem, limits_note) if n),
+        notes=tuple(n for n in (problem, limits_note, traffic_note) if n),
     )
     return Outcome({"fields": render_admin_tab(view)})

@@ -89,6 +89,9 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
                 lambda source, records: store.store_traffic(server.server_id or 0, source, records)
             )
             report.traffic_objects, report.traffic_unreadable = traffic.collected, list(traffic.unreadable)
+            await store.note_unreadable_traffic(
+                server.server_id or 0, traffic.unreadable, complete=not traffic.paging_stopped
+            )
             await store.write_bandwidth(server.server_id, now.date().replace(day=1))
         await store.write_history(usages.values(), now.date())
         report.history_deleted = await store.apply_retention(
