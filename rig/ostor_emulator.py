@@ -15,23 +15,57 @@ in memory, as an aiohttp app:
   per user or bucket; zeros once deleted), `?ostor-quotas` (per user, per bucket, defaults; type "0" user, "1" bucket),
   `?ostor-usage` (statistics objects `s3-usage-<service>-<start>-<period>` listed, read and deleted).
 
-Where the guide is silent the emulator chooses, and says so here:
-- errors are S3-style: an XML `<Error><Code/><Message/></Error>` body and the message again in the
-  `X-Amz-Err-Message` header (which real gateways send, as public ostor clients rely on). Status and code choices:
-  unknown user 404 NoSuchUser, user owning buckets 409 UserHasBuckets, third key pair 409 TooManyAccessKeys,
-  unknown key 404 NoSuchAccessKey, unset quota 404 NoSuchQuota, non-system caller 403 AccessDenied, disabled user's
-  S3 request 403 AccessDenied, bad signature 403 SignatureDoesNotMatch, clock off by > 15 min 403
-  RequestTimeTooSkewed, missing parameter 400 InvalidArgument;
-- a PUT for an email that already exists creates a second user with that email (the guide's user list shows two
-  users sharing one email); by-email operations then act on the oldest;
-- a disabled user's `State` is "disabled" (the guide shows only "enabled"; the bridge reads anything else as
-  disabled);
-- query strings are form-decoded (`+` is a space, `%2B` a plus), so clients must percent-encode values;
-- the statistics list pages with `after=<last name>` when `truncated` (seen in public ostor clients);
-- DELETE answers 204, other successes 200 (JSON when the guide shows a body, else empty);
-- a bucket's `size.current` is the exact sum of its objects' bytes (the guide does not say whether a real gateway
-  rounds to allocation units; its sample figures, such as 12288, are multiples of 4096).
-Limits and quotas are stored and reported, not enforced.
+Sources. Every answer below is marked with where it comes from: [G n] the guide, seeds/001_bea34c69edd5e391.txt at
+line n; [L] the public Go client of the ostor admin API github.com/Luzilla/acronis-s3-usage, pkg/ostor (read
+2026-11: ostor.go, utils.go, user.go, key.go, stats.go, types.go, and its mock pkg/ostormock); [P] the public Python
+usage collector github.com/60111767/s3_usage (s3_usage_collector/api/s3client.py, tasks/usage.py); [R] Virtuozzo's
+"Object Storage Orchestration API Reference" (docs.virtuozzo.com/..._ostor_api_reference, PUT/GET service
+ostor-limits; Acronis Storage 2.x edition); [A] Virtuozzo Hybrid Infrastructure admin guide, "Managing S3 user limits";
+[C] our choice where nothing public says (the bridge must then work either way: see `Variant`).
+
+- Signing: SigV2 string `METHOD\n\n\nDate\n/?ostor-<service>`, the service only [G 526-553 s3_curl, G 1395-1405
+  PHP; L utils.go createSignature; P signs the same resource]; `Date` in RFC 1123 with a zone name or a numeric zone
+  [L: time.RFC1123Z]; SigV4 accepted [G 491]; only system users [G 491-509]; skew over 15 minutes refused [C, AWS].
+- Errors: XML `<Error>` body and `X-Amz-Err-Message` header [L ostor.go: an error is read from that header]; codes and
+  statuses [C]: unknown user 404 NoSuchUser, user owning buckets 409 UserHasBuckets [G 697: refused, status C], third
+  key pair 409 TooManyAccessKeys [G 260: "maximum of 2", status C], unknown key 404 NoSuchAccessKey, unset quota 404
+  NoSuchQuota, non-system caller or disabled user 403 AccessDenied, bad signature 403 SignatureDoesNotMatch, skew 403
+  RequestTimeTooSkewed, missing or bad parameter 400 InvalidArgument [R: 400 for bad parameters].
+- Success statuses: DELETE 204 [L user.go DeleteUser expects 204]; others 200 [P: any status <= 204 is success], JSON
+  where the guide shows a body, else empty [G].
+- `?ostor-users` PUT: 16-hex user id, first pair whose id starts with it [G 589-600]; a second PUT for an existing
+  email makes a second user [G 607-624 lists two users with one email]; by-email operations act on the oldest [C].
+- `?ostor-users` GET list: a bare array [G 607-624], or `{"Users": [...]}` with `Flags` [L types.go, a real answer
+  quoted in a comment] (`Variant.users_wrapped`).
+- `?ostor-users&emailAddress` GET: State, Flags, pairs with secrets, accounts [G 629-674]; `State` of a disabled user
+  "disabled" [C: the guide only shows "enabled"], or no `State` at all (`Variant.state_reported`) [C].
+- enable/disable by POST [G 676-687; L: "lock/unlock requires POST (not PUT)"].
+- genKey: the new pair only [G 730-743], or all of the user's pairs, the new one first (`Variant.gen_key_lists_all`)
+  [L key.go RotateKey filters the answer for the pair it did not hold; ostormock's genKey answers two pairs].
+- revokeKey by POST [G 745-749]. Accounts: created by PUT (text) or POST (sample) [G 810-827], deleted [G 829-833].
+- `?ostor-buckets`: `Buckets` with size.current/h_integral/hmax/last_ts, epoch, owner_id, name, creation_date, no
+  object count [G 700-720, 756-808]; `size.current` exact bytes [C: the guide's 12288 suggests 4 KiB rounding].
+- Buckets are deleted with the system user's keys [G 718-722 `s3_curl DELETE .../bucketname`]; whether the system user
+  may also list and delete another user's objects is not documented: yes by default [C], no in
+  `Variant.system_deletes_objects=False`.
+- `?ostor-limits`: one limit-type/limit-resource/limit-value per PUT [G 867-924], values read back as "3600.00" and
+  "100" [G 888-899]; integer-only values (`Variant.integer_limits`) [G: every example is an integer; R: "Type:
+  integer"]; GET of a target without limits 404 NoSuchLimits (`Variant.limits_404_when_unset`) [R: "If limits for a
+  user/bucket requested are disabled, an error will be returned"; the status is C], else zeros [G 404-416 rm-limits
+  prints zeros]. Bandwidth unit "kbs/s" [G 374], "kb/s" [R, A], "kb/second" [L types.go]: stored as sent, not
+  interpreted (the bridge sends kilobits: see `bridge.backends.ostor_client.to_gateway_bandwidth`).
+- `?ostor-quotas`: per user, bucket, default; type "0"/"1"; size in GB [G 951-1066]; they need quota accounting
+  (`ostor-ctl add-acc`) [G 955-958]; without it (`Variant.quota_accounting=False`) every quota request is refused
+  400 InvalidRequest [C: the status a real gateway sends is not public].
+- `?ostor-usage`: list `{nr_items, truncated, items}`, read, delete [G 1082-1148]; names `s3-usage-<service id>-
+  <ISO start>-<period>` with hex service ids [G 1090-1097]; `service_id` printed as a bare number [G 1109], so a hex
+  id is printed bare too, which is not valid JSON (`Variant.hex_stats`) [C, from G; L's TODO: "limit queries over
+  710 produce broken JSON response" shows real gateways can answer broken JSON]; paging with `after=<last name>`
+  when truncated [L stats.go List(after)], or `after` ignored, the first page repeated (`Variant.ignores_after`)
+  [C; L's command loop guards against endless paging]. Public collectors also send `limit=` [P; L comments it out].
+Limits and quotas are stored and reported, not enforced. A variant is fixed per emulator; `VARIANTS` lists the ones
+the contract suite runs on: GUIDE (the guide's reading), MIXED (public clients' readings where the bridge must still do
+everything) and STRICT (every way at once, quota accounting off).
 
 The data plane is a minimal in-memory S3 surface here, not a real MinIO, because ostor's ownership model must be the
 same on both sides: a bucket belongs to the user whose key created it, `?ostor-buckets` reports its size, a user
