@@ -73,8 +73,8 @@ owning buckets cannot be deleted, a disabled user's keys stop working, and stati
 Path-style only: ListBuckets, Create/Head/Delete bucket, GetBucketLocation, ListObjectsV2, ListObjectVersions,
 Put/Get/Head/Delete object and multi-object delete. Anything else answers 501 NotImplemented.
 
-Run it alone with `python -m rig.ostor_emulator --port N`: it prints one JSON line with the URL and the system
-user's keys, then serves until Ctrl-C.
+Run it alone with `python -m rig.ostor_emulator --port N [--variant guide|mixed|strict]`: it prints one JSON line
+with the URL, the variant and the system user's keys, then serves until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -1027,13 +1027,15 @@ class OstorEmulator:
 
 async def _serve(args: argparse.Namespace) -> None:
     keys = (args.access_key, args.secret_key) if args.access_key and args.secret_key else None
-    emulator = OstorEmulator(stats_period=args.stats_period, system_keys=keys)
+    variant = next(v for v in VARIANTS if v.name == args.variant)
+    emulator = OstorEmulator(stats_period=args.stats_period, system_keys=keys, variant=variant)
     await emulator.start(args.host, args.port)
     print(
         json.dumps(
             {
                 "emulator": "Virtuozzo ostor S3 gateway stand-in (not Virtuozzo software)",
                 "url": emulator.url,
+                "variant": variant.name,
                 "access_key": emulator.access_key,
                 "secret_key": emulator.secret_key,
             }
@@ -1058,6 +1060,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--stats-period", type=int, default=1800, help="seconds between statistics objects")
+    parser.add_argument(
+        "--variant", choices=[v.name for v in VARIANTS], default="guide", help="how it answers where gateways differ"
+    )
     parser.add_argument("--access-key", help="the system user's access key (default: generated)")
     parser.add_argument("--secret-key", help="the system user's secret key (default: generated)")
     asyncio.run(_serve(parser.parse_args(argv)))

@@ -54,10 +54,13 @@ class Kind:
 
 
 CLOSE_PERIOD = "close_statistics_period"  # end a statistics period now (the gateway does it every 30 minutes)
-FAULTS = "inject_gateway_faults"  # make the gateway misbehave in ways a real one might (unreadable objects, ...)
+GATEWAY_HOOKS = "gateway_hooks"  # see what the gateway was asked, and make it misbehave as a real one might
 KINDS: tuple[Kind, ...] = (
     Kind("minio", MinioBackend, (pytest.mark.minio,)),
-    *(Kind(f"ostor-{v.name}", OstorBackend, variant=v, abilities=frozenset({CLOSE_PERIOD, FAULTS})) for v in VARIANTS),
+    *(
+        Kind(f"ostor-{v.name}", OstorBackend, variant=v, abilities=frozenset({CLOSE_PERIOD, GATEWAY_HOOKS}))
+        for v in VARIANTS
+    ),
     *((Kind("ostor-live", OstorBackend, live=LIVE_OSTOR),) if LIVE_OSTOR else ()),
 )
 

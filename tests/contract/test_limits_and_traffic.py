@@ -1,6 +1,6 @@
 """Contract: storage quotas, rate limits and traffic statistics (StorageQuotas, RateLimiting, TrafficStatistics), and
-what the emulated gateway lets a test break on purpose (FAULTS: a state change that does not happen, objects that
-cannot be read)."""
+what only an emulated gateway lets a test do (GATEWAY_HOOKS: see the requests it was sent, make a state change not
+happen, store objects that cannot be read)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from bridge.backends.ostor_backend import OstorBackend
 from bridge.domain.values import RateLimits, TrafficCollection, TrafficRecord
 from bridge.errors import BackendError
 from tests.conftest import unique
-from tests.contract.conftest import CLOSE_PERIOD, FAULTS, Harness, having
+from tests.contract.conftest import CLOSE_PERIOD, GATEWAY_HOOKS, Harness, having
 
 # -- quotas --------------------------------------------------------------------------------------------------------
 
@@ -95,7 +95,7 @@ async def test_a_fractional_operations_rate_is_refused_with_a_sentence_and_nothi
     assert (await limits.rate_limits(name)).unlimited
 
 
-@having(RateLimiting, needs=FAULTS)
+@having(RateLimiting, needs=GATEWAY_HOOKS)
 async def test_the_products_kilobytes_per_second_reach_the_gateway_as_kilobits_per_second(harness: Harness) -> None:
     """The guide's unit is "kbs/s" (lower-case b: bits): 100 KB/s sold is 800 kbit/s on the gateway, whole numbers."""
     assert harness.emulator is not None
@@ -114,7 +114,7 @@ async def test_the_products_kilobytes_per_second_reach_the_gateway_as_kilobits_p
 # -- state changes that do not happen ------------------------------------------------------------------------------
 
 
-@having(AccessKeys, needs=FAULTS)
+@having(AccessKeys, needs=GATEWAY_HOOKS)
 async def test_a_suspend_the_gateway_accepts_but_does_not_carry_out_is_reported_with_the_state_it_shows(
     harness: Harness,
 ) -> None:
@@ -188,7 +188,7 @@ async def test_a_statistics_object_whose_store_failed_is_kept_for_the_next_colle
 BROKEN = b'{"fmt_version": 1, "service_id": 80000000000000zz, "items": ['  # cut short, and not a number
 
 
-@having(TrafficStatistics, needs=FAULTS)
+@having(TrafficStatistics, needs=GATEWAY_HOOKS)
 async def test_an_unreadable_statistics_object_is_kept_and_named_and_the_others_are_collected(
     harness: Harness,
 ) -> None:
@@ -208,7 +208,7 @@ async def test_an_unreadable_statistics_object_is_kept_and_named_and_the_others_
     assert (again.collected, again.unreadable) == (0, (broken,))
 
 
-@having(TrafficStatistics, needs=FAULTS)
+@having(TrafficStatistics, needs=GATEWAY_HOOKS)
 async def test_paging_statistics_ends_when_a_page_brings_nothing_new(harness: Harness) -> None:
     """A gateway that ignores `after=` and keeps saying `truncated` (the strict variant) cannot make it loop."""
     assert harness.emulator is not None

@@ -113,21 +113,23 @@ def _now_http() -> str:
 # -- the runner ----------------------------------------------------------------------------------------------------
 
 
-async def test_the_runner_serves_on_a_port_and_prints_the_url_and_system_keys(
-    session: aiohttp.ClientSession,
+@pytest.mark.parametrize("variant", ["guide", "strict"])
+async def test_the_runner_serves_on_a_port_and_prints_the_url_variant_and_system_keys(
+    session: aiohttp.ClientSession, variant: str
 ) -> None:
     port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "rig.ostor_emulator", "--port", str(port), cwd=REPO, stdout=asyncio.subprocess.PIPE
-    )
+    argv = ["-m", "rig.ostor_emulator", "--port", str(port), "--variant", variant]
+    proc = await asyncio.create_subprocess_exec(sys.executable, *argv, cwd=REPO, stdout=asyncio.subprocess.PIPE)
     try:
         assert proc.stdout is not None
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
         info = json.loads(line)
-        assert info["url"] == f"http://127.0.0.1:{port}"
+        assert (info["url"], info["variant"]) == (f"http://127.0.0.1:{port}", variant)
         assert "not Virtuozzo software" in info["emulator"]
         admin = OstorAdminClient(session, info["url"], Keys(info["access_key"], info["secret_key"]))
         assert [u.email for u in await admin.list_users()] == ["system@ostor-emulator.invalid"]
+        listed = await admin.call("GET", "ostor-users", action="list users")
+        assert isinstance(listed, dict if variant == "strict" else list)  # {"Users": [...]} only when strict
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 10) == 0
