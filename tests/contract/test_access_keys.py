@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import pytest
 
 from bridge.backends.capabilities import AccessKeys
@@ -11,16 +9,7 @@ from bridge.domain.values import KeyPair
 from bridge.errors import BackendError
 from tests.conftest import unique
 from tests.contract.conftest import Harness, having
-
-
-async def rotate_key_pair(
-    backend: AccessKeys, username: str, current_access_key: str, store: Callable[[KeyPair], Awaitable[None]]
-) -> KeyPair:
-    """What the product's rotation buttons do in two requests, in one: begin, hand over, finish."""
-    new = await backend.begin_key_rotation(username, current_access_key)
-    await store(new)
-    await backend.finish_key_rotation(username, new.access_key)
-    return new
+from tests.key_rotation import rotate_key_pair
 
 
 def keys_of(h: Harness) -> AccessKeys:

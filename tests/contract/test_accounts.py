@@ -74,11 +74,11 @@ async def test_provision_twice_makes_one_user_and_one_bucket_and_the_credentials
         assert len(await harness.backend.key_pairs(name)) == 1
 
 
-async def test_provision_without_a_secret_refuses_to_create_a_missing_account(harness: Harness) -> None:
+async def test_provision_with_create_false_refuses_a_missing_account(harness: Harness) -> None:
     name = unique("c")
     spec = harness.spec(name)
     with pytest.raises(BackendError) as refused:
-        await harness.backend.provision(AccountSpec(**{**spec.__dict__, "secret": None}))
+        await harness.backend.provision(AccountSpec(**{**spec.__dict__, "create": False, "secret": None}))
     assert refused.value.code == "no_such_account"
     assert await harness.backend.account_exists(name) is False
 

@@ -80,8 +80,8 @@ async def test_a_request_dated_more_than_15_minutes_off_is_refused_as_skewed(
         session,
         emulator.url,
         Keys(emulator.access_key, emulator.secret_key),
-        signature=signature,
-        clock=late,  # type: ignore[arg-type]
+        signature=signature,  # type: ignore[arg-type]
+        clock=late,
     )
     with pytest.raises(BackendError, match="synchronise both with NTP") as caught:
         await skewed.list_users()
