@@ -33,6 +33,7 @@ from bridge.backends.ostor_client import (
     OstorBucket,
     OstorUser,
     SignatureVersion,
+    Target,
     for_bucket,
     for_user,
 )
@@ -481,13 +482,7 @@ class OstorBackend:
         if gigabytes is not None and gigabytes < 1:
             raise ValueError("a quota is a whole number of gigabytes from 1; None removes it")
         user = await self._require_user(username)
-        target = for_user(user.email)
-        if gigabytes is None:
-            await self.admin.delete_quota(target)
-            return
-        current = await self.admin.get_quota(target)
-        if current is None or current.size_gb != gigabytes:
-            await self.admin.set_quota(target, gigabytes)
+        await self._converge_quota(for_user(user.email), gigabytes)
 
     async def set_bucket_quotas_gb(self, username: str, gigabytes: int | None) -> int:
         if gigabytes is not None and gigabytes < 1:
@@ -495,14 +490,17 @@ class OstorBackend:
         user = await self._require_user(username)
         buckets = await self.admin.list_buckets(user.email)
         for bucket in buckets:
-            target = for_bucket(bucket.name)
-            if gigabytes is None:
-                await self.admin.delete_quota(target)
-                continue
-            current = await self.admin.get_quota(target)
-            if current is None or current.size_gb != gigabytes:
-                await self.admin.set_quota(target, gigabytes)
+            await self._converge_quota(for_bucket(bucket.name), gigabytes)
         return len(buckets)
+
+    async def _converge_quota(self, target: Target, gigabytes: int | None) -> None:
+        """Make one target's quota `gigabytes` (None: none), writing only when it differs."""
+        if gigabytes is None:
+            await self.admin.delete_quota(target)
+            return
+        current = await self.admin.get_quota(target)
+        if current is None or current.size_gb != gigabytes:
+            await self.admin.set_quota(target, gigabytes)
 
     # -- TrafficStatistics --------------------------------------------------------------------------------------
 
