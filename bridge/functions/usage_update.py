@@ -37,6 +37,7 @@ class Report:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     history_deleted: int = 0
     traffic_objects: int = 0
+    traffic_unreadable: list[str] = field(default_factory=list)  # statistics objects kept on the server, unread
     effects: list[dict[str, Any]] = field(default_factory=list)
 
     def result(self) -> dict[str, Any]:
@@ -48,6 +49,7 @@ class Report:
             "skipped": self.skipped,
             "history_deleted": self.history_deleted,
             "traffic_objects": self.traffic_objects,
+            "traffic_unreadable": self.traffic_unreadable,
         }
 
 
@@ -86,8 +88,12 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
     await store.write_usage([(usages[sid], p.disk_limit_bytes) for sid, p in products.items()], now, exact=False)
     if daily:
         if isinstance(backend, TrafficStatistics):
-            report.traffic_objects = await backend.collect_traffic(
+            traffic = await backend.collect_traffic(
                 lambda source, records: store.store_traffic(server.server_id or 0, source, records)
+            )
+            report.traffic_objects, report.traffic_unreadable = traffic.collected, list(traffic.unreadable)
+            await store.note_unreadable_traffic(
+                server.server_id or 0, traffic.unreadable, complete=not traffic.paging_stopped
             )
             await meter.rollup_ostor(server.server_id, now.date() - timedelta(days=35))
         await store.write_history(usages.values(), now.date())

@@ -205,6 +205,23 @@ class UsageStore:
 
         await self.db.run(q)
 
+    async def note_unreadable_traffic(self, serverid: int, sources: Sequence[str], *, complete: bool) -> None:
+        """The statistics objects of a server that could not be read (kept on the gateway, shown on the admin tab).
+        A `complete` collection saw every object, so objects no longer listed (fixed or removed on the gateway) go."""
+
+        def q(conn: Conn) -> None:
+            with conn.cursor() as cur:
+                if complete:
+                    cur.execute("DELETE FROM mod_s3bridge_traffic_unreadable WHERE serverid = %s", (serverid,))
+                if sources:
+                    cur.executemany(
+                        "INSERT INTO mod_s3bridge_traffic_unreadable (serverid, source) VALUES (%s, %s)"
+                        " ON DUPLICATE KEY UPDATE last_seen = CURRENT_TIMESTAMP",
+                        [(serverid, s[:255]) for s in sources],
+                    )
+
+        await self.db.run(q)
+
     async def save_state(self, serviceid: int, state: LimitState) -> None:
         def q(conn: Conn) -> None:
             with conn.cursor() as cur:
