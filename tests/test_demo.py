@@ -20,6 +20,8 @@ def test_demo_walkthrough_runs_and_reports_a_successful_test_connection() -> Non
     assert 'returned to WHMCS: {"success": true, "error": ""}' in r.stdout
     assert "rejected the access key or secret key" in r.stdout
     assert "customer uploads with boto3: s3://7-55--data/hello.txt" in r.stdout
-    assert "account '7-55' deleted: 1 bucket(s), 1 object version(s)" in r.stdout
+    assert "account '7-55' deleted: 1 bucket(s), 2 object version(s)" in r.stdout  # hello.txt and metered.bin
+    traffic = next(line for line in r.stdout.splitlines() if "traffic of service #55 today" in line)
+    assert '"bytes_in": 1000000, "bytes_out": 23' in traffic  # metered from MinIO's audit webhook, exactly
     assert "storage quota 5 GB" in r.stdout  # the ostor walk-through, on the gateway emulator
     assert "account '7-56' deleted" in r.stdout
