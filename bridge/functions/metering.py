@@ -313,20 +313,29 @@ class Meter:
 
 
 # -- the admin button ---------------------------------------------------------------------------------------------
+class AdminOnly(BridgeError):
+    status = 403
+    code = "admin_only"
+
+
+class MeterOff(BridgeError):
+    status = 409
+    code = "meter_off"
+
+
 async def enable_metering(resources: Resources, params: Params) -> Outcome:
     """Enable Traffic Metering (admin button, any service of the server): point the server's `audit_webhook`
     target `s3bridge` at this daemon's audit listener, with a token derived from the daemon's secret and a queue
     directory, through MinIO's admin API. Takes effect at once (the subsystem is dynamic); safe to click again."""
     if optional_int(params, "bridge_client_id") is not None and not optional_int(params, "bridge_admin_id"):
-        raise BridgeError("Enable Traffic Metering is an admin action for the whole server", code="admin_only")
+        raise AdminOnly("Enable Traffic Metering is an admin action for the whole server")
     server = ServerParams.from_params(params)
     if server.server_id is None:
         raise MissingParam("serverid")
     meter = resources.meter
     if meter is None:
-        raise BridgeError(
-            'traffic metering is off in the daemon\'s configuration: add a [meter] section with listen = "host:port"',
-            code="meter_off",
+        raise MeterOff(
+            'traffic metering is off in the daemon\'s configuration: add a [meter] section with listen = "host:port"'
         )
     backend = resources.backend_for(server)
     if not isinstance(backend, AuditWebhook):
