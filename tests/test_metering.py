@@ -371,3 +371,8 @@ def test_request_ids_older_than_the_resend_window_are_forgotten(config, mariadb,
     conn.close()
     assert left is not None
     assert left["n"] == 2
+
+
+def test_enable_metering_on_a_daemon_without_a_meter_section_says_what_to_add(daemon, minio) -> None:
+    s = Service(minio, daemon.url, daemon.secret)
+    assert "add a [meter] section" in s.call("EnableMetering").returned
