@@ -18,14 +18,17 @@ from bridge.functions.lifecycle import Call, prepare, settle_rotation
 from bridge.functions.limits import describe_limits, limits_sentence
 from bridge.functions.ownership import authorize
 from bridge.params import Params
+from bridge.usage import WHMCS_MB_MAX, overflows_whmcs
 from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Disk
 from bridge.views.render import render_admin_tab, render_client_area
 from bridge.views_store import LatestUsage, ViewStore
 
 
-def _language(params: Params) -> str:
+async def _language(services: Services, params: Params) -> str:
+    """The client's WHMCS language; '' is WHMCS's "Default", i.e. the system language."""
     details = params.get("clientsdetails")
-    return str(details.get("language") or "") if isinstance(details, dict) else ""
+    language = str(details.get("language") or "") if isinstance(details, dict) else ""
+    return language or await ViewStore(services.db).system_language()
 
 
 def _endpoint(call: Call) -> str:
@@ -76,7 +79,7 @@ async def client_area(services: Services, params: Params) -> Outcome:
     page = "clientarea.php?action=productdetails&id=" + str(sid)
     display = call.product.password_display
     view = ClientAreaView(
-        language=_language(params),
+        language=await _language(services, params),
         serviceid=sid,
         endpoint=_endpoint(call),
         console_url=call.product.console_url,
@@ -96,8 +99,19 @@ async def client_area(services: Services, params: Params) -> Outcome:
         cancel_url=f"clientarea.php?action=cancel&id={sid}",
         notice=problem,
         keys=isinstance(call.backend, AccessKeys),
+        csrf_token=str(params.get("bridge_csrf_token") or ""),
     )
     return Outcome({"html": render_client_area(view)})
+
+
+def _clamp_note(call: Call, latest: LatestUsage) -> str:
+    """WHMCS's tblhosting holds at most 2,147,483,647 MB (2 PB): say so when this service's figures are bigger."""
+    if not (overflows_whmcs(call.product.disk_limit_bytes) or overflows_whmcs(latest.used_bytes)):
+        return ""
+    return (
+        f"WHMCS's usage columns hold at most {WHMCS_MB_MAX} MB (2 PB): WHMCS shows this service's disk limit or usage"
+        " as that figure (overage billing counts from it); the module enforces the real limit"
+    )
 
 
 async def admin_tab(services: Services, params: Params) -> Outcome:
@@ -141,6 +155,6 @@ async def admin_tab(services: Services, params: Params) -> Outcome:
         disk=_disk(call, latest),
         buckets=buckets,
         state=rec.state,
-        notes=tuple(n for n in (problem, limits_note) if n),
+        notes=tuple(n for n in (problem, limits_note, _clamp_note(call, latest)) if n),
     )
     return Outcome({"fields": render_admin_tab(view)})

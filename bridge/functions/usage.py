@@ -19,7 +19,7 @@ from bridge.functions.ownership import authorize
 from bridge.logs import get_logger
 from bridge.params import Params, ServerParams
 from bridge.product import ProductSettings, parse_product
-from bridge.usage import Decision, ServiceUsage, assign, decide
+from bridge.usage import WHMCS_MB_MAX, Decision, ServiceUsage, assign, decide, overflows_whmcs
 from bridge.usage_store import ServiceRow, UsageStore
 
 log = get_logger("s3bridge.usage")
@@ -34,6 +34,7 @@ class Report:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     history_deleted: int = 0
     traffic_objects: int = 0
+    clamped: list[int] = field(default_factory=list)  # services whose figures exceed tblhosting's int columns
     effects: list[dict[str, Any]] = field(default_factory=list)
 
     def result(self) -> dict[str, Any]:
@@ -45,6 +46,7 @@ class Report:
             "skipped": self.skipped,
             "history_deleted": self.history_deleted,
             "traffic_objects": self.traffic_objects,
+            "clamped": self.clamped,
         }
 
 
@@ -59,10 +61,13 @@ async def enforce_limits(services: Services, params: Params) -> Outcome:
 
 
 async def _collect(services: Services, params: Params, *, daily: bool) -> Outcome:
+    store = UsageStore(services.db)
+    if params.get("serverport") in (None, "") and params.get("serverid") not in (None, ""):
+        # WHMCS's daily cron passes no port (only the seven server keys): take it from the server's record.
+        params = {**params, "serverport": (await store.server_record(int(params["serverid"]))).get("port")}
     server = ServerParams.from_params(params)
     if server.server_id is None:
         raise MissingParam("serverid")
-    store = UsageStore(services.db)
     rows = await store.services_of_server(server.server_id)
     report = Report(services=len(rows))
     if not rows:
@@ -80,6 +85,11 @@ async def _collect(services: Services, params: Params, *, daily: bool) -> Outcom
             report.skipped.append({"serviceid": r.serviceid, "reason": e.message})
     now = services.now()
     await store.write_usage([(usages[sid], p.disk_limit_bytes) for sid, p in products.items()], now, exact=False)
+    report.clamped = [
+        sid for sid, p in products.items() if overflows_whmcs(p.disk_limit_bytes) or overflows_whmcs(usages[sid].bytes)
+    ]
+    if report.clamped:
+        log.warning("usage_clamped_for_whmcs", serviceids=report.clamped, max_mb=WHMCS_MB_MAX)
     if daily:
         if isinstance(backend, TrafficStatistics):
             report.traffic_objects = await backend.collect_traffic(

@@ -1,0 +1,409 @@
+<?php
+
+/**
+ * The s3bridge module's glue (PHP 7.4 to 8.4): configuration, the signed call to the daemon (docs/PROTOCOL.md),
+ * the effects it may ask for, the module log, and WHMCS's CSRF token for client-area actions.
+ *
+ * Everything lives in namespace S3Bridge: WHMCS's admin URL (`ac=`) runs any global function named s3bridge_*, so
+ * helpers must not be global functions.
+ */
+
+declare(strict_types=1);
+
+namespace S3Bridge;
+
+final class BridgeException extends \RuntimeException
+{
+}
+
+/** HTML that is already escaped (rendered by the daemon). WHMCS entity-decodes string template variables but leaves
+ * objects alone, so page output travels as this object and the template prints it without evaluating it. */
+final class Html
+{
+    /** @var string */
+    private $html;
+
+    public function __construct(string $html)
+    {
+        $this->html = $html;
+    }
+
+    public function __toString(): string
+    {
+        return $this->html;
+    }
+}
+
+final class Bridge
+{
+    /** $params keys sent to the daemon (plus configoption1..24, a reduced clientsdetails and bridge_* keys). */
+    const PARAM_KEYS = ['serviceid', 'userid', 'pid', 'serverid', 'domain', 'username', 'password', 'producttype',
+        'moduletype', 'configoptions', 'customfields', 'server', 'serverip', 'serverhostname', 'serverusername',
+        'serverpassword', 'serveraccesshash', 'serversecure', 'serverport', 'serverhttpprefix'];
+    const CLIENT_KEYS = ['id', 'userid', 'firstname', 'lastname', 'companyname', 'email', 'language'];
+    /** Values of these keys are secrets even when the daemon cannot say so (it was not reached). */
+    const SECRET_KEYS = ['serverpassword', 'serveraccesshash', 'password', 'bridge_csrf_token'];
+    /** The only localAPI commands the daemon may ask for. */
+    const EFFECTS = ['UpdateClientProduct', 'SendEmail'];
+    /** Client functions that only read: every other function a client reaches must come with WHMCS's CSRF token. */
+    const CLIENT_READS = ['ClientArea', 'Buttons'];
+    /** Where the cron's last failure is kept for the admin tab (a WHMCS setting, tblconfiguration). */
+    const CRON_SETTING = 'S3BridgeCronError';
+
+    /** 'success' or the sentence WHMCS shows the admin. */
+    public static function simple(string $function, array $params): string
+    {
+        try {
+            self::forward($function, $params);
+            return 'success';
+        } catch (\Throwable $e) {
+            return $e->getMessage();
+        }
+    }
+
+    public static function testConnection(array $params): array
+    {
+        try {
+            $result = self::forward('TestConnection', $params);
+            $ok = is_array($result) && !empty($result['success']);
+            return ['success' => $ok, 'error' => $ok ? '' : (string) ($result['error'] ?? 'no success flag in the answer')];
+        } catch (\Throwable $e) {
+            return ['success' => false, 'error' => $e->getMessage()];
+        }
+    }
+
+    /** WHMCS's own overview stays; the module's output is added below it. */
+    public static function clientArea(array $params): array
+    {
+        if (function_exists('generate_token')) {
+            $params['bridge_csrf_token'] = (string) generate_token('plain');
+        }
+        try {
+            $html = (string) (self::forward('ClientArea', $params)['html'] ?? '');
+        } catch (\Throwable $e) {
+            $html = '<div class="alert alert-warning" role="alert">' . self::escape($e->getMessage()) . '</div>';
+        }
+        return ['tabOverviewModuleOutputTemplate' => 'templates/overview.tpl',
+            'templateVariables' => ['s3bridge_html' => new Html($html)]];
+    }
+
+    /** Label => HTML (printed raw by WHMCS; the daemon escapes). Adds the cron's last failure when there is one. */
+    public static function adminTab(array $params): array
+    {
+        try {
+            $fields = (array) (self::forward('AdminServicesTabFields', $params)['fields'] ?? []);
+        } catch (\Throwable $e) {
+            $fields = ['S3 Bridge' => self::escape($e->getMessage())];
+        }
+        $cron = self::cronStatus();
+        if ($cron !== '') {
+            $fields['S3 Bridge cron'] = '<div class="alert alert-danger">' . self::escape($cron) . '</div>';
+        }
+        return $fields;
+    }
+
+    /** Admin buttons from the daemon (they depend on the backend); the MinIO set when it can't say. */
+    public static function adminButtons(array $params): array
+    {
+        $default = ['Recalculate Disk Space' => 'RecalculateDiskSpace', 'Update Policy' => 'UpdatePolicy',
+            'Set Standard Policy' => 'SetStandardPolicy', 'Set Limited Policy' => 'SetLimitedPolicy',
+            'Change Password' => 'ResetPassword'];
+        try {
+            $answer = empty($params['serverusername']) ? null : self::forward('Buttons', $params);
+        } catch (\Throwable $e) {
+            $answer = null;
+        }
+        return is_array($answer['admin'] ?? null) ? $answer['admin'] : $default;
+    }
+
+    /** The daily job (cron only): the daemon fills what WHMCS leaves out of $params from tblservers. */
+    public static function usageUpdate(array $params): string
+    {
+        $outcome = self::simple('UsageUpdate', $params);
+        self::recordCron($outcome === 'success' ? '' : $outcome);
+        return $outcome;
+    }
+
+    /** AfterCronJob: EnforceLimits for every enabled server of this module; one failing server stops no other. */
+    public static function cron(): void
+    {
+        $problems = [];
+        $servers = \WHMCS\Database\Capsule::table('tblservers')->where('type', 's3bridge')->where('disabled', 0)->get();
+        foreach ($servers as $server) {
+            // tblservers holds HTML-encoded text; WHMCS decodes it before building $params, and so do we.
+            $text = function (string $column) use ($server): string {
+                return html_entity_decode((string) $server->$column, ENT_QUOTES, 'UTF-8');
+            };
+            $outcome = self::simple('EnforceLimits', ['serverid' => (int) $server->id,
+                'serverhostname' => $text('hostname') !== '' ? $text('hostname') : $text('ipaddress'),
+                'serverip' => $text('ipaddress'), 'serverusername' => $text('username'),
+                'serverpassword' => (string) decrypt((string) $server->password),
+                'serveraccesshash' => $text('accesshash'), 'serversecure' => in_array($text('secure'), ['on', '1'], true),
+                'serverport' => (int) $server->port]);
+            if ($outcome !== 'success') {
+                $problems[] = $text('name') . ': ' . $outcome;
+            }
+        }
+        self::recordCron(implode('; ', $problems));
+    }
+
+    /**
+     * CSRF guard for client-area actions (WHMCS's custom-function links are tokenless GETs): the request must be a
+     * POST carrying WHMCS's token, which WHMCS's check_token() verifies (it stops the request on a mismatch).
+     * Forms post it with the daemon's `csrf_form` macro (bridge/views/templates/_csrf.html.j2).
+     */
+    public static function requirePostedToken(): void
+    {
+        $token = $_POST['token'] ?? null;
+        if (($_SERVER['REQUEST_METHOD'] ?? '') !== 'POST' || !is_string($token) || $token === '') {
+            throw new BridgeException('This action needs the button on the service page; the link used was refused'
+                . ' because it did not carry the form\'s security token. Nothing was changed.');
+        }
+        check_token('WHMCS.default');
+    }
+
+    /** Sends one module function to the daemon, applies the effects it returns, logs the call; returns `result`. */
+    public static function forward(string $function, array $params)
+    {
+        $sent = self::allowedParams($params);
+        $secrets = array_values(array_filter(array_map(function (string $k) use ($sent): string {
+            return is_scalar($sent[$k] ?? null) ? (string) $sent[$k] : '';
+        }, self::SECRET_KEYS)));
+        $answer = null;
+        try {
+            if (!empty($sent['bridge_client_id']) && empty($sent['bridge_admin_id'])
+                && !in_array($function, self::CLIENT_READS, true)) {
+                self::requirePostedToken();
+            }
+            $config = self::config();
+            $secrets[] = $config['secret'];
+            $answer = self::post($config, '/v1/module/' . $function, $sent);
+            $secrets = array_merge($secrets, array_map('strval', (array) ($answer['secrets'] ?? [])));
+            foreach ((array) ($answer['effects'] ?? []) as $effect) {
+                self::apply(is_array($effect) ? $effect : [], (string) ($sent['serviceid'] ?? ''));
+            }
+        } catch (\Throwable $e) {
+            $message = self::mask($e->getMessage(), $secrets);
+            self::log($function, $sent, ['error' => $message, 'answer' => $answer], '', $secrets);
+            throw new BridgeException($message);
+        }
+        self::log($function, $sent, $answer, $answer['result'] ?? null, $secrets);
+        return $answer['result'] ?? null;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+
+    /** config.php beside the module (readable by the web server and the cron user); env S3BRIDGE_* overrides. */
+    private static function config(): array
+    {
+        $file = dirname(__DIR__) . '/config.php';
+        $config = [];
+        if (is_file($file)) {
+            if (!is_readable($file)) {
+                throw new BridgeException("s3bridge is misconfigured: $file exists but this user cannot read it"
+                    . ' (the web server and the cron user both need to)');
+            }
+            try {
+                $config = (array) (static function (string $f) {
+                    return require $f;
+                })($file);
+            } catch (\Throwable $e) { // the parser's message may quote a secret: name the line only
+                throw new BridgeException("s3bridge is misconfigured: $file fails to load (line {$e->getLine()})");
+            }
+        }
+        foreach (['url' => 'S3BRIDGE_URL', 'secret' => 'S3BRIDGE_SECRET', 'connect_timeout' => 'S3BRIDGE_CONNECT_TIMEOUT',
+            'timeout' => 'S3BRIDGE_TIMEOUT'] as $key => $env) {
+            $value = getenv($env);
+            if (is_string($value) && trim($value) !== '') {
+                $config[$key] = trim($value);
+            }
+        }
+        if (trim((string) ($config['url'] ?? '')) === '' || trim((string) ($config['secret'] ?? '')) === '') {
+            throw new BridgeException("s3bridge is not configured: create $file from config.php.example with the"
+                . " daemon's url and secret (env S3BRIDGE_URL / S3BRIDGE_SECRET only override it)");
+        }
+        $config['url'] = trim((string) $config['url']);
+        $config['secret'] = trim((string) $config['secret']);
+        if (!preg_match('#^(https?://[^/?\#@]+/?|unix:/.+)$#', $config['url'])) {
+            throw new BridgeException('s3bridge is misconfigured: url must look like http://127.0.0.1:8750,'
+                . ' https://host:port or unix:/run/s3bridge/s3bridge.sock');
+        }
+        foreach (['connect_timeout' => 3, 'timeout' => 60] as $key => $default) {
+            $config[$key] = (float) ($config[$key] ?? $default);
+            if ($config[$key] <= 0) {
+                throw new BridgeException("s3bridge is misconfigured: $key must be a positive number of seconds");
+            }
+        }
+        return $config;
+    }
+
+    /** One signed POST; every failure becomes one sentence naming the daemon's address. */
+    private static function post(array $config, string $path, array $params): array
+    {
+        $url = $config['url'];
+        $socket = strpos($url, 'unix:') === 0 ? substr($url, 5) : null;
+        $at = $socket !== null ? "unix:$socket" : (string) preg_replace('#^https?://#', '', rtrim($url, '/'));
+        if ($socket === null && strpos($at, ':') === false) {
+            $at .= strpos($url, 'https:') === 0 ? ':443' : ':80';
+        }
+        $body = json_encode(['params' => (object) $params], JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE);
+        $time = (string) time();
+        $nonce = bin2hex(random_bytes(16));
+        $canonical = implode("\n", ['S3BRIDGE-HMAC-SHA256', 'POST', $path, $time, $nonce, hash('sha256', (string) $body)]);
+        $requestId = '';
+        $ch = curl_init(($socket !== null ? 'http://localhost' : rtrim($url, '/')) . $path);
+        curl_setopt_array($ch, [CURLOPT_POST => true, CURLOPT_POSTFIELDS => $body, CURLOPT_RETURNTRANSFER => true,
+            CURLOPT_FOLLOWLOCATION => false, CURLOPT_NOSIGNAL => true, CURLOPT_PROXY => '',
+            CURLOPT_CONNECTTIMEOUT_MS => (int) ceil($config['connect_timeout'] * 1000),
+            CURLOPT_TIMEOUT_MS => (int) ceil($config['timeout'] * 1000), CURLOPT_USERAGENT => 's3bridge-whmcs-shim/2',
+            CURLOPT_HTTPHEADER => ['Content-Type: application/json', 'Expect:', "X-S3Bridge-Timestamp: $time",
+                "X-S3Bridge-Nonce: $nonce", 'X-S3Bridge-Signature: ' . hash_hmac('sha256', $canonical, $config['secret'])],
+            CURLOPT_HEADERFUNCTION => function ($ch, string $line) use (&$requestId): int {
+                if (stripos($line, 'x-request-id:') === 0) {
+                    $requestId = trim(substr($line, 13));
+                }
+                return strlen($line);
+            }] + ($socket !== null ? [CURLOPT_UNIX_SOCKET_PATH => $socket] : []));
+        $raw = curl_exec($ch);
+        $errno = curl_errno($ch);
+        $status = (int) curl_getinfo($ch, CURLINFO_RESPONSE_CODE);
+        $why = strtolower(curl_error($ch));
+        $osErrno = (int) curl_getinfo($ch, CURLINFO_OS_ERRNO);
+        curl_close($ch);
+        if ($errno !== 0 || !is_string($raw)) {
+            if ($errno === CURLE_OPERATION_TIMEDOUT && strpos($why, 'connect') === false) {
+                throw new BridgeException("s3bridge daemon at $at did not answer within {$config['timeout']} s");
+            }
+            $reasons = ['refused' => 'connection refused', 'no such file' => 'the socket file does not exist (is the'
+                . ' daemon running?)', 'permission denied' => 'permission denied (this user may not open the socket)',
+                'resolve' => 'the host name could not be resolved', 'timed out' => 'no connection within '
+                . $config['connect_timeout'] . ' s', 'ssl' => 'TLS failed (' . $why . ')'];
+            $reason = $osErrno === 111 ? 'connection refused' : $why;
+            foreach ($reasons as $needle => $sentence) {
+                if (strpos($why, $needle) !== false) {
+                    $reason = $sentence;
+                    break;
+                }
+            }
+            throw new BridgeException("s3bridge daemon unreachable at $at: $reason");
+        }
+        $answer = json_decode($raw, true);
+        if (!is_array($answer) || !is_bool($answer['ok'] ?? null)) {
+            throw new BridgeException("s3bridge daemon at $at answered HTTP $status with something that is not an s3bridge answer");
+        }
+        if ($answer['ok']) {
+            return $answer;
+        }
+        $code = (string) ($answer['error']['code'] ?? 'unknown');
+        $message = trim((string) ($answer['error']['message'] ?? ''));
+        if ($status === 401) {
+            $message = "s3bridge daemon at $at refused the request signature ($code: " . rtrim($message, '.')
+                . "); check that config.php's secret (or S3BRIDGE_SECRET) is one of the daemon's [daemon] secrets"
+                . ' and that the clocks agree';
+        }
+        throw new BridgeException($message !== '' ? $message : "s3bridge daemon at $at refused the call with HTTP"
+            . " $status ($code); see request $requestId in the daemon log");
+    }
+
+    /** One effect: an allow-listed localAPI command about the service being handled, and nothing else. */
+    private static function apply(array $effect, string $serviceId): void
+    {
+        $command = (string) ($effect['command'] ?? '');
+        $values = is_array($effect['params'] ?? null) ? $effect['params'] : [];
+        if (($effect['type'] ?? '') !== 'localapi' || !in_array($command, self::EFFECTS, true)) {
+            throw new BridgeException("s3bridge daemon asked for '$command', which is not an effect this module carries"
+                . ' out (allowed: ' . implode(', ', self::EFFECTS) . '); refused');
+        }
+        $target = (string) ($values['serviceid'] ?? $values['id'] ?? '');
+        if ($serviceId !== '' && $serviceId !== '0' && $target !== $serviceId) {
+            throw new BridgeException("s3bridge daemon asked for $command on service $target while handling service"
+                . " $serviceId; refused");
+        }
+        $result = localAPI($command, $values);
+        if (($result['result'] ?? '') !== 'success') {
+            throw new BridgeException("WHMCS localAPI $command failed: " . (string) ($result['message'] ?? 'no message'));
+        }
+    }
+
+    private static function allowedParams(array $params): array
+    {
+        $sent = [];
+        foreach ($params as $key => $value) {
+            $key = (string) $key;
+            if (in_array($key, self::PARAM_KEYS, true) || preg_match('/^configoption([1-9]|1\d|2[0-4])$/', $key)
+                || strpos($key, 'bridge_') === 0) {
+                $sent[$key] = self::plain($value);
+            }
+        }
+        $client = (array) ($params['clientsdetails'] ?? []);
+        $sent['clientsdetails'] = (object) array_intersect_key($client, array_flip(self::CLIENT_KEYS));
+        foreach (['configoptions', 'customfields'] as $key) {
+            $sent[$key] = (object) ($sent[$key] ?? []);
+        }
+        unset($sent['bridge_client_id'], $sent['bridge_admin_id']);
+        // Who is asking: the daemon lets a client see only their own services.
+        if (!empty($_SESSION['adminid'])) {
+            $sent['bridge_admin_id'] = (int) $_SESSION['adminid'];
+        }
+        if (!empty($_SESSION['uid'])) {
+            $sent['bridge_client_id'] = (int) $_SESSION['uid'];
+        }
+        return $sent;
+    }
+
+    /** Drops objects and resources at any depth (WHMCS passes models, e.g. $params['model']). */
+    private static function plain($value)
+    {
+        if (is_array($value)) {
+            return array_map([self::class, 'plain'], array_filter($value, function ($v): bool {
+                return !is_object($v) && !is_resource($v);
+            }));
+        }
+        return is_object($value) || is_resource($value) ? null : $value;
+    }
+
+    private static function log(string $function, array $request, $response, $processed, array $secrets): void
+    {
+        if (function_exists('logModuleCall')) {
+            usort($secrets, function (string $a, string $b): int {
+                return strlen($b) - strlen($a);
+            });
+            logModuleCall('s3bridge', $function, $request, $response, $processed, array_values(array_unique($secrets)));
+        }
+    }
+
+    private static function mask(string $text, array $secrets): string
+    {
+        foreach ($secrets as $secret) {
+            if ((string) $secret !== '') {
+                $text = str_replace((string) $secret, str_repeat('*', strlen((string) $secret)), $text);
+            }
+        }
+        return $text;
+    }
+
+    private static function escape(string $text): string
+    {
+        return htmlspecialchars($text, ENT_QUOTES | ENT_SUBSTITUTE, 'UTF-8');
+    }
+
+    /** The cron's last failure ('' when its last run reached the daemon), kept in tblconfiguration. */
+    private static function recordCron(string $problem): void
+    {
+        try {
+            \WHMCS\Config\Setting::setValue(self::CRON_SETTING, $problem === '' ? '' : date('Y-m-d H:i') . ' ' . $problem);
+        } catch (\Throwable $e) { // the status line must never break the cron itself
+        }
+    }
+
+    private static function cronStatus(): string
+    {
+        try {
+            $value = \WHMCS\Config\Setting::getValue(self::CRON_SETTING);
+        } catch (\Throwable $e) {
+            return '';
+        }
+        return (string) $value === '' ? '' : 'The last WHMCS cron run could not do its s3bridge work (' . $value
+            . '); usage figures and limits are not being updated. Check that the cron user can read config.php.';
+    }
+}
