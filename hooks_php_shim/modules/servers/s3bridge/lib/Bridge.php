@@ -372,10 +372,11 @@ final class Bridge
         }
     }
 
+    /** Secrets in a message become stars (shorter than 4 characters: ordinary words, left alone, as the daemon does). */
     private static function mask(string $text, array $secrets): string
     {
         foreach ($secrets as $secret) {
-            if ((string) $secret !== '') {
+            if (strlen((string) $secret) >= 4) {
                 $text = str_replace((string) $secret, str_repeat('*', strlen((string) $secret)), $text);
             }
         }
