@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bridge.product import SETTINGS, UNITS, InvalidSetting, parse_product
+from bridge.domain.product_settings import SETTINGS, UNITS, InvalidSetting, parse_product
 from rig.paths import REPO
 from rig.shim import run_shim
 

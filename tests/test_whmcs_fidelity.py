@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from minio import MinioAdmin
 from minio.credentials.providers import StaticProvider
 
-from bridge.product import SETTINGS
+from bridge.domain.product_settings import SETTINGS
 from rig.paths import REPO
 from rig.sample_whmcs import insert_server
 from rig.services import MariaDB, MinIO

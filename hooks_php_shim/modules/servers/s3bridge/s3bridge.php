@@ -23,7 +23,7 @@ function s3bridge_MetaData(): array
         'DefaultNonSSLPort' => '9000', 'DefaultSSLPort' => '443'];
 }
 
-/** Product settings, generated from bridge/product.py SETTINGS by tools/gen_shim_settings.py. */
+/** Product settings, generated from bridge/domain/product_settings.py SETTINGS by tools/gen_shim_settings.py. */
 function s3bridge_ConfigOptions(): array
 {
     return require __DIR__ . '/lib/settings.php';
