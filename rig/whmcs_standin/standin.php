@@ -195,7 +195,7 @@ function standin_params(string $function, array $given): array
 /** ClientArea output as the client sees it (docs: client area output; DESIGN): template variables are decoded, the
  * template is rendered with real Smarty (Debian's smarty4 or smarty3), and the overview tab keeps WHMCS's own
  * overview (status, billing cycle, next due date, cancellation) only with tabOverviewModuleOutputTemplate. */
-function standin_render(array $returned, string $moduleDir, array $service): string
+function standin_render(array $returned, array $params, string $moduleDir, array $service): string
 {
     $smartyDir = getenv('STANDIN_SMARTY') ?: '/usr/share/php/smarty4';
     require_once $smartyDir . '/Smarty.class.php';
@@ -208,7 +208,10 @@ function standin_render(array $returned, string $moduleDir, array $service): str
     $smarty = new Smarty();
     $smarty->setTemplateDir($moduleDir);
     $smarty->setCompileDir(sys_get_temp_dir() . '/standin-smarty-' . getmypid());
-    $vars = WhmcsStandin::decode($returned['templateVariables'] ?? $returned['vars'] ?? []);
+    // The module's $params are template variables too (docs: "the same module vars as passed to every module
+    // function"), then what ClientArea returned; all of them decoded.
+    $vars = WhmcsStandin::decode(array_merge(array_diff_key($params, ['model' => 1]),
+        (array) ($returned['templateVariables'] ?? $returned['vars'] ?? [])));
     foreach ((array) $vars as $name => $value) {
         $smarty->assign((string) $name, $value);
     }
@@ -316,7 +319,7 @@ try {
         }
         WhmcsStandin::$result['return'] = $function($params);
         if ($name === 'ClientArea' && !empty($input['render']) && is_array(WhmcsStandin::$result['return'])) {
-            WhmcsStandin::$result['page'] = standin_render(WhmcsStandin::$result['return'], $moduleDir,
+            WhmcsStandin::$result['page'] = standin_render(WhmcsStandin::$result['return'], $params, $moduleDir,
                 (array) ($input['service'] ?? []));
         }
     }
