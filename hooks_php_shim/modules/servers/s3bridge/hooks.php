@@ -1,10 +1,8 @@
 <?php
 
 /**
- * s3bridge WHMCS hooks (loaded on every request: cheap until a hook runs).
- *
- * AfterCronJob (every cron run, usually every 5 minutes): the daemon re-checks the disk limits of every service of
- * every enabled s3bridge server with one admin call per server, and changes policies only where needed.
+ * s3bridge WHMCS hooks. AfterCronJob (every cron run, usually every 5 minutes): the daemon re-checks the disk limits of
+ * every service of every enabled s3bridge server with one admin call per server, changing policies only where needed.
  */
 
 declare(strict_types=1);

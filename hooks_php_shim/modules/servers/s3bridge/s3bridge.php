@@ -24,16 +24,8 @@ function s3bridge_MetaData(): array
 }
 
 /** Product settings, generated from bridge/domain/product_settings.py SETTINGS by tools/gen_shim_settings.py. */
-function s3bridge_ConfigOptions(): array
-{
-    return require __DIR__ . '/lib/settings.php';
-}
-
-function s3bridge_TestConnection(array $params): array
-{
-    return Bridge::testConnection($params);
-}
-
+function s3bridge_ConfigOptions(): array { return require __DIR__ . '/lib/settings.php'; }
+function s3bridge_TestConnection(array $params): array { return Bridge::testConnection($params); }
 function s3bridge_CreateAccount(array $params): string { return Bridge::simple('CreateAccount', $params); }
 function s3bridge_SuspendAccount(array $params): string { return Bridge::simple('SuspendAccount', $params); }
 function s3bridge_UnsuspendAccount(array $params): string { return Bridge::simple('UnsuspendAccount', $params); }
@@ -42,41 +34,24 @@ function s3bridge_ChangePassword(array $params): string { return Bridge::simple(
 function s3bridge_ChangePackage(array $params): string { return Bridge::simple('ChangePackage', $params); }
 
 /** WHMCS's daily cron, once per server ("Update usage statistics" must be on in Automation Settings). */
-function s3bridge_UsageUpdate(array $params): string
-{
-    return Bridge::usageUpdate($params);
-}
-
+function s3bridge_UsageUpdate(array $params): string { return Bridge::usageUpdate($params); }
 /** The overview tab: WHMCS's own overview, then the module's output (rendered and escaped by the daemon). */
-function s3bridge_ClientArea(array $params): array
-{
-    return Bridge::clientArea($params);
-}
-
-function s3bridge_AdminServicesTabFields(array $params): array
-{
-    return Bridge::adminTab($params);
-}
-
-function s3bridge_AdminCustomButtonArray(array $params = []): array
-{
-    return Bridge::adminButtons($params);
-}
+function s3bridge_ClientArea(array $params): array { return Bridge::clientArea($params); }
+function s3bridge_AdminServicesTabFields(array $params): array { return Bridge::adminTab($params); }
+function s3bridge_AdminCustomButtonArray(array $params = []): array { return Bridge::adminButtons($params); }
 
 /** No sidebar links: WHMCS makes them tokenless GETs. The page's own forms post WHMCS's token instead. */
-function s3bridge_ClientAreaCustomButtonArray(): array
-{
-    return [];
-}
-
+function s3bridge_ClientAreaCustomButtonArray(): array { return []; }
 /** What a client may call (through those forms). */
 function s3bridge_ClientAreaAllowedFunctions(): array
 {
     return ['Change Password' => 'ResetPassword', 'Recalculate Disk Space' => 'RecalculateDiskSpace'];
 }
-
 function s3bridge_ResetPassword(array $params): string { return Bridge::simple('ResetPassword', $params); }
-function s3bridge_RecalculateDiskSpace(array $params): string { return Bridge::simple('RecalculateDiskSpace', $params); }
+function s3bridge_RecalculateDiskSpace(array $params): string
+{
+    return Bridge::simple('RecalculateDiskSpace', $params);
+}
 function s3bridge_UpdatePolicy(array $params): string { return Bridge::simple('UpdatePolicy', $params); }
 function s3bridge_SetStandardPolicy(array $params): string { return Bridge::simple('SetStandardPolicy', $params); }
 function s3bridge_SetLimitedPolicy(array $params): string { return Bridge::simple('SetLimitedPolicy', $params); }

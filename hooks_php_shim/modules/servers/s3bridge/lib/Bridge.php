@@ -12,26 +12,18 @@ declare(strict_types=1);
 
 namespace S3Bridge;
 
+/** Code UNREACHED: the daemon was not reached (configuration, transport, no s3bridge answer); 0: it refused. */
 final class BridgeException extends \RuntimeException
 {
+    const UNREACHED = 1;
 }
 
-/** HTML that is already escaped (rendered by the daemon). WHMCS entity-decodes string template variables but leaves
- * objects alone, so page output travels as this object and the template prints it without evaluating it. */
+// Escaped HTML from the daemon. WHMCS entity-decodes string template variables, not objects: pages travel as this.
 final class Html
 {
-    /** @var string */
     private $html;
-
-    public function __construct(string $html)
-    {
-        $this->html = $html;
-    }
-
-    public function __toString(): string
-    {
-        return $this->html;
-    }
+    public function __construct(string $html) { $this->html = $html; }
+    public function __toString(): string { return $this->html; }
 }
 
 final class Bridge
@@ -63,13 +55,8 @@ final class Bridge
 
     public static function testConnection(array $params): array
     {
-        try {
-            $result = self::forward('TestConnection', $params);
-            $ok = is_array($result) && !empty($result['success']);
-            return ['success' => $ok, 'error' => $ok ? '' : (string) ($result['error'] ?? 'no success flag in the answer')];
-        } catch (\Throwable $e) {
-            return ['success' => false, 'error' => $e->getMessage()];
-        }
+        $error = self::simple('TestConnection', $params);
+        return ['success' => $error === 'success', 'error' => $error === 'success' ? '' : $error];
     }
 
     /** WHMCS's own overview stays; the module's output is added below it. */
@@ -81,7 +68,7 @@ final class Bridge
         try {
             $html = (string) (self::forward('ClientArea', $params)['html'] ?? '');
         } catch (\Throwable $e) {
-            $html = '<div class="alert alert-warning" role="alert">' . self::escape($e->getMessage()) . '</div>';
+            $html = '<div class="alert alert-warning">' . htmlspecialchars($e->getMessage(), ENT_QUOTES) . '</div>';
         }
         return ['tabOverviewModuleOutputTemplate' => 'templates/overview.tpl',
             'templateVariables' => ['s3bridge_html' => new Html($html)]];
@@ -93,11 +80,12 @@ final class Bridge
         try {
             $fields = (array) (self::forward('AdminServicesTabFields', $params)['fields'] ?? []);
         } catch (\Throwable $e) {
-            $fields = ['S3 Bridge' => self::escape($e->getMessage())];
+            $fields = ['S3 Bridge' => htmlspecialchars($e->getMessage(), ENT_QUOTES)];
         }
         $cron = self::cronStatus();
         if ($cron !== '') {
-            $fields['S3 Bridge cron'] = '<div class="alert alert-danger">' . self::escape($cron) . '</div>';
+            $fields['S3 Bridge cron'] = '<div class="alert alert-danger">' . htmlspecialchars($cron, ENT_QUOTES)
+                . '</div>';
         }
         return $fields;
     }
@@ -119,32 +107,47 @@ final class Bridge
     /** The daily job (cron only): the daemon fills what WHMCS leaves out of $params from tblservers. */
     public static function usageUpdate(array $params): string
     {
-        $outcome = self::simple('UsageUpdate', $params);
-        self::recordCron($outcome === 'success' ? '' : $outcome);
-        return $outcome;
+        return self::fromCron('UsageUpdate', $params, $unreached);
     }
 
     /** AfterCronJob: EnforceLimits for every enabled server of this module; one failing server stops no other. */
     public static function cron(): void
     {
-        $problems = [];
+        $unreached = [];
         $servers = \WHMCS\Database\Capsule::table('tblservers')->where('type', 's3bridge')->where('disabled', 0)->get();
         foreach ($servers as $server) {
             // tblservers holds HTML-encoded text; WHMCS decodes it before building $params, and so do we.
             $text = function (string $column) use ($server): string {
                 return html_entity_decode((string) $server->$column, ENT_QUOTES, 'UTF-8');
             };
-            $outcome = self::simple('EnforceLimits', ['serverid' => (int) $server->id,
+            self::fromCron('EnforceLimits', ['serverid' => (int) $server->id,
                 'serverhostname' => $text('hostname') !== '' ? $text('hostname') : $text('ipaddress'),
                 'serverip' => $text('ipaddress'), 'serverusername' => $text('username'),
                 'serverpassword' => (string) decrypt((string) $server->password),
-                'serveraccesshash' => $text('accesshash'), 'serversecure' => in_array($text('secure'), ['on', '1'], true),
-                'serverport' => (int) $server->port]);
-            if ($outcome !== 'success') {
-                $problems[] = $text('name') . ': ' . $outcome;
-            }
+                'serveraccesshash' => $text('accesshash'), 'serverport' => (int) $server->port,
+                'serversecure' => in_array($text('secure'), ['on', '1'], true)], $unreached);
         }
-        self::recordCron(implode('; ', $problems));
+    }
+
+    /** A cron call; when the daemon was not reached, the admin tab says so until a cron call reaches it again. */
+    private static function fromCron(string $function, array $params, ?array &$unreached): string
+    {
+        try {
+            self::forward($function, $params);
+            $outcome = 'success';
+        } catch (\Throwable $e) {
+            $outcome = $e->getMessage();
+        }
+        $unreached = $unreached ?? [];
+        if (($e ?? null) !== null && $e->getCode() === BridgeException::UNREACHED) {
+            $unreached[] = $outcome;
+        }
+        try {
+            $status = $unreached === [] ? '' : date('Y-m-d H:i ') . $unreached[0];
+            \WHMCS\Config\Setting::setValue(self::CRON_SETTING, $status);
+        } catch (\Throwable $ignored) { // the status line must never break the cron itself
+        }
+        return $outcome;
     }
 
     /**
@@ -185,7 +188,7 @@ final class Bridge
         } catch (\Throwable $e) {
             $message = self::mask($e->getMessage(), $secrets);
             self::log($function, $sent, ['error' => $message, 'answer' => $answer], '', $secrets);
-            throw new BridgeException($message);
+            throw new BridgeException($message, $e instanceof BridgeException ? $e->getCode() : 0);
         }
         self::log($function, $sent, $answer, $answer['result'] ?? null, $secrets);
         return $answer['result'] ?? null;
@@ -200,7 +203,7 @@ final class Bridge
         $config = [];
         if (is_file($file)) {
             if (!is_readable($file)) {
-                throw new BridgeException("s3bridge is misconfigured: $file exists but this user cannot read it"
+                throw self::unreached("s3bridge is misconfigured: $file exists but this user cannot read it"
                     . ' (the web server and the cron user both need to)');
             }
             try {
@@ -208,30 +211,25 @@ final class Bridge
                     return require $f;
                 })($file);
             } catch (\Throwable $e) { // the parser's message may quote a secret: name the line only
-                throw new BridgeException("s3bridge is misconfigured: $file fails to load (line {$e->getLine()})");
+                throw self::unreached("s3bridge is misconfigured: $file fails to load (line {$e->getLine()})");
             }
         }
-        foreach (['url' => 'S3BRIDGE_URL', 'secret' => 'S3BRIDGE_SECRET', 'connect_timeout' => 'S3BRIDGE_CONNECT_TIMEOUT',
-            'timeout' => 'S3BRIDGE_TIMEOUT'] as $key => $env) {
-            $value = getenv($env);
-            if (is_string($value) && trim($value) !== '') {
-                $config[$key] = trim($value);
-            }
+        foreach (['url', 'secret', 'connect_timeout', 'timeout'] as $key) {
+            $env = trim((string) getenv('S3BRIDGE_' . strtoupper($key)));
+            $config[$key] = trim((string) ($env !== '' ? $env : ($config[$key] ?? '')));
         }
-        if (trim((string) ($config['url'] ?? '')) === '' || trim((string) ($config['secret'] ?? '')) === '') {
-            throw new BridgeException("s3bridge is not configured: create $file from config.php.example with the"
+        if ($config['url'] === '' || $config['secret'] === '') {
+            throw self::unreached("s3bridge is not configured: create $file from config.php.example with the"
                 . " daemon's url and secret (env S3BRIDGE_URL / S3BRIDGE_SECRET only override it)");
         }
-        $config['url'] = trim((string) $config['url']);
-        $config['secret'] = trim((string) $config['secret']);
         if (!preg_match('#^(https?://[^/?\#@]+/?|unix:/.+)$#', $config['url'])) {
-            throw new BridgeException('s3bridge is misconfigured: url must look like http://127.0.0.1:8750,'
+            throw self::unreached('s3bridge is misconfigured: url must look like http://127.0.0.1:8750,'
                 . ' https://host:port or unix:/run/s3bridge/s3bridge.sock');
         }
         foreach (['connect_timeout' => 3, 'timeout' => 60] as $key => $default) {
-            $config[$key] = (float) ($config[$key] ?? $default);
+            $config[$key] = (float) ($config[$key] !== '' ? $config[$key] : $default);
             if ($config[$key] <= 0) {
-                throw new BridgeException("s3bridge is misconfigured: $key must be a positive number of seconds");
+                throw self::unreached("s3bridge is misconfigured: $key must be a positive number of seconds");
             }
         }
         return $config;
@@ -246,24 +244,19 @@ final class Bridge
         if ($socket === null && strpos($at, ':') === false) {
             $at .= strpos($url, 'https:') === 0 ? ':443' : ':80';
         }
-        $body = json_encode(['params' => (object) $params], JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE);
-        $time = (string) time();
-        $nonce = bin2hex(random_bytes(16));
-        $canonical = implode("\n", ['S3BRIDGE-HMAC-SHA256', 'POST', $path, $time, $nonce, hash('sha256', (string) $body)]);
-        $requestId = '';
+        $body = (string) json_encode(['params' => (object) $params],
+            JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE);
+        [$time, $nonce] = [(string) time(), bin2hex(random_bytes(16))];
+        $signature = hash_hmac('sha256', implode("\n", ['S3BRIDGE-HMAC-SHA256', 'POST', $path, $time, $nonce,
+            hash('sha256', $body)]), $config['secret']);
         $ch = curl_init(($socket !== null ? 'http://localhost' : rtrim($url, '/')) . $path);
         curl_setopt_array($ch, [CURLOPT_POST => true, CURLOPT_POSTFIELDS => $body, CURLOPT_RETURNTRANSFER => true,
             CURLOPT_FOLLOWLOCATION => false, CURLOPT_NOSIGNAL => true, CURLOPT_PROXY => '',
             CURLOPT_CONNECTTIMEOUT_MS => (int) ceil($config['connect_timeout'] * 1000),
             CURLOPT_TIMEOUT_MS => (int) ceil($config['timeout'] * 1000), CURLOPT_USERAGENT => 's3bridge-whmcs-shim/2',
             CURLOPT_HTTPHEADER => ['Content-Type: application/json', 'Expect:', "X-S3Bridge-Timestamp: $time",
-                "X-S3Bridge-Nonce: $nonce", 'X-S3Bridge-Signature: ' . hash_hmac('sha256', $canonical, $config['secret'])],
-            CURLOPT_HEADERFUNCTION => function ($ch, string $line) use (&$requestId): int {
-                if (stripos($line, 'x-request-id:') === 0) {
-                    $requestId = trim(substr($line, 13));
-                }
-                return strlen($line);
-            }] + ($socket !== null ? [CURLOPT_UNIX_SOCKET_PATH => $socket] : []));
+                "X-S3Bridge-Nonce: $nonce", 'X-S3Bridge-Signature: ' . $signature],
+            ] + ($socket !== null ? [CURLOPT_UNIX_SOCKET_PATH => $socket] : []));
         $raw = curl_exec($ch);
         $errno = curl_errno($ch);
         $status = (int) curl_getinfo($ch, CURLINFO_RESPONSE_CODE);
@@ -272,7 +265,7 @@ final class Bridge
         curl_close($ch);
         if ($errno !== 0 || !is_string($raw)) {
             if ($errno === CURLE_OPERATION_TIMEDOUT && strpos($why, 'connect') === false) {
-                throw new BridgeException("s3bridge daemon at $at did not answer within {$config['timeout']} s");
+                throw self::unreached("s3bridge daemon at $at did not answer within {$config['timeout']} s");
             }
             $reasons = ['refused' => 'connection refused', 'no such file' => 'the socket file does not exist (is the'
                 . ' daemon running?)', 'permission denied' => 'permission denied (this user may not open the socket)',
@@ -285,11 +278,11 @@ final class Bridge
                     break;
                 }
             }
-            throw new BridgeException("s3bridge daemon unreachable at $at: $reason");
+            throw self::unreached("s3bridge daemon unreachable at $at: $reason");
         }
         $answer = json_decode($raw, true);
         if (!is_array($answer) || !is_bool($answer['ok'] ?? null)) {
-            throw new BridgeException("s3bridge daemon at $at answered HTTP $status with something that is not an s3bridge answer");
+            throw self::unreached("s3bridge daemon at $at answered HTTP $status with something not an s3bridge answer");
         }
         if ($answer['ok']) {
             return $answer;
@@ -297,12 +290,11 @@ final class Bridge
         $code = (string) ($answer['error']['code'] ?? 'unknown');
         $message = trim((string) ($answer['error']['message'] ?? ''));
         if ($status === 401) {
-            $message = "s3bridge daemon at $at refused the request signature ($code: " . rtrim($message, '.')
+            throw self::unreached("s3bridge daemon at $at refused the request signature ($code: " . rtrim($message, '.')
                 . "); check that config.php's secret (or S3BRIDGE_SECRET) is one of the daemon's [daemon] secrets"
-                . ' and that the clocks agree';
+                . ' and that the clocks agree');
         }
-        throw new BridgeException($message !== '' ? $message : "s3bridge daemon at $at refused the call with HTTP"
-            . " $status ($code); see request $requestId in the daemon log");
+        throw new BridgeException($message !== '' ? $message : "s3bridge daemon at $at refused the call ($code)");
     }
 
     /** One effect: an allow-listed localAPI command about the service being handled, and nothing else. */
@@ -321,7 +313,7 @@ final class Bridge
         }
         $result = localAPI($command, $values);
         if (($result['result'] ?? '') !== 'success') {
-            throw new BridgeException("WHMCS localAPI $command failed: " . (string) ($result['message'] ?? 'no message'));
+            throw new BridgeException("WHMCS localAPI $command failed: " . ($result['message'] ?? 'no message'));
         }
     }
 
@@ -372,7 +364,12 @@ final class Bridge
         }
     }
 
-    /** Secrets in a message become stars (shorter than 4 characters: ordinary words, left alone, as the daemon does). */
+    private static function unreached(string $message): BridgeException
+    {
+        return new BridgeException($message, BridgeException::UNREACHED);
+    }
+
+    /** Secrets in a message become stars (under 4 characters they would hit ordinary words: as the daemon does). */
     private static function mask(string $text, array $secrets): string
     {
         foreach ($secrets as $secret) {
@@ -383,20 +380,6 @@ final class Bridge
         return $text;
     }
 
-    private static function escape(string $text): string
-    {
-        return htmlspecialchars($text, ENT_QUOTES | ENT_SUBSTITUTE, 'UTF-8');
-    }
-
-    /** The cron's last failure ('' when its last run reached the daemon), kept in tblconfiguration. */
-    private static function recordCron(string $problem): void
-    {
-        try {
-            \WHMCS\Config\Setting::setValue(self::CRON_SETTING, $problem === '' ? '' : date('Y-m-d H:i') . ' ' . $problem);
-        } catch (\Throwable $e) { // the status line must never break the cron itself
-        }
-    }
-
     private static function cronStatus(): string
     {
         try {
@@ -404,7 +387,8 @@ final class Bridge
         } catch (\Throwable $e) {
             return '';
         }
-        return (string) $value === '' ? '' : 'The last WHMCS cron run could not do its s3bridge work (' . $value
-            . '); usage figures and limits are not being updated. Check that the cron user can read config.php.';
+        return (string) $value === '' ? '' : "WHMCS's cron could not reach the s3bridge daemon ($value): usage figures"
+            . ' and limits are not being updated. The cron runs from the command line as its own user, without the'
+            . " web server's environment: it must be able to read config.php.";
     }
 }
