@@ -271,6 +271,11 @@ def test_a_client_with_the_default_language_sees_the_system_language(make, maria
         r = page(svc, mariadb, whmcs_db)
         roots = [a for a in Dom(r.page or "").tags("div") if "s3b" in a.get("class", "").split()]
         assert roots[0]["lang"] == "de"
+        full = make({2: "1", 3: "MB"}, language="")  # and the emails the cron sends
+        full.s3().put_object(Bucket=f"{full.username}--data", Key="big", Body=b"x" * (2 * MB))
+        mails = [c["values"] for c in full.call("RecalculateDiskSpace").local_api if c["command"] == "SendEmail"]
+        assert mails
+        assert mails[0]["customsubject"].startswith("Uploads pausiert")
     finally:
         set_setting(mariadb, whmcs_db, "Language", "english")
 
