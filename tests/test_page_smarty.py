@@ -19,7 +19,7 @@ from bridge.views.render import render_client_area
 from rig.services import MariaDB, MinIO
 from rig.shim import ShimResult, run_shim
 from tests.pages import CHROMIUM_ARGS, CLIENT_SHELL, PageServer, open_page, screenshot
-from tests.test_views import make_view
+from tests.view_samples import make_view
 from tests.whmcs import Service, next_id
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb, pytest.mark.browser]
@@ -74,7 +74,7 @@ def check_inert(browser: Any, server: PageServer, page_html: str, name: str, exp
         screenshot(visit, name)
 
 
-def test_a_real_services_page_with_hostile_password_name_and_custom_field_stays_inert(  # type: ignore[no-untyped-def]
+def test_a_real_services_page_with_hostile_password_name_and_custom_field_stays_inert(
     daemon, minio: MinIO, mariadb: MariaDB, whmcs_db: str, browser, server
 ) -> None:
     svc = Service(minio, daemon.url, daemon.secret, serverid=next_id(), firstname=HOSTILE,
@@ -121,7 +121,7 @@ def shim_page_for(html: str) -> ShimResult:
         httpd.shutdown()
 
 
-def test_hostile_bucket_names_username_and_notice_stay_inert_through_decoding_and_smarty(browser, server) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_bucket_names_username_and_notice_stay_inert_through_decoding_and_smarty(browser, server) -> None:
     view = make_view(username=HOSTILE, password=HOSTILE, notice=HOSTILE, console_url=HOSTILE, instructions_url=HOSTILE)
     view = replace(view, buckets=(Bucket(HOSTILE, None, 1, 1024), *view.buckets))
     r = shim_page_for(render_client_area(view))

@@ -47,7 +47,7 @@ foreach (array_slice($argv, 1) as $f) {
 
 
 @pytest.mark.parametrize("php", PHP_VERSIONS)
-def test_every_module_and_stand_in_file_parses(php: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_every_module_and_stand_in_file_parses(php: str, tmp_path) -> None:
     """WHMCS loads every server module to list them: one file that does not parse breaks all modules."""
     command, env = php_command(php)
     files = [str(f) for f in (*sorted(SHIM_DIR.rglob("*.php")), *sorted(STANDIN.parent.glob("*.php")))]
@@ -68,7 +68,7 @@ def db_env(mariadb: MariaDB, whmcs_db: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def service(daemon, minio: MinIO, mariadb: MariaDB, whmcs_db: str) -> Callable[[str], Service]:  # type: ignore[no-untyped-def]
+def service(daemon, minio: MinIO, mariadb: MariaDB, whmcs_db: str) -> Callable[[str], Service]:
     def make(php: str) -> Service:
         svc = Service(minio, daemon.url, daemon.secret, serverid=next_id(), firstname=HOSTILE,
                       options={2: "1", 3: "GB", 12: "on", 14: "plain"})  # fmt: skip
@@ -79,7 +79,7 @@ def service(daemon, minio: MinIO, mariadb: MariaDB, whmcs_db: str) -> Callable[[
 
 
 @pytest.mark.parametrize("php", PHP_VERSIONS)
-def test_the_whole_lifecycle_runs_on_this_php(php: str, service, db_env, minio) -> None:  # type: ignore[no-untyped-def]
+def test_the_whole_lifecycle_runs_on_this_php(php: str, service, db_env, minio) -> None:
     """Create, test, change password, suspend, unsuspend, change package, the client page rendered by Smarty, a client
     action posted with WHMCS's token, the daily UsageUpdate and the cron hook (PDO to MariaDB), the admin tab,
     terminate: every answer WHMCS needs, on this PHP version."""

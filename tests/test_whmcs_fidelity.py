@@ -78,7 +78,7 @@ def set_setting(mariadb: MariaDB, database: str, setting: str, value: str) -> No
 
 
 @pytest.fixture
-def make(daemon, minio: MinIO, mariadb: MariaDB, whmcs_db: str) -> Callable[..., Service]:  # type: ignore[no-untyped-def]
+def make(daemon, minio: MinIO, mariadb: MariaDB, whmcs_db: str) -> Callable[..., Service]:
     serverid = next_id()
     add_server(mariadb, whmcs_db, minio, serverid)
 
@@ -107,7 +107,7 @@ def page(svc: Service, mariadb: MariaDB, database: str, session: dict[str, Any] 
 
 
 # 2. Stored XSS through WHMCS's entity decoding
-def test_a_password_with_markup_stays_text_after_whmcs_decodes_the_template_variables(make, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_a_password_with_markup_stays_text_after_whmcs_decodes_the_template_variables(make, mariadb, whmcs_db) -> None:
     svc = make({14: "plain"}, firstname=HOSTILE)
     assert svc.call("ChangePassword", password=HOSTILE).returned == "success"
     svc.password = HOSTILE
@@ -118,13 +118,13 @@ def test_a_password_with_markup_stays_text_after_whmcs_decodes_the_template_vari
 
 
 # 3. The cron reads config.php; the admin tab says when the cron could not reach the daemon
-def test_the_cron_works_from_config_php_alone(make, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_the_cron_works_from_config_php_alone(make, mariadb, whmcs_db) -> None:
     svc = make()
     r = run_shim("UsageUpdate", svc.server_params(), url=svc.url, secret=svc.secret, db_env=db_env(mariadb, whmcs_db))
     assert r.returned == "success", r.returned
 
 
-def test_configuration_kept_only_in_the_web_servers_environment_never_reaches_the_cron(make, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_configuration_kept_only_in_the_web_servers_environment_never_reaches_the_cron(make, mariadb, whmcs_db) -> None:
     svc = make()
     env = {"S3BRIDGE_URL": svc.url, "S3BRIDGE_SECRET": svc.secret, **db_env(mariadb, whmcs_db)}
     web = run_shim("TestConnection", svc.server_params(), url="", secret="", extra_env=env)
@@ -134,7 +134,7 @@ def test_configuration_kept_only_in_the_web_servers_environment_never_reaches_th
     assert "config.php" in cron.returned
 
 
-def test_admin_tab_says_when_the_crons_last_run_could_not_reach_the_daemon(make, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_admin_tab_says_when_the_crons_last_run_could_not_reach_the_daemon(make, mariadb, whmcs_db) -> None:
     svc = make()
     env = db_env(mariadb, whmcs_db)
     failed = run_hook("AfterCronJob", url="http://127.0.0.1:1", secret="s" * 32, extra_env=env)
@@ -152,7 +152,7 @@ def test_admin_tab_says_when_the_crons_last_run_could_not_reach_the_daemon(make,
 
 
 # 4. CSRF: client actions only through the page's form with WHMCS's token
-def test_a_tokenless_get_of_a_client_action_is_refused_and_changes_nothing(make, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_a_tokenless_get_of_a_client_action_is_refused_and_changes_nothing(make, mariadb, whmcs_db) -> None:
     svc = make()
     before = svc.password
     r = svc.call("ResetPassword", session={"uid": svc.clientid}, shim={"context": "client_button"})
@@ -162,7 +162,7 @@ def test_a_tokenless_get_of_a_client_action_is_refused_and_changes_nothing(make,
     svc.s3(password=before).list_buckets()  # the old password still works: nothing was rotated
 
 
-def test_the_pages_form_posts_whmcs_token_and_the_action_runs(make, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_the_pages_form_posts_whmcs_token_and_the_action_runs(make, mariadb, whmcs_db) -> None:
     svc = make()
     before = svc.password
     token = "tok-" + "a" * 36
@@ -182,7 +182,7 @@ def test_the_pages_form_posts_whmcs_token_and_the_action_runs(make, mariadb, whm
         svc.s3(password=before).list_buckets()
 
 
-def test_a_post_with_a_wrong_token_is_stopped_by_whmcs_check_token_before_anything_is_forwarded(make) -> None:  # type: ignore[no-untyped-def]
+def test_a_post_with_a_wrong_token_is_stopped_by_whmcs_check_token_before_anything_is_forwarded(make) -> None:
     svc = make()
     session = {"uid": svc.clientid, "token": "the-real-token-0123456789"}
     forged = {"context": "client_button", "request": {"method": "POST", "post": {"token": "forged"}}}
@@ -199,7 +199,7 @@ def test_client_area_offers_no_tokenless_sidebar_buttons() -> None:
 
 
 # 5. Emails: no stray <br> from WHMCS's nl2br
-def test_builtin_email_arrives_without_stray_line_breaks(make) -> None:  # type: ignore[no-untyped-def]
+def test_builtin_email_arrives_without_stray_line_breaks(make) -> None:
     svc = make({2: "1", 3: "MB"})
     svc.s3().put_object(Bucket=f"{svc.username}--data", Key="big", Body=b"x" * (2 * MB))
     r = svc.call("RecalculateDiskSpace")
@@ -211,7 +211,7 @@ def test_builtin_email_arrives_without_stray_line_breaks(make) -> None:  # type:
 
 
 # 6. WHMCS's own overview stays
-def test_client_area_keeps_whmcs_overview_and_adds_the_modules_output(make, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_client_area_keeps_whmcs_overview_and_adds_the_modules_output(make, mariadb, whmcs_db) -> None:
     svc = make()
     r = page(svc, mariadb, whmcs_db)
     assert "tabOverviewModuleOutputTemplate" in r.returned
@@ -225,7 +225,7 @@ def test_client_area_keeps_whmcs_overview_and_adds_the_modules_output(make, mari
 # 7. UsageUpdate gets no port from WHMCS
 def test_usage_update_reaches_minio_on_a_non_default_port_without_a_port_in_params(
     make, mariadb, whmcs_db, minio
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     assert minio.port != 9000
     svc = make()
     svc.s3().put_object(Bucket=f"{svc.username}--data", Key="a", Body=b"x" * MB)
@@ -236,7 +236,7 @@ def test_usage_update_reaches_minio_on_a_non_default_port_without_a_port_in_para
 
 
 # 8. One huge product must not stop a server's figures
-def test_a_limit_beyond_tblhostings_int_is_clamped_and_the_other_services_still_get_figures(  # type: ignore[no-untyped-def]
+def test_a_limit_beyond_tblhostings_int_is_clamped_and_the_other_services_still_get_figures(
     make, mariadb, whmcs_db
 ) -> None:
     huge = make({2: "3", 3: "PB"})
@@ -264,7 +264,7 @@ def test_a_limit_beyond_tblhostings_int_is_clamped_and_the_other_services_still_
 
 
 # 9. Language '' is WHMCS's system language
-def test_a_client_with_the_default_language_sees_the_system_language(make, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_a_client_with_the_default_language_sees_the_system_language(make, mariadb, whmcs_db) -> None:
     set_setting(mariadb, whmcs_db, "Language", "german")
     try:
         svc = make(language="")
@@ -281,7 +281,7 @@ def test_a_client_with_the_default_language_sees_the_system_language(make, maria
 
 
 # 10. Smaller ones
-def test_php_receives_serversecure_as_bool_and_serverport_as_int(make) -> None:  # type: ignore[no-untyped-def]
+def test_php_receives_serversecure_as_bool_and_serverport_as_int(make) -> None:
     svc = make()
     r = svc.call("TestConnection")
     assert r.returned == {"success": True, "error": ""}
@@ -290,7 +290,7 @@ def test_php_receives_serversecure_as_bool_and_serverport_as_int(make) -> None: 
     assert isinstance(sent["serverport"], int)
 
 
-def test_cron_hook_decodes_the_html_encoded_server_record_as_whmcs_does(daemon, minio, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_cron_hook_decodes_the_html_encoded_server_record_as_whmcs_does(daemon, minio, mariadb, whmcs_db) -> None:
     admin = MinioAdmin(
         endpoint=minio.endpoint, credentials=StaticProvider(minio.access_key, minio.secret_key), secure=False
     )
@@ -334,7 +334,7 @@ def test_readme_says_usage_update_needs_the_update_usage_statistics_setting() ->
 
 
 # The daemon names the secrets; effects are allow-listed
-def test_generated_passwords_are_masked_in_the_module_log_because_the_daemon_names_them(make) -> None:  # type: ignore[no-untyped-def]
+def test_generated_passwords_are_masked_in_the_module_log_because_the_daemon_names_them(make) -> None:
     svc = make()
     r = svc.call("ResetPassword")
     assert r.returned == "success"
@@ -379,7 +379,7 @@ def rogue_daemon() -> Iterator[tuple[str, type[_Daemon]]]:
         ),
     ],
 )
-def test_the_shim_carries_out_only_allow_listed_effects_on_the_service_at_hand(rogue_daemon, effect, refusal) -> None:  # type: ignore[no-untyped-def]
+def test_the_shim_carries_out_only_allow_listed_effects_on_the_service_at_hand(rogue_daemon, effect, refusal) -> None:
     url, handler = rogue_daemon
     handler.answer = {"ok": True, "result": None, "effects": [effect]}
     r = run_shim("SuspendAccount", {"serviceid": 5}, url=url, secret="s" * 32)
