@@ -2,7 +2,9 @@
 Debian's 8.2, each against the real daemon, MinIO and MariaDB, through the strict WHMCS stand-in.
 
 What a version cannot do here is said, not skipped: under php-wasm a refused TCP connection reaches curl as "send
-failure: socket not connected" (its socket layer), so the refused-connection sentence is checked on 8.2 only.
+failure: socket not connected" (its socket layer), so the refused-connection sentence is checked on 8.2 only; php-wasm
+has no unix sockets, so the daemon on a unix socket (tests/test_daemon_process.py) runs on 8.2 only; and php-wasm-cli
+does not pass on PHP's exit status (the stand-in's JSON says how the call ended).
 """
 
 from __future__ import annotations

@@ -271,7 +271,7 @@ final class Bridge
                 . ' daemon running?)', 'permission denied' => 'permission denied (this user may not open the socket)',
                 'resolve' => 'the host name could not be resolved', 'timed out' => 'no connection within '
                 . $config['connect_timeout'] . ' s', 'ssl' => 'TLS failed (' . $why . ')'];
-            $reason = $osErrno === 111 ? 'connection refused' : $why;
+            $reason = $osErrno === 111 ? 'connection refused' : ($why !== '' ? $why : "curl error $errno");
             foreach ($reasons as $needle => $sentence) {
                 if (strpos($why, $needle) !== false) {
                     $reason = $sentence;
