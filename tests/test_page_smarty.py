@@ -71,19 +71,23 @@ def test_a_real_services_page_with_hostile_password_name_and_custom_field_stays_
     check_inert(browser, server, r.page, "client-area-hostile-values", [PASSWORD, svc.username])
 
 
-def shim_page_for(html: str) -> ShimResult:
+def shim_page_for(html: str, smarty: str) -> ShimResult:
     """The real shim's ClientArea for a daemon answering with `html` (the daemon's own renderer, fed hostile values
-    where MinIO would refuse them, e.g. in bucket names), rendered as WHMCS would."""
+    where MinIO would refuse them, e.g. in bucket names), rendered as WHMCS would with Debian's `smarty`."""
     params = {"serviceid": 4242, "clientsdetails": {"firstname": HOSTILE}, "customfields": {"Project": HOSTILE}}
+    env = {"STANDIN_SMARTY": f"/usr/share/php/{smarty}"}
     with answering({"ok": True, "result": {"html": html}, "effects": [], "secrets": []}) as url:
         return run_shim("ClientArea", params, url=url, secret="s" * 32, session={"uid": 7}, render=True,
-                        service={"id": 4242, **OVERVIEW})  # fmt: skip
+                        service={"id": 4242, **OVERVIEW}, extra_env=env)  # fmt: skip
 
 
-def test_hostile_bucket_names_username_and_notice_stay_inert_through_decoding_and_smarty(browser, server) -> None:
+@pytest.mark.parametrize("smarty", ["smarty3", "smarty4"])  # WHMCS 8 shipped Smarty 3.1; later versions Smarty 4
+def test_hostile_bucket_names_username_and_notice_stay_inert_through_decoding_and_smarty(
+    smarty: str, browser, server
+) -> None:
     view = make_view(username=HOSTILE, password=HOSTILE, notice=HOSTILE, console_url=HOSTILE, instructions_url=HOSTILE)
     view = replace(view, buckets=(Bucket(HOSTILE, None, 1, 1024), *view.buckets))
-    r = shim_page_for(render_client_area(view))
+    r = shim_page_for(render_client_area(view), smarty)
     assert r.exception is None, r.exception
     assert r.page
-    check_inert(browser, server, r.page, "client-area-hostile-view", [HOSTILE])
+    check_inert(browser, server, r.page, f"client-area-hostile-view-{smarty}", [HOSTILE])
