@@ -81,7 +81,7 @@ def shim_page_for(html: str, smarty: str) -> ShimResult:
                         service={"id": 4242, **OVERVIEW}, extra_env=env)  # fmt: skip
 
 
-@pytest.mark.parametrize("smarty", ["smarty3", "smarty4"])  # WHMCS 8 shipped Smarty 3.1; later versions Smarty 4
+@pytest.mark.parametrize("smarty", ["smarty3", "smarty4"])  # both major versions a WHMCS may run
 def test_hostile_bucket_names_username_and_notice_stay_inert_through_decoding_and_smarty(
     smarty: str, browser, server
 ) -> None:
