@@ -13,6 +13,7 @@ from typing import Literal
 from bridge.backends.base import AccountInfo
 from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params
+from bridge.domain.usage_rules import WHMCS_MB_MAX, overflows_whmcs
 from bridge.domain.values import DailyPoint
 from bridge.errors import BackendError, BridgeError
 from bridge.functions.call import Target, settle_rotation, target_of
@@ -25,9 +26,11 @@ from bridge.whmcs.meter_store import MeterStore, month_totals
 from bridge.whmcs.view_store import LatestUsage, ViewStore
 
 
-def _language(params: Params) -> str:
+async def _language(resources: Resources, params: Params) -> str:
+    """The client's WHMCS language; '' is WHMCS's "Default", i.e. the system language."""
     details = params.get("clientsdetails")
-    return str(details.get("language") or "") if isinstance(details, dict) else ""
+    language = str(details.get("language") or "") if isinstance(details, dict) else ""
+    return language or await ViewStore(resources.db).system_language()
 
 
 def _endpoint(target: Target) -> str:
@@ -92,7 +95,7 @@ async def client_area(resources: Resources, params: Params) -> Outcome:
     page = "clientarea.php?action=productdetails&id=" + str(sid)
     display = target.product.password_display
     view = ClientAreaView(
-        language=_language(params),
+        language=await _language(resources, params),
         serviceid=sid,
         endpoint=_endpoint(target),
         console_url=target.product.console_url,
@@ -114,6 +117,7 @@ async def client_area(resources: Resources, params: Params) -> Outcome:
         keys=isinstance(target.backend, AccessKeys),
         traffic=traffic,
         traffic_month=traffic_month,
+        csrf_token=str(params.get("bridge_csrf_token") or ""),
     )
     return Outcome({"html": render_client_area(view)})
 
@@ -123,6 +127,16 @@ async def _decision(resources: Resources, serviceid: int) -> Decision | None:
     if not row or not row["decided_by"]:
         return None
     return Decision(str(row["decided_by"]), int(row["decided_bytes"]), row["decided_at"])
+
+
+def _clamp_note(target: Target, latest: LatestUsage) -> str:
+    """WHMCS's tblhosting holds at most 2,147,483,647 MB (2 PB): say so when this service's figures are bigger."""
+    if not (overflows_whmcs(target.product.disk_limit_bytes) or overflows_whmcs(latest.used_bytes)):
+        return ""
+    return (
+        f"WHMCS's usage columns hold at most {WHMCS_MB_MAX} MB (2 PB): WHMCS shows this service's disk limit or usage"
+        " as that figure (overage billing counts from it); the module enforces the real limit"
+    )
 
 
 async def admin_tab(resources: Resources, params: Params) -> Outcome:
@@ -173,7 +187,7 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
         disk=_disk(target, latest),
         buckets=buckets,
         state=rec.state,
-        notes=tuple(n for n in (problem, limits_note, traffic_note) if n),
+        notes=tuple(n for n in (problem, limits_note, traffic_note, _clamp_note(target, latest)) if n),
         traffic_month=(await _traffic(resources, target.serviceid))[1],
         decision=await _decision(resources, target.serviceid),
     )

@@ -14,7 +14,7 @@ from bridge.backends.base import StorageBackend
 from bridge.backends.capabilities import ScannerClock, StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params, ServerParams
 from bridge.domain.product_settings import ProductSettings, parse_product
-from bridge.domain.usage_rules import Decision, ServiceUsage, assign, decide
+from bridge.domain.usage_rules import WHMCS_MB_MAX, Decision, ServiceUsage, assign, decide, overflows_whmcs
 from bridge.domain.values import BucketUsage
 from bridge.errors import BridgeError, MissingParam
 from bridge.functions.call import require_account, target_of
@@ -38,6 +38,7 @@ class Report:
     history_deleted: int = 0
     traffic_objects: int = 0
     traffic_unreadable: list[str] = field(default_factory=list)  # statistics objects kept on the server, unread
+    clamped: list[int] = field(default_factory=list)  # services whose figures exceed tblhosting's int columns
     effects: list[dict[str, Any]] = field(default_factory=list)
 
     def result(self) -> dict[str, Any]:
@@ -50,6 +51,7 @@ class Report:
             "history_deleted": self.history_deleted,
             "traffic_objects": self.traffic_objects,
             "traffic_unreadable": self.traffic_unreadable,
+            "clamped": self.clamped,
         }
 
 
@@ -64,10 +66,13 @@ async def enforce_limits(resources: Resources, params: Params) -> Outcome:
 
 
 async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outcome:
+    store = UsageStore(resources.db)
+    if params.get("serverport") in (None, "") and params.get("serverid") not in (None, ""):
+        # WHMCS's daily cron passes no port (only the seven server keys): take it from the server's record.
+        params = {**params, "serverport": (await store.server_record(int(params["serverid"]))).get("port")}
     server = ServerParams.from_params(params)
     if server.server_id is None:
         raise MissingParam("serverid")
-    store = UsageStore(resources.db)
     meter = MeterStore(resources.db)
     rows = await store.services_of_server(server.server_id)
     report = Report(services=len(rows))
@@ -86,6 +91,11 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
             report.skipped.append({"serviceid": r.serviceid, "reason": e.message})
     now = resources.now()
     await store.write_usage([(usages[sid], p.disk_limit_bytes) for sid, p in products.items()], now, exact=False)
+    report.clamped = [
+        sid for sid, p in products.items() if overflows_whmcs(p.disk_limit_bytes) or overflows_whmcs(usages[sid].bytes)
+    ]
+    if report.clamped:
+        log.warning("usage_clamped_for_whmcs", serviceids=report.clamped, max_mb=WHMCS_MB_MAX)
     if daily:
         if isinstance(backend, TrafficStatistics):
             traffic = await backend.collect_traffic(

@@ -73,6 +73,7 @@ class ClientAreaView:
     keys: bool = False  # the backend generates key pairs: username = access key, password = secret key
     traffic: tuple[DailyPoint, ...] = ()  # bytes in + out per day, the last 30 days (used_bytes = traffic)
     traffic_month: Traffic | None = None  # this month so far; None = no traffic metered for this service
+    csrf_token: str = ""  # WHMCS's token: actions that change something are forms posting it (_csrf.html.j2)
 
 
 @dataclass(frozen=True)
