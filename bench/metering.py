@@ -25,7 +25,6 @@ import os
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -39,10 +38,11 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 from bridge.domain.audit_events import dedupe_key
 from bridge.functions.metering import audit_token
+from rig.paths import MINIO_AUDIT_SAMPLE
 from rig.sample_whmcs import insert_client, insert_product, insert_service
 from rig.stack import Stack, running_stack
 
-SAMPLE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "minio_audit_sample.jsonl"
+SAMPLE = MINIO_AUDIT_SAMPLE
 INGEST_SERVER = 500
 METERED_SERVER = 600
 SCANNER_SERVER = 601

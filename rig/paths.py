@@ -8,5 +8,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("S3BRIDGE_CACHE", Path.home() / ".cache" / "s3bridge"))
 SCHEMA_SQL = REPO / "rig" / "whmcs_schema.sql"
+MINIO_AUDIT_SAMPLE = REPO / "rig" / "minio_audit_sample.jsonl"  # entries MinIO's audit webhook sent (captured)
 SHIM_DIR = REPO / "hooks_php_shim" / "modules" / "servers" / "s3bridge"
 STANDIN = REPO / "rig" / "whmcs_standin" / "standin.php"

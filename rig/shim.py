@@ -84,6 +84,7 @@ def run_shim(
     php: str | None = None,
     db_env: dict[str, str] | None = None,
     timeout: float = 120,
+    tenant: str | None = None,
 ) -> ShimResult:
     """`s3bridge_<function>($params)` in the real shim, as WHMCS would call it; returns what WHMCS would see.
     Module Debug Mode is on by default here (the tests read the module log); WHMCS's default is off."""
@@ -98,6 +99,8 @@ def run_shim(
         "service": service or {},
         "module_debug": module_debug,
     }
+    if tenant is not None:  # MetricProvider: the tenant the admin refreshes
+        req["tenant"] = tenant
     env = {**(db_env or {}), **(extra_env or {})}
     return _run(req, url=url, secret=secret, extra_env=env, php=php, timeout=timeout)
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bridge.domain.audit_events import AuditEvent, AuditFormatError, classify, dedupe_key, from_entry, parse_body
 from bridge.domain.traffic import Attribution, KnownObjects, estimate, rollup
+from rig.paths import MINIO_AUDIT_SAMPLE
 
-SAMPLE = Path(__file__).parent / "fixtures" / "minio_audit_sample.jsonl"
+SAMPLE = MINIO_AUDIT_SAMPLE
 
 
 def sample_entries() -> list[dict[str, Any]]:

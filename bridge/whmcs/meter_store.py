@@ -17,7 +17,7 @@ from typing import Any
 
 from bridge.domain.audit_events import AuditEvent
 from bridge.domain.traffic import Figure, FigureSource, Rollup, TrafficCounts, estimate
-from bridge.domain.usage_rules import to_mb
+from bridge.domain.usage_rules import WHMCS_MB_MAX, whmcs_mb
 from bridge.whmcs.db import Conn, Database
 from bridge.whmcs.usage_store import CHUNK, SKIPPED_STATUSES
 
@@ -287,7 +287,8 @@ class MeterStore:
                     (month_start, serverid, *SKIPPED_STATUSES),
                 )
                 rows = [
-                    (int(r["serviceid"]), to_mb(int(r["bytes"])), max(0, int(r["bwlimit"]))) for r in cur.fetchall()
+                    (int(r["serviceid"]), whmcs_mb(int(r["bytes"])), min(max(0, int(r["bwlimit"])), WHMCS_MB_MAX))
+                    for r in cur.fetchall()
                 ]
                 for start in range(0, len(rows), CHUNK):
                     chunk = rows[start : start + CHUNK]

@@ -20,6 +20,8 @@
  *   service         ClientArea render: WHMCS's own overview fields (status, billingcycle, nextduedate)
  *   localapi_responses {"Command": {...}} canned localAPI answers (default {"result": "success"})
  *   module_dir      the installed module (default: the repository's hooks_php_shim module)
+ *   tenant          MetricProvider: the tenant whose usage the admin refreshes (UsageBilling.php runs the provider
+ *                   as WHMCS's Tenant Usage Metrics cron does and returns what WHMCS stores)
  * Output: return, module_log, local_api, output, page (rendered ClientArea), exception, php_errors. Database access
  * (WHMCS\Database\Capsule, Capsule.php) uses env STANDIN_DB_DSN / STANDIN_DB_USER / STANDIN_DB_PASSWORD.
  */
@@ -32,6 +34,7 @@ error_reporting(E_ALL);
 define('WHMCS', true);
 require_once __DIR__ . '/Capsule.php';
 require_once __DIR__ . '/Setting.php';
+require_once __DIR__ . '/UsageBilling.php';
 
 final class WhmcsStandin
 {
@@ -183,6 +186,12 @@ function standin_params(string $function, array $given): array
         $params['serverport'] = is_numeric($port) && (int) $port > 0 ? (int) $port
             : $meta[$secure ? 'DefaultSSLPort' : 'DefaultNonSSLPort'];
     }
+    if ($function === 'MetricProvider') {
+        // Server::getMetricProvider(): the module's server params (docs: Usage Metrics sample), no service keys.
+        return array_filter($params, function ($key): bool {
+            return strpos((string) $key, 'server') === 0;
+        }, ARRAY_FILTER_USE_KEY);
+    }
     if ($function === 'UsageUpdate') {
         $keys = ['serverid', 'serverip', 'serverhostname', 'serverusername', 'serverpassword', 'serveraccesshash',
             'serversecure'];
@@ -298,6 +307,7 @@ try {
             WhmcsStandin::$result['return'][] = call_user_func($callback[1], []);
         }
     } else {
+        standin_module_autoloader($moduleDir);
         require_once $moduleDir . '/s3bridge.php';
         $function = 's3bridge_' . $name;
         $params = standin_params($name, (array) ($input['params'] ?? []));
@@ -317,7 +327,13 @@ try {
         if (!function_exists($function)) {
             throw new RuntimeException('WHMCS: Function Not Found');
         }
-        WhmcsStandin::$result['return'] = $function($params);
+        if ($name === 'MetricProvider') {
+            // WHMCS calls it from its cron with the server's params, then uses the provider (UsageBilling.php).
+            WhmcsStandin::$result['return'] = standin_tenant_usage_metrics('s3bridge', $params,
+                isset($input['tenant']) ? (string) $input['tenant'] : null);
+        } else {
+            WhmcsStandin::$result['return'] = $function($params);
+        }
         if ($name === 'ClientArea' && !empty($input['render']) && is_array(WhmcsStandin::$result['return'])) {
             WhmcsStandin::$result['page'] = standin_render(WhmcsStandin::$result['return'], $params, $moduleDir,
                 (array) ($input['service'] ?? []));
