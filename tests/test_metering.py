@@ -104,8 +104,9 @@ def counters(mariadb: MariaDB, db: str, serviceid: int) -> dict[str, int]:
     return {c: int(row[c]) for c in COUNTERS}
 
 
-def settled(mariadb: MariaDB, db: str, serviceid: int, quiet: float = 2.5, timeout: float = 90) -> dict[str, int]:
-    """The service's counters once they stop moving (MinIO posts each second; retries every 3 s)."""
+def settled(mariadb: MariaDB, db: str, serviceid: int, quiet: float = 5.0, timeout: float = 90) -> dict[str, int]:
+    """The service's counters once they stop moving: MinIO batches for 1 s and its queue_dir sender picks up new
+    files every 3 s, so quiet means 5 s without a change (the account's own PutBucket can arrive that late)."""
     last, since = counters(mariadb, db, serviceid), time.monotonic()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
