@@ -37,6 +37,9 @@ class DaemonConfig:
     shutdown_timeout: float = 30.0
     log_level: str = "info"
     email_templates: str | None = None  # default: the email_templates/ folder shipped beside the package
+    # Keys sealing pending secrets in the database (first seals, all open); empty: derived from `secrets`.
+    state_keys: tuple[str, ...] = ()
+    lock_wait: float = 60.0  # seconds a call waits for another daemon's call on the same service
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class BackendSettings:
     max_crypto_concurrency: int = 2  # encrypted admin calls (each derives a ~64 MiB Argon2id key)
     ca_file: str | None = None  # extra CA bundle for storage servers with a private CA
     listing_budget: float = 10.0  # seconds an exact usage listing may take in one call (Recalculate, ChangePackage)
+    max_queued: int = 64  # module calls waiting per storage server beyond max_concurrency; past it: 503
+    retry_after: int = 2  # seconds the 503 asks the shim to wait
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,10 @@ class Config:
     source: str = "<memory>"
 
     def secret_values(self) -> list[str]:
-        return [*self.daemon.secrets, self.whmcs_db.password]
+        return [*self.daemon.secrets, *self.daemon.state_keys, self.whmcs_db.password]
+
+    def sealing_materials(self) -> tuple[str, ...]:
+        return self.daemon.state_keys or self.daemon.secrets
 
 
 def default_path() -> str:
@@ -156,7 +164,7 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         _table(data, "daemon", source, required=True),
         "daemon",
         source,
-        {"listen", "secrets", "shutdown_timeout", "log_level", "email_templates"},
+        {"listen", "secrets", "shutdown_timeout", "log_level", "email_templates", "state_keys", "lock_wait"},
     )
     listen = parse_listen(d.get("listen", str, "127.0.0.1:8750"), d)
     secrets = d.get("secrets", list, required=True)
@@ -179,12 +187,18 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
             "is missing and no email_templates/ folder sits beside the package: copy the"
             " source tree's email_templates/ (e.g. to /etc/s3bridge/email_templates) and name it",
         )
+    state_keys = d.get("state_keys", list, [])
+    for i, s in enumerate(state_keys):
+        if not isinstance(s, str) or len(s) < 32:
+            d.fail(f"state_keys[{i}]", "must be a string of at least 32 characters (`openssl rand -hex 32`)")
     daemon = DaemonConfig(
         listen=listen,
         secrets=tuple(secrets),
         shutdown_timeout=d.positive("shutdown_timeout", float, 30.0),
         log_level=log_level,
         email_templates=email_templates,
+        state_keys=tuple(state_keys),
+        lock_wait=d.positive("lock_wait", float, 60.0),
     )
 
     w = _Section(
@@ -212,7 +226,8 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         _table(data, "backend", source, required=False),
         "backend",
         source,
-        {"connect_timeout", "read_timeout", "max_concurrency", "max_crypto_concurrency", "ca_file", "listing_budget"},
+        {"connect_timeout", "read_timeout", "max_concurrency", "max_crypto_concurrency", "ca_file", "listing_budget"}
+        | {"max_queued", "retry_after"},
     )
     ca_file = b.get("ca_file", str, None)
     if ca_file is not None and not Path(ca_file).is_file():
@@ -224,5 +239,7 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         max_crypto_concurrency=b.positive("max_crypto_concurrency", int, 2),
         ca_file=ca_file,
         listing_budget=b.positive("listing_budget", float, 10.0),
+        max_queued=b.positive("max_queued", int, 64),
+        retry_after=b.positive("retry_after", int, 2),
     )
     return Config(daemon=daemon, whmcs_db=db, backend=backend, source=source)

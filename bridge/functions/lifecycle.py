@@ -122,7 +122,7 @@ async def create_account(resources: Resources, params: Params) -> Outcome:
         whmcs_password = str(params.get("password") or "")
         redact.add_request_secrets([whmcs_password])
         if whmcs_password:
-            resources.pending.settle(call.serviceid, whmcs_password)
+            await resources.pending.settle(call.serviceid, whmcs_password)
 
         if rec is not None and rec.state == "suspended":
             return Outcome(
@@ -151,7 +151,7 @@ async def create_account(resources: Resources, params: Params) -> Outcome:
 
         # The secret to write to storage, and the one to hand to WHMCS. A repeat before WHMCS stored the pending
         # secret hands out the same one again; a working WHMCS password is kept; otherwise a new one is made.
-        pending = resources.pending.get(call.serviceid)
+        pending = await resources.pending.get(call.serviceid)
         set_secret: str | None = None
         tell_whmcs: str | None = None
         if rec.state == "active" and pending is not None:
@@ -181,7 +181,7 @@ async def create_account(resources: Resources, params: Params) -> Outcome:
             )
         )
         if set_secret is not None:
-            resources.pending.put(call.serviceid, set_secret)
+            await resources.pending.put(call.serviceid, set_secret)
         was_active = rec.state == "active"
         await resources.records.update(call.serviceid, state="active", policy=kind, grp=call.product.group)
         message = (
@@ -259,7 +259,7 @@ async def terminate_account(resources: Resources, params: Params) -> Outcome:
         await resources.records.update(call.serviceid, state="terminating")
         report = await call.backend.delete_account(rec.username)
         await resources.records.update(call.serviceid, state="terminated")
-        resources.pending.drop(call.serviceid)
+        await resources.pending.drop(call.serviceid)
         return Outcome(
             {
                 "message": f"account '{rec.username}' deleted: {report.buckets} bucket(s),"
@@ -285,7 +285,7 @@ async def change_password(resources: Resources, params: Params) -> Outcome:
     async with resources.locks.hold(call.serviceid):
         rec = await require_account(resources, call)
         await call.backend.set_secret(rec.username, password, enabled=rec.state != "suspended")
-        resources.pending.drop(call.serviceid)
+        await resources.pending.drop(call.serviceid)
         return Outcome(
             {
                 "message": f"password of '{rec.username}' changed"
@@ -305,7 +305,7 @@ async def reset_password(resources: Resources, params: Params) -> Outcome:
         secret = call.product.password_rule.generate()
         redact.add_request_secrets([secret])
         await call.backend.set_secret(rec.username, secret, enabled=rec.state != "suspended")
-        resources.pending.put(call.serviceid, secret)
+        await resources.pending.put(call.serviceid, secret)
         return Outcome(
             {"message": f"new password set for '{rec.username}'"},
             [effects.store_credentials(call.serviceid, rec.username, secret)],

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
 from bridge.config import Config
 from bridge.functions.context import FunctionSpec, Resources
+from bridge.web.admission import Admission
 from bridge.web.signing import RequestVerifier
 from bridge.whmcs.db import Database
 
@@ -14,3 +17,5 @@ DB = web.AppKey("db", Database)
 VERIFIER = web.AppKey("verifier", RequestVerifier)
 RESOURCES = web.AppKey("resources", Resources)
 FUNCTIONS = web.AppKey("functions", dict[str, FunctionSpec])
+ADMISSION = web.AppKey("admission", Admission)
+CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")

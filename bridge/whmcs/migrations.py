@@ -131,6 +131,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) {_TABLE_OPTIONS}""",
         ),
     ),
+    Migration(
+        4,
+        "state shared by several daemons; usage written only where it changed",
+        (
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_nonces (
+            nonce CHAR(32) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+            seen_at BIGINT NOT NULL,
+            KEY seen_at (seen_at)
+        ) {_TABLE_OPTIONS}""",
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_pending (
+            serviceid INT UNSIGNED NOT NULL PRIMARY KEY,
+            sealed VARBINARY(1024) NOT NULL,
+            expires_at BIGINT NOT NULL
+        ) {_TABLE_OPTIONS}""",
+            AddColumn("mod_s3bridge_services", "usage_digest", "CHAR(32) NOT NULL DEFAULT ''"),
+            AddColumn("mod_s3bridge_services", "history_day", "DATE NULL"),
+        ),
+    ),
 )
 
 
