@@ -111,6 +111,7 @@ class MariaDB:
                 "--user=root",
                 f"--log-error={log}",
                 f"--pid-file={self.root}/mariadb.pid",
+                f"--tmpdir={self.root}",  # not /tmp: other jobs' /tmp cleaners must not pull files from under it
                 "--innodb-buffer-pool-size=128M",
                 "--skip-log-bin",
                 "--max-connections=500",

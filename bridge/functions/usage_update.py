@@ -13,7 +13,7 @@ from bridge.backends.base import StorageBackend
 from bridge.backends.capabilities import StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params, ServerParams
 from bridge.domain.product_settings import ProductSettings, parse_product
-from bridge.domain.usage_rules import Decision, ServiceUsage, assign, decide
+from bridge.domain.usage_rules import Decision, ServiceUsage, assign, decide, to_mb, usage_digest
 from bridge.domain.values import BucketUsage
 from bridge.errors import BridgeError, MissingParam
 from bridge.functions.context import Outcome, Resources
@@ -21,7 +21,7 @@ from bridge.functions.lifecycle import policy_docs, prepare, require_account
 from bridge.functions.ownership import authorize
 from bridge.logs import get_logger
 from bridge.views.emails import DiskFigures, EmailKind
-from bridge.whmcs.usage_store import ServiceRow, UsageStore
+from bridge.whmcs.usage_store import FigureWrite, ServiceRow, UsageStore
 
 log = get_logger("s3bridge.usage")
 
@@ -35,6 +35,7 @@ class Report:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     history_deleted: int = 0
     traffic_objects: int = 0
+    written: int = 0  # services whose figures changed (the others' were already right)
     effects: list[dict[str, Any]] = field(default_factory=list)
 
     def result(self) -> dict[str, Any]:
@@ -46,6 +47,7 @@ class Report:
             "skipped": self.skipped,
             "history_deleted": self.history_deleted,
             "traffic_objects": self.traffic_objects,
+            "written": self.written,
         }
 
 
@@ -73,27 +75,59 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
     report.buckets = len(buckets)
     usages = assign(buckets, {r.serviceid: r.username for r in rows}, {r.serviceid: r.backend_user_id for r in rows})
 
+    # Each product is read and parsed once, however many services use it.
+    catalog = await store.products(r.packageid for r in rows)
+    parsed: dict[int, ProductSettings | BridgeError] = {}
+    for pid, product in catalog.items():
+        try:
+            parsed[pid] = parse_product(product.params)
+        except BridgeError as e:  # one misconfigured product must not stop the others' figures
+            parsed[pid] = e
     products: dict[int, ProductSettings] = {}
     for r in rows:
-        try:
-            products[r.serviceid] = parse_product(r.params)
-        except BridgeError as e:  # one misconfigured product must not stop the others' figures
-            report.skipped.append({"serviceid": r.serviceid, "reason": e.message})
+        settings = parsed.get(r.packageid) or BridgeError(f"product {r.packageid} does not exist")
+        if isinstance(settings, BridgeError):
+            report.skipped.append({"serviceid": r.serviceid, "reason": settings.message})
+        else:
+            products[r.serviceid] = settings
+
+    # Only services whose figures changed are written; the rest get their timestamps in one statement.
     now = resources.now()
-    await store.write_usage([(usages[sid], p.disk_limit_bytes) for sid, p in products.items()], now, exact=False)
+    today = now.date()
+    writes: list[FigureWrite] = []
+    history: list[ServiceUsage] = []
+    for r in rows:
+        product_settings = products.get(r.serviceid)
+        if product_settings is None:
+            continue
+        usage = usages[r.serviceid]
+        digest = usage_digest(usage.buckets)
+        limit = product_settings.disk_limit_bytes
+        if daily and (digest != r.digest or r.history_day != today):
+            history.append(usage)
+        whmcs = to_mb(usage.bytes) != r.diskusage_mb or to_mb(limit) != r.disklimit_mb
+        if whmcs or digest != r.digest or usage.bytes != r.used_bytes or (daily and r.history_day != today):
+            writes.append(FigureWrite(usage, limit, digest, whmcs))
+    if daily:
+        await store.write_history(history, today)
+    await store.write_figures(writes, now, exact=False, history_day=today if daily else None)
+    await store.touch(server.server_id, now, skip=[r.serviceid for r in rows if r.serviceid not in products])
+    report.written = len(writes)
     if daily:
         if isinstance(backend, TrafficStatistics):
             report.traffic_objects = await backend.collect_traffic(
                 lambda source, records: store.store_traffic(server.server_id or 0, source, records)
             )
-            await store.write_bandwidth(server.server_id, now.date().replace(day=1))
-        await store.write_history(usages.values(), now.date())
+            await store.write_bandwidth(server.server_id, today.replace(day=1))
+        # History ages by days: the first run of a day trims it (for the services it writes today's rows for);
+        # later runs that day would find nothing more to trim.
         report.history_deleted = await store.apply_retention(
-            {sid: p.retention_days for sid, p in products.items()}, now.date()
+            {u.serviceid: products[u.serviceid].retention_days for u in history}, today
         )
     for r in rows:
         if r.serviceid in products:
-            await _enforce(resources, backend, r, products[r.serviceid], usages[r.serviceid].bytes, report)
+            name = catalog[r.packageid].name
+            await _enforce(resources, backend, r, products[r.serviceid], usages[r.serviceid].bytes, report, name)
     log.info(
         "usage_collected",
         server=server.endpoint,
@@ -104,7 +138,13 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
 
 
 async def _enforce(
-    resources: Resources, backend: StorageBackend, row: ServiceRow, product: ProductSettings, used: int, report: Report
+    resources: Resources,
+    backend: StorageBackend,
+    row: ServiceRow,
+    product: ProductSettings,
+    used: int,
+    report: Report,
+    product_name: str,
 ) -> Decision:
     """The one decision rule (bridge.domain.usage_rules.decide), applied only where something changes."""
     d = decide(row.state, used, product.disk_limit_bytes, product.warning_percent)
@@ -127,7 +167,7 @@ async def _enforce(
                 serviceid=row.serviceid,
                 language=row.language,
                 client_name=row.client_name,
-                product_name=row.product_name,
+                product_name=product_name,
                 username=row.username,
                 figures=DiskFigures(used, product.disk_limit_bytes, product.unit),
                 whmcs_template=template,
@@ -160,10 +200,12 @@ async def recalculate(resources: Resources, params: Params) -> Outcome:
         )
     usage = ServiceUsage(call.serviceid, row.username, figures)
     now = resources.now()
-    await store.write_usage([(usage, call.product.disk_limit_bytes)], now, exact=exact.exact)
     await store.write_history([usage], now.date())
+    write = FigureWrite(usage, call.product.disk_limit_bytes, usage_digest(usage.buckets))
+    await store.write_figures([write], now, exact=exact.exact, history_day=now.date())
     report = Report(services=1, buckets=len(figures))
-    d = await _enforce(resources, call.backend, row, call.product, usage.bytes, report)
+    name = (await store.products([row.packageid])).get(row.packageid)
+    d = await _enforce(resources, call.backend, row, call.product, usage.bytes, report, name.name if name else "")
     return Outcome(
         {
             "message": f"disk usage of '{row.username}': {usage.bytes} bytes in {len(figures)} bucket(s), {note};"
