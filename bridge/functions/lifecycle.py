@@ -10,6 +10,8 @@ import hmac
 from dataclasses import dataclass, replace
 from typing import Any
 
+import structlog
+
 from bridge import redact
 from bridge.backends.base import AccountSpec, StorageBackend
 from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics
@@ -22,6 +24,7 @@ from bridge.domain.product_settings import SETTINGS, InvalidSetting, ProductSett
 from bridge.errors import BadParam, BridgeError, Unsupported
 from bridge.functions.context import Outcome, Resources
 from bridge.functions.ownership import authorize
+from bridge.whmcs import audit
 from bridge.whmcs.records import ServiceRecord, UsernameTaken
 
 USERNAME_ATTEMPTS = 10
@@ -115,7 +118,34 @@ async def _new_username(resources: Resources, call: Call) -> str:
     )
 
 
+class BucketsInNamespace(BridgeError):
+    status = 409
+    code = "buckets_exist"
+
+
+class AdminOnly(BridgeError):
+    status = 403
+    code = "admin_only"
+
+
+def _names(buckets: list[str], limit: int = 10) -> str:
+    shown = ", ".join(buckets[:limit])
+    return shown + (f" and {len(buckets) - limit} more" if len(buckets) > limit else "")
+
+
 async def create_account(resources: Resources, params: Params) -> Outcome:
+    return await _create_account(resources, params, adopt=False)
+
+
+async def adopt_buckets(resources: Resources, params: Params) -> Outcome:
+    """Admin button: CreateAccount that gives the buckets already in the new account's namespace to this service
+    (left over on the server, or made there by an admin), after the admin has looked at them. Audited."""
+    if not optional_int(params, "bridge_admin_id"):
+        raise AdminOnly("only an administrator can adopt existing buckets")
+    return await _create_account(resources, params, adopt=True)
+
+
+async def _create_account(resources: Resources, params: Params, *, adopt: bool) -> Outcome:
     call = prepare(resources, params)
     async with resources.locks.hold(call.serviceid):
         rec = await resources.records.get(call.serviceid)
@@ -129,8 +159,19 @@ async def create_account(resources: Resources, params: Params) -> Outcome:
                 {"message": f"account '{rec.username}' already exists and is suspended; nothing changed"},
                 [effects.store_credentials(call.serviceid, rec.access_key or rec.username)],
             )
+        adopted: list[str] = []
         if rec is None or rec.state == "terminated":
             username = await _new_username(resources, call)
+            # Buckets already in the namespace would become this tenant's (readable, and deleted by Terminate).
+            existing = sorted(name for name, _ in await call.backend.list_buckets(username))
+            if existing and not adopt:
+                raise BucketsInNamespace(
+                    f"buckets already exist in the namespace of '{username}' on {call.server.endpoint}:"
+                    f" {_names(existing)}. They belong to no service, so CreateAccount will not hand them to"
+                    f" service {call.serviceid}: remove them, or use the admin button 'Adopt Existing Buckets'"
+                    " to create the account with them"
+                )
+            adopted = existing
             rec = ServiceRecord(
                 call.serviceid,
                 call.clientid,
@@ -146,6 +187,15 @@ async def create_account(resources: Resources, params: Params) -> Outcome:
             except UsernameTaken:
                 raise InvalidSetting(_setting(15), f"yields '{username}', which another service already has") from None
 
+        if adopted:
+            await audit.record(
+                resources.db,
+                request_id=str(structlog.contextvars.get_contextvars().get("request_id", "")),
+                action="AdoptBuckets",
+                outcome="adopted",
+                detail=f"'{rec.username}' takes {len(adopted)} existing bucket(s): {_names(adopted, 50)}",
+                serviceid=call.serviceid,
+            )
         if isinstance(call.backend, AccessKeys):
             return await _create_with_keys(resources, call, rec)
 
@@ -188,7 +238,7 @@ async def create_account(resources: Resources, params: Params) -> Outcome:
             f"account '{rec.username}' already existed; completed and checked"
             if was_active
             else f"account '{rec.username}' created"
-        )
+        ) + (f", with {len(adopted)} existing bucket(s) adopted: {_names(adopted)}" if adopted else "")
         return Outcome(
             {"message": message, "username": rec.username},
             [effects.store_credentials(call.serviceid, rec.username, tell_whmcs)],

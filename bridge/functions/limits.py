@@ -19,6 +19,7 @@ MINIO_ADMIN = {
     "Set Standard Policy": "SetStandardPolicy",
     "Set Limited Policy": "SetLimitedPolicy",
     "Change Password": "ResetPassword",
+    "Adopt Existing Buckets": "AdoptBuckets",
 }
 KEYS_ADMIN = {"Rotate Keys": "ResetPassword", "Revoke Old Keys": "RevokeOldKeys"}
 LIMITS_ADMIN = {"Show Limits": "ShowLimits", "Apply Limits": "ApplyLimits", "Clear Limits": "ClearLimits"}
