@@ -86,6 +86,7 @@ class MariaDB:
     def start(self) -> None:
         data = self.root / "data"
         log = self.root / "mariadb.log"
+        initialized = data.exists() and any(data.iterdir())
         if not data.exists():
             data.mkdir(parents=True)
             subprocess.run(
@@ -123,6 +124,9 @@ class MariaDB:
         )
 
         def up() -> bool:
+            if initialized:  # a restart: root already has its password
+                self.connect().close()
+                return True
             conn = pymysql.connect(unix_socket=self.socket, user="root", password="")
             with conn.cursor() as cur:
                 cur.execute("ALTER USER 'root'@'localhost' IDENTIFIED BY %s", (self.root_password,))
@@ -136,6 +140,11 @@ class MariaDB:
     def stop(self) -> None:
         if self.proc is not None:
             stop_process(self.proc, 60)
+
+    def restart(self) -> None:
+        """Stop and start again on the same data, port and password (clients' connections drop)."""
+        self.stop()
+        self.start()
 
     def create_whmcs_database(self, name: str) -> None:
         """A fresh database with WHMCS's real tables (tests/fixtures/whmcs_schema.sql)."""
