@@ -136,20 +136,24 @@ async def test_named_locks_serialize_one_service_across_lock_holders_and_time_ou
     order: list[str] = []
     try:
 
-        async def hold(locks: ServiceLocks, tag: str, seconds: float) -> None:
+        async def hold(locks: ServiceLocks, tag: str, seconds: float, held: asyncio.Event | None = None) -> None:
             async with locks.hold(4242):
                 order.append(f"{tag}+")
+                if held is not None:
+                    held.set()
                 await asyncio.sleep(seconds)
                 order.append(f"{tag}-")
 
-        first = asyncio.create_task(hold(a, "a", 0.5))
-        await asyncio.sleep(0.1)
+        a_holds = asyncio.Event()
+        first = asyncio.create_task(hold(a, "a", 0.5, a_holds))
+        await a_holds.wait()
         await hold(b, "b", 0)
         await first
         assert order == ["a+", "a-", "b+", "b-"]
 
-        slow = asyncio.create_task(hold(a, "a", 2.5))
-        await asyncio.sleep(0.1)
+        a_holds.clear()
+        slow = asyncio.create_task(hold(a, "a", 2.5, a_holds))
+        await a_holds.wait()
         with pytest.raises(Busy) as e:
             await hold(b, "b", 0)
         assert e.value.retry_after == 3
