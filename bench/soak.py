@@ -260,7 +260,7 @@ def soak(args: argparse.Namespace, db: MariaDB, minio: MinIO, daemons: list[Daem
         pool.submit(usage_update)
     elapsed = time.monotonic() - start
     for d in daemons:  # the last one killed may still be starting
-        wait_until(lambda d=d: d.rss_kib() > 0, 60, "daemon restart", d.proc, d.log)  # type: ignore[misc]
+        wait_until(lambda d=d: d.rss_kib() > 0, 60, "daemon restart", d.proc, d.log)
     usage_update()
     return verify(args, minio, services, tally, rss, kills, elapsed)
 

@@ -200,7 +200,7 @@ def main() -> int:
                 bridge_totals = {int(r["serviceid"]): int(r["used_bytes"]) for r in cur.fetchall()}
             conn.close()
             assert bridge_totals == totals, "the bridge and the fair collector disagree"
-            row = {
+            row: dict[str, Any] = {
                 "services": n,
                 "buckets": 2 * n,
                 "objects": 6 * n,

@@ -93,7 +93,7 @@ class Busy(BridgeError):
     Retry-After; the shim waits and repeats calls that are safe to repeat."""
 
     status = 503
-    code = "busy"
+    code = "overloaded"
 
     def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
         super().__init__(message, code=code)

@@ -61,7 +61,7 @@ def test_create_refuses_buckets_already_in_the_namespace_and_the_admin_can_adopt
             "SELECT outcome, detail FROM mod_s3bridge_audit WHERE action = 'AdoptBuckets' AND serviceid = %s",
             (svc.serviceid,),
         )
-        assert cur.fetchall() == [
+        assert list(cur.fetchall()) == [
             {
                 "outcome": "adopted",
                 "detail": f"'{username}' takes 2 existing bucket(s): {username}--backup, {username}--old-photos",

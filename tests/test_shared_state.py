@@ -186,7 +186,7 @@ async def test_admission_bounds_running_and_waiting_calls_and_forgets_idle_serve
     async with gate.admit("s2"):  # another storage server has its own bound
         pass
     release.set()
-    assert await asyncio.gather(running, waiting) == ["done", "done"]
+    assert list(await asyncio.gather(running, waiting)) == ["done", "done"]
     assert len(gate) == 0
 
 
@@ -221,7 +221,7 @@ def test_twenty_concurrent_creates_for_one_service_over_three_daemons_make_one_a
     conn = mariadb.connect(whmcs_db)
     with conn.cursor() as cur:
         cur.execute("SELECT state FROM mod_s3bridge_services WHERE serviceid = %s", (svc.serviceid,))
-        assert cur.fetchall() == [{"state": "active"}]
+        assert list(cur.fetchall()) == [{"state": "active"}]
     conn.close()
     # WHMCS stores the password; its next call carries it, and the pending secret is settled.
     svc.password = password
