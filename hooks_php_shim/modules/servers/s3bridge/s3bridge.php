@@ -48,6 +48,7 @@ function s3bridge_ClientAreaAllowedFunctions(): array
     return ['Change Password' => 'ResetPassword', 'Recalculate Disk Space' => 'RecalculateDiskSpace'];
 }
 function s3bridge_ResetPassword(array $params): string { return Bridge::simple('ResetPassword', $params); }
+function s3bridge_AdoptBuckets(array $params): string { return Bridge::simple('AdoptBuckets', $params); }
 function s3bridge_RecalculateDiskSpace(array $params): string
 {
     return Bridge::simple('RecalculateDiskSpace', $params);

@@ -18,6 +18,20 @@ final class BridgeException extends \RuntimeException
     const UNREACHED = 1;
 }
 
+/** A failed attempt another daemon (or a later one) may take over: `notDone` when the call surely did nothing. */
+final class Failover extends \RuntimeException
+{
+    public $failure;
+    public $notDone;
+    public $retryAfter;
+
+    public function __construct(BridgeException $failure, bool $notDone = false, float $retryAfter = 0.0)
+    {
+        parent::__construct($failure->getMessage());
+        [$this->failure, $this->notDone, $this->retryAfter] = [$failure, $notDone, $retryAfter];
+    }
+}
+
 // Escaped HTML from the daemon. WHMCS entity-decodes string template variables, not objects: pages travel as this.
 final class Html
 {
@@ -41,6 +55,9 @@ final class Bridge
     const CLIENT_READS = ['ClientArea', 'Buttons'];
     /** Where the cron's last failure is kept for the admin tab (a WHMCS setting, tblconfiguration). */
     const CRON_SETTING = 'S3BridgeCronError';
+    /** Functions a lost answer makes unsafe to repeat elsewhere (a repeat would rotate the secret again). */
+    const NOT_REPEATABLE = ['ResetPassword'];
+    const MAX_RETRY_AFTER = 10;
 
     /** 'success' or the sentence WHMCS shows the admin. */
     public static function simple(string $function, array $params): string
@@ -214,6 +231,9 @@ final class Bridge
                 throw self::unreached("s3bridge is misconfigured: $file fails to load (line {$e->getLine()})");
             }
         }
+        if (is_array($config['url'] ?? null)) { // several daemons: tried in this order
+            $config['url'] = implode(',', $config['url']);
+        }
         foreach (['url', 'secret', 'connect_timeout', 'timeout'] as $key) {
             $env = trim((string) getenv('S3BRIDGE_' . strtoupper($key)));
             $config[$key] = trim((string) ($env !== '' ? $env : ($config[$key] ?? '')));
@@ -222,9 +242,12 @@ final class Bridge
             throw self::unreached("s3bridge is not configured: create $file from config.php.example with the"
                 . " daemon's url and secret (env S3BRIDGE_URL / S3BRIDGE_SECRET only override it)");
         }
-        if (!preg_match('#^(https?://[^/?\#@]+/?|unix:/.+)$#', $config['url'])) {
-            throw self::unreached('s3bridge is misconfigured: url must look like http://127.0.0.1:8750,'
-                . ' https://host:port or unix:/run/s3bridge/s3bridge.sock');
+        $config['urls'] = preg_split('/[\s,]+/', $config['url'], -1, PREG_SPLIT_NO_EMPTY) ?: [];
+        foreach ($config['urls'] as $url) {
+            if (!preg_match('#^(https?://[^/?\#@]+/?|unix:/.+)$#', $url)) {
+                throw self::unreached('s3bridge is misconfigured: url must look like http://127.0.0.1:8750,'
+                    . ' https://host:port or unix:/run/s3bridge/s3bridge.sock (several: a list, or comma-separated)');
+            }
         }
         foreach (['connect_timeout' => 3, 'timeout' => 60] as $key => $default) {
             $config[$key] = (float) ($config[$key] !== '' ? $config[$key] : $default);
@@ -235,15 +258,37 @@ final class Bridge
         return $config;
     }
 
-    /** One signed POST; every failure becomes one sentence naming the daemon's address. */
+    /**
+     * The call, on the first daemon that takes it. Moves to the next URL when a daemon was not reached (any call),
+     * and, for calls safe to repeat (all but NOT_REPEATABLE: each converges when run again), when the answer was lost
+     * or the daemon said 503: then after its Retry-After (at most MAX_RETRY_AFTER seconds).
+     */
     private static function post(array $config, string $path, array $params): array
     {
-        $url = $config['url'];
+        $repeatable = !in_array(substr($path, strrpos($path, '/') + 1), self::NOT_REPEATABLE, true);
+        $urls = $config['urls'];
+        for ($attempt = 1; ; $attempt++) {
+            try {
+                return self::postOnce($config, $urls[($attempt - 1) % count($urls)], $path, $params);
+            } catch (Failover $f) {
+                $elsewhere = count($urls) > 1 || $f->retryAfter > 0; // one daemon: only a 503 is worth a wait
+                if ($attempt >= count($urls) + 1 || !$elsewhere || !($f->notDone || $repeatable)) {
+                    throw $f->failure;
+                }
+                usleep((int) (min($f->retryAfter, self::MAX_RETRY_AFTER) * 1000000));
+            }
+        }
+    }
+
+    /** One signed POST to one daemon; every failure becomes one sentence naming the daemon's address. */
+    private static function postOnce(array $config, string $url, string $path, array $params): array
+    {
         $socket = strpos($url, 'unix:') === 0 ? substr($url, 5) : null;
         $at = $socket !== null ? "unix:$socket" : (string) preg_replace('#^https?://#', '', rtrim($url, '/'));
         if ($socket === null && strpos($at, ':') === false) {
             $at .= strpos($url, 'https:') === 0 ? ':443' : ':80';
         }
+        $retryAfter = 0.0;
         $body = (string) json_encode(['params' => (object) $params],
             JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE);
         [$time, $nonce] = [(string) time(), bin2hex(random_bytes(16))];
@@ -256,7 +301,12 @@ final class Bridge
             CURLOPT_TIMEOUT_MS => (int) ceil($config['timeout'] * 1000), CURLOPT_USERAGENT => 's3bridge-whmcs-shim/2',
             CURLOPT_HTTPHEADER => ['Content-Type: application/json', 'Expect:', "X-S3Bridge-Timestamp: $time",
                 "X-S3Bridge-Nonce: $nonce", 'X-S3Bridge-Signature: ' . $signature],
-            ] + ($socket !== null ? [CURLOPT_UNIX_SOCKET_PATH => $socket] : []));
+            CURLOPT_HEADERFUNCTION => function ($ch, string $line) use (&$retryAfter): int {
+                if (stripos($line, 'Retry-After:') === 0) {
+                    $retryAfter = (float) trim(substr($line, 12));
+                }
+                return strlen($line);
+            }] + ($socket !== null ? [CURLOPT_UNIX_SOCKET_PATH => $socket] : []));
         $raw = curl_exec($ch);
         $errno = curl_errno($ch);
         $status = (int) curl_getinfo($ch, CURLINFO_RESPONSE_CODE);
@@ -265,7 +315,8 @@ final class Bridge
         curl_close($ch);
         if ($errno !== 0 || !is_string($raw)) {
             if ($errno === CURLE_OPERATION_TIMEDOUT && strpos($why, 'connect') === false) {
-                throw self::unreached("s3bridge daemon at $at did not answer within {$config['timeout']} s");
+                $late = "s3bridge daemon at $at did not answer within {$config['timeout']} s";
+                throw new Failover(self::unreached($late));
             }
             $reasons = ['refused' => 'connection refused', 'no such file' => 'the socket file does not exist (is the'
                 . ' daemon running?)', 'permission denied' => 'permission denied (this user may not open the socket)',
@@ -278,7 +329,10 @@ final class Bridge
                     break;
                 }
             }
-            throw self::unreached("s3bridge daemon unreachable at $at: $reason");
+            // Not connected at all: the call did nothing there, whatever it is. Connected, then lost: maybe done.
+            $notDone = in_array($errno, [CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST], true)
+                || $errno === CURLE_OPERATION_TIMEDOUT || $osErrno === 111 || strpos($why, 'no such file') !== false;
+            throw new Failover(self::unreached("s3bridge daemon unreachable at $at: $reason"), $notDone);
         }
         $answer = json_decode($raw, true);
         if (!is_array($answer) || !is_bool($answer['ok'] ?? null)) {
@@ -294,7 +348,11 @@ final class Bridge
                 . "); check that config.php's secret (or S3BRIDGE_SECRET) is one of the daemon's [daemon] secrets"
                 . ' and that the clocks agree');
         }
-        throw new BridgeException($message !== '' ? $message : "s3bridge daemon at $at refused the call ($code)");
+        $failure = new BridgeException($message !== '' ? $message : "s3bridge daemon at $at refused the call ($code)");
+        if ($status === 503) { // overloaded or busy: refused before doing anything; database down: maybe half done
+            throw new Failover($failure, in_array($code, ['overloaded', 'service_busy'], true), max($retryAfter, 1.0));
+        }
+        throw $failure;
     }
 
     /** One effect: an allow-listed localAPI command about the service being handled, and nothing else. */
