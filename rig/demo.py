@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             show("daemon says", r.module_log[0]["masked"]["processed"].strip().replace("\n", " ")[:200])
             return 0
         step("Everything is running. Ctrl-C stops it.")
-        show("daemon", f"{url}  (S3BRIDGE_URL={url}, S3BRIDGE_SECRET in {stack.config})")
+        show("daemon", f"{url}  (the module's config.php: 'url' => '{url}', 'secret' as in {stack.config})")
         show("MinIO", f"http://{minio.endpoint}  access key {minio.access_key}")
         show("MariaDB", f"mariadb -h127.0.0.1 -P{db.port} -uroot -p  (password in {stack.config})")
         stop = threading.Event()

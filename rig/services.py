@@ -147,7 +147,7 @@ class MariaDB:
         self.start()
 
     def create_whmcs_database(self, name: str) -> None:
-        """A fresh database with WHMCS's real tables (tests/fixtures/whmcs_schema.sql)."""
+        """A fresh database with WHMCS's real tables (rig/whmcs_schema.sql)."""
         sql = SCHEMA_SQL.read_text()
         conn = self.connect()
         with conn.cursor() as cur:

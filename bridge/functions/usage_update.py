@@ -13,7 +13,16 @@ from bridge.backends.base import StorageBackend
 from bridge.backends.capabilities import StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params, ServerParams
 from bridge.domain.product_settings import ProductSettings, parse_product
-from bridge.domain.usage_rules import Decision, ServiceUsage, assign, decide, to_mb, usage_digest
+from bridge.domain.usage_rules import (
+    WHMCS_MB_MAX,
+    Decision,
+    ServiceUsage,
+    assign,
+    decide,
+    overflows_whmcs,
+    usage_digest,
+    whmcs_mb,
+)
 from bridge.domain.values import BucketUsage
 from bridge.errors import BridgeError, MissingParam
 from bridge.functions.call import require_account, target_of
@@ -36,6 +45,7 @@ class Report:
     history_deleted: int = 0
     traffic_objects: int = 0
     written: int = 0  # services whose figures changed (the others' were already right)
+    clamped: list[int] = field(default_factory=list)  # services whose figures exceed tblhosting's int columns
     effects: list[dict[str, Any]] = field(default_factory=list)
 
     def result(self) -> dict[str, Any]:
@@ -48,6 +58,7 @@ class Report:
             "history_deleted": self.history_deleted,
             "traffic_objects": self.traffic_objects,
             "written": self.written,
+            "clamped": self.clamped,
         }
 
 
@@ -62,10 +73,13 @@ async def enforce_limits(resources: Resources, params: Params) -> Outcome:
 
 
 async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outcome:
+    store = UsageStore(resources.db)
+    if params.get("serverport") in (None, "") and params.get("serverid") not in (None, ""):
+        # WHMCS's daily cron passes no port (only the seven server keys): take it from the server's record.
+        params = {**params, "serverport": (await store.server_record(int(params["serverid"]))).get("port")}
     server = ServerParams.from_params(params)
     if server.server_id is None:
         raise MissingParam("serverid")
-    store = UsageStore(resources.db)
     rows = await store.services_of_server(server.server_id)
     report = Report(services=len(rows))
     if not rows:
@@ -105,7 +119,7 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
         limit = product_settings.disk_limit_bytes
         if daily and (digest != r.digest or r.history_day != today):
             history.append(usage)
-        whmcs = to_mb(usage.bytes) != r.diskusage_mb or to_mb(limit) != r.disklimit_mb
+        whmcs = whmcs_mb(usage.bytes) != r.diskusage_mb or whmcs_mb(limit) != r.disklimit_mb
         if whmcs or digest != r.digest or usage.bytes != r.used_bytes or (daily and r.history_day != today):
             writes.append(FigureWrite(usage, limit, digest, whmcs))
     if daily:
@@ -113,6 +127,11 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
     await store.write_figures(writes, now, exact=False, history_day=today if daily else None)
     await store.touch(server.server_id, now, skip=[r.serviceid for r in rows if r.serviceid not in products])
     report.written = len(writes)
+    report.clamped = [
+        sid for sid, p in products.items() if overflows_whmcs(p.disk_limit_bytes) or overflows_whmcs(usages[sid].bytes)
+    ]
+    if report.clamped:
+        log.warning("usage_clamped_for_whmcs", serviceids=report.clamped, max_mb=WHMCS_MB_MAX)
     if daily:
         if isinstance(backend, TrafficStatistics):
             report.traffic_objects = await backend.collect_traffic(

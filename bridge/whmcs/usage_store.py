@@ -3,6 +3,7 @@ write, daily history with retention, and the per-service limit state. Every quer
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -10,7 +11,7 @@ from typing import Any, TypeVar
 
 import pymysql.cursors
 
-from bridge.domain.usage_rules import LimitState, ServiceUsage, to_mb
+from bridge.domain.usage_rules import LimitState, ServiceUsage, whmcs_mb
 from bridge.domain.values import TrafficRecord
 from bridge.whmcs.db import Conn, Database
 
@@ -65,7 +66,9 @@ class FigureWrite:
 _OPTION_COLUMNS = ", ".join(f"configoption{i}" for i in range(1, 25))
 _ROW_COLUMNS = (
     "s.serviceid, s.username, s.backend_user_id, s.policy, s.warned, s.over_limit, s.used_bytes, s.usage_digest,"
-    " s.history_day, h.domainstatus, h.packageid, h.diskusage, h.disklimit, c.firstname, c.lastname, c.language"
+    " s.history_day, h.domainstatus, h.packageid, h.diskusage, h.disklimit, c.firstname, c.lastname,"
+    # a client's language '' is WHMCS's "Default": the system language (tblconfiguration Language)
+    " COALESCE(NULLIF(c.language, ''), (SELECT value FROM tblconfiguration WHERE setting = 'Language'))"
 )
 
 
@@ -161,7 +164,9 @@ class UsageStore:
         def q(conn: Conn) -> None:
             with conn.cursor() as cur:
                 for chunk in _chunks(whmcs, JOIN_CHUNK):
-                    values = [x for w in chunk for x in (w.usage.serviceid, to_mb(w.usage.bytes), to_mb(w.limit_bytes))]
+                    values = [
+                        x for w in chunk for x in (w.usage.serviceid, whmcs_mb(w.usage.bytes), whmcs_mb(w.limit_bytes))
+                    ]
                     cur.execute(
                         f"UPDATE tblhosting h JOIN {_rows(('id', 'du', 'dl'), len(chunk))} v ON h.id = v.id"  # noqa: S608
                         " SET h.diskusage = v.du, h.disklimit = v.dl, h.lastupdate = %s",
@@ -290,7 +295,7 @@ class UsageStore:
                     " GROUP BY s.serviceid",
                     (serverid, month_start),
                 )
-                totals = [(int(r["serviceid"]), to_mb(int(r["bytes"]))) for r in cur.fetchall()]
+                totals = [(int(r["serviceid"]), whmcs_mb(int(r["bytes"]))) for r in cur.fetchall()]
                 for start in range(0, len(totals), CHUNK):
                     chunk = totals[start : start + CHUNK]
                     case = " ".join(["WHEN %s THEN %s"] * len(chunk))
@@ -303,6 +308,21 @@ class UsageStore:
             return len(totals)
 
         return await self.db.run(q)
+
+    async def server_record(self, serverid: int) -> dict[str, Any]:
+        """The tblservers row WHMCS builds a module's server params from, decoded as WHMCS decodes it (its text
+        columns are stored HTML-encoded). Empty when there is no such server."""
+
+        def q(conn: Conn) -> dict[str, Any]:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT hostname, ipaddress, username, accesshash, secure, port FROM tblservers WHERE id = %s",
+                    (serverid,),
+                )
+                return dict(cur.fetchone() or {})
+
+        row = await self.db.run(q)
+        return {k: html.unescape(v) if isinstance(v, str) else v for k, v in row.items()}
 
     async def save_state(self, serviceid: int, state: LimitState) -> None:
         def q(conn: Conn) -> None:
