@@ -9,6 +9,7 @@ For each N: N provisioned services (records, tblhosting rows, a product with a 1
   to the 5 % over their limit (real MinIO users exist for those); the steady-state runs change nothing.
 - bridge, new day: the same, after marking every service's history as not yet written today (what the first
   UsageUpdate of each day does: today's history rows and the daemon's copy written for every service).
+- MinIO DUI: the DataUsageInfo admin call alone (and its JSON parse), the floor of any scanner-based collector.
 - fair: a linear collector written the plain way: one ListBuckets, then ListObjects of every bucket on 16 threads,
   sums per service by the bucket namespace, one batched UPDATE of tblhosting.
 - naive: per service, list the server's buckets, keep its own, list every object of each and sum, then one
@@ -184,6 +185,15 @@ def main() -> int:
                 new_day.append((time.perf_counter() - t0) * 1000)
                 assert again["policy_changes"] == [], again
                 assert again["written"] == n, again
+            # The floor every scanner-based collector pays: MinIO building and sending DataUsageInfo, and parsing it.
+            admin = MinioAdmin(
+                endpoint=minio.endpoint, credentials=StaticProvider(minio.access_key, minio.secret_key), secure=False
+            )
+            scan_ms = []
+            for _ in range(args.runs):
+                t0 = time.perf_counter()
+                json.loads(admin.get_data_usage_info())
+                scan_ms.append((time.perf_counter() - t0) * 1000)
             fair_ms = []
             for _ in range(args.fair_runs):
                 t0 = time.perf_counter()
@@ -210,6 +220,7 @@ def main() -> int:
                 "bridge_median_ms": round(statistics.median(steady), 1),
                 "bridge_new_day_median_ms": round(statistics.median(new_day), 1),
                 "fair_median_ms": round(statistics.median(fair_ms), 1),
+                "minio_datausageinfo_median_ms": round(statistics.median(scan_ms), 1),
                 "naive_median_ms": round(statistics.median(naive_ms), 1) if naive_ms else None,
             }
             row["ratio_fair_over_bridge"] = round(row["fair_median_ms"] / row["bridge_median_ms"], 1)
@@ -225,13 +236,14 @@ def main() -> int:
     print("history and figures written again; fair = ListBuckets + ListObjects per bucket on 16 threads + one UPDATE)")
     print(
         f"{'services':>8} {'bridge ms':>10} {'new day ms':>10} {'first run ms':>12} {'fair ms':>9} {'fair/bridge':>11}"
-        f" {'fair/new day':>12} {'naive ms':>10}"
+        f" {'fair/new day':>12} {'naive ms':>10} {'MinIO DUI ms':>12}"
     )
     for r in rows:
         print(
             f"{r['services']:>8} {r['bridge_median_ms']:>10} {r['bridge_new_day_median_ms']:>10}"
             f" {r['bridge_first_run_ms']:>12} {r['fair_median_ms']:>9} {r['ratio_fair_over_bridge']:>10}x"
             f" {r['ratio_fair_over_bridge_new_day']:>11}x {r['naive_median_ms'] or '-':>10}"
+            f" {r['minio_datausageinfo_median_ms']:>12}"
         )
     growth = {}
     if len(rows) > 1:
