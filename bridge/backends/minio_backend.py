@@ -236,12 +236,16 @@ class MinioBackend:
             await self.set_enabled(spec.username, False)
 
     async def server_usage(self) -> list[BucketUsage]:
-        raw = await self._call(self.admin.get_data_usage_info, "admin DataUsageInfo")
-        info = json.loads(raw) if raw else {}
-        buckets = info.get("bucketsUsageInfo") or {}
-        return [
-            BucketUsage(name, int(b.get("size") or 0), int(b.get("objectsCount") or 0)) for name, b in buckets.items()
-        ]
+        def fetch() -> list[BucketUsage]:
+            # ~900 bytes of JSON per bucket (17 MB at 20,000 buckets): parsed in the worker, not on the event loop
+            raw = self.admin.get_data_usage_info()
+            buckets = (json.loads(raw) if raw else {}).get("bucketsUsageInfo") or {}
+            return [
+                BucketUsage(name, int(b.get("size") or 0), int(b.get("objectsCount") or 0))
+                for name, b in buckets.items()
+            ]
+
+        return await self._call(fetch, "admin DataUsageInfo")
 
     async def usage(self, username: str, *, budget_s: float) -> Usage:
         deadline = time.monotonic() + budget_s
