@@ -81,7 +81,7 @@ def populate(db: MariaDB, database: str, minio: MinIO, n: int, serverid: int, ba
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(make, enumerate(services.values())))
     expected = 2 * n
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 300 + n / 10  # 20,000 buckets took more than 300 s under load
     while time.monotonic() < deadline:  # let the scanner see everything before timing (not part of the timing)
         info = json.loads(admin.get_data_usage_info())
         counts = info.get("bucketsUsageInfo") or {}
