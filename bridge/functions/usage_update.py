@@ -46,6 +46,7 @@ class Report:
     traffic_objects: int = 0
     written: int = 0  # services whose figures changed (the others' were already right)
     clamped: list[int] = field(default_factory=list)  # services whose figures exceed tblhosting's int columns
+    traffic_unreadable: list[str] = field(default_factory=list)  # statistics objects kept on the server, unread
     effects: list[dict[str, Any]] = field(default_factory=list)
 
     def result(self) -> dict[str, Any]:
@@ -59,6 +60,7 @@ class Report:
             "traffic_objects": self.traffic_objects,
             "written": self.written,
             "clamped": self.clamped,
+            "traffic_unreadable": self.traffic_unreadable,
         }
 
 
@@ -134,8 +136,12 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
         log.warning("usage_clamped_for_whmcs", serviceids=report.clamped, max_mb=WHMCS_MB_MAX)
     if daily:
         if isinstance(backend, TrafficStatistics):
-            report.traffic_objects = await backend.collect_traffic(
+            traffic = await backend.collect_traffic(
                 lambda source, records: store.store_traffic(server.server_id or 0, source, records)
+            )
+            report.traffic_objects, report.traffic_unreadable = traffic.collected, list(traffic.unreadable)
+            await store.note_unreadable_traffic(
+                server.server_id or 0, traffic.unreadable, complete=not traffic.paging_stopped
             )
             await store.write_bandwidth(server.server_id, today.replace(day=1))
         # History ages by days: the first run of a day trims it (for the services it writes today's rows for);
