@@ -1,6 +1,6 @@
 """Sealing small secrets for storage at rest: AES-256-GCM (the `cryptography` package), keyed from the daemon's config.
 
-Pure: no I/O besides the random nonce. The first key seals, every key opens (rotation, like `[daemon] secrets`).
+Pure: no I/O (the nonce comes from `secrets`). The first key seals, every key opens (rotation, like `[daemon] secrets`).
 Each sealed value is bound to a context (e.g. the service id), so a sealed value copied to another row does not open.
 Keys come from `[daemon] state_keys` when set, else are derived from the HMAC `secrets`; either way through
 HKDF-SHA256 with a purpose label, so a key is never used for two things.
@@ -8,7 +8,7 @@ HKDF-SHA256 with a purpose label, so a key is never used for two things.
 
 from __future__ import annotations
 
-import os
+import secrets
 from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
@@ -35,7 +35,7 @@ class SecretBox:
         return cls([derive_key(m, purpose) for m in materials])
 
     def seal(self, plaintext: str, context: bytes) -> bytes:
-        nonce = os.urandom(NONCE_BYTES)
+        nonce = secrets.token_bytes(NONCE_BYTES)
         return VERSION + nonce + self._ciphers[0].encrypt(nonce, plaintext.encode(), VERSION + context)
 
     def open(self, sealed: bytes, context: bytes) -> str | None:
