@@ -103,7 +103,7 @@ def test_admin_and_client_buttons_are_declared(daemon, minio: MinIO) -> None:
     assert s.call("AdminCustomButtonArray").returned == {
         "Recalculate Disk Space": "RecalculateDiskSpace", "Update Policy": "UpdatePolicy",
         "Set Standard Policy": "SetStandardPolicy", "Set Limited Policy": "SetLimitedPolicy",
-        "Change Password": "ResetPassword"}  # fmt: skip
+        "Change Password": "ResetPassword", "Adopt Existing Buckets": "AdoptBuckets"}  # fmt: skip
     # clients get the page's token-carrying forms, not WHMCS's tokenless sidebar links
     assert s.call("ClientAreaCustomButtonArray").returned == []
     assert s.call("ClientAreaAllowedFunctions").returned == {
