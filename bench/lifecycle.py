@@ -175,17 +175,22 @@ def main() -> int:
 
         def sample() -> None:
             while not done.is_set():
-                peak[0] = max(peak[0], rss_kib(stack.daemon_pid))
+                try:
+                    peak[0] = max(peak[0], rss_kib(stack.daemon_pid))
+                except OSError:  # the daemon is gone (a failed run is tearing the stack down)
+                    return
                 time.sleep(0.005)
 
         sampler = threading.Thread(target=sample)
         sampler.start()
         t0 = time.perf_counter()
-        with ThreadPoolExecutor(args.concurrent) as pool:
-            list(pool.map(lambda sid: stack.signed_post("CreateAccount", service_params(stack, sid, 300_000)), ids))
+        try:
+            with ThreadPoolExecutor(args.concurrent) as pool:
+                list(pool.map(lambda sid: stack.signed_post("CreateAccount", service_params(stack, sid, 300_000)), ids))
+        finally:
+            done.set()
+            sampler.join()
         wall = (time.perf_counter() - t0) * 1000
-        done.set()
-        sampler.join()
 
         rows: dict[str, dict[str, float]] = {}
         ratios: dict[str, Any] = {}
