@@ -13,7 +13,8 @@ import argparse
 from datetime import date, datetime, timedelta
 
 from bench.common import report, summary, timed
-from bridge.views.model import AdminTabView, Bucket, ClientAreaView, DailyPoint, Disk, MonthlyPoint
+from bridge.domain.values import DailyPoint, MonthlyPoint
+from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Disk
 from bridge.views.render import render_admin_tab, render_client_area
 
 GB = 1024**3

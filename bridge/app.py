@@ -9,16 +9,16 @@ from pathlib import Path
 from aiohttp import web
 
 from bridge import redact
-from bridge.appkeys import CONFIG, DB, FUNCTIONS, SERVICES, VERIFIER
 from bridge.backends.registry import Backends
 from bridge.config import SOURCE_EMAIL_TEMPLATES, Config
-from bridge.db import Database
-from bridge.emails import Mailer
-from bridge.functions.context import FunctionSpec, Services
+from bridge.functions.context import FunctionSpec, Resources
 from bridge.functions.registry import FUNCTIONS as DEFAULT_FUNCTIONS
-from bridge.records import ServiceRecords
-from bridge.signing import RequestVerifier
-from bridge.web import MAX_BODY, add_routes, request_context
+from bridge.views.emails import Mailer
+from bridge.web.appkeys import CONFIG, DB, FUNCTIONS, RESOURCES, VERIFIER
+from bridge.web.routes import MAX_BODY, add_routes, request_context
+from bridge.web.signing import RequestVerifier
+from bridge.whmcs.db import Database
+from bridge.whmcs.records import ServiceRecords
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -32,7 +32,7 @@ async def backends_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     backends = Backends(config.backend)
     templates = Path(config.daemon.email_templates or SOURCE_EMAIL_TEMPLATES)
-    app[SERVICES] = Services(
+    app[RESOURCES] = Resources(
         db=app[DB],
         backend_for=backends,
         records=ServiceRecords(app[DB]),

@@ -16,11 +16,11 @@ from aiohttp import web
 from bridge import __version__, redact
 from bridge.app import create_app
 from bridge.config import Config, ConfigError, default_path, load_config
-from bridge.db import connect
 from bridge.errors import BridgeError
-from bridge.grants import grant_statements
 from bridge.logs import configure_logging, get_logger
-from bridge.migrations import migrate
+from bridge.whmcs.db import connect
+from bridge.whmcs.grants import grant_statements
+from bridge.whmcs.migrations import migrate
 
 
 def sd_notify(state: str) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pymysql
 
-from bridge.grants import grant_statements
+from bridge.whmcs.grants import grant_statements
 from rig import minio_release
 from rig.paths import CACHE, SCHEMA_SQL
 

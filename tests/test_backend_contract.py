@@ -26,24 +26,16 @@ import pytest
 from minio import Minio
 from minio.error import MinioAdminException, S3Error
 
-from bridge.backends.base import AccountInfo, AccountSpec, BucketUsage, StorageBackend
-from bridge.backends.capabilities import (
-    AccessKeys,
-    KeyPair,
-    RateLimiting,
-    RateLimits,
-    StorageQuotas,
-    TrafficRecord,
-    TrafficStatistics,
-    rotate_key_pair,
-)
+from bridge.backends.base import AccountInfo, AccountSpec, StorageBackend
+from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics, rotate_key_pair
 from bridge.backends.minio_backend import MinioBackend, MinioClients, policy_name
 from bridge.backends.ostor_backend import OstorBackend, OstorClients, OstorSettings
 from bridge.config import BackendSettings
+from bridge.domain.naming import owns_bucket
+from bridge.domain.params import ServerParams
+from bridge.domain.policies import DEFAULT_LIMITED, DEFAULT_STANDARD, PolicyKind, render
+from bridge.domain.values import BucketUsage, KeyPair, RateLimits, TrafficRecord
 from bridge.errors import BackendError
-from bridge.naming import owns_bucket
-from bridge.params import ServerParams
-from bridge.policies import DEFAULT_LIMITED, DEFAULT_STANDARD, PolicyKind, render
 from rig.ostor_emulator import OstorEmulator
 from rig.services import MinIO
 from tests.conftest import unique

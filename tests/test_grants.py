@@ -5,7 +5,7 @@ from __future__ import annotations
 import pymysql
 import pytest
 
-from bridge.grants import grant_statements
+from bridge.whmcs.grants import grant_statements
 from rig.services import MariaDB
 from tests.conftest import CANARY_DB_PASSWORD
 

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from bridge.app import create_app
 from bridge.config import Config
-from bridge.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
+from bridge.web.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
 from rig.services import MariaDB
 
 pytestmark = pytest.mark.mariadb

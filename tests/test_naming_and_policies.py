@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bridge import naming, policies
+from bridge.domain import naming, policies
+from bridge.domain.passwords import PasswordRule, PasswordRuleError
+from bridge.functions.pending_secrets import PendingSecrets
 from bridge.locks import KeyedLocks
-from bridge.passwords import PasswordRule, PasswordRuleError
-from bridge.pending import PendingSecrets
 
 NOW = datetime(2026, 11, 25, 9, 8, 7, tzinfo=UTC)
 
@@ -118,8 +118,8 @@ def test_pending_secret_is_forgotten_once_whmcs_holds_it_or_when_it_expires() ->
 
 
 def test_usage_is_assigned_by_owner_where_the_server_reports_one_else_by_namespace() -> None:
-    from bridge.backends.base import BucketUsage
-    from bridge.usage import assign
+    from bridge.domain.usage_rules import assign
+    from bridge.domain.values import BucketUsage
 
     buckets = [
         BucketUsage("7-55--a", 10, 1),  # MinIO: by name

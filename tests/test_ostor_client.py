@@ -16,7 +16,6 @@ import pytest
 from minio import Minio
 from yarl import URL
 
-from bridge.backends.capabilities import KeyPair, RateLimits
 from bridge.backends.ostor_backend import OstorSettings, user_email
 from bridge.backends.ostor_client import (
     GatewayError,
@@ -44,8 +43,9 @@ from bridge.backends.ostor_client import (
     sign_v4,
     string_to_sign_v2,
 )
+from bridge.domain.naming import NamingError
+from bridge.domain.values import KeyPair, RateLimits
 from bridge.errors import BackendAuthError, BackendError, BackendForbidden, BackendTLSError, BackendUnreachable
-from bridge.naming import NamingError
 from rig.ostor_emulator import OstorEmulator
 from rig.services import MinIO, free_port
 

@@ -17,7 +17,6 @@ from minio import Minio
 from minio.error import S3Error
 from yarl import URL
 
-from bridge.backends.capabilities import KeyPair
 from bridge.backends.ostor_client import (
     Keys,
     OstorAdminClient,
@@ -29,6 +28,7 @@ from bridge.backends.ostor_client import (
     parse_error,
     sign_v2,
 )
+from bridge.domain.values import KeyPair
 from bridge.errors import BackendAuthError, BackendError, BackendForbidden
 from rig.ostor_emulator import OstorEmulator
 from rig.paths import REPO

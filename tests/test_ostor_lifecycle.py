@@ -14,9 +14,9 @@ from botocore.exceptions import ClientError
 
 from bridge.backends.registry import Backends
 from bridge.config import BackendSettings, parse_config
-from bridge.db import Database
-from bridge.params import ServerParams
-from bridge.usage_store import UsageStore
+from bridge.domain.params import ServerParams
+from bridge.whmcs.db import Database
+from bridge.whmcs.usage_store import UsageStore
 from rig.ostor_emulator import OstorEmulator
 from rig.services import MariaDB
 from rig.shim import run_shim

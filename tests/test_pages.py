@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bridge.emails import DiskFigures
+from bridge.views.emails import DiskFigures
 from rig.services import MariaDB, MinIO
 from tests.pages import ADMIN_SHELL, CHROMIUM_ARGS, CLIENT_SHELL, PageServer, open_page, screenshot
 from tests.whmcs import Service, next_id

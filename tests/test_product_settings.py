@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.product import SETTINGS, UNITS, InvalidSetting, parse_product
+from bridge.domain.product_settings import SETTINGS, UNITS, InvalidSetting, parse_product
 from rig.shim import run_shim
 
 pytestmark = pytest.mark.php

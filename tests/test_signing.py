@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bridge.errors import AuthError
-from bridge.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, NonceCache, RequestVerifier, sign
+from bridge.web.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, NonceCache, RequestVerifier, sign
 
 VECTOR = {
     "secret": "s3cr3t-vector",

@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from bridge.emails import LANGUAGES
+from bridge.domain.values import DailyPoint, MonthlyPoint
 from bridge.views import charts, i18n
-from bridge.views.model import AdminTabView, Bucket, ClientAreaView, DailyPoint, Disk, MonthlyPoint
+from bridge.views.emails import LANGUAGES
+from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Disk
 from bridge.views.render import render_admin_tab, render_client_area, safe_href
 
 GB = 1024**3

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bridge.params import ServerParams
-from bridge.policies import PolicyKind
+from bridge.domain.params import ServerParams
+from bridge.domain.policies import PolicyKind
+from bridge.domain.values import BucketUsage
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,6 @@ class AccountSpec:
     group: str = ""
     buckets: tuple[str, ...] = ()
     enabled: bool = True
-
-
-@dataclass(frozen=True)
-class BucketUsage:
-    name: str
-    size: int
-    objects: int
-    created: str = ""
-    owner: str = ""  # the server's own id of the owning account, where buckets have owners (ostor); "" = by name
 
 
 @dataclass(frozen=True)

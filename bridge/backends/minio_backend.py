@@ -18,15 +18,16 @@ from minio import Minio, MinioAdmin
 from minio.credentials.providers import StaticProvider
 from minio.error import MinioAdminException
 
-from bridge.backends.base import AccountInfo, AccountSpec, BucketUsage, ConnectionReport, DeletionReport, Usage
+from bridge.backends.base import AccountInfo, AccountSpec, ConnectionReport, DeletionReport, Usage
 from bridge.backends.http_pool import pool_manager
 from bridge.backends.minio_errors import map_minio_error
 from bridge.backends.s3_data import credentials_work, empty_and_remove, ensure_bucket, measure
 from bridge.config import BackendSettings
+from bridge.domain.naming import owns_bucket
+from bridge.domain.params import ServerParams
+from bridge.domain.policies import PolicyKind
+from bridge.domain.values import BucketUsage
 from bridge.errors import BackendError
-from bridge.naming import owns_bucket
-from bridge.params import ServerParams
-from bridge.policies import PolicyKind
 
 T = TypeVar("T")
 _NO_SUCH_USER = "XMinioAdminNoSuchUser"

@@ -26,8 +26,7 @@ import urllib3.exceptions as u3
 from minio import Minio
 from minio.error import MinioException, S3Error, ServerError
 
-from bridge.backends.base import AccountInfo, AccountSpec, BucketUsage, ConnectionReport, DeletionReport, Usage
-from bridge.backends.capabilities import KeyPair, RateLimits, TrafficRecord
+from bridge.backends.base import AccountInfo, AccountSpec, ConnectionReport, DeletionReport, Usage
 from bridge.backends.http_pool import pool_manager
 from bridge.backends.ostor_client import (
     GatewayError,
@@ -45,11 +44,12 @@ from bridge.backends.ostor_client import (
 )
 from bridge.backends.s3_data import credentials_work, empty_and_remove, ensure_bucket, measure
 from bridge.config import BackendSettings
+from bridge.domain.naming import check_username
+from bridge.domain.params import ServerParams
+from bridge.domain.policies import PolicyKind
+from bridge.domain.values import BucketUsage, KeyPair, RateLimits, TrafficRecord
 from bridge.errors import BackendError, BackendUnreachable, Unsupported
 from bridge.locks import KeyedLocks
-from bridge.naming import check_username
-from bridge.params import ServerParams
-from bridge.policies import PolicyKind
 
 T = TypeVar("T")
 DEFAULT_EMAIL_DOMAIN = "s3bridge.invalid"  # RFC 2606: can never be a real mailbox

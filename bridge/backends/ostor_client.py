@@ -27,7 +27,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from yarl import URL
 
-from bridge.backends.capabilities import KeyPair, RateLimits, TrafficRecord
+from bridge.domain.values import KeyPair, RateLimits, TrafficRecord
 from bridge.errors import BackendAuthError, BackendError, BackendForbidden, BackendTLSError, BackendUnreachable
 
 SERVICES = ("ostor-users", "ostor-accounts", "ostor-buckets", "ostor-quotas", "ostor-limits", "ostor-usage")

@@ -6,8 +6,8 @@ from bridge.backends.base import StorageBackend
 from bridge.backends.minio_backend import MinioBackend, MinioClients
 from bridge.backends.ostor_backend import DEFAULT_EMAIL_DOMAIN, OstorBackend, OstorClients, OstorSettings
 from bridge.config import BackendSettings
+from bridge.domain.params import ServerParams
 from bridge.errors import BadParam
-from bridge.params import ServerParams
 
 
 class Backends:

@@ -12,15 +12,15 @@ from typing import Any
 
 from bridge.backends.base import AccountInfo
 from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas
+from bridge.domain.params import Params
 from bridge.errors import BackendError, BridgeError
-from bridge.functions.context import Outcome, Services
+from bridge.functions.context import Outcome, Resources
 from bridge.functions.lifecycle import Call, prepare, settle_rotation
 from bridge.functions.limits import describe_limits, limits_sentence
 from bridge.functions.ownership import authorize
-from bridge.params import Params
 from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Disk
 from bridge.views.render import render_admin_tab, render_client_area
-from bridge.views_store import LatestUsage, ViewStore
+from bridge.whmcs.view_store import LatestUsage, ViewStore
 
 
 def _language(params: Params) -> str:
@@ -59,19 +59,19 @@ def _disk(call: Call, latest: LatestUsage) -> Disk:
     )
 
 
-async def client_area(services: Services, params: Params) -> Outcome:
-    call = prepare(services, params)
-    await authorize(services, params, call.serviceid, "ClientArea")
-    rec = await services.records.get(call.serviceid)
+async def client_area(resources: Resources, params: Params) -> Outcome:
+    call = prepare(resources, params)
+    await authorize(resources, params, call.serviceid, "ClientArea")
+    rec = await resources.records.get(call.serviceid)
     if rec is None or not rec.exists or rec.state == "creating":
         raise BridgeError(f"the storage account of service {call.serviceid} is not ready yet", code="no_account")
     if rec.pending_access_key:  # the client now sees the new keys: WHMCS holds them, the old pair can go
-        async with services.locks.hold(call.serviceid):
-            rec = await settle_rotation(services, call, rec, params)
-    store = ViewStore(services.db)
+        async with resources.locks.hold(call.serviceid):
+            rec = await settle_rotation(resources, call, rec, params)
+    store = ViewStore(resources.db)
     latest = await store.latest(call.serviceid)
     buckets, problem = await _buckets(call, rec.username, latest)
-    today = services.now().date()
+    today = resources.now().date()
     sid = call.serviceid
     page = "clientarea.php?action=productdetails&id=" + str(sid)
     display = call.product.password_display
@@ -100,9 +100,9 @@ async def client_area(services: Services, params: Params) -> Outcome:
     return Outcome({"html": render_client_area(view)})
 
 
-async def admin_tab(services: Services, params: Params) -> Outcome:
-    call = prepare(services, params)
-    rec = await services.records.get(call.serviceid)
+async def admin_tab(resources: Resources, params: Params) -> Outcome:
+    call = prepare(resources, params)
+    rec = await resources.records.get(call.serviceid)
     if rec is None:
         return Outcome({"fields": {}})
     try:
@@ -118,7 +118,7 @@ async def admin_tab(services: Services, params: Params) -> Outcome:
             status = "missing" if info is None else ("enabled" if info.enabled else "disabled")
         except BackendError as e:
             message = e.message
-    latest = await ViewStore(services.db).latest(call.serviceid)
+    latest = await ViewStore(resources.db).latest(call.serviceid)
     buckets, problem = await _buckets(call, rec.username, latest) if ok else ((), "")
     limits_note = ""
     if ok and info is not None and isinstance(call.backend, StorageQuotas | RateLimiting):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bridge.functions.context import Outcome, Services
-from bridge.params import Params, ServerParams
+from bridge.domain.params import Params, ServerParams
+from bridge.functions.context import Outcome, Resources
 
 
-async def test_connection(services: Services, params: Params) -> Outcome:
+async def test_connection(resources: Resources, params: Params) -> Outcome:
     server = ServerParams.from_params(params)
-    report = await services.backend_for(server).test_connection()
+    report = await resources.backend_for(server).test_connection()
     return Outcome(
         {
             "success": True,

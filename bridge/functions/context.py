@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bridge.backends.base import BackendFactory
-from bridge.db import Database
-from bridge.emails import Mailer
+from bridge.domain.params import Params
+from bridge.functions.pending_secrets import PendingSecrets
 from bridge.locks import KeyedLocks
-from bridge.params import Params
-from bridge.pending import PendingSecrets
-from bridge.records import ServiceRecords
+from bridge.views.emails import Mailer
+from bridge.whmcs.db import Database
+from bridge.whmcs.records import ServiceRecords
 
 
 def utcnow() -> datetime:
@@ -21,7 +21,7 @@ def utcnow() -> datetime:
 
 
 @dataclass
-class Services:
+class Resources:
     """The resources a use case may use; built once by the app factory."""
 
     db: Database
@@ -40,7 +40,7 @@ class Outcome:
     effects: list[dict[str, Any]] = field(default_factory=list)
 
 
-Handler = Callable[[Services, Params], Awaitable[Outcome]]
+Handler = Callable[[Resources, Params], Awaitable[Outcome]]
 
 
 @dataclass(frozen=True)

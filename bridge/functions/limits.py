@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.backends.base import StorageBackend
-from bridge.backends.capabilities import AccessKeys, RateLimiting, RateLimits, StorageQuotas
+from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas
+from bridge.domain.params import Params, ServerParams
+from bridge.domain.values import RateLimits
 from bridge.errors import Unsupported
-from bridge.functions.context import Outcome, Services
+from bridge.functions.context import Outcome, Resources
 from bridge.functions.lifecycle import apply_native_limits, prepare, require_account, settle_rotation
-from bridge.params import Params, ServerParams
 
 MINIO_ADMIN = {
     "Recalculate Disk Space": "RecalculateDiskSpace",
@@ -36,8 +37,8 @@ def buttons_for(backend: StorageBackend) -> dict[str, dict[str, str]]:
     return {"admin": admin, "client": client}
 
 
-async def buttons(services: Services, params: Params) -> Outcome:
-    return Outcome(buttons_for(services.backend_for(ServerParams.from_params(params))))
+async def buttons(resources: Resources, params: Params) -> Outcome:
+    return Outcome(buttons_for(resources.backend_for(ServerParams.from_params(params))))
 
 
 def _limited(backend: StorageBackend) -> None:
@@ -63,29 +64,29 @@ def limits_sentence(username: str, d: dict[str, Any]) -> str:
     return f"'{username}': storage quota {f'{quota} GB' if quota else 'none'}; rate limits {rate}"
 
 
-async def show_limits(services: Services, params: Params) -> Outcome:
-    call = prepare(services, params)
+async def show_limits(resources: Resources, params: Params) -> Outcome:
+    call = prepare(resources, params)
     _limited(call.backend)
-    rec = await require_account(services, call)
+    rec = await require_account(resources, call)
     d = await describe_limits(call.backend, rec.username)
     return Outcome({"message": limits_sentence(rec.username, d), **d})
 
 
-async def apply_limits(services: Services, params: Params) -> Outcome:
-    call = prepare(services, params)
+async def apply_limits(resources: Resources, params: Params) -> Outcome:
+    call = prepare(resources, params)
     _limited(call.backend)
-    async with services.locks.hold(call.serviceid):
-        rec = await settle_rotation(services, call, await require_account(services, call), params)
+    async with resources.locks.hold(call.serviceid):
+        rec = await settle_rotation(resources, call, await require_account(resources, call), params)
         await apply_native_limits(call, rec.username)
         d = await describe_limits(call.backend, rec.username)
     return Outcome({"message": "applied from the product: " + limits_sentence(rec.username, d), **d})
 
 
-async def clear_limits(services: Services, params: Params) -> Outcome:
-    call = prepare(services, params)
+async def clear_limits(resources: Resources, params: Params) -> Outcome:
+    call = prepare(resources, params)
     _limited(call.backend)
-    async with services.locks.hold(call.serviceid):
-        rec = await require_account(services, call)
+    async with resources.locks.hold(call.serviceid):
+        rec = await require_account(resources, call)
         if isinstance(call.backend, StorageQuotas):
             await call.backend.set_quota_gb(rec.username, None)
             await call.backend.set_bucket_quotas_gb(rec.username, None)

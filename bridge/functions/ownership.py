@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import structlog
 
-from bridge import audit
+from bridge.domain.params import Params, optional_int
 from bridge.errors import BridgeError
-from bridge.functions.context import Services
-from bridge.params import Params, optional_int
-from bridge.views_store import ViewStore
+from bridge.functions.context import Resources
+from bridge.whmcs import audit
+from bridge.whmcs.view_store import ViewStore
 
 
 class NotOwner(BridgeError):
@@ -21,18 +21,18 @@ class NotOwner(BridgeError):
     code = "not_owner"
 
 
-async def authorize(services: Services, params: Params, serviceid: int, action: str) -> None:
+async def authorize(resources: Resources, params: Params, serviceid: int, action: str) -> None:
     """Refuse (and audit) a client asking for a service that is not theirs. Admins and WHMCS itself pass."""
     if optional_int(params, "bridge_admin_id"):
         return
     client = optional_int(params, "bridge_client_id")
     if client is None:
         return
-    owner = await ViewStore(services.db).owner_of(serviceid)
+    owner = await ViewStore(resources.db).owner_of(serviceid)
     if owner != client:
         request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
         await audit.record(
-            services.db,
+            resources.db,
             request_id=request_id,
             action=f"client:{action}",
             outcome="refused",

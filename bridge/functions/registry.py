@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.functions import areas, lifecycle, limits, usage
+from bridge.functions import areas, lifecycle, limits, usage_update
 from bridge.functions.connection import test_connection
 from bridge.functions.context import FunctionSpec
 
@@ -23,9 +23,9 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec("UpdatePolicy", lifecycle.update_policy, required=SERVICE_PARAMS),
         FunctionSpec("SetStandardPolicy", lifecycle.set_standard_policy, required=SERVICE_PARAMS),
         FunctionSpec("SetLimitedPolicy", lifecycle.set_limited_policy, required=SERVICE_PARAMS),
-        FunctionSpec("UsageUpdate", usage.usage_update, required=(*SERVER_PARAMS, "serverid")),
-        FunctionSpec("EnforceLimits", usage.enforce_limits, required=(*SERVER_PARAMS, "serverid")),
-        FunctionSpec("RecalculateDiskSpace", usage.recalculate, required=SERVICE_PARAMS),
+        FunctionSpec("UsageUpdate", usage_update.usage_update, required=(*SERVER_PARAMS, "serverid")),
+        FunctionSpec("EnforceLimits", usage_update.enforce_limits, required=(*SERVER_PARAMS, "serverid")),
+        FunctionSpec("RecalculateDiskSpace", usage_update.recalculate, required=SERVICE_PARAMS),
         FunctionSpec("RevokeOldKeys", lifecycle.revoke_old_keys, required=SERVICE_PARAMS),
         FunctionSpec("ShowLimits", limits.show_limits, required=SERVICE_PARAMS),
         FunctionSpec("ApplyLimits", limits.apply_limits, required=SERVICE_PARAMS),

@@ -15,9 +15,9 @@ from datetime import timedelta
 
 from markupsafe import Markup
 
-from bridge.emails import whmcs_safe
-from bridge.product import UNITS
-from bridge.views.model import DailyPoint, MonthlyPoint
+from bridge.domain.product_settings import UNITS
+from bridge.domain.values import DailyPoint, MonthlyPoint
+from bridge.views.emails import whmcs_safe
 
 HEIGHT = 200  # px
 TOP, BOTTOM = 22, 26  # px above the plot (unit label) and below it (x labels)

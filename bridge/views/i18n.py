@@ -2,7 +2,7 @@
 
 One JSON file per WHMCS language name in `locales/` (flat key -> text; `{name}` placeholders). A key missing in a
 language falls back to English; a key missing in English is a programming error (KeyError). Sizes are shown in the
-product's binary unit (1 GB = 1024 MB), converted by `bridge.emails.DiskFigures`; dates are ISO (yyyy-mm-dd).
+product's binary unit (1 GB = 1024 MB), converted by `bridge.views.emails.DiskFigures`; dates are ISO (yyyy-mm-dd).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
-from bridge.emails import FALLBACK, LANGUAGES, DiskFigures, pick_language
-from bridge.product import UNITS
+from bridge.domain.product_settings import UNITS
+from bridge.views.emails import FALLBACK, LANGUAGES, DiskFigures, pick_language
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 RTL = frozenset({"arabic", "farsi", "hebrew"})

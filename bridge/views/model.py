@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
+
+from bridge.domain.values import DailyPoint, MonthlyPoint
 
 PasswordDisplay = Literal["button", "plain", "hidden"]
 
@@ -25,18 +27,6 @@ class Bucket:
     created: datetime | None
     objects: int
     size_bytes: int
-
-
-@dataclass(frozen=True)
-class DailyPoint:
-    day: date
-    used_bytes: int
-
-
-@dataclass(frozen=True)
-class MonthlyPoint:
-    month: str  # "2026-11"
-    avg_bytes: int
 
 
 @dataclass(frozen=True)

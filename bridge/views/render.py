@@ -16,8 +16,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from bridge.emails import DiskFigures, whmcs_safe
 from bridge.views.charts import Chart, bar_chart, daily_bars, monthly_bars
+from bridge.views.emails import DiskFigures, whmcs_safe
 from bridge.views.i18n import Translator, translator, unit_of
 from bridge.views.model import AdminTabView, ClientAreaView, Disk
 

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 import pymysql
 
-from bridge.db import Conn, Database
-from bridge.policies import PolicyKind
+from bridge.domain.policies import PolicyKind
+from bridge.whmcs.db import Conn, Database
 
 State = Literal["creating", "active", "suspended", "terminating", "terminated"]
 

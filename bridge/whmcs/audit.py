@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bridge import redact
-from bridge.db import Conn, Database
 from bridge.errors import BridgeError
 from bridge.logs import get_logger
+from bridge.whmcs.db import Conn, Database
 
 log = get_logger("s3bridge.audit")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.db import Conn
+from bridge.whmcs.db import Conn
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from bridge.naming import SEPARATOR
+from bridge.domain.naming import SEPARATOR
 
 PolicyKind = Literal["standard", "limited"]
 PLACEHOLDER = "<USER_ID>"

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from bridge import policies
-from bridge.backends.base import BucketUsage
-from bridge.naming import SEPARATOR
-from bridge.policies import PolicyKind
+from bridge.domain import policies
+from bridge.domain.naming import SEPARATOR
+from bridge.domain.policies import PolicyKind
+from bridge.domain.values import BucketUsage
 
 MB = 1024 * 1024
 

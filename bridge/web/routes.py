@@ -10,11 +10,12 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from bridge import audit, redact
-from bridge.appkeys import DB, FUNCTIONS, SERVICES, VERIFIER
+from bridge import redact
+from bridge.domain.params import ServerParams
 from bridge.errors import AuthError, BadParam, BadRequest, BridgeError, MissingParam, UnknownFunction
 from bridge.logs import get_logger
-from bridge.params import ServerParams
+from bridge.web.appkeys import DB, FUNCTIONS, RESOURCES, VERIFIER
+from bridge.whmcs import audit
 
 log = get_logger("s3bridge.web")
 
@@ -111,7 +112,7 @@ async def module_call(request: web.Request) -> web.Response:
     structlog.contextvars.bind_contextvars(function=name, serviceid=params.get("serviceid"))
     if any(k in params for k in ("serverhostname", "serverip")):
         structlog.contextvars.bind_contextvars(server=ServerParams.from_params(params).endpoint)
-    outcome = await spec.handler(request.app[SERVICES], params)
+    outcome = await spec.handler(request.app[RESOURCES], params)
     log.info("call_done", function=name)
     return json_response({"ok": True, "result": outcome.result, "effects": outcome.effects})
 

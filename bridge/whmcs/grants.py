@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bridge.migrations import MIGRATIONS, SCHEMA_TABLE
+from bridge.whmcs.migrations import MIGRATIONS, SCHEMA_TABLE
 
 WHMCS_TABLES_READ = (
     "tblhosting", "tblproducts", "tblservers", "tblclients", "tblcustomfields", "tblcustomfieldsvalues",

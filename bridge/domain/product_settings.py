@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bridge import policies
-from bridge.backends.capabilities import RateLimits
+from bridge.domain import policies
+from bridge.domain.naming import NamingError, check_bucket_suffix, validate_rule
+from bridge.domain.passwords import DEFAULT_RULE, PasswordRule, PasswordRuleError
+from bridge.domain.values import RateLimits
 from bridge.errors import BadRequest
-from bridge.naming import NamingError, check_bucket_suffix, validate_rule
-from bridge.passwords import DEFAULT_RULE, PasswordRule, PasswordRuleError
 
 UNITS: dict[str, int] = {"MB": 1024**2, "GB": 1024**3, "TB": 1024**4, "PB": 1024**5}  # binary: 1 GB = 1 GiB
 PasswordDisplay = Literal["button", "plain", "hidden"]

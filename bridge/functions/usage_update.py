@@ -9,18 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.backends.base import BucketUsage, StorageBackend
+from bridge.backends.base import StorageBackend
 from bridge.backends.capabilities import StorageQuotas, TrafficStatistics
-from bridge.emails import DiskFigures, EmailKind
+from bridge.domain.params import Params, ServerParams
+from bridge.domain.product_settings import ProductSettings, parse_product
+from bridge.domain.usage_rules import Decision, ServiceUsage, assign, decide
+from bridge.domain.values import BucketUsage
 from bridge.errors import BridgeError, MissingParam
-from bridge.functions.context import Outcome, Services
+from bridge.functions.context import Outcome, Resources
 from bridge.functions.lifecycle import policy_docs, prepare, require_account
 from bridge.functions.ownership import authorize
 from bridge.logs import get_logger
-from bridge.params import Params, ServerParams
-from bridge.product import ProductSettings, parse_product
-from bridge.usage import Decision, ServiceUsage, assign, decide
-from bridge.usage_store import ServiceRow, UsageStore
+from bridge.views.emails import DiskFigures, EmailKind
+from bridge.whmcs.usage_store import ServiceRow, UsageStore
 
 log = get_logger("s3bridge.usage")
 
@@ -48,26 +49,26 @@ class Report:
         }
 
 
-async def usage_update(services: Services, params: Params) -> Outcome:
+async def usage_update(resources: Resources, params: Params) -> Outcome:
     """WHMCS's daily UsageUpdate for one server: figures, history, retention, decisions."""
-    return await _collect(services, params, daily=True)
+    return await _collect(resources, params, daily=True)
 
 
-async def enforce_limits(services: Services, params: Params) -> Outcome:
+async def enforce_limits(resources: Resources, params: Params) -> Outcome:
     """The AfterCronJob check (every cron run): figures and decisions, no history."""
-    return await _collect(services, params, daily=False)
+    return await _collect(resources, params, daily=False)
 
 
-async def _collect(services: Services, params: Params, *, daily: bool) -> Outcome:
+async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outcome:
     server = ServerParams.from_params(params)
     if server.server_id is None:
         raise MissingParam("serverid")
-    store = UsageStore(services.db)
+    store = UsageStore(resources.db)
     rows = await store.services_of_server(server.server_id)
     report = Report(services=len(rows))
     if not rows:
         return Outcome(report.result())
-    backend = services.backend_for(server)
+    backend = resources.backend_for(server)
     buckets = await backend.server_usage()
     report.buckets = len(buckets)
     usages = assign(buckets, {r.serviceid: r.username for r in rows}, {r.serviceid: r.backend_user_id for r in rows})
@@ -78,7 +79,7 @@ async def _collect(services: Services, params: Params, *, daily: bool) -> Outcom
             products[r.serviceid] = parse_product(r.params)
         except BridgeError as e:  # one misconfigured product must not stop the others' figures
             report.skipped.append({"serviceid": r.serviceid, "reason": e.message})
-    now = services.now()
+    now = resources.now()
     await store.write_usage([(usages[sid], p.disk_limit_bytes) for sid, p in products.items()], now, exact=False)
     if daily:
         if isinstance(backend, TrafficStatistics):
@@ -92,7 +93,7 @@ async def _collect(services: Services, params: Params, *, daily: bool) -> Outcom
         )
     for r in rows:
         if r.serviceid in products:
-            await _enforce(services, backend, r, products[r.serviceid], usages[r.serviceid].bytes, report)
+            await _enforce(resources, backend, r, products[r.serviceid], usages[r.serviceid].bytes, report)
     log.info(
         "usage_collected",
         server=server.endpoint,
@@ -103,25 +104,25 @@ async def _collect(services: Services, params: Params, *, daily: bool) -> Outcom
 
 
 async def _enforce(
-    services: Services, backend: StorageBackend, row: ServiceRow, product: ProductSettings, used: int, report: Report
+    resources: Resources, backend: StorageBackend, row: ServiceRow, product: ProductSettings, used: int, report: Report
 ) -> Decision:
-    """The one decision rule (bridge.usage.decide), applied only where something changes."""
+    """The one decision rule (bridge.domain.usage_rules.decide), applied only where something changes."""
     d = decide(row.state, used, product.disk_limit_bytes, product.warning_percent)
     # Backends with a native storage quota (ostor) stop writes themselves: no policy to switch.
     if d.apply_policy is not None and not isinstance(backend, StorageQuotas):
-        async with services.locks.hold(row.serviceid):
-            rec = await services.records.get(row.serviceid)
+        async with resources.locks.hold(row.serviceid):
+            rec = await resources.records.get(row.serviceid)
             if rec is None or rec.state not in ("active", "suspended"):
                 return d  # terminated meanwhile
             await backend.apply_policy(row.username, d.apply_policy, policy_docs(product, row.username))
         report.policy_changes.append({"serviceid": row.serviceid, "policy": d.apply_policy})
     if d.state != row.state:
-        await UsageStore(services.db).save_state(row.serviceid, d.state)
+        await UsageStore(resources.db).save_state(row.serviceid, d.state)
     if row.status == "Active" and (d.send_warning or d.send_suspension):
         kind: EmailKind = "suspension" if d.send_suspension else "warning"
         template = product.suspension_template if d.send_suspension else product.warning_template
         report.effects.append(
-            services.mailer.effect(
+            resources.mailer.effect(
                 kind=kind,
                 serviceid=row.serviceid,
                 language=row.language,
@@ -136,17 +137,17 @@ async def _enforce(
     return d
 
 
-async def recalculate(services: Services, params: Params) -> Outcome:
+async def recalculate(resources: Resources, params: Params) -> Outcome:
     """Recalculate Disk Space (client and admin button): exact usage by listing now, within a time budget."""
-    call = prepare(services, params)
-    await authorize(services, params, call.serviceid, "RecalculateDiskSpace")
-    await require_account(services, call)
-    store = UsageStore(services.db)
+    call = prepare(resources, params)
+    await authorize(resources, params, call.serviceid, "RecalculateDiskSpace")
+    await require_account(resources, call)
+    store = UsageStore(resources.db)
     rows = await store.services_of_server(call.server.server_id or 0, serviceid=call.serviceid)
     if not rows:
         raise BridgeError(f"service {call.serviceid} is not an active service on this server", code="not_active")
     row = rows[0]
-    exact = await call.backend.usage(row.username, budget_s=services.usage_budget_s)
+    exact = await call.backend.usage(row.username, budget_s=resources.usage_budget_s)
     figures: list[BucketUsage] = list(exact.buckets)
     note = "exact (listed now)"
     if not exact.exact:
@@ -154,15 +155,15 @@ async def recalculate(services: Services, params: Params) -> Outcome:
         scanner = {b.name: b for b in await call.backend.server_usage()}
         figures = [max(b, scanner.get(b.name, b), key=lambda x: x.size) for b in exact.buckets]
         note = (
-            f"estimated: listing stopped after the {services.usage_budget_s:g} s budget; figures are the"
+            f"estimated: listing stopped after the {resources.usage_budget_s:g} s budget; figures are the"
             " storage server's latest scan"
         )
     usage = ServiceUsage(call.serviceid, row.username, figures)
-    now = services.now()
+    now = resources.now()
     await store.write_usage([(usage, call.product.disk_limit_bytes)], now, exact=exact.exact)
     await store.write_history([usage], now.date())
     report = Report(services=1, buckets=len(figures))
-    d = await _enforce(services, call.backend, row, call.product, usage.bytes, report)
+    d = await _enforce(resources, call.backend, row, call.product, usage.bytes, report)
     return Outcome(
         {
             "message": f"disk usage of '{row.username}': {usage.bytes} bytes in {len(figures)} bucket(s), {note};"

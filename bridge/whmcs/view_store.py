@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from bridge.db import Conn, Database
-from bridge.views.model import DailyPoint, MonthlyPoint
+from bridge.domain.values import DailyPoint, MonthlyPoint
+from bridge.whmcs.db import Conn, Database
 
 
 @dataclass(frozen=True)

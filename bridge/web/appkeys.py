@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from bridge.config import Config
-from bridge.db import Database
-from bridge.functions.context import FunctionSpec, Services
-from bridge.signing import RequestVerifier
+from bridge.functions.context import FunctionSpec, Resources
+from bridge.web.signing import RequestVerifier
+from bridge.whmcs.db import Database
 
 CONFIG = web.AppKey("config", Config)
 DB = web.AppKey("db", Database)
 VERIFIER = web.AppKey("verifier", RequestVerifier)
-SERVICES = web.AppKey("services", Services)
+RESOURCES = web.AppKey("resources", Resources)
 FUNCTIONS = web.AppKey("functions", dict[str, FunctionSpec])

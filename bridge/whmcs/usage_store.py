@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bridge.backends.capabilities import TrafficRecord
-from bridge.db import Conn, Database
-from bridge.usage import LimitState, ServiceUsage, to_mb
+from bridge.domain.usage_rules import LimitState, ServiceUsage, to_mb
+from bridge.domain.values import TrafficRecord
+from bridge.whmcs.db import Conn, Database
 
 SKIPPED_STATUSES = ("Terminated", "Cancelled", "Fraud")
 

@@ -10,8 +10,8 @@ from typing import Any, Literal
 import jinja2
 from markupsafe import Markup, escape
 
-from bridge import effects, phpserialize
-from bridge.product import UNITS
+from bridge.domain import effects, phpserialize
+from bridge.domain.product_settings import UNITS
 
 EmailKind = Literal["warning", "suspension"]
 
