@@ -12,9 +12,10 @@ from bridge import redact
 from bridge.backends.registry import Backends
 from bridge.config import SOURCE_EMAIL_TEMPLATES, Config
 from bridge.functions.context import FunctionSpec, Resources
+from bridge.functions.panel.entry import PanelRuntime
 from bridge.functions.registry import FUNCTIONS as DEFAULT_FUNCTIONS
 from bridge.views.emails import Mailer
-from bridge.web.appkeys import CONFIG, DB, FUNCTIONS, RESOURCES, VERIFIER
+from bridge.web.appkeys import CONFIG, DB, FUNCTIONS, PANEL, RESOURCES, VERIFIER
 from bridge.web.routes import MAX_BODY, add_routes, request_context
 from bridge.web.signing import RequestVerifier
 from bridge.whmcs.db import Database
@@ -52,9 +53,12 @@ def create_app(
     redact.register_static(config.secret_values())
     app = web.Application(middlewares=[request_context], client_max_size=MAX_BODY)
     app[CONFIG] = config
-    app[FUNCTIONS] = functions if functions is not None else DEFAULT_FUNCTIONS
+    panel = PanelRuntime(config)
+    app[PANEL] = panel
+    app[FUNCTIONS] = {**(functions if functions is not None else DEFAULT_FUNCTIONS), "Panel": panel.function_spec()}
     app[VERIFIER] = RequestVerifier(secrets=config.daemon.secrets, clock=clock)
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(backends_ctx)
+    app.on_cleanup.append(lambda a: a[PANEL].close())
     add_routes(app)
     return app

@@ -35,7 +35,7 @@ def add_key(admin: MinioAdmin, admin_secret: str, username: str, spec: KeySpec) 
     policy = key_policy(spec)
     if policy is not None:
         data["policy"] = policy
-    response = admin._url_open(  # noqa: SLF001 - minio-py has no public way to set targetUser (issue #1481)
+    response = admin._url_open(
         method="PUT",
         command=_COMMAND.SERVICE_ACCOUNT_ADD,
         body=encrypt(json.dumps(data).encode(), admin_secret),
@@ -65,7 +65,7 @@ def key_parent(admin: MinioAdmin, access_key: str) -> str | None:
     try:
         info = json.loads(admin.get_service_account(access_key))
     except MinioAdminException as e:
-        if e._code in ("404", "400"):  # noqa: SLF001 - the status is all minio-py keeps
+        if e._code in ("404", "400"):
             return None
         raise
     return str(info.get("parentUser") or "") or None

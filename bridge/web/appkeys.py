@@ -6,6 +6,7 @@ from aiohttp import web
 
 from bridge.config import Config
 from bridge.functions.context import FunctionSpec, Resources
+from bridge.functions.panel.entry import PanelRuntime
 from bridge.web.signing import RequestVerifier
 from bridge.whmcs.db import Database
 
@@ -14,3 +15,4 @@ DB = web.AppKey("db", Database)
 VERIFIER = web.AppKey("verifier", RequestVerifier)
 RESOURCES = web.AppKey("resources", Resources)
 FUNCTIONS = web.AppKey("functions", dict[str, FunctionSpec])
+PANEL = web.AppKey("panel", PanelRuntime)

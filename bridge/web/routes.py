@@ -13,6 +13,7 @@ from aiohttp import web
 from bridge import redact
 from bridge.domain.params import ServerParams
 from bridge.errors import AuthError, BadParam, BadRequest, BridgeError, MissingParam, UnknownFunction
+from bridge.functions.panel.events import record_lifecycle
 from bridge.logs import get_logger
 from bridge.web.appkeys import DB, FUNCTIONS, RESOURCES, VERIFIER
 from bridge.whmcs import audit
@@ -113,6 +114,7 @@ async def module_call(request: web.Request) -> web.Response:
     if any(k in params for k in ("serverhostname", "serverip")):
         structlog.contextvars.bind_contextvars(server=ServerParams.from_params(params).endpoint)
     outcome = await spec.handler(request.app[RESOURCES], params)
+    await record_lifecycle(request.app[RESOURCES], name, params, outcome)
     log.info("call_done", function=name)
     return json_response({"ok": True, "result": outcome.result, "effects": outcome.effects})
 

@@ -125,6 +125,13 @@ function s3bridge_ConfigOptions(): array
         // configoption21
         'Bucket quota (ostor)' => ['Type' => 'text', 'Size' => '10', 'Default' => '0',
             'Description' => 'GB per bucket, applied to every bucket of the account; 0 = none'],
+        // configoption22
+        'Max buckets' => ['Type' => 'text', 'Size' => '6', 'Default' => '0',
+            'Description' => 'Buckets a customer may have (self-service panel); 0 = unlimited'],
+        // configoption23
+        'Panel orders: payment method' => ['Type' => 'text', 'Size' => '20', 'Default' => '',
+            'Description' => 'WHMCS payment gateway (e.g. banktransfer) for orders placed from the panel when the'
+                . ' client has no default; empty = no orders from the panel'],
     ];
 }
 
