@@ -129,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     tc.add_argument("--name", default="", help="a label for the token")
     tr = tsub.add_parser("revoke", help="revoke a token by its id (the 12 hex digits after s3b_x_)")
     tr.add_argument("token_id")
+    for sp in (tc, tr):
+        sp.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file")
     args = parser.parse_args(argv)
 
     try:
