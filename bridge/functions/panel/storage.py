@@ -91,6 +91,15 @@ async def delete_bucket(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     return {"message": f"bucket {name} deleted"}
 
 
+def object_name(key: str, what: str = "filename") -> str:
+    """Refuse object names with '.' or '..' path segments: MinIO cannot store them, and a URL path holding them
+    could be normalized by a proxy into another bucket's path."""
+    if any(seg in (".", "..") for seg in key.split("/")):
+        raise PanelError(f"parameter '{what}' has a '.' or '..' path segment, which object names here cannot have",
+                         {"parameter": what})  # fmt: skip
+    return key
+
+
 def _listing(t: Target, bucket: str, p: dict[str, Any]) -> cursor.Listing:
     return cursor.Listing(t.account.serviceid, bucket, p["prefix"], p["search"], p["search_mode"])
 
@@ -135,7 +144,8 @@ async def delete_file(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     _usable(t)
     storage = _storage(t)
     bucket = await _owned_bucket(ctx, t, p["bucket_name"])
-    deleted, errors = await storage.delete_objects(t.username, bucket, p["filename"])
+    names = tuple(object_name(k) for k in p["filename"])
+    deleted, errors = await storage.delete_objects(t.username, bucket, names)
     if deleted:
         more = "..." if len(deleted) > 1 else ""
         detail = f"{bucket}: {len(deleted)} ({deleted[0][:200]}{more})"
@@ -151,7 +161,7 @@ async def download_url(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     bucket = await _owned_bucket(ctx, t, p["bucket_name"])
     expires = ctx.settings.presign_expiry
     try:
-        url = await _storage(t).presign_get(t.username, bucket, p["filename"], expires)
+        url = await _storage(t).presign_get(t.username, bucket, object_name(p["filename"]), expires)
     except StorageRefused as e:
         if e.s3_code == "NoSuchKey":
             raise NotFound(f"file not found in bucket {bucket}") from None
@@ -164,7 +174,7 @@ async def upload_form(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     _usable(t, writing=True)
     bucket = await _owned_bucket(ctx, t, p["bucket_name"])
     expires, limit = ctx.settings.presign_expiry, ctx.settings.max_upload_bytes
-    form = await _storage(t).presign_post(t.username, bucket, p["prefix"], expires, limit)
+    form = await _storage(t).presign_post(t.username, bucket, object_name(p["prefix"], "prefix"), expires, limit)
     return {"url": form["url"], "fields": form["fields"], "max_bytes": limit, "expires_in": expires}
 
 
