@@ -55,7 +55,10 @@ def create_app(
     app[CONFIG] = config
     panel = PanelRuntime(config)
     app[PANEL] = panel
-    app[FUNCTIONS] = {**(functions if functions is not None else DEFAULT_FUNCTIONS), "Panel": panel.function_spec()}
+    base = functions if functions is not None else DEFAULT_FUNCTIONS
+    app[FUNCTIONS] = {**base, "Panel": panel.function_spec()}
+    if "ClientArea" in base:
+        app[FUNCTIONS]["ClientArea"] = panel.client_area_spec(base["ClientArea"])
     app[VERIFIER] = RequestVerifier(secrets=config.daemon.secrets, clock=clock)
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(backends_ctx)

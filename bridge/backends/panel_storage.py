@@ -56,10 +56,20 @@ class PanelStorage(Protocol):
         self, username: str, bucket: str, keys: tuple[str, ...]
     ) -> tuple[list[str], list[dict[str, str]]]: ...
 
-    async def presign_get(self, username: str, bucket: str, key: str, expires_s: int) -> str: ...
+    async def presign_get(self, username: str, bucket: str, key: str, expires_s: int, endpoint_url: str = "") -> str:
+        """A GET URL for the object, signed for `endpoint_url` (the endpoint clients use) when given."""
+        ...
 
     async def presign_post(
-        self, username: str, bucket: str, prefix: str, expires_s: int, max_bytes: int
+        self,
+        username: str,
+        bucket: str,
+        prefix: str,
+        expires_s: int,
+        max_bytes: int,
+        *,
+        endpoint_url: str = "",
+        redirect: str = "",
     ) -> dict[str, Any]: ...
 
     async def list_access_keys(self, username: str) -> list[AccessKey]: ...
@@ -102,9 +112,10 @@ class MinioPanel:
     async def _call(self, fn: Callable[[], T], action: str) -> T:  # provided by MinioBackend
         raise NotImplementedError
 
-    def _files(self) -> S3Files:
+    def _files(self, endpoint_url: str = "") -> S3Files:
         scheme = "https" if self.server.secure else "http"
-        creds = DataCredentials(f"{scheme}://{self.server.endpoint}", self.server.access_key, self.server.secret_key)
+        url = endpoint_url or f"{scheme}://{self.server.endpoint}"
+        creds = DataCredentials(url, self.server.access_key, self.server.secret_key)
         return files_for(creds, self.clients.settings)
 
     async def _data(self, fn: Callable[[], T], action: str) -> T:
@@ -135,16 +146,23 @@ class MinioPanel:
     ) -> tuple[list[str], list[dict[str, str]]]:
         return await self._data(lambda: self._files().delete(bucket, keys), "delete objects")
 
-    async def presign_get(self, username: str, bucket: str, key: str, expires_s: int) -> str:
-        files = self._files()
-        if not await self._data(lambda: files.exists(bucket, key), "look up object"):
+    async def presign_get(self, username: str, bucket: str, key: str, expires_s: int, endpoint_url: str = "") -> str:
+        if not await self._data(lambda: self._files().exists(bucket, key), "look up object"):
             raise StorageRefused(f"no object named {key!r} in bucket {bucket}", "NoSuchKey")
-        return files.presign_get(bucket, key, expires_s)
+        return self._files(endpoint_url).presign_get(bucket, key, expires_s)
 
     async def presign_post(
-        self, username: str, bucket: str, prefix: str, expires_s: int, max_bytes: int
+        self,
+        username: str,
+        bucket: str,
+        prefix: str,
+        expires_s: int,
+        max_bytes: int,
+        *,
+        endpoint_url: str = "",
+        redirect: str = "",
     ) -> dict[str, Any]:
-        return self._files().presign_post(bucket, prefix, expires_s, max_bytes)
+        return self._files(endpoint_url).presign_post(bucket, prefix, expires_s, max_bytes, redirect)
 
     async def list_access_keys(self, username: str) -> list[AccessKey]:
         return await self._call(lambda: minio_keys.list_keys(self.admin, username), "admin list service accounts")

@@ -139,12 +139,21 @@ class S3Files:
         )
         return url
 
-    def presign_post(self, bucket: str, prefix: str, expires_s: int, max_bytes: int) -> dict[str, Any]:
-        """A form for `<prefix>${filename}` in `bucket`: the policy pins bucket, folder and size."""
+    def presign_post(
+        self, bucket: str, prefix: str, expires_s: int, max_bytes: int, redirect: str = ""
+    ) -> dict[str, Any]:
+        """A form for `<prefix>${filename}` in `bucket`: the policy pins bucket, folder and size. Without JavaScript
+        the endpoint sends the browser to `redirect` afterwards; a script may blank it and ask for status 201."""
         form: dict[str, Any] = self.c.generate_presigned_post(
             Bucket=bucket,
             Key=prefix + "${filename}",
-            Conditions=[["starts-with", "$key", prefix], ["content-length-range", 0, max_bytes]],
+            Fields={"success_action_redirect": redirect, "success_action_status": ""},
+            Conditions=[
+                ["starts-with", "$key", prefix],
+                ["content-length-range", 0, max_bytes],
+                ["starts-with", "$success_action_redirect", ""],
+                ["starts-with", "$success_action_status", ""],
+            ],
             ExpiresIn=expires_s,
         )
         return form

@@ -16,6 +16,7 @@ from bridge.functions.context import FunctionSpec, Outcome, Resources
 from bridge.functions.panel.context import ApiWhmcs, Caller, EffectsWhmcs, PanelContext, SecretCache, Whmcs
 from bridge.functions.panel.dispatch import dispatch
 from bridge.functions.panel.events import actor_of
+from bridge.functions.panel.pages import client_area_tabs, result_page
 from bridge.functions.panel.tokens import caller_for_token
 from bridge.whmcs.api_client import WhmcsApi
 from bridge.whmcs.panel_store import PanelStore
@@ -60,7 +61,10 @@ class PanelRuntime:
         caller = Caller("client", client, "shim", actor_of(params), params.get("bridge_csrf") == CSRF_CHECKED, params)
         action = str(params.get("bridge_panel_action") or "")
         args = params.get("bridge_panel_args")
-        return await self.run_shim(res, caller, action, args if isinstance(args, Mapping) else {})
+        outcome = await self.run_shim(res, caller, action, args if isinstance(args, Mapping) else {})
+        if params.get("bridge_render"):  # the client area's form posts: the page showing the outcome
+            outcome.result["html"] = result_page(params, action, outcome.result["envelope"])
+        return outcome
 
     async def run_shim(self, res: Resources, caller: Caller, action: str, args: Mapping[str, Any]) -> Outcome:
         whmcs = EffectsWhmcs()
@@ -81,3 +85,11 @@ class PanelRuntime:
 
     def function_spec(self) -> FunctionSpec:
         return FunctionSpec("Panel", self.from_shim, required=("serviceid", "serverusername", "serverpassword"))
+
+    def client_area_spec(self, overview: FunctionSpec) -> FunctionSpec:
+        """ClientArea with the panel's tabs around the overview (which stays as it is)."""
+
+        async def handler(res: Resources, params: Params) -> Outcome:
+            return await client_area_tabs(self.context, res, params, await overview.handler(res, params))
+
+        return FunctionSpec(overview.name, handler, required=overview.required)

@@ -161,7 +161,9 @@ async def download_url(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     bucket = await _owned_bucket(ctx, t, p["bucket_name"])
     expires = ctx.settings.presign_expiry
     try:
-        url = await _storage(t).presign_get(t.username, bucket, object_name(p["filename"]), expires)
+        url = await _storage(t).presign_get(
+            t.username, bucket, object_name(p["filename"]), expires, t.call.product.endpoint_url
+        )
     except StorageRefused as e:
         if e.s3_code == "NoSuchKey":
             raise NotFound(f"file not found in bucket {bucket}") from None
@@ -174,7 +176,10 @@ async def upload_form(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     _usable(t, writing=True)
     bucket = await _owned_bucket(ctx, t, p["bucket_name"])
     expires, limit = ctx.settings.presign_expiry, ctx.settings.max_upload_bytes
-    form = await _storage(t).presign_post(t.username, bucket, object_name(p["prefix"], "prefix"), expires, limit)
+    prefix = object_name(p["prefix"], "prefix")
+    form = await _storage(t).presign_post(
+        t.username, bucket, prefix, expires, limit, endpoint_url=t.call.product.endpoint_url, redirect=p["redirect"]
+    )
     return {"url": form["url"], "fields": form["fields"], "max_bytes": limit, "expires_in": expires}
 
 
