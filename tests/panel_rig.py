@@ -198,3 +198,52 @@ def start_panel_stack(mariadb: MariaDB, database: str, minio: MinIO) -> Iterator
     finally:
         stop_process(php)
         stop_process(daemon.proc)
+
+
+@dataclass
+class ClientAreaSite:
+    """The stand-in WHMCS client area (tests/whmcs_standin/clientarea.php) served by PHP's built-in server."""
+
+    url: str
+    proc: subprocess.Popen[bytes]
+
+    def login(self, clientid: int) -> str:
+        return f"{self.url}/login?uid={clientid}"
+
+    def service_page(self, serviceid: int, **query: str) -> str:
+        extra = "".join(f"&{k}={urllib.parse.quote(v)}" for k, v in query.items())
+        return f"{self.url}/clientarea.php?action=productdetails&id={serviceid}{extra}"
+
+
+def start_client_area(stack: PanelStack) -> Iterator[ClientAreaSite]:
+    from tests.pages import BOOTSTRAP
+
+    port = free_port()
+    log = scratch_dir("php-clientarea") / "php.log"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PHP_CLI_SERVER_WORKERS": "4",
+        "STANDIN_DB_DSN": f"mysql:host=127.0.0.1;port={stack.mariadb.port};dbname={stack.database}",
+        "STANDIN_DB_USER": "root",
+        "STANDIN_DB_PASSWORD": stack.mariadb.root_password,
+        "STANDIN_BOOTSTRAP_CSS": str(BOOTSTRAP),
+        "S3BRIDGE_URL": stack.daemon.url,
+        "S3BRIDGE_SECRET": stack.daemon.secret,
+    }
+    proc = subprocess.Popen(
+        ["php", "-S", f"127.0.0.1:{port}", str(REPO / "tests" / "whmcs_standin" / "clientarea.php")],
+        stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env, cwd=REPO / "tests" / "whmcs_standin",
+    )  # fmt: skip
+
+    def up() -> bool:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/bootstrap.min.css", timeout=1)
+        except urllib.error.URLError:
+            return False
+        return True
+
+    wait_until(up, 20, "PHP built-in server (stand-in client area)", proc, log)
+    try:
+        yield ClientAreaSite(f"http://127.0.0.1:{port}", proc)
+    finally:
+        stop_process(proc)

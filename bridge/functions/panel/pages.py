@@ -88,7 +88,7 @@ async def tab_data(ctx: PanelContext, tab: str, params: Params) -> dict[str, Any
         keys = await _call(ctx, "list_keys", {})
         tokens = await dispatch(ctx, "list_tokens", {})
         today = datetime.now(UTC).date()
-        data.update(keys=keys["keys"], tokens=tokens["tokens"], tomorrow=(today + timedelta(days=1)).isoformat(),
+        data.update(access_keys=keys["keys"], tokens=tokens["tokens"], tomorrow=(today + timedelta(days=1)).isoformat(),
                     latest=(today + timedelta(days=MAX_KEY_LIFETIME_DAYS)).isoformat())  # fmt: skip
     elif tab == "usage":
         traffic, peak = await ctx.store.metering(

@@ -190,7 +190,7 @@ function s3bridge_ChangePackage(array $params): string
 function s3bridge_ClientArea(array $params): array
 {
     try {
-        $result = s3bridge_forward('ClientArea', $params);
+        $result = s3bridge_forward('ClientArea', s3bridge_panel_view($params));
     } catch (\Throwable $e) {
         return [
             'tabOverviewReplacementTemplate' => 'templates/error.tpl',
@@ -201,6 +201,99 @@ function s3bridge_ClientArea(array $params): array
         'tabOverviewReplacementTemplate' => 'templates/overview.tpl',
         'templateVariables' => ['s3bridge_html' => is_array($result) ? (string) ($result['html'] ?? '') : ''],
     ];
+}
+
+/** Functions a logged-in client may call besides the buttons: the panel's forms and download links. */
+function s3bridge_ClientAreaAllowedFunctions(): array
+{
+    return ['Panel'];
+}
+
+/** Form fields the panel's actions take (everything else in the request is ignored). */
+const S3BRIDGE_PANEL_FIELDS = ['bucket_name', 'filename', 'prefix', 'name', 'expires', 'read_only', 'buckets',
+    'access_key', 'token_id', 'reason'];
+
+/** Panel actions that only read, allowed as plain GET links; every other one needs a POST with WHMCS's token. */
+const S3BRIDGE_PANEL_READS = ['download_url'];
+
+/**
+ * The client area's panel actions (forms and download links of the tabs): checks WHMCS's CSRF token on every
+ * change, forwards the action with the logged-in client (WHMCS's session) to the daemon, applies the WHMCS work it
+ * returns, and shows the outcome page (a download goes straight to its presigned URL).
+ */
+function s3bridge_Panel(array $params)
+{
+    $isPost = ($_SERVER['REQUEST_METHOD'] ?? '') === 'POST';
+    $source = $isPost ? $_POST : $_GET;
+    $action = is_string($source['s3action'] ?? null) ? (string) $source['s3action'] : '';
+    $args = [];
+    foreach (S3BRIDGE_PANEL_FIELDS as $field) {
+        $value = $source[$field] ?? null;
+        if (is_string($value)) {
+            $args[$field] = $value;
+        } elseif (is_array($value)) {
+            $args[$field] = array_values(array_filter($value, 'is_string'));
+        }
+    }
+    $args['s3uid'] = (string) ($params['username'] ?? '');
+    if (!in_array($action, S3BRIDGE_PANEL_READS, true)) {
+        $token = $_POST['token'] ?? null;
+        if (!$isPost || !is_string($token) || $token === '' || !function_exists('check_token')) {
+            return s3bridge_panel_page('<div class="alert alert-danger" role="alert">This action was refused because it'
+                . ' did not carry the form\'s security token. Nothing was changed.</div>');
+        }
+        check_token('WHMCS.default');  // WHMCS stops the request here when the token does not match
+        $params['bridge_csrf'] = 'checked';
+    }
+    $params['bridge_panel_action'] = $action;
+    $params['bridge_panel_args'] = $args;
+    $params['bridge_render'] = 1;
+    try {
+        $result = s3bridge_forward('Panel', s3bridge_panel_view($params));
+    } catch (\Throwable $e) {
+        return s3bridge_panel_page('<div class="alert alert-danger" role="alert">'
+            . htmlspecialchars($e->getMessage(), ENT_QUOTES | ENT_SUBSTITUTE, 'UTF-8') . '</div>');
+    }
+    $envelope = is_array($result['envelope'] ?? null) ? $result['envelope'] : [];
+    $url = is_string($envelope['url'] ?? null) ? $envelope['url'] : '';
+    if ($action === 'download_url' && ($envelope['result'] ?? '') === 'OK' && preg_match('#^https?://#', $url)) {
+        header('Location: ' . $url, true, 303);
+        exit;
+    }
+    return s3bridge_panel_page(is_string($result['html'] ?? null) ? $result['html'] : '');
+}
+
+/** What WHMCS shows for a custom client function: a page rendered from the module's template. */
+function s3bridge_panel_page(string $html): array
+{
+    return ['templatefile' => 'templates/panel', 'breadcrumb' => ['#' => 'Storage'],
+        'vars' => ['s3bridge_html' => $html]];
+}
+
+/**
+ * The tab and listing the client asked for (query string), WHMCS's CSRF token for the page's forms, and the page's
+ * own address (where an upload without JavaScript comes back to), as bridge_* params for the daemon.
+ */
+function s3bridge_panel_view(array $params): array
+{
+    $map = ['s3tab' => 'bridge_tab', 'bucket' => 'bridge_bucket', 'prefix' => 'bridge_prefix', 'q' => 'bridge_search',
+        'mode' => 'bridge_mode', 'cursor' => 'bridge_cursor'];
+    foreach ($map as $query => $key) {
+        if (is_string($_GET[$query] ?? null)) {
+            $params[$key] = substr((string) $_GET[$query], 0, 4096);
+        }
+    }
+    if (function_exists('generate_token')) {
+        $params['bridge_csrf_token'] = (string) generate_token('plain');
+    }
+    $host = (string) ($_SERVER['HTTP_HOST'] ?? '');
+    if ($host !== '' && preg_match('/^[A-Za-z0-9.:\[\]-]+$/', $host)) {
+        $scheme = (!empty($_SERVER['HTTPS']) && $_SERVER['HTTPS'] !== 'off') ? 'https' : 'http';
+        $path = (string) parse_url((string) ($_SERVER['REQUEST_URI'] ?? '/clientarea.php'), PHP_URL_PATH);
+        $params['bridge_return_url'] = $scheme . '://' . $host . $path . '?action=productdetails&id='
+            . (int) ($params['serviceid'] ?? 0);
+    }
+    return $params;
 }
 
 /** The admin's service tab: label => HTML, rendered and escaped by the daemon. */
