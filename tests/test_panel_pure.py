@@ -149,3 +149,18 @@ def test_forged_and_expired_cursors_are_refused() -> None:
             cursor.open_token(bad, LISTING, secrets=["s" * 32], now=0.0)
     with pytest.raises(PanelError, match="expired"):
         cursor.open_token(tok, LISTING, secrets=["s" * 32], now=cursor.LIFETIME_S + 1.0)
+
+
+def test_every_language_translates_every_panel_string_with_the_same_placeholders() -> None:
+    import json
+    import re
+
+    from bridge.views.emails import LANGUAGES
+    from bridge.views.panel_render import PANEL_LOCALES
+
+    english = json.loads((PANEL_LOCALES / "english.json").read_text())
+    for language in LANGUAGES:
+        strings = json.loads((PANEL_LOCALES / f"{language}.json").read_text(encoding="utf-8"))
+        assert set(strings) == set(english), language
+        for key, text in strings.items():
+            assert set(re.findall(r"\{(\w+)\}", text)) == set(re.findall(r"\{(\w+)\}", english[key])), (language, key)

@@ -68,7 +68,7 @@ async def tab_data(ctx: PanelContext, tab: str, params: Params) -> dict[str, Any
             acc += part + "/"
             crumbs.append({"name": part, "prefix": acc})
         data.update(bucket=bucket, prefix=prefix, search=search, mode=mode, crumbs=crumbs, files=[], next="",
-                    cursor_used=bool(cursor), search_note="", upload=None,
+                    cursor_used=bool(cursor), search_note=0, upload=None,
                     hidden=[("action", "productdetails"), ("id", str(ctx.caller.shim_serviceid or "")),
                             ("s3tab", "files")])  # fmt: skip
         if bucket:
@@ -76,9 +76,9 @@ async def tab_data(ctx: PanelContext, tab: str, params: Params) -> dict[str, Any
                     "max_keys": FILES_PER_PAGE, "continuation_token": cursor}  # fmt: skip
             listing = await _call(ctx, "get_files", args)
             data.update(files=listing["files"], next=listing["continuation_token"])
-            note = listing.get("search", {}).get("note")
-            if note:
-                data["search_note"] = note
+            search_info = listing.get("search") or {}
+            if search_info and not search_info.get("complete", True):
+                data["search_note"] = search_info.get("scanned", 0)
             back = _str(params, "bridge_return_url", 2048)
             if back and rmq["state"] == "active":
                 redirect = back + "&s3tab=files&bucket=" + bucket
