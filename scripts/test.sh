@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command 2: set up (idempotent) and run every check: ruff, mypy (strict on bridge/), php -l on the shim, and the
+# Command 2: set up (idempotent) and run every check: ruff, mypy (strict, all Python), php -l on the shim, and the
 # whole pytest suite against real MariaDB, real MinIO and the real PHP shim. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."

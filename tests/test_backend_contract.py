@@ -27,7 +27,7 @@ from minio import Minio
 from minio.error import MinioAdminException, S3Error
 
 from bridge.backends.base import AccountInfo, AccountSpec, StorageBackend
-from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics, rotate_key_pair
+from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics
 from bridge.backends.minio_backend import MinioBackend, MinioClients, policy_name
 from bridge.backends.ostor_backend import OstorBackend, OstorClients, OstorSettings
 from bridge.config import BackendSettings
@@ -39,6 +39,7 @@ from bridge.errors import BackendError
 from rig.ostor_emulator import OstorEmulator
 from rig.services import MinIO
 from tests.conftest import unique
+from tests.key_rotation import rotate_key_pair
 
 run = asyncio.to_thread  # minio-py blocks; the ostor emulator serves on this test's event loop
 
@@ -243,11 +244,11 @@ async def test_provision_twice_makes_one_user_and_one_bucket_and_the_credentials
         assert len(await harness.backend.key_pairs(name)) == 1
 
 
-async def test_provision_without_a_secret_refuses_to_create_a_missing_account(harness: Harness) -> None:
+async def test_provision_with_create_false_refuses_a_missing_account(harness: Harness) -> None:
     name = unique("c")
     spec = harness.spec(name)
     with pytest.raises(BackendError) as refused:
-        await harness.backend.provision(AccountSpec(**{**spec.__dict__, "secret": None}))
+        await harness.backend.provision(AccountSpec(**{**spec.__dict__, "create": False, "secret": None}))
     assert refused.value.code == "no_such_account"
     assert await harness.backend.account_exists(name) is False
 

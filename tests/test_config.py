@@ -10,7 +10,7 @@ import pytest
 
 from bridge.config import ConfigError, parse_config
 
-GOOD = {
+GOOD: dict[str, dict[str, object]] = {
     "daemon": {"listen": "127.0.0.1:8750", "secrets": ["0123456789abcdef0123"]},
     "whmcs_db": {"host": "127.0.0.1", "user": "s3bridge", "password": "pw-canary-xyz", "database": "whmcs"},
 }
@@ -57,7 +57,7 @@ def test_unix_socket_listen_address_is_accepted() -> None:
 )
 def test_each_config_error_names_the_key(data: dict[str, object], expected: str) -> None:
     with pytest.raises(ConfigError) as e:
-        parse_config(data, source="test.toml")  # type: ignore[arg-type]
+        parse_config(data, source="test.toml")
     assert expected in str(e.value)
     assert "\n" not in str(e.value)
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process
-from tests.conftest import make_config, run_shim, server_params, start_daemon, write_config
+from rig.shim import run_shim
+from tests.conftest import make_config, server_params, start_daemon, write_config
 
 pytestmark = [pytest.mark.mariadb]
 

@@ -13,13 +13,13 @@ pytestmark = pytest.mark.mariadb
 
 
 @pytest.fixture
-def as_daemon(mariadb: MariaDB, whmcs_db: str):  # type: ignore[no-untyped-def]
+def as_daemon(mariadb: MariaDB, whmcs_db: str):
     conn = mariadb.connect(whmcs_db, user="s3bridge", password=CANARY_DB_PASSWORD)
     yield conn
     conn.close()
 
 
-def test_daemon_user_reads_whmcs_tables_and_updates_only_usage_columns(as_daemon) -> None:  # type: ignore[no-untyped-def]
+def test_daemon_user_reads_whmcs_tables_and_updates_only_usage_columns(as_daemon) -> None:
     with as_daemon.cursor() as cur:
         cur.execute("SELECT COUNT(*) AS n FROM tblhosting")
         cur.execute("UPDATE tblhosting SET diskusage = 1, disklimit = 2, lastupdate = NOW() WHERE id = -1")
@@ -39,7 +39,7 @@ def test_daemon_user_reads_whmcs_tables_and_updates_only_usage_columns(as_daemon
         "CREATE TABLE not_ours (id INT)",
     ],
 )
-def test_daemon_user_is_refused_everything_else(as_daemon, statement: str) -> None:  # type: ignore[no-untyped-def]
+def test_daemon_user_is_refused_everything_else(as_daemon, statement: str) -> None:
     with as_daemon.cursor() as cur, pytest.raises(pymysql.err.OperationalError) as e:
         cur.execute(statement)
     assert e.value.args[0] in {1142, 1143, 1044}  # table / column / database access denied

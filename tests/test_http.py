@@ -30,11 +30,14 @@ def signed(secret: str, path: str, body: bytes, *, ts: int | None = None, nonce:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, config: Config) -> TestClient:  # type: ignore[type-arg]
-    return await aiohttp_client(create_app(config))
+async def client(aiohttp_client: Any, config: Config) -> TestClient[Any, Any]:
+    made: TestClient[Any, Any] = await aiohttp_client(create_app(config))
+    return made
 
 
-async def post(client: TestClient, path: str, body: bytes, secret: str, **kw: Any) -> tuple[int, dict[str, Any]]:  # type: ignore[type-arg]
+async def post(
+    client: TestClient[Any, Any], path: str, body: bytes, secret: str, **kw: Any
+) -> tuple[int, dict[str, Any]]:
     r = await client.post(path, data=body, headers=signed(secret, path, body, **kw))
     assert r.headers["Content-Type"].startswith("application/json")
     assert r.headers.get("X-Request-Id")
@@ -65,7 +68,7 @@ async def test_readyz_is_503_naming_the_database_when_it_is_down(aiohttp_client:
     assert config.whmcs_db.password not in json.dumps(body)
 
 
-async def test_unknown_function_is_404_json(client: TestClient, config: Config) -> None:  # type: ignore[type-arg]
+async def test_unknown_function_is_404_json(client: TestClient[Any, Any], config: Config) -> None:
     status, body = await post(client, "/v1/module/NoSuchThing", b'{"params":{}}', config.daemon.secrets[0])
     assert status == 404
     assert body["error"]["code"] == "unknown_function"
@@ -94,9 +97,9 @@ async def test_unknown_route_is_404_json_not_html(client: TestClient) -> None:  
     ],
 )
 async def test_malformed_requests_are_400_naming_the_field(
-    client: TestClient,
+    client: TestClient[Any, Any],
     config: Config,
-    body: bytes,  # type: ignore[type-arg]
+    body: bytes,
     code: str,
     names: str,
 ) -> None:
@@ -107,9 +110,9 @@ async def test_malformed_requests_are_400_naming_the_field(
 
 
 async def test_bad_signature_is_401_and_audited(
-    client: TestClient,
+    client: TestClient[Any, Any],
     config: Config,
-    mariadb: MariaDB,  # type: ignore[type-arg]
+    mariadb: MariaDB,
     whmcs_db: str,
 ) -> None:
     r = await client.post(
@@ -127,7 +130,7 @@ async def test_bad_signature_is_401_and_audited(
             "SELECT action, outcome, detail FROM mod_s3bridge_audit WHERE request_id = %s", (r.headers["X-Request-Id"],)
         )
         rows = cur.fetchall()
-    assert rows == [
+    assert list(rows) == [
         {
             "action": "auth:TestConnection",
             "outcome": "refused",
@@ -136,7 +139,7 @@ async def test_bad_signature_is_401_and_audited(
     ]
 
 
-async def test_stale_timestamp_is_401(client: TestClient, config: Config) -> None:  # type: ignore[type-arg]
+async def test_stale_timestamp_is_401(client: TestClient[Any, Any], config: Config) -> None:
     status, body = await post(
         client, "/v1/module/TestConnection", b'{"params":{}}', config.daemon.secrets[0], ts=int(time.time()) - 301
     )
@@ -144,7 +147,7 @@ async def test_stale_timestamp_is_401(client: TestClient, config: Config) -> Non
     assert body["error"]["code"] == "stale_timestamp"
 
 
-async def test_replayed_request_is_401(client: TestClient, config: Config) -> None:  # type: ignore[type-arg]
+async def test_replayed_request_is_401(client: TestClient[Any, Any], config: Config) -> None:
     path, body = "/v1/module/NoSuchThing", b'{"params":{}}'
     headers = signed(config.daemon.secrets[0], path, body)
     first = await client.post(path, data=body, headers=headers)

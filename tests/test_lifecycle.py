@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
 
 
 @pytest.fixture
-def new_service(daemon, minio: MinIO) -> Callable[..., Service]:  # type: ignore[no-untyped-def]
+def new_service(daemon, minio: MinIO) -> Callable[..., Service]:
     def make(**kw: Any) -> Service:
         return Service(minio=minio, url=daemon.url, secret=daemon.secret, **kw)
 
@@ -53,7 +53,7 @@ def denied(fn: Callable[[], Any]) -> str:
     return str(e.value.response["Error"]["Code"])
 
 
-def test_create_account_makes_a_working_account_with_credentials_stored_in_whmcs(new_service, admin) -> None:  # type: ignore[no-untyped-def]
+def test_create_account_makes_a_working_account_with_credentials_stored_in_whmcs(new_service, admin) -> None:
     svc = new_service(options={12: "on", 13: "files", 7: "customers"})
     r = svc.call("CreateAccount")
     assert r.returned == "success", r.returned
@@ -70,7 +70,7 @@ def test_create_account_makes_a_working_account_with_credentials_stored_in_whmcs
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == [bucket]
 
 
-def test_suspend_blocks_access_and_unsuspend_restores_it(new_service) -> None:  # type: ignore[no-untyped-def]
+def test_suspend_blocks_access_and_unsuspend_restores_it(new_service) -> None:
     svc = new_service(options={12: "on"})
     svc.call("CreateAccount")
     bucket = f"{svc.username}--data"
@@ -83,7 +83,7 @@ def test_suspend_blocks_access_and_unsuspend_restores_it(new_service) -> None:  
     assert svc.call("UnsuspendAccount").returned == "success"
 
 
-def test_change_password_switches_credentials_and_keeps_a_suspended_account_suspended(new_service, admin) -> None:  # type: ignore[no-untyped-def]
+def test_change_password_switches_credentials_and_keeps_a_suspended_account_suspended(new_service, admin) -> None:
     svc = new_service(options={12: "on"})
     svc.call("CreateAccount")
     old = svc.password
@@ -98,14 +98,14 @@ def test_change_password_switches_credentials_and_keeps_a_suspended_account_susp
     assert denied(lambda: svc.s3().list_buckets()) in {"InvalidAccessKeyId", "AccessDenied"}
 
 
-def test_change_password_refuses_a_password_minio_cannot_take(new_service) -> None:  # type: ignore[no-untyped-def]
+def test_change_password_refuses_a_password_minio_cannot_take(new_service) -> None:
     svc = new_service()
     svc.call("CreateAccount")
     r = svc.call("ChangePassword", password="short")
     assert "parameter 'password' must be 8-40 characters" in r.returned
 
 
-def test_reset_password_button_generates_and_stores_a_new_password(new_service) -> None:  # type: ignore[no-untyped-def]
+def test_reset_password_button_generates_and_stores_a_new_password(new_service) -> None:
     svc = new_service(options={12: "on"})
     svc.call("CreateAccount")
     old = svc.password
@@ -114,7 +114,7 @@ def test_reset_password_button_generates_and_stores_a_new_password(new_service) 
     svc.s3().list_buckets()
 
 
-def test_terminate_deletes_every_version_bucket_policy_and_the_user(new_service, admin, root_s3) -> None:  # type: ignore[no-untyped-def]
+def test_terminate_deletes_every_version_bucket_policy_and_the_user(new_service, admin, root_s3) -> None:
     svc = new_service(options={12: "on"})
     svc.call("CreateAccount")
     s3 = svc.s3()
@@ -135,7 +135,7 @@ def test_terminate_deletes_every_version_bucket_policy_and_the_user(new_service,
     assert "5 object version(s)" in r.module_log[-1]["masked"]["response"]
 
 
-def test_terminate_of_a_service_never_created_or_already_gone_succeeds_and_says_so(new_service) -> None:  # type: ignore[no-untyped-def]
+def test_terminate_of_a_service_never_created_or_already_gone_succeeds_and_says_so(new_service) -> None:
     svc = new_service()
     r = svc.call("TerminateAccount")
     assert r.returned == "success"
@@ -147,7 +147,7 @@ def test_terminate_of_a_service_never_created_or_already_gone_succeeds_and_says_
     assert "already terminated" in again.module_log[-1]["masked"]["response"]
 
 
-def test_create_after_terminate_makes_a_fresh_account(new_service, admin) -> None:  # type: ignore[no-untyped-def]
+def test_create_after_terminate_makes_a_fresh_account(new_service, admin) -> None:
     svc = new_service(options={12: "on"})
     svc.call("CreateAccount")
     svc.call("TerminateAccount")
@@ -156,7 +156,7 @@ def test_create_after_terminate_makes_a_fresh_account(new_service, admin) -> Non
     svc.s3().list_buckets()
 
 
-def test_create_retried_after_a_lost_answer_leaves_one_account_and_working_credentials(new_service, admin) -> None:  # type: ignore[no-untyped-def]
+def test_create_retried_after_a_lost_answer_leaves_one_account_and_working_credentials(new_service, admin) -> None:
     svc = new_service(options={12: "on"})
     first = svc.call("CreateAccount", apply_effects=False)  # the answer never reached WHMCS (timeout)
     assert first.returned == "success"
@@ -172,7 +172,7 @@ def test_create_retried_after_a_lost_answer_leaves_one_account_and_working_crede
     svc.s3().list_buckets()
 
 
-def test_twenty_concurrent_creates_leave_one_user_one_policy_pair_one_bucket(new_service, admin, root_s3) -> None:  # type: ignore[no-untyped-def]
+def test_twenty_concurrent_creates_leave_one_user_one_policy_pair_one_bucket(new_service, admin, root_s3) -> None:
     svc = new_service(options={12: "on"})
     with ThreadPoolExecutor(20) as pool:
         results = list(pool.map(lambda _: svc.call("CreateAccount", apply_effects=False), range(20)))
@@ -211,7 +211,7 @@ def test_twenty_concurrent_creates_leave_one_user_one_policy_pair_one_bucket(new
 def test_invalid_settings_fail_naming_the_setting_and_create_nothing(
     new_service,
     admin,
-    mariadb: MariaDB,  # type: ignore[no-untyped-def]
+    mariadb: MariaDB,
     whmcs_db: str,
     option: int,
     value: str,
@@ -228,7 +228,7 @@ def test_invalid_settings_fail_naming_the_setting_and_create_nothing(
         assert cur.fetchone()["n"] == 0  # type: ignore[index]
 
 
-def test_custom_username_rule_with_random_parts_is_used_and_stable_across_retries(new_service) -> None:  # type: ignore[no-untyped-def]
+def test_custom_username_rule_with_random_parts_is_used_and_stable_across_retries(new_service) -> None:
     svc = new_service(options={15: "s3-{random_letter_4}{random_digit_3}", 12: "on"})
     lost = svc.call("CreateAccount", apply_effects=False)  # answer lost: WHMCS never learned the name
     first_user = lost.local_api[0]["values"]["serviceusername"]
@@ -242,7 +242,7 @@ def test_custom_username_rule_with_random_parts_is_used_and_stable_across_retrie
 def test_generated_password_appears_in_no_log_module_log_or_note(
     new_service,
     daemon,
-    mariadb: MariaDB,  # type: ignore[no-untyped-def]
+    mariadb: MariaDB,
     whmcs_db: str,
 ) -> None:
     svc = new_service()

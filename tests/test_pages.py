@@ -40,7 +40,7 @@ def server() -> Iterator[PageServer]:
 
 
 @pytest.fixture(scope="module")
-def customer(daemon, minio: MinIO, mariadb: MariaDB, whmcs_db: str) -> Service:  # type: ignore[no-untyped-def]
+def customer(daemon, minio: MinIO, mariadb: MariaDB, whmcs_db: str) -> Service:
     """A real service with data in two buckets, a day of real usage collected, and 40 days of history."""
     svc = Service(minio, daemon.url, daemon.secret, serverid=next_id(), options={2: "1", 3: "GB", 12: "on",
                   11: "https://docs.example.com/s3", 18: "https://console.example.com"})  # fmt: skip
@@ -73,7 +73,7 @@ def client_fragment(svc: Service, **session: Any) -> str:
     return str(html)
 
 
-def test_client_area_shows_the_storage_servers_figures_and_the_actions(customer, server, browser) -> None:  # type: ignore[no-untyped-def]
+def test_client_area_shows_the_storage_servers_figures_and_the_actions(customer, server, browser) -> None:
     server.pages["/client"] = CLIENT_SHELL.format(fragment=client_fragment(customer))
     used = 7 * MB
     figures = DiskFigures(used, 1024**3, "GB")
@@ -93,7 +93,7 @@ def test_client_area_shows_the_storage_servers_figures_and_the_actions(customer,
         screenshot(visit, "client-area-desktop")
 
 
-def test_client_area_fits_a_phone_without_horizontal_scroll(customer, server, browser) -> None:  # type: ignore[no-untyped-def]
+def test_client_area_fits_a_phone_without_horizontal_scroll(customer, server, browser) -> None:
     server.pages["/client-phone"] = CLIENT_SHELL.format(fragment=client_fragment(customer))
     with open_page(browser, server, "/client-phone", width=375, height=740) as visit:
         overflow = visit.page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
@@ -103,7 +103,7 @@ def test_client_area_fits_a_phone_without_horizontal_scroll(customer, server, br
         screenshot(visit, "client-area-phone")
 
 
-def test_client_area_in_arabic_is_right_to_left(customer, server, browser) -> None:  # type: ignore[no-untyped-def]
+def test_client_area_in_arabic_is_right_to_left(customer, server, browser) -> None:
     customer.language = "arabic"
     try:
         server.pages["/client-ar"] = CLIENT_SHELL.format(fragment=client_fragment(customer))
@@ -119,7 +119,7 @@ def test_client_area_in_arabic_is_right_to_left(customer, server, browser) -> No
         screenshot(visit, "client-area-arabic")
 
 
-def test_another_client_cannot_see_the_service_and_is_audited(customer, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_another_client_cannot_see_the_service_and_is_audited(customer, mariadb, whmcs_db) -> None:
     r = customer.call("ClientArea", session={"uid": customer.clientid + 1})
     assert r.returned["tabOverviewReplacementTemplate"] == "templates/error.tpl"
     assert "does not belong to the logged-in client" in r.returned["templateVariables"]["s3bridge_error"]
@@ -135,7 +135,7 @@ def test_another_client_cannot_see_the_service_and_is_audited(customer, mariadb,
     assert actions == ["client:ClientArea", "client:RecalculateDiskSpace", "client:ResetPassword"]
 
 
-def test_admin_tab_shows_connection_user_policy_disk_and_buckets(customer, server, browser) -> None:  # type: ignore[no-untyped-def]
+def test_admin_tab_shows_connection_user_policy_disk_and_buckets(customer, server, browser) -> None:
     r = customer.call("AdminServicesTabFields", session={"adminid": 1})
     fields = r.returned
     assert isinstance(fields, dict)

@@ -25,7 +25,7 @@ def fragile_minio() -> Iterator[MinIO]:
     server.stop()
 
 
-def test_minio_stopping_after_the_user_exists_fails_clearly_and_the_retry_completes(  # type: ignore[no-untyped-def]
+def test_minio_stopping_after_the_user_exists_fails_clearly_and_the_retry_completes(
     daemon, fragile_minio: MinIO, mariadb: MariaDB, whmcs_db: str
 ) -> None:
     proxy = TriggerProxy(fragile_minio.port, b"/minio/admin/v3/add-user", fragile_minio.stop)
@@ -71,8 +71,8 @@ def test_minio_stopping_after_the_user_exists_fails_clearly_and_the_retry_comple
         proxy.close()
 
 
-def _through(params_fn, port: int):  # type: ignore[no-untyped-def]
-    def params(**extra):  # type: ignore[no-untyped-def]
+def _through(params_fn, port: int):
+    def params(**extra):
         return params_fn(**{"serverport": port, **extra})
 
     return params

@@ -19,7 +19,7 @@ MB = 1024 * 1024
 
 
 @pytest.fixture
-def svc(daemon, minio: MinIO) -> Service:  # type: ignore[no-untyped-def]
+def svc(daemon, minio: MinIO) -> Service:
     s = Service(minio, daemon.url, daemon.secret, options={12: "on", 2: "1", 3: "MB"})
     assert s.call("CreateAccount").returned == "success"
     return s
@@ -92,13 +92,13 @@ def test_unlimited_products_are_never_limited(svc: Service, admin: MinioAdmin) -
     assert attached(admin, svc.username) == f"s3bridge-{svc.username}"
 
 
-def test_buttons_on_a_service_without_an_account_say_so(daemon, minio: MinIO) -> None:  # type: ignore[no-untyped-def]
+def test_buttons_on_a_service_without_an_account_say_so(daemon, minio: MinIO) -> None:
     s = Service(minio, daemon.url, daemon.secret)
     for fn in ("SuspendAccount", "UnsuspendAccount", "ChangePackage", "UpdatePolicy", "ResetPassword"):
         assert s.call(fn).returned == f"the storage account of service {s.serviceid} does not exist"
 
 
-def test_admin_and_client_buttons_are_declared(daemon, minio: MinIO) -> None:  # type: ignore[no-untyped-def]
+def test_admin_and_client_buttons_are_declared(daemon, minio: MinIO) -> None:
     s = Service(minio, daemon.url, daemon.secret)
     assert s.call("AdminCustomButtonArray").returned == {
         "Recalculate Disk Space": "RecalculateDiskSpace", "Update Policy": "UpdatePolicy",
@@ -106,3 +106,16 @@ def test_admin_and_client_buttons_are_declared(daemon, minio: MinIO) -> None:  #
         "Change Password": "ResetPassword"}  # fmt: skip
     assert s.call("ClientAreaCustomButtonArray").returned == {
         "Change Password": "ResetPassword", "Recalculate Disk Space": "RecalculateDiskSpace"}  # fmt: skip
+
+
+def test_admin_tab_tells_the_policy_kind_from_the_services_record_not_the_policy_name(daemon, minio: MinIO) -> None:
+    """A username the product's rule makes end in '-limited' still shows its standard policy as standard."""
+    s = Service(minio, daemon.url, daemon.secret, options={15: "u{service_id}-limited"})
+    assert s.call("CreateAccount").returned == "success"
+    assert s.username.endswith("-limited")
+    text = " ".join(s.call("AdminServicesTabFields", session={"adminid": 1}).returned.values())
+    assert "(standard policy)" in text
+    assert "uploads paused" not in text
+    assert s.call("SetLimitedPolicy").returned == "success"
+    text = " ".join(s.call("AdminServicesTabFields", session={"adminid": 1}).returned.values())
+    assert "(limited policy: uploads paused)" in text

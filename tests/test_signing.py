@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pytest
 
 from bridge.errors import AuthError
 from bridge.web.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, NonceCache, RequestVerifier, sign
 
-VECTOR = {
+
+class Vector(TypedDict):
+    secret: str
+    method: str
+    path: str
+    timestamp: str
+    nonce: str
+    body: bytes
+    expected: str
+
+
+VECTOR: Vector = {
     "secret": "s3cr3t-vector",
     "method": "POST",
     "path": "/v1/module/TestConnection",
@@ -40,7 +53,8 @@ def verifier(now: float = NOW) -> RequestVerifier:
 
 
 def test_signature_matches_the_published_vector() -> None:
-    got = sign(VECTOR["secret"], VECTOR["method"], VECTOR["path"], VECTOR["timestamp"], VECTOR["nonce"], VECTOR["body"])
+    v = VECTOR
+    got = sign(v["secret"], v["method"], v["path"], v["timestamp"], v["nonce"], v["body"])
     assert got == VECTOR["expected"]
 
 
@@ -63,7 +77,7 @@ def test_request_signed_with_an_older_listed_secret_is_accepted_for_rotation() -
         (lambda h: h.update({HEADER_TIMESTAMP: "yesterday"}), "bad_timestamp"),
     ],
 )
-def test_malformed_or_missing_headers_are_refused(mutate, code) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_or_missing_headers_are_refused(mutate, code) -> None:
     h = headers()
     mutate(h)
     with pytest.raises(AuthError) as e:

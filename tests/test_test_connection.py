@@ -17,20 +17,20 @@ from tests.conftest import CANARY_HMAC, server_params
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
 
 
-def test_success_on_a_healthy_server_with_admin_rights(shim, minio: MinIO) -> None:  # type: ignore[no-untyped-def]
+def test_success_on_a_healthy_server_with_admin_rights(shim, minio: MinIO) -> None:
     r = shim("TestConnection", server_params(minio))
     assert r.returned == {"success": True, "error": ""}
     assert r.module_log[0]["action"] == "TestConnection"
 
 
-def test_wrong_secret_key_is_reported_as_rejected_credentials(shim, minio: MinIO) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_secret_key_is_reported_as_rejected_credentials(shim, minio: MinIO) -> None:
     r = shim("TestConnection", server_params(minio, serverpassword="definitely-wrong-secret"))
     assert r.returned["success"] is False
     assert "rejected the access key or secret key" in r.returned["error"]
     assert f"127.0.0.1:{minio.port}" in r.returned["error"]
 
 
-def test_unknown_access_key_is_reported_as_rejected_credentials(shim, minio: MinIO) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_access_key_is_reported_as_rejected_credentials(shim, minio: MinIO) -> None:
     r = shim("TestConnection", server_params(minio, serverusername="nosuchuser"))
     assert r.returned["success"] is False
     assert "rejected the access key or secret key (InvalidAccessKeyId)" in r.returned["error"]
@@ -46,20 +46,20 @@ def plain_user(minio: MinIO) -> tuple[str, str]:
     return "plainuser", "plainuser-secret-123"
 
 
-def test_credentials_without_admin_rights_are_reported_as_such(shim, minio: MinIO, plain_user) -> None:  # type: ignore[no-untyped-def]
+def test_credentials_without_admin_rights_are_reported_as_such(shim, minio: MinIO, plain_user) -> None:
     r = shim("TestConnection", server_params(minio, serverusername=plain_user[0], serverpassword=plain_user[1]))
     assert r.returned["success"] is False
     assert "valid but not allowed" in r.returned["error"]
     assert "consoleAdmin" in r.returned["error"]
 
 
-def test_server_down_is_reported_as_unreachable(shim, minio: MinIO) -> None:  # type: ignore[no-untyped-def]
+def test_server_down_is_reported_as_unreachable(shim, minio: MinIO) -> None:
     r = shim("TestConnection", server_params(minio, serverport=free_port()))
     assert r.returned["success"] is False
     assert "is unreachable: connection refused" in r.returned["error"]
 
 
-def test_tls_to_a_plain_http_port_is_reported_as_a_tls_failure(shim, minio: MinIO) -> None:  # type: ignore[no-untyped-def]
+def test_tls_to_a_plain_http_port_is_reported_as_a_tls_failure(shim, minio: MinIO) -> None:
     r = shim("TestConnection", server_params(minio, serversecure="on"))
     assert r.returned["success"] is False
     assert "TLS handshake with MinIO" in r.returned["error"]
@@ -100,14 +100,14 @@ def tls_minio() -> Iterator[MinIO]:
     server.stop()
 
 
-def test_untrusted_certificate_is_reported_as_a_tls_failure(shim, tls_minio: MinIO) -> None:  # type: ignore[no-untyped-def]
+def test_untrusted_certificate_is_reported_as_a_tls_failure(shim, tls_minio: MinIO) -> None:
     r = shim("TestConnection", server_params(tls_minio, serversecure="on"))
     assert r.returned["success"] is False
     assert "server certificate is not trusted" in r.returned["error"]
 
 
 def test_daemon_down_is_reported_with_its_address(minio: MinIO) -> None:
-    from tests.conftest import run_shim
+    from rig.shim import run_shim
 
     port = free_port()
     r = run_shim("TestConnection", server_params(minio), url=f"http://127.0.0.1:{port}", secret=CANARY_HMAC)
@@ -117,7 +117,7 @@ def test_daemon_down_is_reported_with_its_address(minio: MinIO) -> None:
     }
 
 
-def test_daemon_refusing_the_signature_is_reported_with_what_to_check(shim, minio: MinIO) -> None:  # type: ignore[no-untyped-def]
+def test_daemon_refusing_the_signature_is_reported_with_what_to_check(shim, minio: MinIO) -> None:
     r = shim("TestConnection", server_params(minio), secret="a-secret-the-daemon-does-not-know")
     assert r.returned["success"] is False
     assert "refused the request signature" in r.returned["error"]
@@ -125,7 +125,7 @@ def test_daemon_refusing_the_signature_is_reported_with_what_to_check(shim, mini
 
 
 def test_unconfigured_shim_says_how_to_configure_it(minio: MinIO, tmp_path: Path) -> None:
-    from tests.conftest import run_shim
+    from rig.shim import run_shim
 
     r = run_shim("TestConnection", server_params(minio), url="", secret="")
     assert r.returned["success"] is False
@@ -133,7 +133,7 @@ def test_unconfigured_shim_says_how_to_configure_it(minio: MinIO, tmp_path: Path
     assert "S3BRIDGE_URL" in r.returned["error"]
 
 
-def test_canary_secrets_appear_in_no_log_module_log_or_message(shim, daemon, minio: MinIO) -> None:  # type: ignore[no-untyped-def]
+def test_canary_secrets_appear_in_no_log_module_log_or_message(shim, daemon, minio: MinIO) -> None:
     canary_server_pw = "canary-serverpass-51ab07"
     canary_hash = "canary-accesshash-93cd11"
     results = [

@@ -21,7 +21,7 @@ MB = 1024 * 1024
 
 
 @pytest.fixture
-def make(daemon, minio: MinIO, mariadb: MariaDB, whmcs_db: str) -> Callable[..., Service]:  # type: ignore[no-untyped-def]
+def make(daemon, minio: MinIO, mariadb: MariaDB, whmcs_db: str) -> Callable[..., Service]:
     serverid = next_id()  # a server of its own: UsageUpdate of this test sees only this test's services
 
     def build(options: dict[int, str] | None = None, status: str = "Active", **kw: Any) -> Service:
@@ -62,7 +62,7 @@ def put(svc: Service, key: str, size: int, bucket: str | None = None) -> None:
     svc.s3().put_object(Bucket=bucket or f"{svc.username}--data", Key=key, Body=b"x" * size)
 
 
-def test_usage_update_writes_disk_usage_in_mb_for_the_servers_services(make, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_usage_update_writes_disk_usage_in_mb_for_the_servers_services(make, mariadb, whmcs_db) -> None:
     svc = make({2: "10", 3: "GB"})
     svc.s3().create_bucket(Bucket=f"{svc.username}--second")
     put(svc, "a", 3 * MB)
@@ -93,7 +93,7 @@ def test_usage_update_writes_disk_usage_in_mb_for_the_servers_services(make, mar
         ]
 
 
-def test_over_the_limit_writes_are_refused_one_email_is_sent_and_freeing_space_restores(make) -> None:  # type: ignore[no-untyped-def]
+def test_over_the_limit_writes_are_refused_one_email_is_sent_and_freeing_space_restores(make) -> None:
     svc = make({2: "1", 3: "MB"})
     put(svc, "keep", 100)
     put(svc, "big", MB)
@@ -123,7 +123,7 @@ def _policy_changes(svc: Service) -> bool:
     return True
 
 
-def test_warning_email_once_per_crossing(make, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_warning_email_once_per_crossing(make, mariadb, whmcs_db) -> None:
     svc = make({2: "10", 3: "MB", 4: "50"})
     put(svc, "six", 6 * MB)
     r = usage_update(svc, until=lambda r: bool(r.local_api))
@@ -137,7 +137,7 @@ def test_warning_email_once_per_crossing(make, mariadb, whmcs_db) -> None:  # ty
     assert len(emails(again)) == 1  # a new crossing sends again
 
 
-def test_the_clients_language_picks_the_email(make) -> None:  # type: ignore[no-untyped-def]
+def test_the_clients_language_picks_the_email(make) -> None:
     svc = make({2: "1", 3: "MB"}, language="german", firstname="<b>Jürgen</b> {$client_password}")
     put(svc, "big", 2 * MB)
     mail = emails(usage_update(svc, until=lambda r: bool(r.local_api)))[0]
@@ -148,7 +148,7 @@ def test_the_clients_language_picks_the_email(make) -> None:  # type: ignore[no-
     assert "1 GB = 1024 MB" in mail["custommessage"]
 
 
-def test_a_named_whmcs_template_is_sent_with_merge_fields(make) -> None:  # type: ignore[no-untyped-def]
+def test_a_named_whmcs_template_is_sent_with_merge_fields(make) -> None:
     svc = make({2: "1", 3: "MB", 6: "My Suspension Notice"})
     put(svc, "big", 2 * MB)
     mail = emails(usage_update(svc, until=lambda r: bool(r.local_api)))[0]
@@ -167,7 +167,7 @@ def test_a_named_whmcs_template_is_sent_with_merge_fields(make) -> None:  # type
     assert fields["disk_limit_bytes"] == MB
 
 
-def test_retention_deletes_history_older_than_the_products_setting(make, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_retention_deletes_history_older_than_the_products_setting(make, mariadb, whmcs_db) -> None:
     svc = make({10: "30"})
     conn = mariadb.connect(whmcs_db)
     with conn.cursor() as cur:
@@ -184,7 +184,7 @@ def test_retention_deletes_history_older_than_the_products_setting(make, mariadb
     assert days == [date.today() - timedelta(days=30), date.today() - timedelta(days=5), date.today()]
 
 
-def test_terminated_cancelled_and_fraud_services_are_untouched(make, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_terminated_cancelled_and_fraud_services_are_untouched(make, mariadb, whmcs_db) -> None:
     live = make({2: "1", 3: "MB"})
     dead = [make({2: "1", 3: "MB"}, status=s) for s in ("Terminated", "Cancelled", "Fraud")]
     for s in [live, *dead]:
@@ -196,7 +196,7 @@ def test_terminated_cancelled_and_fraud_services_are_untouched(make, mariadb, wh
         s.s3().put_object(Bucket=f"{s.username}--data", Key="still-writable", Body=b"w")  # no limit applied
 
 
-def test_after_cron_job_hook_applies_the_limit_without_the_daily_job(make, mariadb, whmcs_db, minio) -> None:  # type: ignore[no-untyped-def]
+def test_after_cron_job_hook_applies_the_limit_without_the_daily_job(make, mariadb, whmcs_db, minio) -> None:
     """Every enabled s3bridge server is checked; one with broken credentials is logged and does not stop the rest."""
     svc = make({2: "1", 3: "MB"})
     conn = mariadb.connect(whmcs_db)
@@ -253,7 +253,7 @@ def test_after_cron_job_hook_applies_the_limit_without_the_daily_job(make, maria
         assert minio.secret_key not in str(entry["masked"])
 
 
-def test_recalculate_disk_space_counts_exactly_now_and_applies_the_policy(make, mariadb, whmcs_db) -> None:  # type: ignore[no-untyped-def]
+def test_recalculate_disk_space_counts_exactly_now_and_applies_the_policy(make, mariadb, whmcs_db) -> None:
     svc = make({2: "1", 3: "MB"})
     put(svc, "big", MB + 5)
     r = svc.call("RecalculateDiskSpace")  # no waiting for the scanner: the listing is exact
@@ -266,7 +266,7 @@ def test_recalculate_disk_space_counts_exactly_now_and_applies_the_policy(make, 
 
 
 @pytest.fixture(scope="module")
-def impatient_daemon(daemon_config: dict[str, Any]):  # type: ignore[no-untyped-def]
+def impatient_daemon(daemon_config: dict[str, Any]):
     """A daemon whose exact listings may take only 10 ms (the client area must never hang on a huge account)."""
     from rig.services import free_port, stop_process
     from tests.conftest import start_daemon
@@ -284,7 +284,7 @@ def impatient_daemon(daemon_config: dict[str, Any]):  # type: ignore[no-untyped-
 def test_recalculate_on_a_huge_account_stops_at_its_time_budget_and_says_so(
     impatient_daemon,
     minio,
-    mariadb,  # type: ignore[no-untyped-def]
+    mariadb,
     whmcs_db,
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor

@@ -9,15 +9,17 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.client import BaseClient
 from botocore.config import Config as BotoConfig
 
 from rig.sample_whmcs import insert_client, insert_product, insert_service
 from rig.services import MariaDB, MinIO
 from rig.shim import ShimResult, run_shim
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 _ids = itertools.count(random.randint(10_000, 90_000) * 10)
 
@@ -99,7 +101,7 @@ class Service:
                 self.username = c["values"].get("serviceusername", self.username)
                 self.password = c["values"].get("servicepassword", self.password)
 
-    def s3(self, username: str | None = None, password: str | None = None) -> BaseClient:
+    def s3(self, username: str | None = None, password: str | None = None) -> S3Client:
         """A stock S3 client (boto3) with the credentials WHMCS holds for this service."""
         return boto3.client(
             "s3",

@@ -26,12 +26,18 @@ class ConnectionReport:
 
 @dataclass(frozen=True)
 class AccountSpec:
-    """Everything an account should be. `secret` None means: keep the current secret (the account must exist)."""
+    """Everything an account should be.
+
+    `create`: make the account when it is missing; False: it must exist already (else `no_such_account`).
+    `secret`: the secret to set, on servers where the bridge chooses it (MinIO); None leaves the current one (a
+    server that generates key pairs itself, ostor, takes None: read the pairs with `AccessKeys.key_pairs`). A server
+    that needs a secret to create an account refuses `create` without one for a missing account."""
 
     username: str
-    secret: str | None
     policies: dict[PolicyKind, dict[str, Any]]
     active_policy: PolicyKind
+    create: bool = True
+    secret: str | None = None
     group: str = ""
     buckets: tuple[str, ...] = ()
     enabled: bool = True

@@ -34,21 +34,6 @@ class AccessKeys(Protocol):
         ...
 
 
-async def rotate_key_pair(
-    backend: AccessKeys,
-    username: str,
-    current_access_key: str,
-    store: Callable[[KeyPair], Awaitable[None]],
-) -> KeyPair:
-    """Generate a new pair, hand it to `store`, and revoke the old pair only once `store` returned.
-
-    If `store` fails, both pairs stay valid and the next rotation hands out the same new pair again (no third pair)."""
-    new = await backend.begin_key_rotation(username, current_access_key)
-    await store(new)
-    await backend.finish_key_rotation(username, new.access_key)
-    return new
-
-
 @runtime_checkable
 class RateLimiting(Protocol):
     async def rate_limits(self, username: str) -> RateLimits: ...

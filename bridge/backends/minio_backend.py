@@ -20,7 +20,7 @@ from minio.error import MinioAdminException
 
 from bridge.backends.base import AccountInfo, AccountSpec, ConnectionReport, DeletionReport, Usage
 from bridge.backends.http_pool import pool_manager
-from bridge.backends.minio_errors import map_minio_error
+from bridge.backends.minio_errors import admin_error_code, map_minio_error, unless_gone
 from bridge.backends.panel_storage import MinioPanel
 from bridge.backends.s3_data import credentials_work, empty_and_remove, ensure_bucket, measure
 from bridge.config import BackendSettings
@@ -37,26 +37,6 @@ _NO_SUCH_POLICY = "XMinioAdminNoSuchPolicy"
 
 def policy_name(username: str, kind: PolicyKind) -> str:
     return f"s3bridge-{username}" if kind == "standard" else f"s3bridge-{username}-limited"
-
-
-def _admin_error_code(exc: BaseException) -> str:
-    if isinstance(exc, MinioAdminException):
-        try:
-            return str(json.loads(exc._body).get("Code", ""))
-        except ValueError:
-            return ""
-    return ""
-
-
-def unless_gone(fn: Callable[[], object], *missing: str) -> bool:
-    """Run an admin call that removes something; False when MinIO answers that it is already gone (a retry)."""
-    try:
-        fn()
-    except MinioAdminException as e:
-        if _admin_error_code(e) in missing:
-            return False
-        raise
-    return True
 
 
 class MinioClients:
@@ -152,7 +132,7 @@ class MinioBackend(MinioPanel):
                 data: dict[str, Any] = json.loads(self.admin.user_info(username))
                 return data
             except MinioAdminException as e:
-                if _admin_error_code(e) == _NO_SUCH_USER:
+                if admin_error_code(e) == _NO_SUCH_USER:
                     return None
                 raise
 
@@ -238,8 +218,9 @@ class MinioBackend(MinioPanel):
         else:
             info = await self.user_info(spec.username)
             if info is None:
+                why = "no secret was given to create it with" if spec.create else "the call needs an existing account"
                 raise BackendError(
-                    f"MinIO at {self.server.endpoint} has no user '{spec.username}' and no secret was given",
+                    f"MinIO at {self.server.endpoint} has no user '{spec.username}' and {why}",
                     code="no_such_account",
                 )
             if spec.enabled and info.get("status") != "enabled":

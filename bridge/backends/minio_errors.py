@@ -1,10 +1,12 @@
-"""Turn what minio-py and urllib3 raise into BackendError sentences an admin can act on (pure)."""
+"""MinIO's error family: what minio-py and urllib3 raise, as BackendError sentences an admin can act on, and the
+admin error codes that mean "already gone" (pure, apart from `unless_gone` running the call it is given)."""
 
 from __future__ import annotations
 
 import json
 import ssl
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 
 import urllib3.exceptions as u3
 from minio.error import MinioAdminException, S3Error
@@ -34,6 +36,22 @@ def _admin_code(body: str) -> tuple[str, str]:
         return (root.findtext("Code") or "", root.findtext("Message") or "")
     except ET.ParseError:
         return "", body.strip()[:120]
+
+
+def admin_error_code(exc: BaseException) -> str:
+    """The MinIO error code of a failed admin call ("" for anything else)."""
+    return _admin_code(exc._body)[0] if isinstance(exc, MinioAdminException) else ""
+
+
+def unless_gone(fn: Callable[[], object], *missing: str) -> bool:
+    """Run an admin call that removes something; False when MinIO answers that it is already gone (a retry)."""
+    try:
+        fn()
+    except MinioAdminException as e:
+        if admin_error_code(e) in missing:
+            return False
+        raise
+    return True
 
 
 def _connection_reason(reason: BaseException | None) -> str:

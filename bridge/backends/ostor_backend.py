@@ -296,12 +296,11 @@ class OstorBackend:
 
     async def provision(self, spec: AccountSpec) -> None:
         """Create or complete the account. The gateway generates the key pair, which the caller reads with
-        `key_pairs` and hands to WHMCS: a given `spec.secret` only means "create if missing" (None: the account
-        must exist, as in the base contract). Policies: see `apply_policy`."""
+        `key_pairs` and hands to WHMCS (`spec.secret` is not used). Policies: see `apply_policy`."""
         if spec.group:
             await self.set_group(spec.username, "", spec.group)
         self._check_policy(spec.active_policy)
-        if spec.secret is None:
+        if not spec.create:
             user = await self._require_user(spec.username)
         else:
             user = await self._ensure_user(spec.username)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from bridge.domain import policies
 from bridge.domain.naming import NamingError, check_bucket_suffix, validate_rule
 from bridge.domain.passwords import DEFAULT_RULE, PasswordRule, PasswordRuleError
+from bridge.domain.policies import PolicyKind
 from bridge.domain.values import RateLimits
 from bridge.errors import BadRequest
 
@@ -90,6 +91,18 @@ class ProductSettings:
     bucket_quota_gb: int  # 0 = none
     max_buckets: int = 0  # 0 = unlimited
     panel_order_gateway: str = ""  # "" = the panel takes no orders for this product
+
+    def policy_documents(self, username: str) -> dict[PolicyKind, dict[str, Any]]:
+        """Both policy documents of `username`'s account, from the product's templates (or the safe defaults)."""
+        return {
+            "standard": policies.render(self.standard_policy, username),
+            "limited": policies.render(self.limited_policy, username),
+        }
+
+
+def setting(number: int) -> Setting:
+    """The setting declared as `configoption<number>`."""
+    return next(s for s in SETTINGS if s.number == number)
 
 
 class InvalidSetting(BadRequest):

@@ -8,14 +8,14 @@ the service's tblhosting.userid must be that client; anything else is refused an
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Literal
 
 from bridge.backends.base import AccountInfo
 from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas
 from bridge.domain.params import Params
 from bridge.errors import BackendError, BridgeError
+from bridge.functions.call import Target, settle_rotation, target_of
 from bridge.functions.context import Outcome, Resources
-from bridge.functions.lifecycle import Call, prepare, settle_rotation
 from bridge.functions.limits import describe_limits, limits_sentence
 from bridge.functions.ownership import authorize
 from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Disk
@@ -28,18 +28,18 @@ def _language(params: Params) -> str:
     return str(details.get("language") or "") if isinstance(details, dict) else ""
 
 
-def _endpoint(call: Call) -> str:
-    if call.product.endpoint_url:
-        return call.product.endpoint_url
-    scheme = "https" if call.server.secure else "http"
-    default = 443 if call.server.secure else 80
-    port = "" if call.server.port == default else f":{call.server.port}"
-    return f"{scheme}://{call.server.endpoint.rsplit(':', 1)[0]}{port}"
+def _endpoint(target: Target) -> str:
+    if target.product.endpoint_url:
+        return target.product.endpoint_url
+    scheme = "https" if target.server.secure else "http"
+    default = 443 if target.server.secure else 80
+    port = "" if target.server.port == default else f":{target.server.port}"
+    return f"{scheme}://{target.server.endpoint.rsplit(':', 1)[0]}{port}"
 
 
-async def _buckets(call: Call, username: str, latest: LatestUsage) -> tuple[tuple[Bucket, ...], str]:
+async def _buckets(target: Target, username: str, latest: LatestUsage) -> tuple[tuple[Bucket, ...], str]:
     try:
-        listed = await call.backend.list_buckets(username)
+        listed = await target.backend.list_buckets(username)
     except BackendError as e:
         return tuple(Bucket(n, None, o, b) for n, (b, o) in sorted(latest.buckets.items())), e.message
     out = []
@@ -49,44 +49,44 @@ async def _buckets(call: Call, username: str, latest: LatestUsage) -> tuple[tupl
     return tuple(out), ""
 
 
-def _disk(call: Call, latest: LatestUsage) -> Disk:
+def _disk(target: Target, latest: LatestUsage) -> Disk:
     return Disk(
         used_bytes=latest.used_bytes,
-        limit_bytes=call.product.disk_limit_bytes,
-        unit=call.product.unit,
+        limit_bytes=target.product.disk_limit_bytes,
+        unit=target.product.unit,
         last_update=latest.at,
         exact=latest.exact,
     )
 
 
 async def client_area(resources: Resources, params: Params) -> Outcome:
-    call = prepare(resources, params)
-    await authorize(resources, params, call.serviceid, "ClientArea")
-    rec = await resources.records.get(call.serviceid)
+    target = target_of(resources, params)
+    await authorize(resources, params, target.serviceid, "ClientArea")
+    rec = await resources.records.get(target.serviceid)
     if rec is None or not rec.exists or rec.state == "creating":
-        raise BridgeError(f"the storage account of service {call.serviceid} is not ready yet", code="no_account")
+        raise BridgeError(f"the storage account of service {target.serviceid} is not ready yet", code="no_account")
     if rec.pending_access_key:  # the client now sees the new keys: WHMCS holds them, the old pair can go
-        async with resources.locks.hold(call.serviceid):
-            rec = await settle_rotation(resources, call, rec, params)
+        async with resources.locks.hold(target.serviceid):
+            rec = await settle_rotation(resources, target, rec, params)
     store = ViewStore(resources.db)
-    latest = await store.latest(call.serviceid)
-    buckets, problem = await _buckets(call, rec.username, latest)
+    latest = await store.latest(target.serviceid)
+    buckets, problem = await _buckets(target, rec.username, latest)
     today = resources.now().date()
-    sid = call.serviceid
+    sid = target.serviceid
     page = "clientarea.php?action=productdetails&id=" + str(sid)
-    display = call.product.password_display
+    display = target.product.password_display
     view = ClientAreaView(
         language=_language(params),
         serviceid=sid,
-        endpoint=_endpoint(call),
-        console_url=call.product.console_url,
-        instructions_url=call.product.instructions_url,
+        endpoint=_endpoint(target),
+        console_url=target.product.console_url,
+        instructions_url=target.product.instructions_url,
         username=rec.access_key or rec.username,
         password="" if display == "hidden" else str(params.get("password") or ""),
         password_display=display,
         suspended=rec.state == "suspended",
         policy=rec.policy,
-        disk=_disk(call, latest),
+        disk=_disk(target, latest),
         buckets=buckets,
         daily=await store.daily(sid, today - timedelta(days=29)),
         monthly=await store.monthly(sid),
@@ -95,18 +95,18 @@ async def client_area(resources: Resources, params: Params) -> Outcome:
         upgrade_url=f"upgrade.php?type=package&id={sid}",
         cancel_url=f"clientarea.php?action=cancel&id={sid}",
         notice=problem,
-        keys=isinstance(call.backend, AccessKeys),
+        keys=isinstance(target.backend, AccessKeys),
     )
     return Outcome({"html": render_client_area(view)})
 
 
 async def admin_tab(resources: Resources, params: Params) -> Outcome:
-    call = prepare(resources, params)
-    rec = await resources.records.get(call.serviceid)
+    target = target_of(resources, params)
+    rec = await resources.records.get(target.serviceid)
     if rec is None:
         return Outcome({"fields": {}})
     try:
-        report = await call.backend.test_connection()
+        report = await target.backend.test_connection()
         ok, message = True, f"{report.backend} {report.version}".strip()
     except BackendError as e:
         ok, message = False, e.message
@@ -114,21 +114,19 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
     status = "unknown"
     if ok:
         try:
-            info = await call.backend.account_info(rec.username)
+            info = await target.backend.account_info(rec.username)
             status = "missing" if info is None else ("enabled" if info.enabled else "disabled")
         except BackendError as e:
             message = e.message
-    latest = await ViewStore(resources.db).latest(call.serviceid)
-    buckets, problem = await _buckets(call, rec.username, latest) if ok else ((), "")
+    latest = await ViewStore(resources.db).latest(target.serviceid)
+    buckets, problem = await _buckets(target, rec.username, latest) if ok else ((), "")
     limits_note = ""
-    if ok and info is not None and isinstance(call.backend, StorageQuotas | RateLimiting):
+    if ok and info is not None and isinstance(target.backend, StorageQuotas | RateLimiting):
         limits_note = "Native limits " + limits_sentence(
-            rec.username, await describe_limits(call.backend, rec.username)
+            rec.username, await describe_limits(target.backend, rec.username)
         )
     policy_name = info.policy if info else ""
-    kind: Any = "unknown"
-    if policy_name:
-        kind = "limited" if policy_name.endswith("-limited") else "standard"
+    kind: Literal["standard", "limited", "unknown"] = rec.policy if policy_name else "unknown"  # what the bridge set
     view = AdminTabView(
         language="english",
         connection_ok=ok,
@@ -138,7 +136,7 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
         groups=info.groups if info else (),
         policy=policy_name,
         policy_kind=kind,
-        disk=_disk(call, latest),
+        disk=_disk(target, latest),
         buckets=buckets,
         state=rec.state,
         notes=tuple(n for n in (problem, limits_note) if n),

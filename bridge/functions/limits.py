@@ -10,8 +10,8 @@ from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas
 from bridge.domain.params import Params, ServerParams
 from bridge.domain.values import RateLimits
 from bridge.errors import Unsupported
+from bridge.functions.call import Target, account, target_of
 from bridge.functions.context import Outcome, Resources
-from bridge.functions.lifecycle import apply_native_limits, prepare, require_account, settle_rotation
 
 MINIO_ADMIN = {
     "Recalculate Disk Space": "RecalculateDiskSpace",
@@ -20,8 +20,19 @@ MINIO_ADMIN = {
     "Set Limited Policy": "SetLimitedPolicy",
     "Change Password": "ResetPassword",
 }
+GIB = 1024**3
 KEYS_ADMIN = {"Rotate Keys": "ResetPassword", "Revoke Old Keys": "RevokeOldKeys"}
 LIMITS_ADMIN = {"Show Limits": "ShowLimits", "Apply Limits": "ApplyLimits", "Clear Limits": "ClearLimits"}
+
+
+async def apply_native_limits(target: Target, username: str) -> None:
+    """Backends that enforce limits themselves (ostor): storage quota from the disk limit, rate limits."""
+    if isinstance(target.backend, StorageQuotas):
+        limit = target.product.disk_limit_bytes
+        await target.backend.set_quota_gb(username, -(-limit // GIB) if limit else None)
+        await target.backend.set_bucket_quotas_gb(username, target.product.bucket_quota_gb or None)
+    if isinstance(target.backend, RateLimiting):
+        await target.backend.set_rate_limits(username, target.product.rate_limits)
 
 
 def buttons_for(backend: StorageBackend) -> dict[str, dict[str, str]]:
@@ -65,32 +76,30 @@ def limits_sentence(username: str, d: dict[str, Any]) -> str:
 
 
 async def show_limits(resources: Resources, params: Params) -> Outcome:
-    call = prepare(resources, params)
-    _limited(call.backend)
-    rec = await require_account(resources, call)
-    d = await describe_limits(call.backend, rec.username)
+    target = target_of(resources, params)
+    _limited(target.backend)
+    async with account(resources, target, params, lock=False, settle=False) as rec:  # a read
+        d = await describe_limits(target.backend, rec.username)
     return Outcome({"message": limits_sentence(rec.username, d), **d})
 
 
 async def apply_limits(resources: Resources, params: Params) -> Outcome:
-    call = prepare(resources, params)
-    _limited(call.backend)
-    async with resources.locks.hold(call.serviceid):
-        rec = await settle_rotation(resources, call, await require_account(resources, call), params)
-        await apply_native_limits(call, rec.username)
-        d = await describe_limits(call.backend, rec.username)
+    target = target_of(resources, params)
+    _limited(target.backend)
+    async with account(resources, target, params) as rec:
+        await apply_native_limits(target, rec.username)
+        d = await describe_limits(target.backend, rec.username)
     return Outcome({"message": "applied from the product: " + limits_sentence(rec.username, d), **d})
 
 
 async def clear_limits(resources: Resources, params: Params) -> Outcome:
-    call = prepare(resources, params)
-    _limited(call.backend)
-    async with resources.locks.hold(call.serviceid):
-        rec = await require_account(resources, call)
-        if isinstance(call.backend, StorageQuotas):
-            await call.backend.set_quota_gb(rec.username, None)
-            await call.backend.set_bucket_quotas_gb(rec.username, None)
-        if isinstance(call.backend, RateLimiting):
-            await call.backend.set_rate_limits(rec.username, RateLimits())
-        d = await describe_limits(call.backend, rec.username)
+    target = target_of(resources, params)
+    _limited(target.backend)
+    async with account(resources, target, params, settle=False) as rec:
+        if isinstance(target.backend, StorageQuotas):
+            await target.backend.set_quota_gb(rec.username, None)
+            await target.backend.set_bucket_quotas_gb(rec.username, None)
+        if isinstance(target.backend, RateLimiting):
+            await target.backend.set_rate_limits(rec.username, RateLimits())
+        d = await describe_limits(target.backend, rec.username)
     return Outcome({"message": "cleared: " + limits_sentence(rec.username, d), **d})

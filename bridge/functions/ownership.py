@@ -13,7 +13,6 @@ from bridge.domain.params import Params, optional_int
 from bridge.errors import BridgeError
 from bridge.functions.context import Resources
 from bridge.whmcs import audit
-from bridge.whmcs.view_store import ViewStore
 
 
 class NotOwner(BridgeError):
@@ -28,7 +27,7 @@ async def authorize(resources: Resources, params: Params, serviceid: int, action
     client = optional_int(params, "bridge_client_id")
     if client is None:
         return
-    owner = await ViewStore(resources.db).owner_of(serviceid)
+    owner = await resources.records.client_of(serviceid)
     if owner != client:
         request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
         await audit.record(

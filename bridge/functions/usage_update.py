@@ -1,7 +1,7 @@
 """Usage: the daily UsageUpdate, the 5-minute limit check (AfterCronJob), and Recalculate Disk Space.
 
-Collection costs one admin call per server (the backend's server-wide per-bucket figures), whatever the number of
-services; decisions cost a backend call only where something changes.
+Collection costs one admin target per server (the backend's server-wide per-bucket figures), whatever the number of
+services; decisions cost a backend target only where something changes.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from bridge.domain.product_settings import ProductSettings, parse_product
 from bridge.domain.usage_rules import Decision, ServiceUsage, assign, decide
 from bridge.domain.values import BucketUsage
 from bridge.errors import BridgeError, MissingParam
+from bridge.functions.call import require_account, target_of
 from bridge.functions.context import Outcome, Resources
-from bridge.functions.lifecycle import policy_docs, prepare, require_account
 from bridge.functions.ownership import authorize
 from bridge.logs import get_logger
 from bridge.views.emails import DiskFigures, EmailKind
@@ -114,7 +114,7 @@ async def _enforce(
             rec = await resources.records.get(row.serviceid)
             if rec is None or rec.state not in ("active", "suspended"):
                 return d  # terminated meanwhile
-            await backend.apply_policy(row.username, d.apply_policy, policy_docs(product, row.username))
+            await backend.apply_policy(row.username, d.apply_policy, product.policy_documents(row.username))
         report.policy_changes.append({"serviceid": row.serviceid, "policy": d.apply_policy})
     if d.state != row.state:
         await UsageStore(resources.db).save_state(row.serviceid, d.state)
@@ -139,37 +139,37 @@ async def _enforce(
 
 async def recalculate(resources: Resources, params: Params) -> Outcome:
     """Recalculate Disk Space (client and admin button): exact usage by listing now, within a time budget."""
-    call = prepare(resources, params)
-    await authorize(resources, params, call.serviceid, "RecalculateDiskSpace")
-    await require_account(resources, call)
+    target = target_of(resources, params)
+    await authorize(resources, params, target.serviceid, "RecalculateDiskSpace")
+    await require_account(resources, target)  # no lock here: _enforce takes it where it acts
     store = UsageStore(resources.db)
-    rows = await store.services_of_server(call.server.server_id or 0, serviceid=call.serviceid)
+    rows = await store.services_of_server(target.server.server_id or 0, serviceid=target.serviceid)
     if not rows:
-        raise BridgeError(f"service {call.serviceid} is not an active service on this server", code="not_active")
+        raise BridgeError(f"service {target.serviceid} is not an active service on this server", code="not_active")
     row = rows[0]
-    exact = await call.backend.usage(row.username, budget_s=resources.usage_budget_s)
+    exact = await target.backend.usage(row.username, budget_s=resources.usage_budget_s)
     figures: list[BucketUsage] = list(exact.buckets)
     note = "exact (listed now)"
     if not exact.exact:
         # The listing ran out of time: take the scanner's figure where it is larger than what was counted.
-        scanner = {b.name: b for b in await call.backend.server_usage()}
+        scanner = {b.name: b for b in await target.backend.server_usage()}
         figures = [max(b, scanner.get(b.name, b), key=lambda x: x.size) for b in exact.buckets]
         note = (
             f"estimated: listing stopped after the {resources.usage_budget_s:g} s budget; figures are the"
             " storage server's latest scan"
         )
-    usage = ServiceUsage(call.serviceid, row.username, figures)
+    usage = ServiceUsage(target.serviceid, row.username, figures)
     now = resources.now()
-    await store.write_usage([(usage, call.product.disk_limit_bytes)], now, exact=exact.exact)
+    await store.write_usage([(usage, target.product.disk_limit_bytes)], now, exact=exact.exact)
     await store.write_history([usage], now.date())
     report = Report(services=1, buckets=len(figures))
-    d = await _enforce(resources, call.backend, row, call.product, usage.bytes, report)
+    d = await _enforce(resources, target.backend, row, target.product, usage.bytes, report)
     return Outcome(
         {
             "message": f"disk usage of '{row.username}': {usage.bytes} bytes in {len(figures)} bucket(s), {note};"
             f" {d.state.policy} policy",
             "used_bytes": usage.bytes,
-            "limit_bytes": call.product.disk_limit_bytes,
+            "limit_bytes": target.product.disk_limit_bytes,
             "exact": exact.exact,
             "policy": d.state.policy,
             "buckets": [{"name": b.name, "size": b.size, "objects": b.objects} for b in figures],

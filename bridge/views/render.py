@@ -16,7 +16,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from bridge.views.charts import Chart, bar_chart, daily_bars, monthly_bars
+from bridge.views.charts import Bar, Chart, bar_chart, daily_bars, monthly_bars
 from bridge.views.emails import DiskFigures, whmcs_safe
 from bridge.views.i18n import Translator, translator, unit_of
 from bridge.views.model import AdminTabView, ClientAreaView, Disk
@@ -117,26 +117,20 @@ def _charts(view: ClientAreaView, t: Translator) -> tuple[Chart, Chart]:
     def size(n_bytes: int) -> str:
         return t.size(n_bytes, unit)
 
-    daily = bar_chart(
-        daily_bars(view.daily),
-        unit=unit,
-        chart_id=f"{prefix}-daily",
-        title=t("last_30_days"),
-        desc=t("chart_daily_desc", unit=unit),
-        no_data=t("no_data"),
-        decimal_sep=t.decimal_sep,
-        value_text=size,
-    )
-    monthly = bar_chart(
-        monthly_bars(view.monthly),
-        unit=unit,
-        chart_id=f"{prefix}-monthly",
-        title=t("monthly_avg"),
-        desc=t("chart_monthly_desc", unit=unit),
-        no_data=t("no_data"),
-        decimal_sep=t.decimal_sep,
-        value_text=size,
-    )
+    def chart(bars: list[Bar], name: str, title: str, desc: str) -> Chart:
+        return bar_chart(
+            bars,
+            unit=unit,
+            chart_id=f"{prefix}-{name}",
+            title=t(title),
+            desc=t(desc, unit=unit),
+            no_data=t("no_data"),
+            decimal_sep=t.decimal_sep,
+            value_text=size,
+        )
+
+    daily = chart(daily_bars(view.daily), "daily", "last_30_days", "chart_daily_desc")
+    monthly = chart(monthly_bars(view.monthly), "monthly", "monthly_avg", "chart_monthly_desc")
     return daily, monthly
 
 

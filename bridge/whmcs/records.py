@@ -59,6 +59,17 @@ class ServiceRecords:
         row = await self.db.run(q)
         return ServiceRecord(**row) if row else None
 
+    async def client_of(self, serviceid: int) -> int | None:
+        """tblhosting.userid of the service (the client WHMCS says owns it); None when WHMCS has no such service."""
+
+        def q(conn: Conn) -> int | None:
+            with conn.cursor() as cur:
+                cur.execute("SELECT userid FROM tblhosting WHERE id = %s", (serviceid,))
+                row = cur.fetchone()
+            return int(row["userid"]) if row else None
+
+        return await self.db.run(q)
+
     async def username_in_use(self, serverid: int, username: str, *, other_than: int) -> bool:
         """Does another service's record (live or terminated) hold this username on this server?"""
 

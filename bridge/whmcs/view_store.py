@@ -1,4 +1,4 @@
-"""Read-only SQL for what the client area and the admin tab show (history, latest figures, ownership)."""
+"""Read-only SQL for what the client area and the admin tab show (history, latest figures)."""
 
 from __future__ import annotations
 
@@ -21,17 +21,6 @@ class LatestUsage:
 class ViewStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-
-    async def owner_of(self, serviceid: int) -> int | None:
-        """tblhosting.userid of the service: the only client who may see it."""
-
-        def q(conn: Conn) -> int | None:
-            with conn.cursor() as cur:
-                cur.execute("SELECT userid FROM tblhosting WHERE id = %s", (serviceid,))
-                row = cur.fetchone()
-            return int(row["userid"]) if row else None
-
-        return await self.db.run(q)
 
     async def latest(self, serviceid: int) -> LatestUsage:
         def q(conn: Conn) -> LatestUsage:

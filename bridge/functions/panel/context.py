@@ -14,8 +14,9 @@ from bridge.config import ApiConfig
 from bridge.domain import effects
 from bridge.domain.panel.envelope import PanelError, account_not_found
 from bridge.domain.params import Params
+from bridge.functions.call import Target as AccountCall
+from bridge.functions.call import target_of
 from bridge.functions.context import Resources
-from bridge.functions.lifecycle import Call, prepare
 from bridge.whmcs import audit
 from bridge.whmcs.api_client import WhmcsApi
 from bridge.whmcs.panel_store import Account, PanelStore
@@ -151,7 +152,7 @@ class Target:
     account: Account
     record: ServiceRecord
     params: Params
-    call: Call
+    call: AccountCall
 
     @property
     def username(self) -> str:
@@ -205,4 +206,4 @@ async def target(ctx: PanelContext, p: dict[str, Any]) -> Target:
     if record is None or not record.exists or record.state == "creating":
         raise account_not_found()
     params = await params_of(ctx, account.serviceid)
-    return Target(account, record, params, prepare(ctx.res, params))
+    return Target(account, record, params, target_of(ctx.res, params))
