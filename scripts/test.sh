@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 echo "[test] ruff"; .venv/bin/ruff check bridge tests rig tools bench; .venv/bin/ruff format --check bridge tests rig tools bench
 echo "[test] mypy"; .venv/bin/mypy
-echo "[test] php -l"; for f in $(find hooks_php_shim tests/whmcs_standin -name '*.php'); do php -l "$f" >/dev/null; done
+echo "[test] php -l"; for f in $(find hooks_php_shim tests/whmcs_standin rig/whmcs_standin -name '*.php'); do php -l "$f" >/dev/null; done
 echo "[test] pytest"; exec .venv/bin/pytest "$@"

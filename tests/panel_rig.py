@@ -19,10 +19,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from rig.panel_sites import Site, client_area, whmcs_api
 from rig.paths import REPO
 from rig.sample_whmcs import insert_server
-from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
-from tests.conftest import CANARY_HMAC, Daemon, make_config, start_daemon
+from rig.services import MariaDB, MinIO, free_port, stop_process
+from tests.conftest import CANARY_HMAC, Daemon, make_config, start_daemon, write_config
 from tests.whmcs import Service, next_id
 
 API_IDENTIFIER = "standin-identifier-5f1c"
@@ -165,85 +166,15 @@ def start_panel_stack(mariadb: MariaDB, database: str, minio: MinIO) -> Iterator
     cfg["whmcs_api"] = {"url": f"http://127.0.0.1:{php_port}/api.php", "identifier": API_IDENTIFIER,
                         "secret": API_SECRET}  # fmt: skip
     daemon = start_daemon(cfg)
-    log = scratch_dir("php-api") / "php.log"
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "STANDIN_DB_DSN": f"mysql:host=127.0.0.1;port={mariadb.port};dbname={database}",
-        "STANDIN_DB_USER": "root",
-        "STANDIN_DB_PASSWORD": mariadb.root_password,
-        "STANDIN_API_IDENTIFIER": API_IDENTIFIER,
-        "STANDIN_API_SECRET": API_SECRET,
-        "S3BRIDGE_URL": daemon.url,
-        "S3BRIDGE_SECRET": CANARY_HMAC,
-    }
-    php = subprocess.Popen(
-        ["php", "-S", f"127.0.0.1:{php_port}", "-t", str(REPO / "tests" / "whmcs_standin")],
-        stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env,
-    )  # fmt: skip
-
-    def php_up() -> bool:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{php_port}/api.php", timeout=1)
-        except urllib.error.URLError as e:
-            return not isinstance(e.reason, ConnectionRefusedError)
-        return True
-
-    wait_until(php_up, 20, "PHP built-in server (stand-in api.php)", php, log)
-    stack = PanelStack(daemon, f"http://127.0.0.1:{api_port}", php, mariadb, database, minio, serverid)
-    from tests.conftest import write_config
-
-    stack.daemon_config_path = write_config(cfg)
     try:
-        yield stack
+        with whmcs_api(mariadb, database, daemon.url, CANARY_HMAC, API_IDENTIFIER, API_SECRET, php_port) as php:
+            stack = PanelStack(daemon, f"http://127.0.0.1:{api_port}", php.proc, mariadb, database, minio, serverid)
+            stack.daemon_config_path = write_config(cfg)
+            yield stack
     finally:
-        stop_process(php)
         stop_process(daemon.proc)
 
 
-@dataclass
-class ClientAreaSite:
-    """The stand-in WHMCS client area (tests/whmcs_standin/clientarea.php) served by PHP's built-in server."""
-
-    url: str
-    proc: subprocess.Popen[bytes]
-
-    def login(self, clientid: int) -> str:
-        return f"{self.url}/login?uid={clientid}"
-
-    def service_page(self, serviceid: int, **query: str) -> str:
-        extra = "".join(f"&{k}={urllib.parse.quote(v)}" for k, v in query.items())
-        return f"{self.url}/clientarea.php?action=productdetails&id={serviceid}{extra}"
-
-
-def start_client_area(stack: PanelStack) -> Iterator[ClientAreaSite]:
-    from tests.pages import BOOTSTRAP
-
-    port = free_port()
-    log = scratch_dir("php-clientarea") / "php.log"
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "PHP_CLI_SERVER_WORKERS": "4",
-        "STANDIN_DB_DSN": f"mysql:host=127.0.0.1;port={stack.mariadb.port};dbname={stack.database}",
-        "STANDIN_DB_USER": "root",
-        "STANDIN_DB_PASSWORD": stack.mariadb.root_password,
-        "STANDIN_BOOTSTRAP_CSS": str(BOOTSTRAP),
-        "S3BRIDGE_URL": stack.daemon.url,
-        "S3BRIDGE_SECRET": stack.daemon.secret,
-    }
-    proc = subprocess.Popen(
-        ["php", "-S", f"127.0.0.1:{port}", str(REPO / "tests" / "whmcs_standin" / "clientarea.php")],
-        stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env, cwd=REPO / "tests" / "whmcs_standin",
-    )  # fmt: skip
-
-    def up() -> bool:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/bootstrap.min.css", timeout=1)
-        except urllib.error.URLError:
-            return False
-        return True
-
-    wait_until(up, 20, "PHP built-in server (stand-in client area)", proc, log)
-    try:
-        yield ClientAreaSite(f"http://127.0.0.1:{port}", proc)
-    finally:
-        stop_process(proc)
+def start_client_area(stack: PanelStack) -> Iterator[Site]:
+    with client_area(stack.mariadb, stack.database, stack.daemon.url, stack.daemon.secret) as site:
+        yield site

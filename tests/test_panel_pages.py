@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
+from rig.panel_sites import Site
 from rig.services import MariaDB, MinIO, scratch_dir
 from tests.pages import ARTIFACTS, CHROMIUM_ARGS
-from tests.panel_rig import ClientAreaSite, PanelStack, start_client_area, start_panel_stack
+from tests.panel_rig import PanelStack, start_client_area, start_panel_stack
 from tests.whmcs import Service
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb, pytest.mark.browser]
@@ -27,7 +28,7 @@ def stack(mariadb: MariaDB, whmcs_db: str, minio: MinIO) -> Iterator[PanelStack]
 
 
 @pytest.fixture(scope="module")
-def site(stack: PanelStack) -> Iterator[ClientAreaSite]:
+def site(stack: PanelStack) -> Iterator[Site]:
     yield from start_client_area(stack)
 
 
@@ -44,7 +45,7 @@ def browser() -> Iterator[Any]:
 class Customer:
     """A logged-in customer's browser tab; fails the test on console errors or requests to foreign hosts."""
 
-    def __init__(self, browser: Any, site: ClientAreaSite, minio: MinIO, svc: Service, *, width: int = 1280,
+    def __init__(self, browser: Any, site: Site, minio: MinIO, svc: Service, *, width: int = 1280,
                  height: int = 900, javascript: bool = True) -> None:  # fmt: skip
         self.context = browser.new_context(viewport={"width": width, "height": height},
                                            java_script_enabled=javascript, accept_downloads=True)  # fmt: skip
@@ -90,7 +91,7 @@ class Customer:
         self.context.close()
 
 
-def test_buckets_and_files_as_a_customer(stack: PanelStack, site: ClientAreaSite, browser: Any,
+def test_buckets_and_files_as_a_customer(stack: PanelStack, site: Site, browser: Any,
                                          minio: MinIO) -> None:  # fmt: skip
     svc = stack.service({22: "5"})
     me = Customer(browser, site, minio, svc)
@@ -155,7 +156,7 @@ def test_buckets_and_files_as_a_customer(stack: PanelStack, site: ClientAreaSite
     me.close()
 
 
-def test_access_keys_as_a_customer(stack: PanelStack, site: ClientAreaSite, browser: Any, minio: MinIO) -> None:
+def test_access_keys_as_a_customer(stack: PanelStack, site: Site, browser: Any, minio: MinIO) -> None:
     svc = stack.service()
     svc.s3().create_bucket(Bucket=f"{svc.username}--data")
     me = Customer(browser, site, minio, svc)
@@ -182,7 +183,7 @@ def test_access_keys_as_a_customer(stack: PanelStack, site: ClientAreaSite, brow
     me.close()
 
 
-def test_a_forged_form_without_the_token_changes_nothing(stack: PanelStack, site: ClientAreaSite, browser: Any,
+def test_a_forged_form_without_the_token_changes_nothing(stack: PanelStack, site: Site, browser: Any,
                                                         minio: MinIO) -> None:  # fmt: skip
     svc = stack.service()
     me = Customer(browser, site, minio, svc)
@@ -198,7 +199,7 @@ def test_a_forged_form_without_the_token_changes_nothing(stack: PanelStack, site
     me.close()
 
 
-def test_listing_works_without_javascript_on_a_phone(stack: PanelStack, site: ClientAreaSite, browser: Any,
+def test_listing_works_without_javascript_on_a_phone(stack: PanelStack, site: Site, browser: Any,
                                                      minio: MinIO) -> None:  # fmt: skip
     svc = stack.service()
     bucket = f"{svc.username}--docs"
@@ -217,7 +218,7 @@ def test_listing_works_without_javascript_on_a_phone(stack: PanelStack, site: Cl
     me.close()
 
 
-def test_arabic_is_right_to_left(stack: PanelStack, site: ClientAreaSite, browser: Any, minio: MinIO) -> None:
+def test_arabic_is_right_to_left(stack: PanelStack, site: Site, browser: Any, minio: MinIO) -> None:
     svc = stack.service()
     stack.sql("UPDATE tblclients SET language = 'arabic' WHERE id = %s", (svc.clientid,))
     svc.s3().create_bucket(Bucket=f"{svc.username}--data")

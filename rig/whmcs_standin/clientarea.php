@@ -3,7 +3,7 @@
 /**
  * STAND-IN FOR WHMCS's CLIENT AREA, FOR TESTS AND THE DEMO ONLY. Not WHMCS and not part of the product.
  *
- * A router for PHP's built-in server (`php -S host:port tests/whmcs_standin/clientarea.php`) over the stand-in
+ * A router for PHP's built-in server (`php -S host:port rig/whmcs_standin/clientarea.php`) over the stand-in
  * database, so a browser can use the module's client area the way a customer does:
  *   /login?uid=N                        logs client N in (a PHP session, like WHMCS's) and goes to their service
  *   /clientarea.php?action=productdetails&id=S

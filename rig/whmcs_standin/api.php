@@ -3,7 +3,7 @@
 /**
  * STAND-IN FOR WHMCS's includes/api.php, FOR TESTS ONLY. Not WHMCS and not part of the product.
  *
- * Served by PHP's built-in server (`php -S 127.0.0.1:PORT -t tests/whmcs_standin`) over the same stand-in database
+ * Served by PHP's built-in server (`php -S 127.0.0.1:PORT -t rig/whmcs_standin`) over the same stand-in database
  * as the other tests, it answers the few API actions the s3bridge daemon's bearer-token panel uses, the way
  * WHMCS's API reference documents them (form POST, `identifier` + `secret` of an API credential, `responsetype=json`,
  * HTTP 200 with {"result": "error", "message": ...} when refused):
