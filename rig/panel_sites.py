@@ -8,6 +8,7 @@ Both work over the stand-in WHMCS database. Used by the tests, the demo and the 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import subprocess
 import urllib.error
@@ -21,6 +22,11 @@ from rig.services import MariaDB, free_port, scratch_dir, stop_process, wait_unt
 
 STANDIN_DIR = REPO / "rig" / "whmcs_standin"
 BOOTSTRAP = CACHE / "bootstrap-4.6.2" / "bootstrap.min.css"
+
+
+def encrypted(plain: str) -> str:
+    """The stand-in's encryption of stored passwords, which its decrypt() undoes (real WHMCS has its own)."""
+    return "standin-enc:" + base64.b64encode(plain.encode()).decode()
 
 
 @dataclass

@@ -7,7 +7,6 @@ tests; the PHP shim's own forms are covered by the page tests.
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import subprocess
@@ -19,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from rig.panel_sites import Site, client_area, whmcs_api
+from rig.panel_sites import Site, client_area, encrypted, whmcs_api
 from rig.paths import REPO
 from rig.sample_whmcs import insert_server
 from rig.services import MariaDB, MinIO, free_port, stop_process
@@ -28,11 +27,6 @@ from tests.whmcs import Service, next_id
 
 API_IDENTIFIER = "standin-identifier-5f1c"
 API_SECRET = "canary-whmcs-api-secret-9d2e7b"  # must never appear in a log
-
-
-def encrypted(plain: str) -> str:
-    """The stand-in's encryption of stored passwords (real WHMCS has its own)."""
-    return "standin-enc:" + base64.b64encode(plain.encode()).decode()
 
 
 @dataclass
