@@ -71,7 +71,7 @@ def main() -> int:
 
         def via_shim() -> None:
             r = run_shim("ClientArea", params, url=url, secret=secret, session={"uid": 7})
-            assert "7-55--bucket-49" in r.returned["templateVariables"]["s3bridge_html"]
+            assert "7-55--bucket-49" in r.returned["templateVariables"]["s3bridge_html"]["text"]
 
         rows = {
             "ClientArea via the daemon (signed HTTP)": summary(timed(via_daemon, args.runs)),

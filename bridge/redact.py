@@ -34,6 +34,12 @@ def add_request_secrets(values: Iterable[str]) -> None:
         _request.set(_request.get() | new)
 
 
+def request_secrets() -> list[str]:
+    """This call's secrets (server password, access hash, generated passwords and keys), for the answer's `secrets`
+    list: the shim masks exactly these in WHMCS's module log."""
+    return sorted(_request.get(), key=len, reverse=True)
+
+
 def is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key))
 

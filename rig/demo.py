@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def wait_for_ctrl_c(stack: Any) -> None:
     step("Everything is running. Ctrl-C stops it.")
-    show("daemon", f"{stack.url}  (S3BRIDGE_URL={stack.url}, S3BRIDGE_SECRET in {stack.config})")
+    show("daemon", f"{stack.url}  (the module's config.php: 'url' => '{stack.url}', 'secret' as in {stack.config})")
     show("MinIO", f"http://{stack.minio.endpoint}  access key {stack.minio.access_key}")
     show("MariaDB", f"mariadb -h127.0.0.1 -P{stack.db.port} -uroot -p  (password in {stack.config})")
     stop = threading.Event()

@@ -5,6 +5,7 @@ Rows are inserted with every NOT NULL column WHMCS defines, the way WHMCS itself
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from rig.services import MariaDB
@@ -73,17 +74,20 @@ def insert_server(
     port: int,
     access_key: str,
     password: str = "(encrypted by WHMCS)",  # noqa: S107 - a placeholder, not a secret
+    accesshash: str = "",
+    secure: str = "",
 ) -> None:
-    # WHMCS stores the password encrypted with its own scheme; the daemon never reads it from here.
+    # WHMCS stores the password encrypted with its own scheme; the daemon never reads it from here. Its text columns
+    # are stored HTML-encoded (WHMCS encodes its input; DESIGN.md "What a real WHMCS does"), so are they here.
     _insert_lenient(
         conn,
         "tblservers",
         {
             "id": server_id,
-            "name": name,
-            "ipaddress": host,
+            "name": html.escape(name),
+            "ipaddress": html.escape(host),
             "assignedips": "",
-            "hostname": host,
+            "hostname": html.escape(host),
             "monthlycost": 0,
             "noc": "",
             "statusaddress": "",
@@ -99,10 +103,10 @@ def insert_server(
             "nameserver5ip": "",
             "maxaccounts": 200,
             "type": "s3bridge",
-            "username": access_key,
+            "username": html.escape(access_key),
             "password": password,
-            "accesshash": "",
-            "secure": "",
+            "accesshash": html.escape(accesshash),
+            "secure": secure,
             "port": port,
             "active": 1,
             "disabled": 0,

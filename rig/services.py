@@ -137,7 +137,7 @@ class MariaDB:
             stop_process(self.proc, 60)
 
     def create_whmcs_database(self, name: str) -> None:
-        """A fresh database with WHMCS's real tables (tests/fixtures/whmcs_schema.sql)."""
+        """A fresh database with WHMCS's real tables (rig/whmcs_schema.sql)."""
         sql = SCHEMA_SQL.read_text() + ";\n" + (SCHEMA_SQL.parent / "whmcs_schema_orders.sql").read_text()
         conn = self.connect()
         with conn.cursor() as cur:

@@ -1,14 +1,30 @@
-"""Call the real PHP shim through the WHMCS stand-in (tests/whmcs_standin/standin.php)."""
+"""Call the real PHP shim through the WHMCS stand-in (rig/whmcs_standin/standin.php), on any PHP WHMCS supports.
+
+The module is installed the way an admin installs it: copied into a folder of its own with a `config.php` beside it
+(the one documented way to configure it). PHP 8.2 is Debian's `php`; 7.4, 8.0, 8.1 and 8.3 run under node with npm's
+`@php-wasm/cli` (installed by scripts/setup.sh into the cache). `S3BRIDGE_PHP=7.4` runs every shim call of the
+suite on that version; `S3BRIDGE_SHIM_SRC=<dir>` tests another copy of the module (e.g. an older commit's).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from rig.paths import STANDIN
+from rig.paths import CACHE, SHIM_DIR, STANDIN
+
+NATIVE_PHP = "8.2"  # Debian 12's php-cli
+WASM_PHP = ("7.4", "8.0", "8.1", "8.3")
+PHP_VERSIONS = ("7.4", "8.0", "8.1", NATIVE_PHP, "8.3")
+WASM_CLI = CACHE / "php-wasm" / "node_modules" / ".bin" / "php-wasm-cli"
+
+_installed: dict[tuple[str, str, str], Path] = {}
 
 
 @dataclass
@@ -19,6 +35,36 @@ class ShimResult:
     exception: Any
     output: str
     raw: str
+    page: str | None = None
+    php_errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def php_command(version: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command line that runs a PHP file on `version` (default env S3BRIDGE_PHP, else Debian's)."""
+    version = version or os.environ.get("S3BRIDGE_PHP") or NATIVE_PHP
+    if version == NATIVE_PHP:
+        return ["php"], {}
+    if version not in WASM_PHP:
+        raise ValueError(f"PHP {version} is not one the rig runs ({', '.join(PHP_VERSIONS)})")
+    if not WASM_CLI.exists():
+        raise RuntimeError(f"PHP {version} needs @php-wasm/cli in {WASM_CLI.parent}: run ./scripts/setup.sh")
+    return ["node", str(WASM_CLI)], {"PHP": version}
+
+
+def install_module(url: str, secret: str, *, config: dict[str, Any] | None = None) -> Path:
+    """A copy of the module with its config.php (none when url and secret are both empty), reused per process."""
+    src = Path(os.environ.get("S3BRIDGE_SHIM_SRC") or SHIM_DIR)
+    key = (str(src), url, secret) if config is None else (str(src), url, json.dumps(config))
+    if key in _installed and _installed[key].exists():
+        return _installed[key]
+    dest = Path(tempfile.mkdtemp(prefix="s3bridge-module-")) / "s3bridge"
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("config.php"))
+    values = config if config is not None else ({"url": url, "secret": secret} if url or secret else None)
+    if values is not None:
+        body = "".join(f"    {json.dumps(k)} => {json.dumps(v)},\n" for k, v in values.items())
+        (dest / "config.php").write_text(f"<?php\nreturn [\n{body}];\n")
+    _installed[key] = dest
+    return dest
 
 
 def run_shim(
@@ -30,16 +76,30 @@ def run_shim(
     extra_env: dict[str, str] | None = None,
     localapi_responses: dict[str, Any] | None = None,
     session: dict[str, Any] | None = None,
+    context: str = "web",
+    request: dict[str, Any] | None = None,
+    render: bool = False,
+    service: dict[str, Any] | None = None,
+    module_debug: bool = True,
+    php: str | None = None,
+    db_env: dict[str, str] | None = None,
     timeout: float = 120,
 ) -> ShimResult:
-    """`s3bridge_<function>($params)` in the real shim, as WHMCS would call it; returns what WHMCS would see."""
-    request = {
+    """`s3bridge_<function>($params)` in the real shim, as WHMCS would call it; returns what WHMCS would see.
+    Module Debug Mode is on by default here (the tests read the module log); WHMCS's default is off."""
+    req = {
         "function": function,
         "params": params,
         "localapi_responses": localapi_responses or {},
         "session": session or {},
+        "context": context,
+        "request": request or {},
+        "render": render,
+        "service": service or {},
+        "module_debug": module_debug,
     }
-    return _run(request, url=url, secret=secret, extra_env=extra_env, timeout=timeout)
+    env = {**(db_env or {}), **(extra_env or {})}
+    return _run(req, url=url, secret=secret, extra_env=env, php=php, timeout=timeout)
 
 
 def run_hook(
@@ -49,19 +109,29 @@ def run_hook(
     url: str,
     secret: str,
     extra_env: dict[str, str] | None = None,
+    php: str | None = None,
     timeout: float = 120,
 ) -> ShimResult:
-    """Run the callbacks the module's hooks.php registers for `hook`, as WHMCS's cron would."""
-    return _run({"hook": hook, "vars": vars_ or {}}, url=url, secret=secret, extra_env=extra_env, timeout=timeout)
+    """Run the callbacks the module's hooks.php registers for `hook`, as WHMCS's cron would (with [])."""
+    req = {"hook": hook, "vars": vars_ or {}, "module_debug": True}
+    return _run(req, url=url, secret=secret, extra_env=extra_env, php=php, timeout=timeout)
 
 
 def _run(
-    request: dict[str, Any], *, url: str, secret: str, extra_env: dict[str, str] | None, timeout: float
+    request: dict[str, Any],
+    *,
+    url: str,
+    secret: str,
+    extra_env: dict[str, str] | None,
+    php: str | None,
+    timeout: float,
 ) -> ShimResult:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("S3BRIDGE_")}
-    env.update({"S3BRIDGE_URL": url, "S3BRIDGE_SECRET": secret, **(extra_env or {})})
+    request["module_dir"] = str(install_module(url, secret))
+    command, php_env = php_command(php)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("S3BRIDGE_", "STANDIN_"))}
+    env.update({**php_env, **(extra_env or {})})
     proc = subprocess.run(
-        ["php", str(STANDIN)],
+        [*command, str(STANDIN)],
         input=json.dumps(request).encode(),
         capture_output=True,
         env=env,
@@ -69,9 +139,10 @@ def _run(
         check=False,
     )
     raw = proc.stdout.decode()
-    if proc.returncode != 0 or not raw.strip():
+    line = next((x for x in reversed(raw.splitlines()) if x.startswith("{")), "")
+    if not line:
         raise RuntimeError(f"WHMCS stand-in failed (exit {proc.returncode}): {proc.stderr.decode()[-2000:]} {raw}")
-    data = json.loads(raw)
+    data = json.loads(line)
     return ShimResult(
         data.get("return"),
         data.get("module_log", []),
@@ -79,4 +150,6 @@ def _run(
         data.get("exception"),
         data.get("output", ""),
         raw,
+        data.get("page"),
+        data.get("php_errors", []),
     )

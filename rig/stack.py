@@ -11,6 +11,7 @@ import secrets
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,8 +53,11 @@ class Stack:
         req = urllib.request.Request(self.url + path, data=body, method="POST", headers={
             "Content-Type": "application/json", HEADER_TIMESTAMP: ts, HEADER_NONCE: nonce,
             HEADER_SIGNATURE: sign(self.secret, "POST", path, ts, nonce, body)})  # fmt: skip
-        with urllib.request.urlopen(req, timeout=600) as r:
-            answer: dict[str, Any] = json.loads(r.read())
+        try:
+            with urllib.request.urlopen(req, timeout=600) as r:
+                answer: dict[str, Any] = json.loads(r.read())
+        except urllib.error.HTTPError as e:  # the daemon's JSON error names the problem
+            raise RuntimeError(f"{function}: HTTP {e.code}: {e.read().decode(errors='replace')}") from None
         if not answer.get("ok"):
             raise RuntimeError(answer)
         return answer

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the product and its tests need on a fresh machine of this kind, idempotently:
-# Debian packages (MariaDB, PHP CLI with curl and mysql), a Python venv with the project, and the MinIO
-# server built from source with `go install` (cached outside the repo, reused when present).
+# Debian packages (MariaDB, PHP CLI with curl and mysql, Smarty, Chromium), a Python venv with the project, the MinIO
+# server built from source with `go install`, and PHP 7.4-8.3 as WebAssembly from npm (all cached outside the repo,
+# reused when present).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${S3BRIDGE_CACHE:-$HOME/.cache/s3bridge}"
@@ -14,6 +15,8 @@ command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 command -v php >/dev/null 2>&1 || need+=(php-cli)
 php -m 2>/dev/null | grep -qx curl || need+=(php-curl)
 php -m 2>/dev/null | grep -qx mysqli || need+=(php-mysql)
+[ -f /usr/share/php/smarty4/Smarty.class.php ] || need+=(smarty4)  # WHMCS renders module templates with Smarty
+[ -f /usr/share/php/smarty3/Smarty.class.php ] || need+=(smarty3)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)  # page tests: the client area in a real browser
 if [ ${#need[@]} -gt 0 ]; then
   say "installing Debian packages: ${need[*]}"
@@ -56,6 +59,18 @@ if [ ! -f "$css" ]; then
   tmp="$(mktemp -d)"
   (cd "$tmp" && npm pack --silent bootstrap@4.6.2 >/dev/null && tar xzf bootstrap-4.6.2.tgz)
   mkdir -p "$(dirname "$css")"; cp "$tmp/package/dist/css/bootstrap.min.css" "$css"; rm -rf "$tmp"
+fi
+
+# 5. PHP 7.4, 8.0, 8.1 and 8.3 (the versions WHMCS supports besides Debian's 8.2) as WebAssembly under node, from
+#    the npm registry: the shim's tests run on each (rig/shim.py).
+wasm="$CACHE/php-wasm"
+wasm_pkgs=(@php-wasm/cli@3.1.56 @php-wasm/node-7-4@3.1.56 @php-wasm/node-8-0@3.1.56 @php-wasm/node-8-1@3.1.56
+           @php-wasm/node-8-3@3.1.56)
+if [ ! -f "$wasm/.installed-3.1.56" ]; then
+  say "installing PHP 7.4/8.0/8.1/8.3 (npm @php-wasm/cli 3.1.56) into $wasm"
+  mkdir -p "$wasm"; [ -f "$wasm/package.json" ] || echo '{"name": "s3bridge-php-wasm", "private": true}' > "$wasm/package.json"
+  (cd "$wasm" && npm install --silent --no-audit --no-fund "${wasm_pkgs[@]}" >/dev/null)
+  touch "$wasm/.installed-3.1.56"
 fi
 
 say "ready: MinIO $name at $bin; $(php -r 'echo "PHP ", PHP_VERSION;'); $(mariadbd --version | cut -d' ' -f2-4)"

@@ -223,7 +223,7 @@ def test_traffic_is_aggregated_into_bwusage_once_even_after_a_crash_between_comm
 def test_client_area_shows_keys_for_ostor(make) -> None:  # type: ignore[no-untyped-def]
     svc = make({14: "plain"})
     r = svc.call("ClientArea", session={"uid": svc.clientid})
-    html = r.returned["templateVariables"]["s3bridge_html"]
+    html = r.returned["templateVariables"]["s3bridge_html"]["text"]
     assert "Access key" in html
     assert "Secret key" in html
     assert svc.username in html

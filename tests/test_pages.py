@@ -67,8 +67,8 @@ def customer(daemon, minio: MinIO, mariadb: MariaDB, whmcs_db: str) -> Service:
 def client_fragment(svc: Service, **session: Any) -> str:
     r = svc.call("ClientArea", session=session or {"uid": svc.clientid})
     assert r.exception is None, r.exception
-    assert r.returned["tabOverviewReplacementTemplate"] == "templates/overview.tpl", r.returned
-    html = r.returned["templateVariables"]["s3bridge_html"]
+    assert r.returned["tabOverviewModuleOutputTemplate"] == "templates/overview.tpl", r.returned
+    html = r.returned["templateVariables"]["s3bridge_html"]["text"]
     assert html
     return str(html)
 
@@ -121,10 +121,11 @@ def test_client_area_in_arabic_is_right_to_left(customer, server, browser) -> No
 
 def test_another_client_cannot_see_the_service_and_is_audited(customer, mariadb, whmcs_db) -> None:
     r = customer.call("ClientArea", session={"uid": customer.clientid + 1})
-    assert r.returned["tabOverviewReplacementTemplate"] == "templates/error.tpl"
-    assert "does not belong to the logged-in client" in r.returned["templateVariables"]["s3bridge_error"]
+    assert "does not belong to the logged-in client" in r.returned["templateVariables"]["s3bridge_html"]["text"]
+    intruder = {"uid": customer.clientid + 1, "token": "intruders-own-valid-token"}  # a real form of their own
+    posted = {"context": "client_button", "request": {"method": "POST", "post": {"token": intruder["token"]}}}
     for button in ("ResetPassword", "RecalculateDiskSpace"):
-        refused = customer.call(button, session={"uid": customer.clientid + 1})
+        refused = customer.call(button, session=intruder, shim=posted)
         assert "does not belong to the logged-in client" in refused.returned
     conn = mariadb.connect(whmcs_db)
     with conn.cursor() as cur:

@@ -104,7 +104,9 @@ def test_admin_and_client_buttons_are_declared(daemon, minio: MinIO) -> None:
         "Recalculate Disk Space": "RecalculateDiskSpace", "Update Policy": "UpdatePolicy",
         "Set Standard Policy": "SetStandardPolicy", "Set Limited Policy": "SetLimitedPolicy",
         "Change Password": "ResetPassword"}  # fmt: skip
-    assert s.call("ClientAreaCustomButtonArray").returned == {
+    # clients get the page's token-carrying forms, not WHMCS's tokenless sidebar links
+    assert s.call("ClientAreaCustomButtonArray").returned == []
+    assert s.call("ClientAreaAllowedFunctions").returned == {
         "Change Password": "ResetPassword", "Recalculate Disk Space": "RecalculateDiskSpace"}  # fmt: skip
 
 

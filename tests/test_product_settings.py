@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import subprocess
+import sys
+
 import pytest
 
 from bridge.domain.product_settings import SETTINGS, UNITS, InvalidSetting, parse_product
+from rig.paths import REPO
 from rig.shim import run_shim
 
 pytestmark = pytest.mark.php
@@ -19,9 +24,15 @@ def test_shim_config_options_match_the_daemons_settings_in_order_type_and_defaul
         php = options[s.label]
         assert php["Type"] == s.type, s.label
         assert php.get("Default", "") == s.default, s.label
-        assert php.get("Description", "") == s.description, s.label
+        assert html.unescape(php.get("Description", "")) == s.description, s.label
         if s.type == "dropdown":
             assert list(php["Options"]) == list(s.options), s.label
+
+
+def test_the_shims_settings_file_is_generated_from_the_daemons_list() -> None:
+    """lib/settings.php is written by tools/gen_shim_settings.py: one source, no second list kept by hand."""
+    check = subprocess.run([sys.executable, "tools/gen_shim_settings.py", "--check"], cwd=REPO, capture_output=True)
+    assert check.returncode == 0, check.stderr.decode()
 
 
 def test_defaults_parse_to_a_safe_unlimited_product() -> None:

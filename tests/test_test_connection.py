@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
 def test_success_on_a_healthy_server_with_admin_rights(shim, minio: MinIO) -> None:
     r = shim("TestConnection", server_params(minio))
     assert r.returned == {"success": True, "error": ""}
-    assert r.module_log[0]["action"] == "TestConnection"
+    assert r.module_log[0]["action"] == "testconnection"
 
 
 def test_wrong_secret_key_is_reported_as_rejected_credentials(shim, minio: MinIO) -> None:

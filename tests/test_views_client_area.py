@@ -23,8 +23,12 @@ def test_client_area_shows_every_field_of_the_view() -> None:
         assert shown in text
     assert "https://console.example.com/" in hrefs
     assert "https://docs.example.com/s3-manual" in hrefs
-    for url in (view.change_password_url, view.recalculate_url, view.upgrade_url, view.cancel_url):
+    for url in (view.upgrade_url, view.cancel_url):  # pages of WHMCS's own: links
         assert url in hrefs
+    actions = parsed.values("action")  # actions that change something: forms posting WHMCS's token
+    for url in (view.change_password_url, view.recalculate_url):
+        assert url in actions
+        assert url not in hrefs
     for label in ("Change Password", "Recalculate Disk Space", "Upgrade/Downgrade", "Request Cancellation"):
         assert label in text
     assert "Disk space recalculated." in text
@@ -154,7 +158,7 @@ def test_password_plain_mode_shows_it_with_a_copy_button() -> None:
 
 def test_copy_buttons_stay_hidden_until_the_script_finds_a_clipboard() -> None:
     parsed = Tags(render_client_area(make_view()))
-    buttons = [a for tag, a in parsed.tags if tag == "button"]
+    buttons = [a for tag, a in parsed.tags if tag == "button" and "data-s3b-copy" in a]
     assert {b["data-s3b-copy"] for b in buttons} == {"https://s3.example.com", "7-55", "Pw9qAZWSxedc"}
     assert all("hidden" in b for b in buttons)
     assert len(parsed.scripts) == 1

@@ -6,6 +6,7 @@ WHMCS keeps the service's username and password (tblhosting) and passes them bac
 
 from __future__ import annotations
 
+import base64
 import itertools
 import random
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config as BotoConfig
 
-from rig.sample_whmcs import insert_client, insert_product, insert_service
+from rig.sample_whmcs import insert_client, insert_product, insert_server, insert_service
 from rig.services import MariaDB, MinIO
 from rig.shim import ShimResult, run_shim
 
@@ -65,9 +66,15 @@ class Service:
         return {k: v for k, v in self.params().items() if k.startswith("server")}
 
     def register(self, db: MariaDB, database: str, status: str = "Active") -> None:
-        """The WHMCS rows behind this service: its client, its product (id = service id) and tblhosting."""
+        """The WHMCS rows behind this service: its server (unless there), its client, its product (id = service id)
+        and tblhosting."""
         conn = db.connect(database)
         with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM tblservers WHERE id = %s", (self.serverid,))
+            if cur.fetchone() is None:
+                secret = "standin-enc:" + base64.b64encode(self.minio.secret_key.encode()).decode()
+                insert_server(conn, self.serverid, f"server {self.serverid}", "127.0.0.1", self.minio.port,
+                              self.minio.access_key, secret, accesshash=self.accesshash)  # fmt: skip
             cur.execute("SELECT 1 FROM tblclients WHERE id = %s", (self.clientid,))
             known = cur.fetchone() is not None
         if not known:  # a client may own several services
@@ -87,10 +94,17 @@ class Service:
         conn.close()
 
     def call(
-        self, function: str, *, apply_effects: bool = True, session: dict[str, Any] | None = None, **extra: Any
+        self,
+        function: str,
+        *,
+        apply_effects: bool = True,
+        session: dict[str, Any] | None = None,
+        shim: dict[str, Any] | None = None,
+        **extra: Any,
     ) -> ShimResult:
-        """Call the module function as WHMCS would; `session` says who is logged in ({"uid": client})."""
-        r = run_shim(function, self.params(**extra), url=self.url, secret=self.secret, session=session)
+        """Call the module function as WHMCS would; `session` says who is logged in ({"uid": client}); `shim` passes
+        options to run_shim (context, request, render, php, ...)."""
+        r = run_shim(function, self.params(**extra), url=self.url, secret=self.secret, session=session, **(shim or {}))
         if apply_effects:
             self.apply(r)
         return r

@@ -6,7 +6,7 @@ Usage::
     python tools/gen_whmcs_schema.py [TABLES_MD] [OUTPUT_SQL]
 
 ``TABLES_MD`` defaults to ``../shared/whmcs_tables.md`` relative to the
-repository root and ``OUTPUT_SQL`` to ``tests/fixtures/whmcs_schema.sql``.
+repository root and ``OUTPUT_SQL`` to ``rig/whmcs_schema.sql``.
 
 The markdown lists, per table, every column (name, type, NULL/NOT NULL,
 default, notes) and a ``**Keys:**`` line.  The generator reproduces them as
@@ -27,7 +27,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INPUT = REPO_ROOT.parent / "shared" / "whmcs_tables.md"
-DEFAULT_OUTPUT = REPO_ROOT / "tests" / "fixtures" / "whmcs_schema.sql"
+DEFAULT_OUTPUT = REPO_ROOT / "rig" / "whmcs_schema.sql"
 
 ENGINE = "InnoDB"
 CHARSET = "utf8mb3"

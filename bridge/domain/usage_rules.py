@@ -56,6 +56,19 @@ def to_mb(n_bytes: int) -> int:
     return -(-n_bytes // MB)
 
 
+WHMCS_MB_MAX = 2**31 - 1  # tblhosting diskusage/disklimit/bwusage are signed int(10): at most 2 PB - 1 MB
+
+
+def whmcs_mb(n_bytes: int) -> int:
+    """`to_mb`, clamped to what tblhosting's int(10) columns hold (a bigger value fails the whole batched write in
+    strict mode); the daemon keeps the exact figure in its own tables."""
+    return min(to_mb(n_bytes), WHMCS_MB_MAX)
+
+
+def overflows_whmcs(n_bytes: int) -> bool:
+    return to_mb(n_bytes) > WHMCS_MB_MAX
+
+
 @dataclass(frozen=True)
 class LimitState:
     policy: PolicyKind

@@ -13,6 +13,7 @@ from typing import Literal
 from bridge.backends.base import AccountInfo
 from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas
 from bridge.domain.params import Params
+from bridge.domain.usage_rules import WHMCS_MB_MAX, overflows_whmcs
 from bridge.errors import BackendError, BridgeError
 from bridge.functions.call import Target, settle_rotation, target_of
 from bridge.functions.context import Outcome, Resources
@@ -23,9 +24,11 @@ from bridge.views.render import render_admin_tab, render_client_area
 from bridge.whmcs.view_store import LatestUsage, ViewStore
 
 
-def _language(params: Params) -> str:
+async def _language(resources: Resources, params: Params) -> str:
+    """The client's WHMCS language; '' is WHMCS's "Default", i.e. the system language."""
     details = params.get("clientsdetails")
-    return str(details.get("language") or "") if isinstance(details, dict) else ""
+    language = str(details.get("language") or "") if isinstance(details, dict) else ""
+    return language or await ViewStore(resources.db).system_language()
 
 
 def _endpoint(target: Target) -> str:
@@ -76,7 +79,7 @@ async def client_area(resources: Resources, params: Params) -> Outcome:
     page = "clientarea.php?action=productdetails&id=" + str(sid)
     display = target.product.password_display
     view = ClientAreaView(
-        language=_language(params),
+        language=await _language(resources, params),
         serviceid=sid,
         endpoint=_endpoint(target),
         console_url=target.product.console_url,
@@ -96,8 +99,19 @@ async def client_area(resources: Resources, params: Params) -> Outcome:
         cancel_url=f"clientarea.php?action=cancel&id={sid}",
         notice=problem,
         keys=isinstance(target.backend, AccessKeys),
+        csrf_token=str(params.get("bridge_csrf_token") or ""),
     )
     return Outcome({"html": render_client_area(view)})
+
+
+def _clamp_note(target: Target, latest: LatestUsage) -> str:
+    """WHMCS's tblhosting holds at most 2,147,483,647 MB (2 PB): say so when this service's figures are bigger."""
+    if not (overflows_whmcs(target.product.disk_limit_bytes) or overflows_whmcs(latest.used_bytes)):
+        return ""
+    return (
+        f"WHMCS's usage columns hold at most {WHMCS_MB_MAX} MB (2 PB): WHMCS shows this service's disk limit or usage"
+        " as that figure (overage billing counts from it); the module enforces the real limit"
+    )
 
 
 async def admin_tab(resources: Resources, params: Params) -> Outcome:
@@ -139,6 +153,6 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
         disk=_disk(target, latest),
         buckets=buckets,
         state=rec.state,
-        notes=tuple(n for n in (problem, limits_note) if n),
+        notes=tuple(n for n in (problem, limits_note, _clamp_note(target, latest)) if n),
     )
     return Outcome({"fields": render_admin_tab(view)})

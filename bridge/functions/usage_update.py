@@ -13,7 +13,7 @@ from bridge.backends.base import StorageBackend
 from bridge.backends.capabilities import StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params, ServerParams
 from bridge.domain.product_settings import ProductSettings, parse_product
-from bridge.domain.usage_rules import Decision, ServiceUsage, assign, decide
+from bridge.domain.usage_rules import WHMCS_MB_MAX, Decision, ServiceUsage, assign, decide, overflows_whmcs
 from bridge.domain.values import BucketUsage
 from bridge.errors import BridgeError, MissingParam
 from bridge.functions.call import require_account, target_of
@@ -35,6 +35,7 @@ class Report:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     history_deleted: int = 0
     traffic_objects: int = 0
+    clamped: list[int] = field(default_factory=list)  # services whose figures exceed tblhosting's int columns
     effects: list[dict[str, Any]] = field(default_factory=list)
 
     def result(self) -> dict[str, Any]:
@@ -46,6 +47,7 @@ class Report:
             "skipped": self.skipped,
             "history_deleted": self.history_deleted,
             "traffic_objects": self.traffic_objects,
+            "clamped": self.clamped,
         }
 
 
@@ -60,10 +62,13 @@ async def enforce_limits(resources: Resources, params: Params) -> Outcome:
 
 
 async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outcome:
+    store = UsageStore(resources.db)
+    if params.get("serverport") in (None, "") and params.get("serverid") not in (None, ""):
+        # WHMCS's daily cron passes no port (only the seven server keys): take it from the server's record.
+        params = {**params, "serverport": (await store.server_record(int(params["serverid"]))).get("port")}
     server = ServerParams.from_params(params)
     if server.server_id is None:
         raise MissingParam("serverid")
-    store = UsageStore(resources.db)
     rows = await store.services_of_server(server.server_id)
     report = Report(services=len(rows))
     if not rows:
@@ -81,6 +86,11 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
             report.skipped.append({"serviceid": r.serviceid, "reason": e.message})
     now = resources.now()
     await store.write_usage([(usages[sid], p.disk_limit_bytes) for sid, p in products.items()], now, exact=False)
+    report.clamped = [
+        sid for sid, p in products.items() if overflows_whmcs(p.disk_limit_bytes) or overflows_whmcs(usages[sid].bytes)
+    ]
+    if report.clamped:
+        log.warning("usage_clamped_for_whmcs", serviceids=report.clamped, max_mb=WHMCS_MB_MAX)
     if daily:
         if isinstance(backend, TrafficStatistics):
             report.traffic_objects = await backend.collect_traffic(

@@ -146,5 +146,16 @@ class Mailer:
         }
         subject, body = self.render(kind, language, context)
         return effects.localapi(
-            "SendEmail", customtype="product", customsubject=subject, custommessage=body, id=serviceid
+            "SendEmail",
+            customtype="product",
+            customsubject=subject,
+            custommessage=one_line(body),
+            nonl2br=True,
+            id=serviceid,
         )
+
+
+def one_line(html: str) -> str:
+    """The HTML body without line breaks: WHMCS runs nl2br on a custom message unless `nonl2br` is passed (8.12 reads
+    it; the docs do not list it), which puts stray <br> between table rows. No newline, nothing to convert."""
+    return " ".join(line.strip() for line in html.splitlines() if line.strip())

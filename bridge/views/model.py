@@ -52,6 +52,7 @@ class ClientAreaView:
     cancel_url: str = ""
     notice: str = ""  # e.g. the result of the last action
     keys: bool = False  # the backend generates key pairs: username = access key, password = secret key
+    csrf_token: str = ""  # WHMCS's token: actions that change something are forms posting it (_csrf.html.j2)
 
 
 @dataclass(frozen=True)

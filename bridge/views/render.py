@@ -108,6 +108,7 @@ class Action:
     label: str
     href: str
     style: str  # Bootstrap button variant
+    post: bool = False  # changes something: a form posting WHMCS's CSRF token, never a link
 
 
 def _charts(view: ClientAreaView, t: Translator) -> tuple[Chart, Chart]:
@@ -139,12 +140,12 @@ def render_client_area(view: ClientAreaView) -> str:
     t = translator(view.language)
     daily, monthly = _charts(view, t)
     wanted = (
-        ("rotate_keys" if view.keys else "change_password", view.change_password_url, "outline-primary"),
-        ("recalculate", view.recalculate_url, "outline-primary"),
-        ("upgrade", view.upgrade_url, "outline-primary"),
-        ("cancel", view.cancel_url, "outline-danger"),
+        ("rotate_keys" if view.keys else "change_password", view.change_password_url, "outline-primary", True),
+        ("recalculate", view.recalculate_url, "outline-primary", True),
+        ("upgrade", view.upgrade_url, "outline-primary", False),
+        ("cancel", view.cancel_url, "outline-danger", False),
     )
-    actions = [Action(t(key), href, style) for key, url, style in wanted if (href := safe_href(url))]
+    actions = [Action(t(key), href, style, post) for key, url, style, post in wanted if (href := safe_href(url))]
     return (
         environment()
         .get_template("client_area.html.j2")

@@ -105,7 +105,7 @@ async def module_call(request: web.Request) -> web.Response:
         raise UnknownFunction(f"the s3bridge daemon has no module function '{name}'")
     params = parse_body(body)
     redact.add_request_secrets(
-        str(params[k]) for k in ("serverpassword", "serveraccesshash", "password") if params.get(k)
+        str(params[k]) for k in ("serverpassword", "serveraccesshash", "password", "bridge_csrf_token") if params.get(k)
     )
     for field in spec.required:
         if params.get(field) in (None, ""):
@@ -116,7 +116,8 @@ async def module_call(request: web.Request) -> web.Response:
     outcome = await spec.handler(request.app[RESOURCES], params)
     await record_lifecycle(request.app[RESOURCES], name, params, outcome)
     log.info("call_done", function=name)
-    return json_response({"ok": True, "result": outcome.result, "effects": outcome.effects})
+    secrets = redact.request_secrets()  # the shim masks these in WHMCS's module log
+    return json_response({"ok": True, "result": outcome.result, "effects": outcome.effects, "secrets": secrets})
 
 
 def _rid() -> str:

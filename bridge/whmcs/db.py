@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import queue
+import random
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
@@ -20,6 +22,8 @@ from bridge.config import DatabaseConfig
 from bridge.errors import DatabaseError
 
 T = TypeVar("T")
+RETRY_CODES = (1213, 1205)  # ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT
+RETRIES = 4
 if TYPE_CHECKING:
     Conn = Connection[pymysql.cursors.DictCursor]
 else:
@@ -52,6 +56,18 @@ class Database:
         self._executor = ThreadPoolExecutor(max_workers=cfg.pool_size, thread_name_prefix="s3bridge-db")
 
     def _work(self, fn: Callable[[Conn], T]) -> T:
+        """One transaction; a deadlock or lock wait timeout re-issues it from the start, as MySQL says to (the
+        rolled-back transaction left nothing behind)."""
+        for attempt in range(1, RETRIES + 1):
+            try:
+                return self._once(fn)
+            except pymysql.MySQLError as e:
+                if not (e.args and e.args[0] in RETRY_CODES) or attempt == RETRIES:
+                    raise
+                time.sleep(random.uniform(0.005, 0.02) * attempt)  # noqa: S311 - jitter, not a secret
+        raise AssertionError("unreachable")
+
+    def _once(self, fn: Callable[[Conn], T]) -> T:
         try:
             conn = self._idle.get_nowait()
             conn.ping(reconnect=True)

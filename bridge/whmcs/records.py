@@ -88,9 +88,12 @@ class ServiceRecords:
 
         def q(conn: Conn) -> None:
             with conn.cursor() as cur:
-                cur.execute(
-                    "DELETE FROM mod_s3bridge_services WHERE serviceid = %s AND state = 'terminated'", (rec.serviceid,)
-                )
+                # Delete only a row that is there: a DELETE that matches nothing gap-locks the index, and two
+                # creates of neighbouring service ids then deadlock on their INSERTs.
+                cur.execute("SELECT state FROM mod_s3bridge_services WHERE serviceid = %s", (rec.serviceid,))
+                old = cur.fetchone()
+                if old is not None and old["state"] == "terminated":
+                    cur.execute("DELETE FROM mod_s3bridge_services WHERE serviceid = %s", (rec.serviceid,))
                 try:
                     cur.execute(
                         f"INSERT INTO mod_s3bridge_services ({_COLUMNS}) VALUES ({_MARKS})",  # noqa: S608

@@ -3,12 +3,13 @@ write, daily history with retention, and the per-service limit state. Every quer
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bridge.domain.usage_rules import LimitState, ServiceUsage, to_mb
+from bridge.domain.usage_rules import LimitState, ServiceUsage, whmcs_mb
 from bridge.domain.values import TrafficRecord
 from bridge.whmcs.db import Conn, Database
 
@@ -56,7 +57,10 @@ class UsageStore:
         sql = (
             "SELECT s.serviceid, s.username, s.backend_user_id, s.policy, s.warned, s.over_limit, h.domainstatus,"  # noqa: S608
             " p.name AS product_name,"
-            f" c.firstname, c.lastname, c.language, {_OPTION_COLUMNS}"
+            " c.firstname, c.lastname,"
+            # a client's language '' is WHMCS's "Default": the system language (tblconfiguration Language)
+            " COALESCE(NULLIF(c.language, ''), (SELECT value FROM tblconfiguration WHERE setting = 'Language'))"
+            f" AS language, {_OPTION_COLUMNS}"
             " FROM mod_s3bridge_services s"
             " JOIN tblhosting h ON h.id = s.serviceid"
             " LEFT JOIN tblproducts p ON p.id = h.packageid"
@@ -97,10 +101,10 @@ class UsageStore:
                     du_case = " ".join(["WHEN %s THEN %s"] * len(chunk))
                     marks = ", ".join(["%s"] * len(chunk))
                     args: list[Any] = []
-                    for u, _ in chunk:
-                        args += [u.serviceid, to_mb(u.bytes)]
+                    for u, _ in chunk:  # clamped per row: one huge product must not fail every row's write
+                        args += [u.serviceid, whmcs_mb(u.bytes)]
                     for u, limit in chunk:
-                        args += [u.serviceid, to_mb(limit)]
+                        args += [u.serviceid, whmcs_mb(limit)]
                     cur.execute(
                         f"UPDATE tblhosting SET diskusage = CASE id {du_case} END,"  # noqa: S608 - placeholders only
                         f" disklimit = CASE id {du_case} END, lastupdate = %s WHERE id IN ({marks})",
@@ -207,7 +211,7 @@ class UsageStore:
                     " GROUP BY s.serviceid",
                     (serverid, month_start),
                 )
-                totals = [(int(r["serviceid"]), to_mb(int(r["bytes"]))) for r in cur.fetchall()]
+                totals = [(int(r["serviceid"]), whmcs_mb(int(r["bytes"]))) for r in cur.fetchall()]
                 for start in range(0, len(totals), CHUNK):
                     chunk = totals[start : start + CHUNK]
                     case = " ".join(["WHEN %s THEN %s"] * len(chunk))
@@ -220,6 +224,21 @@ class UsageStore:
             return len(totals)
 
         return await self.db.run(q)
+
+    async def server_record(self, serverid: int) -> dict[str, Any]:
+        """The tblservers row WHMCS builds a module's server params from, decoded as WHMCS decodes it (its text
+        columns are stored HTML-encoded). Empty when there is no such server."""
+
+        def q(conn: Conn) -> dict[str, Any]:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT hostname, ipaddress, username, accesshash, secure, port FROM tblservers WHERE id = %s",
+                    (serverid,),
+                )
+                return dict(cur.fetchone() or {})
+
+        row = await self.db.run(q)
+        return {k: html.unescape(v) if isinstance(v, str) else v for k, v in row.items()}
 
     async def save_state(self, serviceid: int, state: LimitState) -> None:
         def q(conn: Conn) -> None:

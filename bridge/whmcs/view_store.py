@@ -22,6 +22,17 @@ class ViewStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    async def system_language(self) -> str:
+        """WHMCS's system language (tblconfiguration `Language`), which a client with language '' sees."""
+
+        def q(conn: Conn) -> str:
+            with conn.cursor() as cur:
+                cur.execute("SELECT value FROM tblconfiguration WHERE setting = 'Language'")
+                row = cur.fetchone()
+            return str(row["value"]) if row else ""
+
+        return await self.db.run(q)
+
     async def latest(self, serviceid: int) -> LatestUsage:
         def q(conn: Conn) -> LatestUsage:
             with conn.cursor() as cur:

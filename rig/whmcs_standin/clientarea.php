@@ -17,8 +17,8 @@
  *   /bootstrap.min.css                  Bootstrap 4 (env STANDIN_BOOTSTRAP_CSS), like WHMCS's theme
  * WHMCS functions provided: generate_token / check_token (a per-session token; a mismatch stops the request with
  * WHMCS's message), localAPI (the actions of whmcs_actions.php against the database), logModuleCall, decrypt.
- * Template variables are printed as the module's .tpl would print {$s3bridge_html nofilter}; the Smarty fidelity
- * of the templates (entity decoding, no evaluation) is tested with real Smarty elsewhere.
+ * Template variables are entity-decoded like WHMCS does (strings only) and printed as the module's .tpl prints
+ * {$s3bridge_html nofilter}; the templates themselves are rendered with real Smarty by the fidelity tests.
  * Env: STANDIN_DB_DSN / _USER / _PASSWORD, S3BRIDGE_URL / S3BRIDGE_SECRET, STANDIN_BOOTSTRAP_CSS.
  */
 
@@ -69,6 +69,12 @@ function check_token(string $namespace = 'WHMCS.default'): void
         echo 'Invalid CSRF Protection Token';
         exit;
     }
+}
+
+/** WHMCS entity-decodes string template variables before Smarty prints them (objects pass untouched). */
+function standin_template_var($value): string
+{
+    return is_string($value) ? html_entity_decode($value, ENT_QUOTES) : (string) $value;
 }
 
 function standin_shell(string $title, string $body, string $lang = 'en'): void
@@ -124,7 +130,7 @@ if (($_GET['modop'] ?? '') === 'custom') {
     }
     $out = ('s3bridge_' . $function)($params);
     if (is_array($out) && isset($out['templatefile'])) {
-        standin_shell($title, (string) ($out['vars']['s3bridge_html'] ?? ''));
+        standin_shell($title, standin_template_var($out['vars']['s3bridge_html'] ?? ''));
     } else {
         $text = $out === 'success' ? 'Action Completed Successfully' : (string) $out;
         standin_shell($title, '<div class="alert alert-info">' . htmlspecialchars($text) . '</div>');
@@ -133,4 +139,5 @@ if (($_GET['modop'] ?? '') === 'custom') {
 }
 $out = s3bridge_ClientArea($params);
 $vars = $out['templateVariables'] ?? $out['vars'] ?? [];
-standin_shell($title, '<div class="product-details-tab-container">' . (string) ($vars['s3bridge_html'] ?? '') . '</div>');
+standin_shell($title, '<div class="product-details-tab-container">' . standin_template_var($vars['s3bridge_html'] ?? '')
+    . '</div>');

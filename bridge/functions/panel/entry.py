@@ -63,7 +63,7 @@ class PanelRuntime:
         args = params.get("bridge_panel_args")
         outcome = await self.run_shim(res, caller, action, args if isinstance(args, Mapping) else {})
         if params.get("bridge_render"):  # the client area's form posts: the page showing the outcome
-            outcome.result["html"] = result_page(params, action, outcome.result["envelope"])
+            outcome.result["html"] = await result_page(res, params, action, outcome.result["envelope"])
         return outcome
 
     async def run_shim(self, res: Resources, caller: Caller, action: str, args: Mapping[str, Any]) -> Outcome:

@@ -10,6 +10,7 @@ from bridge.domain.panel.envelope import PanelError
 from bridge.domain.panel.storage import MAX_KEY_LIFETIME_DAYS
 from bridge.domain.params import Params, optional_int
 from bridge.domain.product_settings import InvalidSetting, parse_product
+from bridge.functions.areas import _language as language_of
 from bridge.functions.context import Outcome, Resources
 from bridge.functions.panel.context import Caller, EffectsWhmcs, PanelContext
 from bridge.functions.panel.dispatch import dispatch
@@ -28,10 +29,9 @@ def _str(params: Params, key: str, limit: int = 1024) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
-def page_for(params: Params, tab: str, s3uid: str, *, suspended: bool = False, notice: str = "") -> PanelPage:
+def page_for(params: Params, tab: str, s3uid: str, language: str, *, suspended: bool = False,
+             notice: str = "") -> PanelPage:  # fmt: skip
     sid = optional_int(params, "serviceid") or 0
-    details = params.get("clientsdetails")
-    language = str(details.get("language") or "") if isinstance(details, dict) else ""
     url = f"clientarea.php?action=productdetails&id={sid}"
     return PanelPage(
         language=language, serviceid=sid, tab=tab, page_url=url, post_url=url + "&modop=custom&a=Panel",
@@ -115,20 +115,24 @@ async def client_area_tabs(ctx_for: Any, res: Resources, params: Params, overvie
         return overview
     rec = await res.records.get(caller.shim_serviceid or 0)
     suspended = rec is not None and rec.state == "suspended"
+    language = await language_of(res, params)
     html = str(overview.result.get("html", "")) if isinstance(overview.result, dict) else ""
     if tab == "overview":
-        return Outcome({"html": render_tab(page_for(params, tab, s3uid, suspended=suspended), html)}, overview.effects)
+        return Outcome(
+            {"html": render_tab(page_for(params, tab, s3uid, language, suspended=suspended), html)}, overview.effects
+        )
     ctx: PanelContext = ctx_for(res, caller, EffectsWhmcs())
     try:
         data = await tab_data(ctx, tab, params)
-        page = page_for(params, tab, s3uid, suspended=suspended)
+        page = page_for(params, tab, s3uid, language, suspended=suspended)
     except PanelError as e:
-        data, page = {}, page_for(params, tab, s3uid, suspended=suspended, notice=e.message)
+        data, page = {}, page_for(params, tab, s3uid, language, suspended=suspended, notice=e.message)
         tab = "overview"
     page = PanelPage(**{**page.__dict__, "data": data, "tab": tab})
     return Outcome({"html": render_tab(page, html if tab == "overview" else "")})
 
 
-def result_page(params: Params, action: str, envelope: dict[str, Any]) -> str:
-    page = page_for(params, ACTION_TABS.get(action, "overview"), str(params.get("username") or ""))
+async def result_page(res: Resources, params: Params, action: str, envelope: dict[str, Any]) -> str:
+    language = await language_of(res, params)
+    page = page_for(params, ACTION_TABS.get(action, "overview"), str(params.get("username") or ""), language)
     return render_result(page, envelope, action)

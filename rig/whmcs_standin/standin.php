@@ -1,0 +1,338 @@
+<?php
+
+/**
+ * STAND-IN FOR WHMCS, FOR TESTS ONLY. This is not WHMCS and not part of the product.
+ *
+ * WHMCS is proprietary and cannot run here, so the tests load the real s3bridge module in this stand-in. It must be
+ * as strict as WHMCS, never kinder: every behaviour below names its source. "DESIGN" means /work/shared/DESIGN.md,
+ * section "What a real WHMCS does that a kind stand-in hides" (checked against WHMCS's developer docs and a decoded
+ * WHMCS 8.12 install); "docs" means developers.whmcs.com. Runs on PHP 7.4 to 8.4 (the versions WHMCS supports).
+ *
+ * Usage: php rig/whmcs_standin/standin.php < request.json; prints ONE JSON object. Request keys:
+ *   function        s3bridge_<function>($params) is called (or "hook": "AfterCronJob" runs the module's hooks.php)
+ *   params          the service's fields; the stand-in turns them into the $params WHMCS passes (types, keys)
+ *   context         "web" (default) | "cron" (PHP CLI, no web-server environment) | "client_button" (a client
+ *                   calls a custom function) | "admin_ac" (an admin URL with ac=<function>)
+ *   request         {"method": "GET"|"POST", "post": {...}} the HTTP request (client_button default: a tokenless GET)
+ *   session         {"uid": N} or {"adminid": N}; a CSRF token is kept in it ("token", default random)
+ *   module_debug    Module Debug Mode (default false, as in WHMCS): logModuleCall writes only when true
+ *   render          ClientArea: render the returned template as WHMCS would (decode, Smarty, overview)
+ *   service         ClientArea render: WHMCS's own overview fields (status, billingcycle, nextduedate)
+ *   localapi_responses {"Command": {...}} canned localAPI answers (default {"result": "success"})
+ *   module_dir      the installed module (default: the repository's hooks_php_shim module)
+ * Output: return, module_log, local_api, output, page (rendered ClientArea), exception, php_errors. Database access
+ * (WHMCS\Database\Capsule, Capsule.php) uses env STANDIN_DB_DSN / STANDIN_DB_USER / STANDIN_DB_PASSWORD.
+ */
+
+declare(strict_types=1);
+
+ini_set('display_errors', 'stderr');
+error_reporting(E_ALL);
+
+define('WHMCS', true);
+require_once __DIR__ . '/Capsule.php';
+require_once __DIR__ . '/Setting.php';
+
+final class WhmcsStandin
+{
+    /** @var array */
+    public static $moduleLog = [];
+    /** @var array */
+    public static $localApi = [];
+    /** @var array */
+    public static $localApiResponses = [];
+    /** @var array */
+    public static $phpErrors = [];
+    /** @var bool */
+    public static $printed = false;
+    /** @var array */
+    public static $hooks = [];
+    /** @var bool */
+    public static $debug = false;
+    /** @var array */
+    public static $result = ['return' => null, 'page' => null, 'exception' => null, 'output' => ''];
+
+    public static function emit(int $code): void
+    {
+        self::$printed = true;
+        echo json_encode(self::$result + ['module_log' => self::$moduleLog, 'local_api' => self::$localApi,
+            'php_errors' => self::$phpErrors], JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE
+            | JSON_PARTIAL_OUTPUT_ON_ERROR), "\n";
+        exit($code);
+    }
+
+    /** Sanitize::decode, applied by WHMCS to module template variables (DESIGN): html_entity_decode(ENT_QUOTES) on
+     * every string at any depth; objects (e.g. with __toString) pass untouched. */
+    public static function decode($value)
+    {
+        if (is_string($value)) {
+            return html_entity_decode($value, ENT_QUOTES, 'UTF-8');
+        }
+        return is_array($value) ? array_map([self::class, 'decode'], $value) : $value;
+    }
+
+    /** localAPI HTML-encodes every input value (DESIGN). */
+    public static function encode($value)
+    {
+        if (is_string($value)) {
+            return htmlspecialchars($value, ENT_QUOTES, 'UTF-8');
+        }
+        return is_array($value) ? array_map([self::class, 'encode'], $value) : $value;
+    }
+
+    public static function text($value): string
+    {
+        return is_array($value) || is_object($value) ? print_r($value, true) : (is_bool($value) ? ($value ? '1' : '') : (string) $value);
+    }
+}
+
+/** WHMCS passes an Eloquent model as $params['model'] (docs: module parameters); it must never be sent on. */
+final class WhmcsStandinServiceModel
+{
+    /** @var mixed */
+    public $id;
+    /** @var string */
+    public $password = 'model-object-must-not-be-sent';
+
+    public function __construct($id)
+    {
+        $this->id = $id;
+    }
+}
+
+/** logModuleCall (docs: module logging; DESIGN): writes only when Module Debug Mode is on, lower-cases module and
+ * action, and masks each $replaceVars value with '*' repeated to its length. */
+function logModuleCall($module, $action, $requestString, $responseData, $processedData = '', $replaceVars = [])
+{
+    if (!WhmcsStandin::$debug) {
+        return;
+    }
+    $mask = function ($value) use ($replaceVars): string {
+        $text = WhmcsStandin::text($value);
+        foreach ((array) $replaceVars as $var) {
+            if (is_scalar($var) && (string) $var !== '') {
+                $text = str_replace((string) $var, str_repeat('*', strlen((string) $var)), $text);
+            }
+        }
+        return $text;
+    };
+    WhmcsStandin::$moduleLog[] = ['module' => strtolower((string) $module), 'action' => strtolower((string) $action),
+        'request' => $requestString, 'response' => $responseData, 'processed' => $processedData,
+        'replace_vars' => array_values((array) $replaceVars), 'masked' => ['request' => $mask($requestString),
+            'response' => $mask($responseData), 'processed' => $mask($processedData)]];
+}
+
+/** localAPI (docs: localAPI; DESIGN): every input value arrives HTML-encoded; SendEmail decodes a custom message
+ * and runs nl2br on it unless `nonl2br` is passed (8.12's code). The admin-user argument is optional since 7.2. */
+function localAPI($command, $values, $adminUser = '')
+{
+    $received = WhmcsStandin::encode($values);
+    $call = ['command' => $command, 'values' => $values, 'received' => $received, 'admin_user' => $adminUser];
+    if ($command === 'SendEmail' && isset($received['custommessage'])) {
+        $body = html_entity_decode((string) $received['custommessage'], ENT_QUOTES, 'UTF-8');
+        $call['delivered_body'] = empty($received['nonl2br']) ? nl2br($body) : $body;
+    }
+    WhmcsStandin::$localApi[] = $call;
+    $answer = WhmcsStandin::$localApiResponses[$command] ?? ['result' => 'success'];
+    return is_array($answer) ? $answer : ['result' => 'error', 'message' => 'stand-in: bad canned answer'];
+}
+
+/** WHMCS's decrypt() of tblservers.password. Its scheme is undocumented: the tests store 'standin-enc:' . base64. */
+function decrypt($value)
+{
+    return strpos((string) $value, 'standin-enc:') === 0 ? (string) base64_decode(substr((string) $value, 12), true) : '';
+}
+
+/** add_hook (docs: hooks): callbacks by hook name and priority. */
+function add_hook($hookName, $priority, $callback)
+{
+    WhmcsStandin::$hooks[$hookName][] = [(int) $priority, $callback];
+}
+
+/** WHMCS's CSRF token (DESIGN: WHMCS's own forms carry a token checked with check_token()): one per session. */
+function generate_token($type = 'form')
+{
+    $token = (string) $_SESSION['token'];
+    return $type === 'plain' ? $token : '<input type="hidden" name="token" value="' . $token . '" />';
+}
+
+/** check_token: compares the request's token with the session's. On a mismatch WHMCS stops the request with an
+ * error page; modelled as die() (the module gets no chance to go on). */
+function check_token($namespace = 'WHMCS.default', $token = '')
+{
+    $given = $token !== '' ? $token : ($_POST['token'] ?? $_GET['token'] ?? '');
+    if (!is_string($given) || !hash_equals((string) $_SESSION['token'], $given)) {
+        die('Invalid CSRF Protection Token');
+    }
+    return true;
+}
+
+/** The $params WHMCS builds (DESIGN "$params types"; docs: module parameters, UsageUpdate): serversecure a bool,
+ * serverport an int (or MetaData's default port string when the server has none), a model object, and for
+ * UsageUpdate only the seven server keys (no port). */
+function standin_params(string $function, array $given): array
+{
+    $secure = in_array($given['serversecure'] ?? '', ['on', '1', 1, true], true);
+    $params = $given;
+    if (array_key_exists('serversecure', $given)) {
+        $params['serversecure'] = $secure;
+    }
+    if (array_key_exists('serverport', $given)) {
+        $meta = s3bridge_MetaData();
+        $port = $given['serverport'];
+        $params['serverport'] = is_numeric($port) && (int) $port > 0 ? (int) $port
+            : $meta[$secure ? 'DefaultSSLPort' : 'DefaultNonSSLPort'];
+    }
+    if ($function === 'UsageUpdate') {
+        $keys = ['serverid', 'serverip', 'serverhostname', 'serverusername', 'serverpassword', 'serveraccesshash',
+            'serversecure'];
+        return array_intersect_key($params, array_flip($keys));
+    }
+    $params['model'] = new WhmcsStandinServiceModel($given['serviceid'] ?? 0);
+    return $params;
+}
+
+/** ClientArea output as the client sees it (docs: client area output; DESIGN): template variables are decoded, the
+ * template is rendered with real Smarty (Debian's smarty4 or smarty3), and the overview tab keeps WHMCS's own
+ * overview (status, billing cycle, next due date, cancellation) only with tabOverviewModuleOutputTemplate. */
+function standin_render(array $returned, array $params, string $moduleDir, array $service): string
+{
+    $smartyDir = getenv('STANDIN_SMARTY') ?: '/usr/share/php/smarty4';
+    require_once $smartyDir . '/Smarty.class.php';
+    $template = $returned['tabOverviewModuleOutputTemplate'] ?? $returned['tabOverviewReplacementTemplate']
+        ?? $returned['templatefile'] ?? null;
+    if (!is_string($template)) {
+        return '';
+    }
+    $template = preg_match('/\.tpl$/', $template) ? $template : $template . '.tpl';
+    $smarty = new Smarty();
+    $smarty->setTemplateDir($moduleDir);
+    $smarty->setCompileDir(sys_get_temp_dir() . '/standin-smarty-' . getmypid());
+    // The module's $params are template variables too (docs: "the same module vars as passed to every module
+    // function"), then what ClientArea returned; all of them decoded.
+    $vars = WhmcsStandin::decode(array_merge(array_diff_key($params, ['model' => 1]),
+        (array) ($returned['templateVariables'] ?? $returned['vars'] ?? [])));
+    foreach ((array) $vars as $name => $value) {
+        $smarty->assign((string) $name, $value);
+    }
+    $smarty->assign('token', generate_token('plain'));
+    $module = $smarty->fetch($template);
+    $e = function (string $k) use ($service): string {
+        return htmlspecialchars((string) ($service[$k] ?? ''), ENT_QUOTES, 'UTF-8');
+    };
+    $overview = '<div id="whmcs-overview"><p>Status: <span id="whmcs-status">' . $e('status') . '</span></p>'
+        . '<p>Billing Cycle: ' . $e('billingcycle') . '</p><p>Next Due Date: ' . $e('nextduedate') . '</p>'
+        . '<a id="whmcs-cancel" href="clientarea.php?action=cancel&amp;id=' . $e('id') . '">Request Cancellation</a></div>';
+    if (isset($returned['tabOverviewReplacementTemplate'])) {
+        $overview = '';
+    }
+    return '<div id="tabOverview">' . $overview . '<div id="whmcs-module-output">' . $module . '</div></div>';
+}
+
+set_error_handler(function (int $type, string $message, string $file, int $line): bool {
+    WhmcsStandin::$phpErrors[] = ['type' => $type, 'message' => $message, 'file' => $file, 'line' => $line];
+    return true;
+});
+
+$input = json_decode((string) stream_get_contents(STDIN), true);
+$name = is_array($input) ? ($input['hook'] ?? $input['function'] ?? null) : null;
+if (!is_string($name) || !preg_match('/^[A-Za-z][A-Za-z0-9_]*$/', $name)) {
+    WhmcsStandin::$result['exception'] = ['class' => 'StandinError', 'message' => 'stdin: a JSON object with "function"'];
+    WhmcsStandin::emit(2);
+}
+$isHook = isset($input['hook']);
+$context = (string) ($input['context'] ?? 'web');
+// UsageUpdate and hooks run from WHMCS's cron: `php -q crons/cron.php` (DESIGN "Cron is CLI").
+if ($isHook || $name === 'UsageUpdate') {
+    $context = 'cron';
+}
+if ($context === 'cron') {
+    // No web-server environment reaches the CLI cron (DESIGN; PHP-FPM's clear_env = yes has the same effect).
+    foreach (array_merge(array_keys($_SERVER), array_keys($_ENV), array_keys(getenv())) as $key) {
+        if (strpos((string) $key, 'S3BRIDGE_') === 0) {
+            putenv((string) $key);
+            unset($_SERVER[$key], $_ENV[$key]);
+        }
+    }
+    $input['session'] = [];
+}
+$_SESSION = (array) ($input['session'] ?? []);
+$_SESSION['token'] = $_SESSION['token'] ?? bin2hex(random_bytes(20));
+$request = (array) ($input['request'] ?? []);
+// Client custom buttons are plain GET links without a token (DESIGN "Client custom buttons").
+$_SERVER['REQUEST_METHOD'] = $context === 'cron' ? null : (string) ($request['method'] ?? 'GET');
+$_POST = (array) ($request['post'] ?? []);
+$_GET = (array) ($request['get'] ?? []);
+WhmcsStandin::$debug = !empty($input['module_debug']);
+WhmcsStandin::$localApiResponses = (array) ($input['localapi_responses'] ?? []);
+$moduleDir = (string) ($input['module_dir'] ?? '') !== '' ? (string) $input['module_dir']
+    : dirname(__DIR__, 2) . '/hooks_php_shim/modules/servers/s3bridge';
+
+register_shutdown_function(function (): void {
+    if (WhmcsStandin::$printed) {
+        return;
+    }
+    $output = '';
+    while (ob_get_level() > 0) {
+        $output = ob_get_clean() . $output;
+    }
+    $last = error_get_last();
+    WhmcsStandin::$result['output'] = $output;
+    WhmcsStandin::$result['exception'] = ['class' => 'StandinFatal',
+        'message' => $last !== null ? $last['message'] : 'the module stopped the request (exit/die): ' . $output,
+        'file' => $last['file'] ?? null, 'line' => $last['line'] ?? null];
+    WhmcsStandin::emit(3);
+});
+
+ob_start();
+try {
+    if ($isHook) {
+        require_once $moduleDir . '/hooks.php';
+        $callbacks = WhmcsStandin::$hooks[$name] ?? [];
+        usort($callbacks, function (array $a, array $b): int {
+            return $a[0] <=> $b[0];
+        });
+        WhmcsStandin::$result['return'] = [];
+        foreach ($callbacks as $callback) {
+            // AfterCronJob is called with [] (DESIGN "Hooks").
+            WhmcsStandin::$result['return'][] = call_user_func($callback[1], []);
+        }
+    } else {
+        require_once $moduleDir . '/s3bridge.php';
+        $function = 's3bridge_' . $name;
+        $params = standin_params($name, (array) ($input['params'] ?? []));
+        if ($context === 'client_button') {
+            // A client may call only what ClientAreaCustomButtonArray or ClientAreaAllowedFunctions list (docs).
+            $allowed = [];
+            foreach (['ClientAreaCustomButtonArray', 'ClientAreaAllowedFunctions'] as $list) {
+                if (function_exists('s3bridge_' . $list)) {
+                    $allowed = array_merge($allowed, array_values(call_user_func('s3bridge_' . $list, $params)));
+                }
+            }
+            if (!in_array($name, $allowed, true)) {
+                throw new RuntimeException('WHMCS: Function Not Allowed');
+            }
+        }
+        // ac=<name> in the admin area calls any s3bridge_<name> without checking AdminCustomButtonArray (DESIGN).
+        if (!function_exists($function)) {
+            throw new RuntimeException('WHMCS: Function Not Found');
+        }
+        WhmcsStandin::$result['return'] = $function($params);
+        if ($name === 'ClientArea' && !empty($input['render']) && is_array(WhmcsStandin::$result['return'])) {
+            WhmcsStandin::$result['page'] = standin_render(WhmcsStandin::$result['return'], $params, $moduleDir,
+                (array) ($input['service'] ?? []));
+        }
+    }
+} catch (\Throwable $e) {
+    WhmcsStandin::$result['exception'] = ['class' => get_class($e), 'message' => $e->getMessage(),
+        'file' => $e->getFile(), 'line' => $e->getLine()];
+}
+WhmcsStandin::$result['output'] = (string) ob_get_clean();
+// Objects in the return (e.g. template variables) are shown as the string they print.
+array_walk_recursive(WhmcsStandin::$result, function (&$value): void {
+    if (is_object($value)) {
+        $value = method_exists($value, '__toString') ? ['__object' => get_class($value), 'text' => (string) $value]
+            : ['__object' => get_class($value)];
+    }
+});
+WhmcsStandin::emit(0);
