@@ -212,7 +212,9 @@ class PanelStore:
     # -- users (admins) -----------------------------------------------------------------------------------------
 
     async def users(self, f: dict[str, Any], period: tuple[date, date]) -> tuple[int, list[dict[str, Any]]]:
-        """One query: services with their client, plan, location, peak storage and traffic over the period."""
+        """One query: services with their client, plan, location, peak storage and traffic over the period. The filters
+        narrow the services first; only their days of the period are read (the usage table's key is
+        (serviceid, day)), then grouped and sorted in the database."""
         where = ["s.state <> 'terminated'"]
         args: list[Any] = []
         for key, column in (("id", "h.userid"), ("plan_id", "h.packageid"), ("s3uid", "s.username"),
@@ -243,13 +245,12 @@ class PanelStore:
                     "SELECT s.serviceid, s.username, s.backend, s.used_bytes, h.userid, h.packageid, h.domainstatus,"  # noqa: S608
                     " h.billingcycle, h.regdate, h.nextduedate, h.amount, c.email, COALESCE(cur.code, '') AS currency,"
                     " COALESCE(g.name, '') AS location, p.name AS plan, p.configoption1 AS storage_type,"
-                    " COALESCE(u.peak, 0) AS peak, COALESCE(u.traffic, 0) AS traffic"
+                    " COALESCE(MAX(u.used_bytes), 0) AS peak,"
+                    " COALESCE(SUM(u.sent_bytes + u.received_bytes), 0) AS traffic"
                     + joins
-                    + " LEFT JOIN (SELECT serviceid, MAX(used_bytes) AS peak,"
-                    " SUM(sent_bytes + received_bytes) AS traffic FROM mod_s3bridge_usage_daily"
-                    " WHERE day BETWEEN %s AND %s GROUP BY serviceid) u ON u.serviceid = s.serviceid"
+                    + " LEFT JOIN mod_s3bridge_usage_daily u ON u.serviceid = s.serviceid AND u.day BETWEEN %s AND %s"
                     + cond
-                    + f" ORDER BY {order_col} {direction}, s.serviceid ASC LIMIT %s OFFSET %s",
+                    + f" GROUP BY s.serviceid ORDER BY {order_col} {direction}, s.serviceid ASC LIMIT %s OFFSET %s",
                     [period[0], period[1], *args, int(f.get("limit") or 100), int(f.get("offset") or 0)],
                 )
                 return total, list(cur.fetchall())
