@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.web.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
 from rig.panel_sites import Site, client_area, encrypted, whmcs_api
 from rig.paths import REPO
 from rig.sample_whmcs import insert_server
@@ -37,6 +38,28 @@ class Answer:
     @property
     def ok(self) -> bool:
         return self.body.get("result") == "OK"
+
+
+def shim_panel(daemon: Daemon, svc: Service, action: str, args: dict[str, Any] | None = None, *, csrf: bool = True,
+               client: int | None = None) -> tuple[Answer, list[dict[str, Any]]]:  # fmt: skip
+    """`Panel` as the shim sends it from `svc`'s client area (WHMCS session = `client`, default the owner)."""
+    params = svc.params(
+        bridge_client_id=svc.clientid if client is None else client,
+        bridge_panel_action=action,
+        bridge_panel_args=args or {},
+        bridge_csrf="checked" if csrf else "",
+    )
+    body = json.dumps({"params": params}).encode()
+    path = "/v1/module/Panel"
+    ts, nonce = str(int(time.time())), secrets.token_hex(16)
+    headers = {HEADER_TIMESTAMP: ts, HEADER_NONCE: nonce, "Content-Type": "application/json",
+               HEADER_SIGNATURE: sign(daemon.secret, "POST", path, ts, nonce, body)}  # fmt: skip
+    req = urllib.request.Request(daemon.url + path, data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(req, timeout=60) as r:
+        data = json.loads(r.read())
+    assert data["ok"], data
+    result = data["result"]
+    return Answer(int(result["status"]), result["envelope"]), data["effects"]
 
 
 @dataclass
@@ -82,26 +105,7 @@ class PanelStack:
 
     def shim(self, svc: Service, action: str, args: dict[str, Any] | None = None, *, csrf: bool = True,
              client: int | None = None) -> tuple[Answer, list[dict[str, Any]]]:  # fmt: skip
-        """`Panel` as the shim sends it from `svc`'s client area (WHMCS session = `client`, default the owner)."""
-        params = svc.params(
-            bridge_client_id=svc.clientid if client is None else client,
-            bridge_panel_action=action,
-            bridge_panel_args=args or {},
-            bridge_csrf="checked" if csrf else "",
-        )
-        body = json.dumps({"params": params}).encode()
-        path = "/v1/module/Panel"
-        from bridge.web.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
-
-        ts, nonce = str(int(time.time())), secrets.token_hex(16)
-        headers = {HEADER_TIMESTAMP: ts, HEADER_NONCE: nonce, "Content-Type": "application/json",
-                   HEADER_SIGNATURE: sign(self.daemon.secret, "POST", path, ts, nonce, body)}  # fmt: skip
-        req = urllib.request.Request(self.daemon.url + path, data=body, headers=headers, method="POST")
-        with urllib.request.urlopen(req, timeout=60) as r:
-            data = json.loads(r.read())
-        assert data["ok"], data
-        result = data["result"]
-        return Answer(int(result["status"]), result["envelope"]), data["effects"]
+        return shim_panel(self.daemon, svc, action, args, csrf=csrf, client=client)
 
     def client_token(self, svc: Service) -> str:
         answer, _ = self.shim(svc, "create_token", {"name": "tests"})

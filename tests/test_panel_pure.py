@@ -164,3 +164,24 @@ def test_every_language_translates_every_panel_string_with_the_same_placeholders
         assert set(strings) == set(english), language
         for key, text in strings.items():
             assert set(re.findall(r"\{(\w+)\}", text)) == set(re.findall(r"\{(\w+)\}", english[key])), (language, key)
+
+
+def test_panel_config_sections_are_checked_and_named() -> None:
+    from bridge.config import ConfigError, parse_config
+
+    base = {"daemon": {"secrets": ["s" * 32]}, "whmcs_db": {"host": "h", "user": "u", "password": "p", "database": "d"}}
+    cfg = parse_config(
+        {
+            **base,
+            "api": {"listen": "127.0.0.1:8751"},
+            "whmcs_api": {"url": "https://w.example/includes/api.php", "identifier": "i", "secret": "x"},
+        }
+    )
+    assert cfg.api is not None
+    assert cfg.api.listen.port == 8751
+    assert cfg.whmcs_api is not None
+    assert "x" in cfg.secret_values()  # the API credential's secret is redacted from logs like the others
+    with pytest.raises(ConfigError, match=r"\[whmcs_api\] url must be the http\(s\):// URL of WHMCS's"):
+        parse_config({**base, "whmcs_api": {"url": "https://w.example/", "identifier": "i", "secret": "x"}})
+    with pytest.raises(ConfigError, match=r"\[api\] listen is missing"):
+        parse_config({**base, "api": {}})

@@ -42,6 +42,7 @@ from bridge.backends.ostor_client import (
     map_gateway_error,
     tls_error,
 )
+from bridge.backends.panel_storage import OstorPanel
 from bridge.backends.s3_data import credentials_work, empty_and_remove, ensure_bucket, measure
 from bridge.config import BackendSettings
 from bridge.domain.naming import check_username
@@ -160,7 +161,7 @@ class OstorClients:
 # -- the driver -------------------------------------------------------------------------------------------------
 
 
-class OstorBackend:
+class OstorBackend(OstorPanel):
     """`StorageBackend` plus the AccessKeys, RateLimiting, StorageQuotas and TrafficStatistics capabilities."""
 
     name = "ostor"

@@ -1,9 +1,12 @@
-"""What the self-service panel asks of a storage backend: buckets, files and access keys of one account.
+"""What the self-service panel asks of a storage backend: the buckets and files of one account, and (MinIO) its
+extra access keys.
 
-`PanelStorage` is the capability (runtime-checkable, like those in `capabilities.py`); `MinioPanel` implements it for
-the MinIO driver (mixed into `MinioBackend`). Files and buckets go through botocore (`s3_files.S3Files`) as the
-server's admin, after the use case checked the bucket is in the account's namespace; access keys are service
-accounts of the account's user (`minio_keys`).
+`PanelStorage` and `ServiceAccountKeys` are capabilities (runtime-checkable, like those in `capabilities.py`).
+`S3FilesPanel` implements the first once over botocore (`s3_files.S3Files`); each driver only says who acts on the
+endpoint: `MinioPanel` the server's admin (after the use case checked the bucket is in the account's namespace),
+`OstorPanel` the account's own key pair (the gateway makes the user the owner of what it creates). `MinioKeys`
+implements the second with service accounts of the account's user (`minio_keys`); ostor's key pairs go through
+`capabilities.AccessKeys`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,6 +29,9 @@ from bridge.errors import BackendError, BridgeError
 
 if TYPE_CHECKING:
     from bridge.backends.minio_backend import MinioClients
+    from bridge.backends.ostor_backend import OstorClients, OstorSettings
+    from bridge.backends.ostor_client import OstorUser
+    from bridge.domain.values import KeyPair
 
 T = TypeVar("T")
 
@@ -61,17 +68,13 @@ class PanelStorage(Protocol):
         ...
 
     async def presign_post(
-        self,
-        username: str,
-        bucket: str,
-        prefix: str,
-        expires_s: int,
-        max_bytes: int,
-        *,
-        endpoint_url: str = "",
+        self, username: str, bucket: str, prefix: str, expires_s: int, max_bytes: int, *, endpoint_url: str = "",
         redirect: str = "",
-    ) -> dict[str, Any]: ...
+    ) -> dict[str, Any]: ...  # fmt: skip
 
+
+@runtime_checkable
+class ServiceAccountKeys(Protocol):
     async def list_access_keys(self, username: str) -> list[AccessKey]: ...
 
     async def create_access_key(self, username: str, spec: KeySpec) -> NewAccessKey: ...
@@ -102,67 +105,87 @@ def _s3_error(e: Exception, endpoint: str, action: str) -> BridgeError:
     return BackendError(f"{action} failed at {endpoint}: {type(e).__name__}")
 
 
-class MinioPanel:
-    """Mixed into `MinioBackend` (which provides `server`, `clients`, `admin` and `_call`)."""
+class S3FilesPanel:
+    """`PanelStorage` over botocore; a driver mixes it in and says who acts (`_identity`) and where work runs."""
 
     server: ServerParams
+
+    def _panel_settings(self) -> BackendSettings:
+        raise NotImplementedError
+
+    def _panel_executor(self) -> Executor:
+        raise NotImplementedError
+
+    async def _identity(self, username: str) -> tuple[str, str, str, str]:
+        """(access key, secret key, region, botocore signature version) that act for `username`."""
+        raise NotImplementedError
+
+    async def _files(self, username: str, endpoint_url: str = "") -> S3Files:
+        scheme = "https" if self.server.secure else "http"
+        url = endpoint_url or f"{scheme}://{self.server.endpoint}"
+        access, secret, region, signature = await self._identity(username)
+        return files_for(DataCredentials(url, access, secret, region, signature), self._panel_settings())
+
+    async def _run(self, username: str, work: Callable[[S3Files], T], action: str, endpoint_url: str = "") -> T:
+        files = await self._files(username, endpoint_url)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._panel_executor(), lambda: work(files))
+        except (ClientError, BotoCoreError) as e:
+            raise _s3_error(e, self.server.endpoint, action) from e
+
+    async def create_bucket(self, username: str, bucket: str) -> None:
+        await self._run(username, lambda f: f.create_bucket(bucket), "create bucket")
+
+    async def delete_bucket(self, username: str, bucket: str) -> None:
+        await self._run(username, lambda f: f.delete_bucket(bucket), "delete bucket")
+
+    async def list_page(self, username: str, bucket: str, prefix: str, position: str, max_keys: int) -> ObjectPage:
+        return await self._run(username, lambda f: f.page(bucket, prefix, position, max_keys), "list objects")
+
+    async def search_contains(
+        self, username: str, bucket: str, prefix: str, term: str, position: str, max_keys: int, budget_s: float
+    ) -> ObjectPage:
+        return await self._run(
+            username, lambda f: f.search_contains(bucket, prefix, term, position, max_keys, budget_s), "search objects"
+        )
+
+    async def delete_objects(
+        self, username: str, bucket: str, keys: tuple[str, ...]
+    ) -> tuple[list[str], list[dict[str, str]]]:
+        return await self._run(username, lambda f: f.delete(bucket, keys), "delete objects")
+
+    async def presign_get(self, username: str, bucket: str, key: str, expires_s: int, endpoint_url: str = "") -> str:
+        if not await self._run(username, lambda f: f.exists(bucket, key), "look up object"):
+            raise StorageRefused(f"no object named {key!r} in bucket {bucket}", "NoSuchKey")
+        return (await self._files(username, endpoint_url)).presign_get(bucket, key, expires_s)
+
+    async def presign_post(
+        self, username: str, bucket: str, prefix: str, expires_s: int, max_bytes: int, *, endpoint_url: str = "",
+        redirect: str = "",
+    ) -> dict[str, Any]:  # fmt: skip
+        files = await self._files(username, endpoint_url)
+        return files.presign_post(bucket, prefix, expires_s, max_bytes, redirect)
+
+
+class MinioPanel(S3FilesPanel):
+    """Files as the server's admin; keys as service accounts of the account's user. Mixed into `MinioBackend`
+    (which provides `server`, `clients`, `admin` and `_call`)."""
+
     admin: MinioAdmin
     clients: MinioClients
 
     async def _call(self, fn: Callable[[], T], action: str) -> T:  # provided by MinioBackend
         raise NotImplementedError
 
-    def _files(self, endpoint_url: str = "") -> S3Files:
-        scheme = "https" if self.server.secure else "http"
-        url = endpoint_url or f"{scheme}://{self.server.endpoint}"
-        creds = DataCredentials(url, self.server.access_key, self.server.secret_key)
-        return files_for(creds, self.clients.settings)
+    def _panel_settings(self) -> BackendSettings:
+        return self.clients.settings
 
-    async def _data(self, fn: Callable[[], T], action: str) -> T:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self.clients.executor, fn)
-        except (ClientError, BotoCoreError) as e:
-            raise _s3_error(e, self.server.endpoint, action) from e
+    def _panel_executor(self) -> Executor:
+        return self.clients.executor
 
-    async def create_bucket(self, username: str, bucket: str) -> None:
-        await self._data(lambda: self._files().create_bucket(bucket), "create bucket")
-
-    async def delete_bucket(self, username: str, bucket: str) -> None:
-        await self._data(lambda: self._files().delete_bucket(bucket), "delete bucket")
-
-    async def list_page(self, username: str, bucket: str, prefix: str, position: str, max_keys: int) -> ObjectPage:
-        return await self._data(lambda: self._files().page(bucket, prefix, position, max_keys), "list objects")
-
-    async def search_contains(
-        self, username: str, bucket: str, prefix: str, term: str, position: str, max_keys: int, budget_s: float
-    ) -> ObjectPage:
-        return await self._data(
-            lambda: self._files().search_contains(bucket, prefix, term, position, max_keys, budget_s), "search objects"
-        )
-
-    async def delete_objects(
-        self, username: str, bucket: str, keys: tuple[str, ...]
-    ) -> tuple[list[str], list[dict[str, str]]]:
-        return await self._data(lambda: self._files().delete(bucket, keys), "delete objects")
-
-    async def presign_get(self, username: str, bucket: str, key: str, expires_s: int, endpoint_url: str = "") -> str:
-        if not await self._data(lambda: self._files().exists(bucket, key), "look up object"):
-            raise StorageRefused(f"no object named {key!r} in bucket {bucket}", "NoSuchKey")
-        return self._files(endpoint_url).presign_get(bucket, key, expires_s)
-
-    async def presign_post(
-        self,
-        username: str,
-        bucket: str,
-        prefix: str,
-        expires_s: int,
-        max_bytes: int,
-        *,
-        endpoint_url: str = "",
-        redirect: str = "",
-    ) -> dict[str, Any]:
-        return self._files(endpoint_url).presign_post(bucket, prefix, expires_s, max_bytes, redirect)
+    async def _identity(self, username: str) -> tuple[str, str, str, str]:
+        return self.server.access_key, self.server.secret_key, "us-east-1", "s3v4"
 
     async def list_access_keys(self, username: str) -> list[AccessKey]:
         return await self._call(lambda: minio_keys.list_keys(self.admin, username), "admin list service accounts")
@@ -180,3 +203,27 @@ class MinioPanel:
             return False
         await self._call(lambda: minio_keys.remove_key(self.admin, access_key), "admin delete service account")
         return True
+
+
+class OstorPanel(S3FilesPanel):
+    """Files and buckets as the account's own key pair (the gateway makes the user the owner of what it creates).
+    Mixed into `OstorBackend` (which provides `server`, `clients`, `settings`, `_require_user` and `_usable_pair`)."""
+
+    clients: OstorClients
+    settings: OstorSettings
+
+    async def _require_user(self, username: str) -> OstorUser:  # provided by OstorBackend
+        raise NotImplementedError
+
+    async def _usable_pair(self, user: OstorUser) -> KeyPair:  # provided by OstorBackend
+        raise NotImplementedError
+
+    def _panel_settings(self) -> BackendSettings:
+        return self.clients.settings
+
+    def _panel_executor(self) -> Executor:
+        return self.clients.executor
+
+    async def _identity(self, username: str) -> tuple[str, str, str, str]:
+        pair = await self._usable_pair(await self._require_user(username))
+        return pair.access_key, pair.secret_key, self.settings.region, "s3v4"  # as the driver's own data calls

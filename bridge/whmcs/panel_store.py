@@ -242,7 +242,7 @@ class PanelStore:
                 cur.execute("SELECT COUNT(*) AS n" + joins + cond, args)
                 total = int((cur.fetchone() or {"n": 0})["n"])
                 cur.execute(
-                    "SELECT s.serviceid, s.username, s.backend, s.used_bytes, h.userid, h.packageid, h.domainstatus,"  # noqa: S608
+                    "SELECT s.serviceid, s.username, s.backend, s.used_bytes, h.userid, h.packageid, h.domainstatus,"
                     " h.billingcycle, h.regdate, h.nextduedate, h.amount, c.email, COALESCE(cur.code, '') AS currency,"
                     " COALESCE(g.name, '') AS location, p.name AS plan, p.configoption1 AS storage_type,"
                     " COALESCE(MAX(u.used_bytes), 0) AS peak,"

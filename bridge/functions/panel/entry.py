@@ -60,8 +60,12 @@ class PanelRuntime:
             return Outcome({"envelope": envelope, "status": 401})
         caller = Caller("client", client, "shim", actor_of(params), params.get("bridge_csrf") == CSRF_CHECKED, params)
         action = str(params.get("bridge_panel_action") or "")
-        args = params.get("bridge_panel_args")
-        outcome = await self.run_shim(res, caller, action, args if isinstance(args, Mapping) else {})
+        raw = params.get("bridge_panel_args")
+        args = dict(raw) if isinstance(raw, Mapping) else {}
+        rec = await res.records.get(caller.shim_serviceid or 0)
+        if rec is not None and args.get("s3uid") == params.get("username"):
+            args["s3uid"] = rec.username  # the shim names the account by WHMCS's username (ostor: the access key)
+        outcome = await self.run_shim(res, caller, action, args)
         if params.get("bridge_render"):  # the client area's form posts: the page showing the outcome
             outcome.result["html"] = await result_page(res, params, action, outcome.result["envelope"])
         return outcome

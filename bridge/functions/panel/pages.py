@@ -46,13 +46,11 @@ def _unit(params: Params) -> str:
         return "GB"
 
 
-async def _call(ctx: PanelContext, action: str, args: dict[str, Any]) -> dict[str, Any]:
-    return await dispatch(ctx, action, {"s3uid": ctx.caller.shim_params and ctx.caller.shim_params.get("username"),
-                                        **args})  # fmt: skip
+async def tab_data(ctx: PanelContext, tab: str, params: Params, s3uid: str) -> dict[str, Any]:
+    async def _call(action: str, args: dict[str, Any]) -> dict[str, Any]:
+        return await dispatch(ctx, action, {"s3uid": s3uid, **args})
 
-
-async def tab_data(ctx: PanelContext, tab: str, params: Params) -> dict[str, Any]:
-    rmq = await _call(ctx, "get_buckets_rmq", {})
+    rmq = await _call("get_buckets_rmq", {})
     data: dict[str, Any] = {
         "buckets": rmq["message"], "prefix": rmq["prefix"], "max_buckets": rmq["max_buckets"], "unit": _unit(params),
     }  # fmt: skip
@@ -74,7 +72,7 @@ async def tab_data(ctx: PanelContext, tab: str, params: Params) -> dict[str, Any
         if bucket:
             args = {"bucket_name": bucket, "prefix": prefix, "search": search, "search_mode": mode,
                     "max_keys": FILES_PER_PAGE, "continuation_token": cursor}  # fmt: skip
-            listing = await _call(ctx, "get_files", args)
+            listing = await _call("get_files", args)
             data.update(files=listing["files"], next=listing["continuation_token"])
             search_info = listing.get("search") or {}
             if search_info and not search_info.get("complete", True):
@@ -82,10 +80,10 @@ async def tab_data(ctx: PanelContext, tab: str, params: Params) -> dict[str, Any
             back = _str(params, "bridge_return_url", 2048)
             if back and rmq["state"] == "active":
                 redirect = back + "&s3tab=files&bucket=" + bucket
-                data["upload"] = await _call(ctx, "upload_form", {"bucket_name": bucket, "prefix": prefix,
+                data["upload"] = await _call("upload_form", {"bucket_name": bucket, "prefix": prefix,
                                                                   "redirect": redirect})  # fmt: skip
     elif tab == "keys":
-        keys = await _call(ctx, "list_keys", {})
+        keys = await _call("list_keys", {})
         tokens = await dispatch(ctx, "list_tokens", {})
         today = datetime.now(UTC).date()
         data.update(access_keys=keys["keys"], tokens=tokens["tokens"], tomorrow=(today + timedelta(days=1)).isoformat(),
@@ -110,10 +108,10 @@ async def client_area_tabs(ctx_for: Any, res: Resources, params: Params, overvie
     tab = _str(params, "bridge_tab", 16)
     tab = tab if tab in TABS else "overview"
     caller = caller_of(params, csrf_ok=False)
-    s3uid = str(params.get("username") or "")
     if caller is None:
         return overview
     rec = await res.records.get(caller.shim_serviceid or 0)
+    s3uid = rec.username if rec is not None else ""
     suspended = rec is not None and rec.state == "suspended"
     language = await language_of(res, params)
     html = str(overview.result.get("html", "")) if isinstance(overview.result, dict) else ""
@@ -123,7 +121,7 @@ async def client_area_tabs(ctx_for: Any, res: Resources, params: Params, overvie
         )
     ctx: PanelContext = ctx_for(res, caller, EffectsWhmcs())
     try:
-        data = await tab_data(ctx, tab, params)
+        data = await tab_data(ctx, tab, params, s3uid)
         page = page_for(params, tab, s3uid, language, suspended=suspended)
     except PanelError as e:
         data, page = {}, page_for(params, tab, s3uid, language, suspended=suspended, notice=e.message)

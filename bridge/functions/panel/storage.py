@@ -8,7 +8,7 @@ from typing import Any
 
 from bridge import redact
 from bridge.backends.capabilities import AccessKeys
-from bridge.backends.panel_storage import PanelStorage, StorageRefused
+from bridge.backends.panel_storage import PanelStorage, ServiceAccountKeys, StorageRefused
 from bridge.domain import naming
 from bridge.domain.naming import NamingError
 from bridge.domain.panel import cursor
@@ -193,7 +193,7 @@ def _key_json(k: AccessKey) -> dict[str, Any]:
 
 async def _keys(t: Target) -> list[AccessKey]:
     backend = t.call.backend
-    if isinstance(backend, PanelStorage):
+    if isinstance(backend, ServiceAccountKeys):
         return await backend.list_access_keys(t.username)
     if isinstance(backend, AccessKeys):
         held = {t.record.access_key, t.record.pending_access_key} - {""}
@@ -218,7 +218,7 @@ async def create_key(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
         await _owned_bucket(ctx, t, b)
     spec = type(spec)(spec.name, spec.expires, spec.read_only, tuple(bucket_name(t, b) for b in spec.buckets))
     backend = t.call.backend
-    if isinstance(backend, PanelStorage):
+    if isinstance(backend, ServiceAccountKeys):
         new = await backend.create_access_key(t.username, spec)
         secret, access, expires = new.secret_key, new.access_key, new.expires
     elif isinstance(backend, AccessKeys):
@@ -240,7 +240,7 @@ async def revoke_key(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     t = await target(ctx, p)
     access = p["access_key"]
     backend = t.call.backend
-    if isinstance(backend, PanelStorage):
+    if isinstance(backend, ServiceAccountKeys):
         if not await backend.revoke_access_key(t.username, access):
             raise NotFound(f"access key {access[:40]} is not one of account {t.username}'s")
     elif isinstance(backend, AccessKeys):
