@@ -15,23 +15,57 @@ in memory, as an aiohttp app:
   per user or bucket; zeros once deleted), `?ostor-quotas` (per user, per bucket, defaults; type "0" user, "1" bucket),
   `?ostor-usage` (statistics objects `s3-usage-<service>-<start>-<period>` listed, read and deleted).
 
-Where the guide is silent the emulator chooses, and says so here:
-- errors are S3-style: an XML `<Error><Code/><Message/></Error>` body and the message again in the
-  `X-Amz-Err-Message` header (which real gateways send, as public ostor clients rely on). Status and code choices:
-  unknown user 404 NoSuchUser, user owning buckets 409 UserHasBuckets, third key pair 409 TooManyAccessKeys,
-  unknown key 404 NoSuchAccessKey, unset quota 404 NoSuchQuota, non-system caller 403 AccessDenied, disabled user's
-  S3 request 403 AccessDenied, bad signature 403 SignatureDoesNotMatch, clock off by > 15 min 403
-  RequestTimeTooSkewed, missing parameter 400 InvalidArgument;
-- a PUT for an email that already exists creates a second user with that email (the guide's user list shows two
-  users sharing one email); by-email operations then act on the oldest;
-- a disabled user's `State` is "disabled" (the guide shows only "enabled"; the bridge reads anything else as
-  disabled);
-- query strings are form-decoded (`+` is a space, `%2B` a plus), so clients must percent-encode values;
-- the statistics list pages with `after=<last name>` when `truncated` (seen in public ostor clients);
-- DELETE answers 204, other successes 200 (JSON when the guide shows a body, else empty);
-- a bucket's `size.current` is the exact sum of its objects' bytes (the guide does not say whether a real gateway
-  rounds to allocation units; its sample figures, such as 12288, are multiples of 4096).
-Limits and quotas are stored and reported, not enforced.
+Sources. Every answer below is marked with where it comes from: [G n] the guide, seeds/001_bea34c69edd5e391.txt at
+line n; [L] the public Go client of the ostor admin API github.com/Luzilla/acronis-s3-usage, pkg/ostor (read
+2026-11: ostor.go, utils.go, user.go, key.go, stats.go, types.go, and its mock pkg/ostormock); [P] the public Python
+usage collector github.com/60111767/s3_usage (s3_usage_collector/api/s3client.py, tasks/usage.py); [R] Virtuozzo's
+"Object Storage Orchestration API Reference" (docs.virtuozzo.com/..._ostor_api_reference, PUT/GET service
+ostor-limits; Acronis Storage 2.x edition); [A] Virtuozzo Hybrid Infrastructure admin guide, "Managing S3 user limits";
+[C] our choice where nothing public says (the bridge must then work either way: see `Variant`).
+
+- Signing: SigV2 string `METHOD\n\n\nDate\n/?ostor-<service>`, the service only [G 526-553 s3_curl, G 1395-1405
+  PHP; L utils.go createSignature; P signs the same resource]; `Date` in RFC 1123 with a zone name or a numeric zone
+  [L: time.RFC1123Z]; SigV4 accepted [G 491]; only system users [G 491-509]; skew over 15 minutes refused [C, AWS].
+- Errors: XML `<Error>` body and `X-Amz-Err-Message` header [L ostor.go: an error is read from that header]; codes and
+  statuses [C]: unknown user 404 NoSuchUser, user owning buckets 409 UserHasBuckets [G 697: refused, status C], third
+  key pair 409 TooManyAccessKeys [G 260: "maximum of 2", status C], unknown key 404 NoSuchAccessKey, unset quota 404
+  NoSuchQuota, non-system caller or disabled user 403 AccessDenied, bad signature 403 SignatureDoesNotMatch, skew 403
+  RequestTimeTooSkewed, missing or bad parameter 400 InvalidArgument [R: 400 for bad parameters].
+- Success statuses: DELETE 204 [L user.go DeleteUser expects 204]; others 200 [P: any status <= 204 is success], JSON
+  where the guide shows a body, else empty [G].
+- `?ostor-users` PUT: 16-hex user id, first pair whose id starts with it [G 589-600]; a second PUT for an existing
+  email makes a second user [G 607-624 lists two users with one email]; by-email operations act on the oldest [C].
+- `?ostor-users` GET list: a bare array [G 607-624], or `{"Users": [...]}` with `Flags` [L types.go, a real answer
+  quoted in a comment] (`Variant.users_wrapped`).
+- `?ostor-users&emailAddress` GET: State, Flags, pairs with secrets, accounts [G 629-674]; `State` of a disabled user
+  "disabled" [C: the guide only shows "enabled"], or no `State` at all (`Variant.state_reported`) [C].
+- enable/disable by POST [G 676-687; L: "lock/unlock requires POST (not PUT)"].
+- genKey: the new pair only [G 730-743], or all of the user's pairs, the new one first (`Variant.gen_key_lists_all`)
+  [L key.go RotateKey filters the answer for the pair it did not hold; ostormock's genKey answers two pairs].
+- revokeKey by POST [G 745-749]. Accounts: created by PUT (text) or POST (sample) [G 810-827], deleted [G 829-833].
+- `?ostor-buckets`: `Buckets` with size.current/h_integral/hmax/last_ts, epoch, owner_id, name, creation_date, no
+  object count [G 700-720, 756-808]; `size.current` exact bytes [C: the guide's 12288 suggests 4 KiB rounding].
+- Buckets are deleted with the system user's keys [G 718-722 `s3_curl DELETE .../bucketname`]; whether the system user
+  may also list and delete another user's objects is not documented: yes by default [C], no in
+  `Variant.system_deletes_objects=False`.
+- `?ostor-limits`: one limit-type/limit-resource/limit-value per PUT [G 867-924], values read back as "3600.00" and
+  "100" [G 888-899]; integer-only values (`Variant.integer_limits`) [G: every example is an integer; R: "Type:
+  integer"]; GET of a target without limits 404 NoSuchLimits (`Variant.limits_404_when_unset`) [R: "If limits for a
+  user/bucket requested are disabled, an error will be returned"; the status is C], else zeros [G 404-416 rm-limits
+  prints zeros]. Bandwidth unit "kbs/s" [G 374], "kb/s" [R, A], "kb/second" [L types.go]: stored as sent, not
+  interpreted (the bridge sends kilobits: see `bridge.backends.ostor_client.to_gateway_bandwidth`).
+- `?ostor-quotas`: per user, bucket, default; type "0"/"1"; size in GB [G 951-1066]; they need quota accounting
+  (`ostor-ctl add-acc`) [G 955-958]; without it (`Variant.quota_accounting=False`) every quota request is refused
+  400 InvalidRequest [C: the status a real gateway sends is not public].
+- `?ostor-usage`: list `{nr_items, truncated, items}`, read, delete [G 1082-1148]; names `s3-usage-<service id>-
+  <ISO start>-<period>` with hex service ids [G 1090-1097]; `service_id` printed as a bare number [G 1109], so a hex
+  id is printed bare too, which is not valid JSON (`Variant.hex_stats`) [C, from G; L's TODO: "limit queries over
+  710 produce broken JSON response" shows real gateways can answer broken JSON]; paging with `after=<last name>`
+  when truncated [L stats.go List(after)], or `after` ignored, the first page repeated (`Variant.ignores_after`)
+  [C; L's command loop guards against endless paging]. Public collectors also send `limit=` [P; L comments it out].
+Limits and quotas are stored and reported, not enforced. A variant is fixed per emulator; `VARIANTS` lists the ones
+the contract suite runs on: GUIDE (the guide's reading), MIXED (public clients' readings where the bridge must still do
+everything) and STRICT (every way at once, quota accounting off).
 
 The data plane is a minimal in-memory S3 surface here, not a real MinIO, because ostor's ownership model must be the
 same on both sides: a bucket belongs to the user whose key created it, `?ostor-buckets` reports its size, a user
@@ -39,8 +73,8 @@ owning buckets cannot be deleted, a disabled user's keys stop working, and stati
 Path-style only: ListBuckets, Create/Head/Delete bucket, GetBucketLocation, ListObjectsV2, ListObjectVersions,
 Put/Get/Head/Delete object and multi-object delete. Anything else answers 501 NotImplemented.
 
-Run it alone with `python -m rig.ostor_emulator --port N`: it prints one JSON line with the URL and the system
-user's keys, then serves until Ctrl-C.
+Run it alone with `python -m rig.ostor_emulator --port N [--variant guide|mixed|strict]`: it prints one JSON line
+with the URL, the variant and the system user's keys, then serves until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -80,6 +114,46 @@ _V4 = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request,\s*"
     r"SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$"
 )
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How this gateway answers where real gateways differ or the guide is silent; `GUIDE` is the guide's reading,
+    every field is one way a real gateway may vary (each is sourced in the module docstring)."""
+
+    name: str = "guide"
+    users_wrapped: bool = False  # GET ?ostor-users answers {"Users": [...]} instead of a bare array
+    gen_key_lists_all: bool = False  # genKey answers all of the user's pairs, the new one first
+    quota_accounting: bool = True  # False: `ostor-ctl add-acc` was never run, every ?ostor-quotas is refused
+    integer_limits: bool = False  # limit-value must be a whole number ("3600.00" is refused)
+    limits_404_when_unset: bool = False  # GET ?ostor-limits of a target without limits is 404, not zeros
+    hex_stats: bool = False  # service ids with hex digits; statistics objects print `service_id` bare (invalid JSON)
+    state_reported: bool = True  # False: user answers carry no `State`
+    ignores_after: bool = False  # ?ostor-usage ignores `after=` and answers its first page again
+    system_deletes_objects: bool = True  # False: the system user may delete others' buckets, not their objects
+
+
+GUIDE = Variant()
+STRICT = Variant(
+    name="strict",
+    users_wrapped=True,
+    gen_key_lists_all=True,
+    quota_accounting=False,
+    integer_limits=True,
+    limits_404_when_unset=True,
+    hex_stats=True,
+    state_reported=False,
+    ignores_after=True,
+    system_deletes_objects=False,
+)
+MIXED = Variant(  # the strict answers where the bridge must still do everything (quotas, owner-less deletes)
+    name="mixed",
+    users_wrapped=True,
+    gen_key_lists_all=True,
+    integer_limits=True,
+    hex_stats=True,
+)
+VARIANTS = (GUIDE, MIXED, STRICT)
 
 
 class GatewayError(Exception):
@@ -153,11 +227,21 @@ def _random(alphabet: str, n: int) -> str:
 class State:
     """Everything the gateway knows; plain methods, no I/O."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, stats_period: int = 1800, page_size: int = 1000):
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        stats_period: int = 1800,
+        page_size: int = 1000,
+        variant: Variant = GUIDE,
+    ):
+        self.variant = variant
         self.clock = clock
         self.stats_period = stats_period
         self.page_size = page_size
-        self.service_id = "8" + _random(string.digits, 15)
+        self.service_id = "8" + _random(string.hexdigits.lower() if variant.hex_stats else string.digits, 15)
+        if variant.hex_stats and self.service_id.isdigit():
+            self.service_id = self.service_id[:-1] + "a"
         self.users: dict[str, User] = {}  # by id, in creation order
         self.keys: dict[str, KeyRec] = {}
         self.buckets: dict[str, Bucket] = {}
@@ -165,6 +249,9 @@ class State:
         self.quotas: dict[tuple[str, str], int] = {}
         self.traffic: dict[tuple[str, str, int], Counters] = {}
         self.stats: dict[str, dict[str, Any]] = {}
+        self.raw_stats: dict[str, bytes] = {}  # objects served exactly as stored (a test's unreadable object)
+        self.admin_calls: list[tuple[str, str, dict[str, str]]] = []  # (method, service, query): what was asked
+        self.stuck_states: set[str] = set()  # a test's fault: emails whose enable/disable is accepted but not done
         self.period_start = clock()
         self._epoch = 98304
 
@@ -308,7 +395,7 @@ class State:
         ]
         self.stats[name] = {
             "fmt_version": 1,
-            "service_id": int(self.service_id),
+            "service_id": int(self.service_id) if self.service_id.isdigit() else self.service_id,
             "start_ts": int(start),
             "period": max(1, int(now - start)),
             "nr_items": len(items),
@@ -435,11 +522,15 @@ def _pairs(keys: list[KeyRec]) -> list[dict[str, str]]:
     return [{"AWSAccessKeyId": k.access_key, "AWSSecretAccessKey": k.secret_key} for k in keys]
 
 
-def _user_info(user: User) -> dict[str, Any]:
+def _state(state: State, user: User) -> dict[str, str]:
+    return {"State": user.state} if state.variant.state_reported else {}
+
+
+def _user_info(state: State, user: User) -> dict[str, Any]:
     return {
         "UserEmail": user.email,
         "UserId": user.user_id,
-        "State": user.state,
+        **_state(state, user),
         "OwnerId": "0000000000000000",
         "Flags": ["system"] if user.system else [],
         "AWSAccessKeys": _pairs(user.keys),
@@ -462,19 +553,18 @@ def _bucket_info(b: Bucket) -> dict[str, Any]:
 def admin_users(state: State, call: Call) -> web.Response:
     email = call.query.get("emailAddress")
     if call.method == "GET" and email is None:
-        return _json(
-            [
-                {"UserEmail": u.email, "UserId": u.user_id, "State": u.state, "OwnerId": "0000000000000000"}
-                for u in state.users.values()
-            ]
-        )
+        users = [
+            {"UserEmail": u.email, "UserId": u.user_id, **_state(state, u), "OwnerId": "0000000000000000"}
+            for u in state.users.values()
+        ]
+        return _json({"Users": [{**u, "Flags": []} for u in users]} if state.variant.users_wrapped else users)
     email = _need(call, "emailAddress")
     if call.method == "PUT":
         user = state.create_user(email)
         return _json({"UserEmail": user.email, "UserId": user.user_id, "AWSAccessKeys": _pairs(user.keys)})
     user = state.user_by_email(email)
     if call.method == "GET":
-        return _json(_user_info(user))
+        return _json(_user_info(state, user))
     if call.method == "DELETE":
         state.delete_user(user)
         return web.Response(status=204)
@@ -482,12 +572,16 @@ def admin_users(state: State, call: Call) -> web.Response:
         account = call.query.get("accountName")
         if "genKey" in call.query:
             key = state.gen_key(user, account)
-            return _json({"UserEmail": user.email, "UserId": user.user_id, "AWSAccessKeys": _pairs([key])})
+            pairs = [key]
+            if state.variant.gen_key_lists_all:  # all pairs, the new one first (taking the last would be wrong)
+                pairs += [k for k in (user.keys if account is None else user.accounts[account]) if k is not key]
+            return _json({"UserEmail": user.email, "UserId": user.user_id, "AWSAccessKeys": _pairs(pairs)})
         if "revokeKey" in call.query:
             state.revoke_key(user, account, _need(call, "revokeKey"))
             return web.Response()
         if "disable" in call.query or "enable" in call.query:
-            user.state = "disabled" if "disable" in call.query else "enabled"
+            if user.email not in state.stuck_states:
+                user.state = "disabled" if "disable" in call.query else "enabled"
             return web.Response()
         raise GatewayError(400, "InvalidArgument", "POST ?ostor-users needs enable, disable, genKey or revokeKey")
     raise GatewayError(405, "MethodNotAllowed", f"{call.method} is not supported on ?ostor-users")
@@ -527,7 +621,9 @@ def _target(state: State, call: Call, *, defaults: bool = False) -> tuple[str, s
     raise GatewayError(400, "InvalidArgument", f"{call.service} needs emailAddress or bucket")
 
 
-def _number(text: str, what: str) -> float:
+def _number(text: str, what: str, *, integer: bool = False) -> float:
+    if integer and not text.isdigit():
+        raise GatewayError(400, "InvalidArgument", f"{what} must be a whole number, got {text!r}")
     try:
         value = float(text)
     except ValueError:
@@ -544,10 +640,12 @@ def admin_limits(state: State, call: Call) -> web.Response:
         name = f"{kind}:{resource}"
         if name not in LIMIT_KEYS:
             raise GatewayError(400, "InvalidArgument", f"unknown limit {name}; known: {', '.join(LIMIT_KEYS)}")
-        value = _number(_need(call, "limit-value"), "limit-value")
+        value = _number(_need(call, "limit-value"), "limit-value", integer=state.variant.integer_limits)
         state.limits.setdefault(target, {})[name] = value if kind == "ops" else float(int(value))
         return web.Response()
     if call.method == "GET":
+        if target not in state.limits and state.variant.limits_404_when_unset:
+            raise GatewayError(404, "NoSuchLimits", "no limits are set")
         values = state.limits.get(target, {})
         return _json(
             {
@@ -562,6 +660,8 @@ def admin_limits(state: State, call: Call) -> web.Response:
 
 
 def admin_quotas(state: State, call: Call) -> web.Response:
+    if not state.variant.quota_accounting:
+        raise GatewayError(400, "InvalidRequest", "quota accounting is not enabled on this volume")
     target = _target(state, call, defaults=True)
     kind = "0" if target[0] == "user" or target == ("default", "user") else "1"
     if call.method == "PUT":
@@ -581,17 +681,28 @@ def admin_quotas(state: State, call: Call) -> web.Response:
 def admin_usage(state: State, call: Call) -> web.Response:
     obj = call.query.get("obj")
     if obj is None and call.method == "GET":
-        names = sorted(state.stats)
+        names = sorted({*state.stats, *state.raw_stats})
         after = call.query.get("after")
-        if after:
+        if after and not state.variant.ignores_after:
             names = [n for n in names if n > after]
         page = names[: state.page_size]
         return _json({"nr_items": len(page), "truncated": len(names) > len(page), "items": page})
     obj = _need(call, "obj")
+    if obj in state.raw_stats:
+        if call.method == "GET":
+            return web.Response(body=state.raw_stats[obj], content_type="application/json")
+        if call.method == "DELETE":
+            del state.raw_stats[obj]
+            return web.Response(status=204)
     if obj not in state.stats:
         raise GatewayError(404, "NoSuchKey", f"no statistics object {obj}")
     if call.method == "GET":
-        return _json(state.stats[obj])
+        text = json.dumps(state.stats[obj], indent=2)
+        if isinstance(state.stats[obj]["service_id"], str):  # printed bare, as the guide prints the decimal one
+            text = text.replace(
+                f'"service_id": "{state.stats[obj]["service_id"]}"', f'"service_id": {state.service_id}'
+            )
+        return web.Response(text=text, content_type="application/json")
     if call.method == "DELETE":
         del state.stats[obj]
         return web.Response(status=204)
@@ -635,11 +746,14 @@ class S3Call:
     user: User
 
 
-def _owned(state: State, call: S3Call, name: str) -> Bucket:
+def _owned(state: State, call: S3Call, name: str, *, bucket_delete: bool = False) -> Bucket:
+    """The bucket, if the caller owns it or is a system user (the guide deletes buckets with the system user's
+    keys; whether it may also reach their objects is `Variant.system_deletes_objects`)."""
     bucket = state.buckets.get(name)
     if bucket is None:
         raise GatewayError(404, "NoSuchBucket", f"the bucket {name} does not exist")
-    if bucket.owner_id != call.user.user_id:
+    system = call.user.system and (bucket_delete or state.variant.system_deletes_objects)
+    if bucket.owner_id != call.user.user_id and not system:
         raise GatewayError(403, "AccessDenied", f"access to bucket {name} denied")
     return bucket
 
@@ -679,7 +793,7 @@ def s3_bucket(state: State, call: S3Call, name: str) -> web.Response:
         state.create_bucket(name, call.user)
         state.count(call.user.user_id, name, "other")
         return web.Response(headers={"Location": f"/{name}"})
-    bucket = _owned(state, call, name)
+    bucket = _owned(state, call, name, bucket_delete=method == "DELETE")
     if method == "HEAD":
         state.count(call.user.user_id, name, "other")
         return web.Response()
@@ -885,6 +999,7 @@ async def handle(request: web.Request) -> web.Response:
                 raise GatewayError(403, "AccessDenied", "the admin services need a system user's keys")
             if first not in ADMIN:
                 raise GatewayError(400, "InvalidArgument", f"unknown service {first}")
+            state.admin_calls.append((request.method, first, query))
             return ADMIN[first](state, Call(request.method, first, query, user))
         if user.state != "enabled":
             raise GatewayError(403, "AccessDenied", "the user is disabled")
@@ -920,8 +1035,9 @@ class OstorEmulator:
         page_size: int = 1000,
         system_email: str = "system@ostor-emulator.invalid",
         system_keys: tuple[str, str] | None = None,
+        variant: Variant = GUIDE,
     ) -> None:
-        self.state = State(clock=clock, stats_period=stats_period, page_size=page_size)
+        self.state = State(clock=clock, stats_period=stats_period, page_size=page_size, variant=variant)
         system = self.state.create_user(system_email, system=True, keys=system_keys)
         self.access_key, self.secret_key = system.keys[0].access_key, system.keys[0].secret_key
         self.app = make_app(self.state)
@@ -958,13 +1074,15 @@ class OstorEmulator:
 
 async def _serve(args: argparse.Namespace) -> None:
     keys = (args.access_key, args.secret_key) if args.access_key and args.secret_key else None
-    emulator = OstorEmulator(stats_period=args.stats_period, system_keys=keys)
+    variant = next(v for v in VARIANTS if v.name == args.variant)
+    emulator = OstorEmulator(stats_period=args.stats_period, system_keys=keys, variant=variant)
     await emulator.start(args.host, args.port)
     print(
         json.dumps(
             {
                 "emulator": "Virtuozzo ostor S3 gateway stand-in (not Virtuozzo software)",
                 "url": emulator.url,
+                "variant": variant.name,
                 "access_key": emulator.access_key,
                 "secret_key": emulator.secret_key,
             }
@@ -989,6 +1107,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--stats-period", type=int, default=1800, help="seconds between statistics objects")
+    parser.add_argument(
+        "--variant", choices=[v.name for v in VARIANTS], default="guide", help="how it answers where gateways differ"
+    )
     parser.add_argument("--access-key", help="the system user's access key (default: generated)")
     parser.add_argument("--secret-key", help="the system user's secret key (default: generated)")
     asyncio.run(_serve(parser.parse_args(argv)))

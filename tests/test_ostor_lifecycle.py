@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -249,3 +250,48 @@ def test_gateway_generated_secrets_appear_in_no_log_or_module_log(make, daemon) 
         assert secret not in log
         for entry in rotated.module_log:
             assert secret not in str(entry["masked"])
+
+
+def test_on_a_cluster_without_quota_accounting_quotas_are_called_only_when_the_product_sets_one(  # type: ignore[no-untyped-def]
+    make, gateway
+) -> None:
+    """The guide: quotas need `ostor-ctl add-acc` first. Create and Terminate of a product without a quota never
+    depend on it; a product with one gets a sentence telling the admin what to run."""
+    state = gateway.emulator.state
+    accounting = state.variant
+    state.variant = dataclasses.replace(accounting, quota_accounting=False)
+    try:
+        mark = gateway.run(lambda: len(state.admin_calls))
+        svc = make()
+        services = gateway.run(lambda: [s for _, s, _ in state.admin_calls[mark:]])
+        assert "ostor-users" in services
+        assert "ostor-quotas" not in services
+        svc.options[2] = "5"
+        changed = svc.call("ChangePackage").returned
+        assert "ostor-ctl add-acc -V <volume id>" in changed
+        svc.options[2] = "0"
+        assert svc.call("ChangePackage").returned == "success"
+        assert svc.call("TerminateAccount").returned == "success"
+    finally:
+        state.variant = accounting
+
+
+def test_an_unreadable_statistics_object_is_kept_on_the_gateway_and_shown_on_the_admin_tab(  # type: ignore[no-untyped-def]
+    make, gateway
+) -> None:
+    svc = make()
+    broken = "s3-usage-800000000000006a-2017-02-01T16:27:24.000Z-1800"
+    gateway.run(lambda: gateway.emulator.state.raw_stats.__setitem__(broken, b'{"fmt_version": 1, "items": ['))
+    try:
+        r = run_shim("UsageUpdate", svc.server_params(), url=svc.url, secret=svc.secret)
+        assert r.returned == "success", r.returned
+        assert broken in gateway.run(lambda: set(gateway.emulator.state.raw_stats))  # kept, never deleted
+        fields = svc.call("AdminServicesTabFields", session={"adminid": 1}).returned
+        text = " ".join(fields.values())
+        assert "1 usage statistics object on this server could not be read" in text
+        assert broken in text
+    finally:
+        gateway.run(lambda: gateway.emulator.state.raw_stats.pop(broken, None))
+    run_shim("UsageUpdate", svc.server_params(), url=svc.url, secret=svc.secret)  # gone from the gateway: not shown
+    fields = svc.call("AdminServicesTabFields", session={"adminid": 1}).returned
+    assert broken not in " ".join(fields.values())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
-from bridge.domain.values import KeyPair, RateLimits, TrafficRecord
+from bridge.domain.values import KeyPair, RateLimits, TrafficCollection, TrafficRecord
 
 
 @runtime_checkable
@@ -59,17 +59,24 @@ class StorageQuotas(Protocol):
 
 
 @runtime_checkable
-class TrafficStatistics(Protocol):
+class BucketOwnership(Protocol):
+    """Buckets belong to the account that made them, whatever their name (ostor): the account may name buckets
+    freely, and usage and deletion go by owner, never by name."""
+
     async def owner_id(self, username: str) -> str | None:
-        """The server's id for the account, as TrafficRecord.owner_id names it (None if it does not exist)."""
+        """The server's id for the account, as TrafficRecord.owner_id and BucketUsage.owner name it (None if it does
+        not exist)."""
         ...
 
+
+@runtime_checkable
+class TrafficStatistics(BucketOwnership, Protocol):
     async def collect_traffic(
         self,
         store: Callable[[str, tuple[TrafficRecord, ...]], Awaitable[None]],
         *,
         max_objects: int = 1000,
-    ) -> int:
+    ) -> TrafficCollection:
         """Read pending statistics objects, hand each one's records to `store`, and delete an object only after
-        `store` returned for it. Returns how many objects were collected. Server-wide, not per account."""
+        `store` returned for it. An object that cannot be read is kept and named. Server-wide, not per account."""
         ...

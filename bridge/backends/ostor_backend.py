@@ -10,7 +10,6 @@ user reaches only its own buckets, so the product's policy templates have no ost
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import re
 import ssl
@@ -22,37 +21,36 @@ from typing import Any, TypeVar
 
 import aiohttp
 import certifi
-import urllib3.exceptions as u3
 from minio import Minio
-from minio.error import MinioException, S3Error, ServerError
+from minio.error import S3Error
 
 from bridge.backends.base import AccountInfo, AccountSpec, ConnectionReport, DeletionReport, Usage
 from bridge.backends.http_pool import pool_manager
 from bridge.backends.ostor_client import (
-    GatewayError,
+    BandwidthUnit,
     Keys,
     OstorAdminClient,
     OstorBucket,
-    OstorNotFound,
     OstorUser,
     SignatureVersion,
-    connection_reason,
+    Target,
     for_bucket,
     for_user,
-    map_gateway_error,
-    tls_error,
 )
+from bridge.backends.ostor_errors import OstorNotFound, OstorProtocolError, map_data_error
 from bridge.backends.panel_storage import OstorPanel
-from bridge.backends.s3_data import credentials_work, empty_and_remove, ensure_bucket, measure
+from bridge.backends.s3_data import credentials_work, empty_and_remove, empty_bucket, ensure_bucket, measure
 from bridge.config import BackendSettings
 from bridge.domain.naming import check_username
 from bridge.domain.params import ServerParams
 from bridge.domain.policies import PolicyKind
-from bridge.domain.values import BucketUsage, KeyPair, RateLimits, TrafficRecord
-from bridge.errors import BackendError, BackendUnreachable, Unsupported
+from bridge.domain.values import BucketUsage, KeyPair, RateLimits, TrafficCollection, TrafficRecord
+from bridge.errors import BackendAuthError, BackendError, BackendForbidden, Unsupported
 from bridge.locks import KeyedLocks
+from bridge.logs import get_logger
 
 T = TypeVar("T")
+log = get_logger("s3bridge.ostor")
 DEFAULT_EMAIL_DOMAIN = "s3bridge.invalid"  # RFC 2606: can never be a real mailbox
 _DOMAIN = re.compile(r"^(?=.{1,200}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
 
@@ -64,6 +62,7 @@ class OstorSettings:
     email_domain: str = DEFAULT_EMAIL_DOMAIN
     signature: SignatureVersion = "v2"
     region: str = "us-east-1"  # the SigV4 region the gateway expects (data plane and, with v4, admin)
+    bandwidth_unit: BandwidthUnit = "kbit"  # what the gateway's `bandwidth:out` counts (see to_gateway_bandwidth)
 
     def __post_init__(self) -> None:
         if not _DOMAIN.match(self.email_domain):
@@ -74,29 +73,6 @@ def user_email(username: str, domain: str = DEFAULT_EMAIL_DOMAIN) -> str:
     """The ostor user of a service: keyed by the service's username, never by the client's email."""
     check_username(username)
     return f"{username}@{domain}"
-
-
-def map_data_error(exc: BaseException, endpoint: str, *, action: str) -> BackendError:
-    """What minio-py and urllib3 raise on the data plane (S3 with the account's keys), as a BackendError sentence."""
-    if isinstance(exc, BackendError):
-        return exc
-    if isinstance(exc, S3Error):
-        status = exc.response.status if exc.response is not None else 0
-        err = GatewayError(status, exc.code or "", exc.message or "")
-        return map_gateway_error(err, endpoint, action=action, system_keys=False)
-    if isinstance(exc, ServerError):
-        return map_gateway_error(GatewayError(exc.status_code, "", ""), endpoint, action=action, system_keys=False)
-    if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
-        return map_data_error(exc.reason, endpoint, action=action)
-    if isinstance(exc, u3.SSLError | ssl.SSLError):
-        return tls_error(exc, endpoint)
-    if isinstance(exc, u3.ReadTimeoutError):
-        return BackendUnreachable(f"Virtuozzo ostor gateway at {endpoint} did not answer {action} in time")
-    if isinstance(exc, u3.HTTPError | OSError):
-        return BackendUnreachable(f"Virtuozzo ostor gateway at {endpoint} is unreachable: {connection_reason(exc)}")
-    if isinstance(exc, MinioException):
-        return BackendError(f"Virtuozzo ostor gateway at {endpoint} answered {action} with an unreadable response")
-    return BackendError(f"Virtuozzo ostor gateway at {endpoint}: unexpected {type(exc).__name__} during {action}")
 
 
 class OstorClients:
@@ -131,7 +107,7 @@ class OstorClients:
             region=settings.region,
         )
 
-    def s3_as(self, server: ServerParams, settings: OstorSettings, pair: KeyPair) -> Minio:
+    def s3_as(self, server: ServerParams, settings: OstorSettings, pair: KeyPair | Keys) -> Minio:
         return Minio(
             server.endpoint,
             access_key=pair.access_key,
@@ -153,9 +129,6 @@ class OstorClients:
             await self._session.close()
         self.executor.shutdown(wait=True)
         self.http.clear()
-
-
-# -- data plane (run in worker threads) -------------------------------------------------------------------------
 
 
 # -- the driver -------------------------------------------------------------------------------------------------
@@ -213,9 +186,55 @@ class OstorBackend(OstorPanel):
         return await self._user(username) is not None
 
     async def account_info(self, username: str) -> AccountInfo | None:
-        """The user's `State` from one query; ostor has no groups and no per-user policies, so those stay empty."""
+        """The user's `State` from one query; ostor has no groups and no per-user policies, so those stay empty.
+        A gateway that reports no `State` is asked through the data plane: do the user's keys reach S3?"""
         user = await self._user(username)
-        return None if user is None else AccountInfo(enabled=user.enabled)
+        if user is None:
+            return None
+        enabled = user.enabled
+        if enabled is None:
+            enabled = await self._keys_reach_s3(user) is not False
+        return AccountInfo(enabled=enabled)
+
+    async def _keys_reach_s3(self, user: OstorUser) -> bool | None:
+        """True if the user's first key pair lists buckets, False if refused, None when it has no pair to try."""
+        if not user.keys:
+            return None
+        s3 = self._s3(user.keys[0])
+
+        def reach() -> bool:
+            try:
+                s3.list_buckets()
+            except S3Error as e:
+                if e.code in ("AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId"):
+                    return False
+                raise
+            return True
+
+        return await self._data(reach, f"check the data access of {user.email}")
+
+    async def _set_state(self, email: str, enabled: bool) -> None:
+        """Send enable/disable every time (the POST is idempotent: never skipped because of a state read before)
+        and confirm: a gateway that reports another state afterwards is named, with the state it reported."""
+        flag = "enable" if enabled else "disable"
+        await self.admin.set_user_enabled(email, enabled)
+        after = await self.admin.get_user(email)
+        if after is None:
+            raise BackendError(f"{self._where()} lost user '{email}' while asked to {flag} it", code="no_such_account")
+        reached = after.enabled
+        if reached is None:
+            reached = await self._keys_reach_s3(after)
+        if reached is not None and reached != enabled:
+            state = (
+                f"its state as '{after.state}'"
+                if after.state
+                else "no state, and its keys " + ("still reach S3" if reached else "are refused")
+            )
+            raise BackendError(
+                f"{self._where()} accepted '{flag}' for user '{email}' but reports {state}; check the user with"
+                f" `ostor-s3-admin query-user-info -e {email}` on the cluster",
+                code="state_mismatch",
+            )
 
     async def list_buckets(self, username: str) -> list[tuple[str, str]]:
         """Every bucket the account's user owns (whatever its name), with the gateway's `creation_date`, from one
@@ -249,12 +268,27 @@ class OstorBackend(OstorPanel):
         """A key pair to reach the user's buckets with; generates one if an admin revoked them all."""
         if user.keys:
             return user.keys[0]
-        return await self.admin.generate_key(user.email)
+        return await self._generate_pair(user.email, before=())
+
+    async def _generate_pair(self, email: str, *, before: tuple[KeyPair, ...]) -> KeyPair:
+        """genKey, and the new pair told apart as the one the user did not hold before: a gateway may answer with
+        the new pair only (the guide) or with all of the user's pairs in any order (what public clients expect)."""
+        held = {k.access_key for k in before}
+        new = [k for k in await self.admin.generate_key(email) if k.access_key not in held]
+        if len(new) != 1:  # the answer did not single it out: ask for the user's pairs now
+            user = await self.admin.get_user(email)
+            new = [k for k in (user.keys if user else ()) if k.access_key not in held]
+        if len(new) != 1:
+            raise BackendError(
+                f"{self._where()} generated a key pair for '{email}' but neither its answer nor the user's key list"
+                " shows which pair is new; nothing was revoked or handed out",
+                code="backend_protocol",
+            )
+        return new[0]
 
     async def set_enabled(self, username: str, enabled: bool) -> None:
         user = await self._require_user(username)
-        if user.enabled != enabled:
-            await self.admin.set_user_enabled(user.email, enabled)
+        await self._set_state(user.email, enabled)
 
     async def set_secret(self, username: str, secret: str, *, enabled: bool) -> None:
         raise Unsupported(
@@ -309,14 +343,14 @@ class OstorBackend(OstorPanel):
         if spec.buckets:
             owned = {b.name for b in await self.admin.list_buckets(user.email)}
             missing = [b for b in spec.buckets if b not in owned]
-        if (spec.enabled or missing) and not user.enabled:
-            await self.admin.set_user_enabled(user.email, True)  # its keys must work to create buckets
+        if spec.enabled or (missing and not user.enabled):
+            await self._set_state(user.email, True)  # its keys must work to create buckets
         if missing:
             s3 = self._s3(await self._usable_pair(user))
             for bucket in missing:
                 await self._data(lambda b=bucket: ensure_bucket(s3, b), f"create bucket {bucket}")  # type: ignore[misc]
         if not spec.enabled:
-            await self.admin.set_user_enabled(user.email, False)
+            await self._set_state(user.email, False)
 
     async def usage(self, username: str, *, budget_s: float) -> Usage:
         """Exact by listing with the account's keys within the budget; else the gateway's own bucket sizes
@@ -326,8 +360,9 @@ class OstorBackend(OstorPanel):
         if user is None:
             return Usage((), True)
         buckets = await self.admin.list_buckets(user.email)
-        if not user.enabled or not user.keys:
-            return Usage(tuple(BucketUsage(b.name, b.size, 0, b.created) for b in buckets), exact=not buckets)
+        gateway_sizes = Usage(tuple(BucketUsage(b.name, b.size, 0, b.created) for b in buckets), exact=not buckets)
+        if user.enabled is False or not user.keys:
+            return gateway_sizes
         s3 = self._s3(user.keys[0])
         out: list[BucketUsage] = []
         exact = True
@@ -336,10 +371,13 @@ class OstorBackend(OstorPanel):
                 out.append(BucketUsage(b.name, b.size, 0, b.created))
                 exact = False
                 continue
-            size, count, done = await self._data(
-                lambda n=b.name: measure(s3, n, deadline),  # type: ignore[misc]
-                f"list objects of {b.name}",
-            )
+            try:
+                size, count, done = await self._data(
+                    lambda n=b.name: measure(s3, n, deadline),  # type: ignore[misc]
+                    f"list objects of {b.name}",
+                )
+            except (BackendForbidden, BackendAuthError):
+                return gateway_sizes  # a disabled user on a gateway that does not report the state
             out.append(BucketUsage(b.name, size if done else max(size, b.size), count, b.created))
             exact = exact and done
         return Usage(tuple(out), exact)
@@ -347,42 +385,48 @@ class OstorBackend(OstorPanel):
     async def delete_account(self, username: str) -> DeletionReport:
         """Every bucket the user owns (all object versions), its limits and quotas, its accounts, then the user.
 
-        A disabled user is enabled for the deletion (its own keys empty its buckets) and disabled again on failure."""
+        Buckets go the guide's way: deleted with the system user's keys (`s3_curl DELETE .../bucketname`), emptied
+        with them too where the gateway allows it. Where it lets only the owner delete objects, an enabled user's own
+        keys empty the bucket; a suspended user's keys are never re-enabled for that (its data would be reachable
+        by the customer during the termination): the deletion stops with a sentence saying what to do."""
         user = await self._user(username)
         if user is None:
             return DeletionReport()
-        was_disabled = not user.enabled
-        if was_disabled:
-            await self.admin.set_user_enabled(user.email, True)
-        try:
-            buckets = await self.admin.list_buckets(user.email)
-            objects = 0
-            if buckets:
-                s3 = self._s3(await self._usable_pair(user))
-                for b in buckets:
-                    objects += await self._delete_bucket(s3, b)
-            await self.admin.delete_limits(for_user(user.email))
-            await self.admin.delete_quota(for_user(user.email))
-            for account in user.accounts:
-                await self.admin.delete_account(user.email, account.name)
-            removed = await self.admin.delete_user(user.email)
-        except BaseException:
-            if was_disabled:
-                await self._try_disable(user.email)
-            raise
+        buckets = await self.admin.list_buckets(user.email)
+        objects = 0
+        for b in buckets:
+            objects += await self._delete_bucket(user, b)
+        await self.admin.delete_limits(for_user(user.email))
+        await self.admin.delete_quota(for_user(user.email))
+        for account in user.accounts:
+            await self.admin.delete_account(user.email, account.name)
+        removed = await self.admin.delete_user(user.email)
         return DeletionReport(buckets=len(buckets), objects=objects, user_removed=removed)
 
-    async def _delete_bucket(self, s3: Minio, bucket: OstorBucket) -> int:
+    async def _delete_bucket(self, user: OstorUser, bucket: OstorBucket) -> int:
         await self.admin.delete_limits(for_bucket(bucket.name))
         await self.admin.delete_quota(for_bucket(bucket.name))
-        return await self._data(
-            lambda: empty_and_remove(s3, bucket.name, self._where()), f"delete bucket {bucket.name}"
+        system = self.clients.s3_as(self.server, self.settings, self.admin.keys)
+        where, name = self._where(), bucket.name
+        try:
+            return await self._data(lambda: empty_and_remove(system, name, where), f"delete bucket {name}")
+        except (BackendForbidden, BackendAuthError):
+            pass  # this gateway lets only the owner delete objects
+        refused = BackendError(
+            f"{where} does not let the system user delete the objects in bucket '{name}' of suspended user"
+            f" '{user.email}', and the bridge does not re-enable a suspended customer's keys to do it; unsuspend"
+            " the service and terminate it again, or empty the bucket on the cluster",
+            code="delete_refused",
         )
-
-    async def _try_disable(self, email: str) -> None:
-        # the original failure is what the admin needs to see; Terminate again converges
-        with contextlib.suppress(BackendError):
-            await self.admin.set_user_enabled(email, False)
+        if user.enabled is False or not user.keys:
+            raise refused
+        owner = self._s3(user.keys[0])  # an enabled user's own keys (or one whose state the gateway does not say)
+        try:
+            emptied = await self._data(lambda: empty_bucket(owner, name, where), f"empty bucket {name} as its owner")
+        except (BackendForbidden, BackendAuthError):
+            raise refused from None
+        await self._data(lambda: system.remove_bucket(name), f"delete bucket {name}")  # the guide's way
+        return emptied
 
     # -- AccessKeys ---------------------------------------------------------------------------------------------
 
@@ -397,7 +441,7 @@ class OstorBackend(OstorPanel):
             others = [k for k in user.keys if k.access_key != current_access_key]
             if others:
                 return others[-1]  # made by an unfinished rotation: hand it out again rather than make a third
-            return await self.admin.generate_key(email)
+            return await self._generate_pair(email, before=user.keys)
 
     async def finish_key_rotation(self, username: str, keep_access_key: str) -> int:
         email = self.email(username)
@@ -419,7 +463,7 @@ class OstorBackend(OstorPanel):
 
     async def rate_limits(self, username: str) -> RateLimits:
         user = await self._require_user(username)
-        return await self.admin.get_limits(for_user(user.email))
+        return await self.admin.get_limits(for_user(user.email), self.settings.bandwidth_unit)
 
     async def set_rate_limits(self, username: str, limits: RateLimits) -> None:
         user = await self._require_user(username)
@@ -427,8 +471,8 @@ class OstorBackend(OstorPanel):
         if limits.unlimited:
             await self.admin.delete_limits(target)
             return
-        if await self.admin.get_limits(target) != limits:
-            await self.admin.set_limits(target, limits)
+        if await self.admin.get_limits(target, self.settings.bandwidth_unit) != limits:
+            await self.admin.set_limits(target, limits, self.settings.bandwidth_unit)
 
     async def quota_gb(self, username: str) -> int | None:
         user = await self._require_user(username)
@@ -439,13 +483,7 @@ class OstorBackend(OstorPanel):
         if gigabytes is not None and gigabytes < 1:
             raise ValueError("a quota is a whole number of gigabytes from 1; None removes it")
         user = await self._require_user(username)
-        target = for_user(user.email)
-        if gigabytes is None:
-            await self.admin.delete_quota(target)
-            return
-        current = await self.admin.get_quota(target)
-        if current is None or current.size_gb != gigabytes:
-            await self.admin.set_quota(target, gigabytes)
+        await self._converge_quota(for_user(user.email), gigabytes)
 
     async def set_bucket_quotas_gb(self, username: str, gigabytes: int | None) -> int:
         if gigabytes is not None and gigabytes < 1:
@@ -453,14 +491,17 @@ class OstorBackend(OstorPanel):
         user = await self._require_user(username)
         buckets = await self.admin.list_buckets(user.email)
         for bucket in buckets:
-            target = for_bucket(bucket.name)
-            if gigabytes is None:
-                await self.admin.delete_quota(target)
-                continue
-            current = await self.admin.get_quota(target)
-            if current is None or current.size_gb != gigabytes:
-                await self.admin.set_quota(target, gigabytes)
+            await self._converge_quota(for_bucket(bucket.name), gigabytes)
         return len(buckets)
+
+    async def _converge_quota(self, target: Target, gigabytes: int | None) -> None:
+        """Make one target's quota `gigabytes` (None: none), writing only when it differs."""
+        if gigabytes is None:
+            await self.admin.delete_quota(target)
+            return
+        current = await self.admin.get_quota(target)
+        if current is None or current.size_gb != gigabytes:
+            await self.admin.set_quota(target, gigabytes)
 
     # -- TrafficStatistics --------------------------------------------------------------------------------------
 
@@ -473,19 +514,36 @@ class OstorBackend(OstorPanel):
         store: Callable[[str, tuple[TrafficRecord, ...]], Awaitable[None]],
         *,
         max_objects: int = 1000,
-    ) -> int:
-        collected = 0
+    ) -> TrafficCollection:
+        """Page through `?ostor-usage` (with `after=`, which the guide does not document): a page that brings no name
+        not seen before ends the collection, so a gateway that ignores `after` and keeps saying `truncated` cannot
+        make it loop. An object that cannot be read is kept on the gateway (never deleted), named in the result and
+        logged; the others are stored, then deleted."""
+        collected, unreadable, seen = 0, [], set()
         after: str | None = None
+        stopped = False
         while collected < max_objects:
             listing = await self.admin.list_usage(after)
-            for name in listing.items[: max_objects - collected]:
-                records = await self.admin.get_usage(name)
+            fresh = [n for n in listing.items if n not in seen]
+            if not fresh:
+                stopped = listing.truncated
+                if stopped:
+                    log.warning("ostor_usage_paging_stopped", server=self.server.endpoint, after=after)
+                break
+            for name in fresh[: max_objects - collected]:
+                seen.add(name)
+                try:
+                    records = await self.admin.get_usage(name)
+                except OstorProtocolError:
+                    unreadable.append(name)
+                    log.warning("ostor_usage_object_unreadable", server=self.server.endpoint, object=name)
+                    continue
                 if records is None:
                     continue  # deleted meanwhile (another collector)
                 await store(name, records)
                 await self.admin.delete_usage(name)  # only now: the records are safely stored
                 collected += 1
-            if not listing.truncated or not listing.items:
+            if not listing.truncated:
                 break
             after = listing.items[-1]
-        return collected
+        return TrafficCollection(collected, tuple(unreadable), stopped)

@@ -12,13 +12,13 @@ guide's `s3_curl` does (botocore alone would sign only `/`, since `ostor-*` is n
 from __future__ import annotations
 
 import json
-import ssl
-import xml.etree.ElementTree as ET
+import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
-from typing import Any, Literal, cast
+from typing import Any, Literal
 from urllib.parse import SplitResult, quote, urlsplit
 
 import aiohttp
@@ -27,8 +27,17 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from yarl import URL
 
+from bridge.backends.ostor_errors import (
+    OstorNotFound,
+    OstorProtocolError,
+    QuotaAccountingOff,
+    map_gateway_error,
+    map_transport_error,
+    parse_error,
+    quota_refusal,
+)
 from bridge.domain.values import KeyPair, RateLimits, TrafficRecord
-from bridge.errors import BackendAuthError, BackendError, BackendForbidden, BackendTLSError, BackendUnreachable
+from bridge.errors import BackendError
 
 SERVICES = ("ostor-users", "ostor-accounts", "ostor-buckets", "ostor-quotas", "ostor-limits", "ostor-usage")
 SignatureVersion = Literal["v2", "v4"]
@@ -36,8 +45,6 @@ Param = tuple[str, str | None]  # (name, value); None is a bare flag such as `ge
 Target = tuple[str, str]  # what a limit or quota applies to: ("emailAddress", e) | ("bucket", b) | ("default", kind)
 
 _UNRESERVED = "-_.~"  # RFC 3986: everything else in a query value is percent-encoded ('+', '&', '@', '=', ...)
-_AUTH_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidSecurity", "AuthorizationHeaderMalformed"}
-_FORBIDDEN_CODES = {"AccessDenied", "AllAccessDisabled"}
 _LIMIT_FIELDS = (
     ("ops", "default", "ops_default"),
     ("ops", "get", "ops_get"),
@@ -121,13 +128,6 @@ class _OstorHmacV1Auth(HmacV1Auth):
         return super().canonical_resource(split, auth_path=auth_path)
 
 
-def string_to_sign_v2(method: str, url: str, headers: Mapping[str, str], date: str) -> str:
-    """What SigV2 signs (for diagnostics and tests; holds no secret)."""
-    request = AWSRequest(method=method, url=url, headers=dict(headers))
-    signer = _OstorHmacV1Auth(Keys("", ""), date)
-    return str(signer.canonical_string(method, urlsplit(url), cast(Any, request.headers)))
-
-
 def sign_v2(method: str, url: str, headers: Mapping[str, str], keys: Keys, *, date: str) -> dict[str, str]:
     """The request's headers plus `Date` and `Authorization: AWS <key>:<signature>` (AWS Signature V2)."""
     request = AWSRequest(method=method, url=url, headers=dict(headers))
@@ -163,142 +163,6 @@ def sign_v4(
     return dict(request.headers.items())
 
 
-# -- errors (pure) ---------------------------------------------------------------------------------------------
-
-
-class OstorNotFound(BackendError):
-    """The gateway has no such user, account, bucket, key, quota or statistics object (HTTP 404)."""
-
-    code = "not_found"
-
-
-class OstorConflict(BackendError):
-    """The gateway refused because of the current state (HTTP 409): a user still owning buckets, a third key..."""
-
-    code = "conflict"
-
-
-class OstorProtocolError(BackendError):
-    """The answer was not what the guide documents (not JSON, or fields missing)."""
-
-    code = "backend_protocol"
-
-
-@dataclass(frozen=True)
-class GatewayError:
-    status: int
-    code: str
-    message: str
-
-
-def _one_line(text: str, limit: int = 160) -> str:
-    return " ".join(text.split())[:limit]
-
-
-def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> GatewayError:
-    """Code and message of a refusal: S3 XML `<Error>`, JSON, the `X-Amz-Err-Message` header, or plain text."""
-    code = message = ""
-    text = body.decode("utf-8", errors="replace").strip()
-    if text.startswith("<"):
-        try:
-            root = ET.fromstring(text)  # noqa: S314 - a short error body from the gateway; no entities resolved
-            code, message = root.findtext("Code") or "", root.findtext("Message") or ""
-        except ET.ParseError:
-            message = ""
-    elif text.startswith("{"):
-        try:
-            data = json.loads(text)
-            if isinstance(data, dict):
-                code = str(data.get("Code") or data.get("code") or "")
-                message = str(data.get("Message") or data.get("message") or data.get("error") or "")
-        except ValueError:
-            pass
-    header = next((v for k, v in headers.items() if k.lower() == "x-amz-err-message"), "")
-    if not message:
-        message = header or (text if not text.startswith("<") else "")
-    return GatewayError(status, _one_line(code, 64), _one_line(message))
-
-
-def map_gateway_error(err: GatewayError, endpoint: str, *, action: str, system_keys: bool = True) -> BackendError:
-    """One sentence an admin can act on. `system_keys` says whose keys signed: the server record's or the account's."""
-    where = f"Virtuozzo ostor gateway at {endpoint}"
-    what = " ".join(p for p in (err.code, err.message) if p) or f"HTTP {err.status}"
-    if err.code == "RequestTimeTooSkewed":
-        return BackendError(
-            f"{where} refused {action}: this host's clock differs from the gateway's by more than 15 minutes;"
-            " synchronise both with NTP",
-            code="clock_skew",
-        )
-    if err.code in _AUTH_CODES or err.status == 401:
-        if not system_keys:
-            return BackendAuthError(f"{where} rejected the account's own key pair for {action} ({what})")
-        return BackendAuthError(
-            f"{where} rejected the access key or secret key ({err.code or err.status}); check the server's Username"
-            " (access key) and Password (secret key) in WHMCS: they must be a key pair of an ostor system user"
-        )
-    if err.code in _FORBIDDEN_CODES or err.status == 403:
-        if not system_keys:
-            return BackendForbidden(f"{where} refused {action} to the account's own key pair ({what})")
-        return BackendForbidden(
-            f"the credentials for {where} are valid but not allowed to perform {action} ({what}); the WHMCS server"
-            " needs the keys of a system user (ostor-s3-admin create-user -S)"
-        )
-    if err.status == 404:
-        return OstorNotFound(f"{where} found nothing for {action} ({what})")
-    if err.status == 409:
-        return OstorConflict(f"{where} refused {action}: {what}")
-    if err.status >= 500:
-        return BackendError(
-            f"{where} failed {action} (HTTP {err.status} {what}); check the gateway's health and try again",
-            code="backend_unavailable",
-        )
-    return BackendError(f"{where} refused {action}: HTTP {err.status} {what}")
-
-
-def connection_reason(exc: BaseException) -> str:
-    os_error = getattr(exc, "os_error", None)
-    text = str(os_error or exc)
-    lowered = text.lower()
-    if isinstance(os_error or exc, ConnectionRefusedError) or "connection refused" in lowered:
-        return "connection refused"
-    if "name or service not known" in lowered or "name resolution" in lowered or "nodename nor servname" in lowered:
-        return "the host name does not resolve"
-    if "no route to host" in lowered:
-        return "no route to host"
-    if "timed out" in lowered or isinstance(exc, TimeoutError):
-        return "the connection timed out"
-    return _one_line(text.split(": ", 1)[-1]) or type(exc).__name__
-
-
-def tls_error(exc: BaseException, endpoint: str) -> BackendTLSError:
-    detail = str(exc)
-    if "CERTIFICATE_VERIFY_FAILED" in detail or isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        why = "the server certificate is not trusted (self-signed, expired or wrong host name)"
-    elif "WRONG_VERSION_NUMBER" in detail or "wrong version number" in detail:
-        why = "the server does not speak TLS on that port"
-    else:
-        why = _one_line(detail.split(": ", 1)[-1])
-    return BackendTLSError(
-        f"TLS handshake with Virtuozzo ostor gateway at {endpoint} failed: {why};"
-        " check the server's Secure checkbox, its port and its certificate"
-    )
-
-
-def map_transport_error(exc: BaseException, endpoint: str, *, action: str) -> BackendError:
-    where = f"Virtuozzo ostor gateway at {endpoint}"
-    if isinstance(exc, BackendError):
-        return exc
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError | ssl.SSLError):
-        return tls_error(exc, endpoint)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return BackendUnreachable(f"{where} is unreachable: {connection_reason(exc)}")
-    if isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
-        return BackendUnreachable(f"{where} accepted the connection but did not answer {action} in time")
-    if isinstance(exc, aiohttp.ClientError | OSError):
-        return BackendUnreachable(f"{where} is unreachable during {action}: {connection_reason(exc)}")
-    return BackendError(f"{where}: unexpected {type(exc).__name__} during {action}")
-
-
 # -- answers (pure) --------------------------------------------------------------------------------------------
 
 
@@ -312,15 +176,16 @@ class OstorAccount:
 class OstorUser:
     email: str
     user_id: str
-    state: str = "enabled"
+    state: str | None = None  # None: the answer had no `State` (the guide's create and genKey answers have none)
     owner_id: str = ""
     flags: tuple[str, ...] = ()
     keys: tuple[KeyPair, ...] = ()
     accounts: tuple[OstorAccount, ...] = ()
 
     @property
-    def enabled(self) -> bool:
-        return self.state == "enabled"
+    def enabled(self) -> bool | None:
+        """True for "enabled", False for any other state, None when the gateway did not say."""
+        return None if self.state is None else self.state == "enabled"
 
 
 @dataclass(frozen=True)
@@ -390,7 +255,7 @@ def parse_user(data: Any) -> OstorUser:
     return OstorUser(
         email=str(d["UserEmail"]),
         user_id=str(d["UserId"]),
-        state=str(d.get("State") or "enabled"),
+        state=str(d["State"]) if d.get("State") else None,
         owner_id=str(d.get("OwnerId") or ""),
         flags=tuple(str(f) for f in flags) if isinstance(flags, list) else (str(flags),),
         keys=parse_keys(d.get("AWSAccessKeys"), "a user's keys"),
@@ -434,13 +299,35 @@ def parse_buckets(data: Any) -> tuple[OstorBucket, ...]:
     return tuple(out)
 
 
-def parse_limits(data: Any) -> RateLimits:
+BandwidthUnit = Literal["kbit", "kbyte"]
+BITS_PER_BYTE = 8
+
+
+def to_gateway_bandwidth(kilobytes_per_s: int, unit: BandwidthUnit = "kbit") -> int:
+    """The product's KB/s (kilobytes) as the gateway's `bandwidth:out` value.
+
+    Every Virtuozzo text writes the unit in lower case: "kbs/s" (the guide's CLI output), "kb/s" (the Object Storage
+    Orchestration API reference, `vinfra ... --limit-type bandwidth ... in kb/s`); none spells it out. Lower-case b
+    is the bit (IEC 80000-13, IEEE 1541), so the gateway is read as kilobits per second by default: 100 KB/s is sent
+    as 800. Were the gateway to mean kilobytes, the customer would get 8 times the bandwidth sold, never less; a
+    provider who has measured their cluster sets `bandwidth_unit=kbyte` in the server's Access Hash."""
+    return kilobytes_per_s * BITS_PER_BYTE if unit == "kbit" else kilobytes_per_s
+
+
+def from_gateway_bandwidth(value: float, unit: BandwidthUnit = "kbit") -> int:
+    """The gateway's `bandwidth:out` (possibly fractional: the API reference shows "3.33") as whole KB/s."""
+    return round(value / BITS_PER_BYTE) if unit == "kbit" else round(value)
+
+
+def parse_limits(data: Any, unit: BandwidthUnit = "kbit") -> RateLimits:
     d = _dict(data, "the limits")
     values: dict[str, Any] = {}
     try:
         for kind, resource, attr in _LIMIT_FIELDS:
-            raw = d.get(f"{kind}:{resource}", "0")
-            values[attr] = int(float(raw)) if kind == "bandwidth" else float(raw)
+            raw = float(d.get(f"{kind}:{resource}", "0"))
+            if not math.isfinite(raw) or raw < 0:
+                raise ValueError(raw)
+            values[attr] = from_gateway_bandwidth(raw, unit) if kind == "bandwidth" else raw
     except (TypeError, ValueError):
         raise _bad("the limits") from None
     return RateLimits(**values)
@@ -462,6 +349,22 @@ def parse_usage_listing(data: Any) -> UsageListing:
     if not isinstance(items, list):
         raise _bad("the statistics list")
     return UsageListing(tuple(str(i) for i in items), bool(d.get("truncated", False)))
+
+
+_BARE_HEX = re.compile(r"(?<=[:\[,])(\s*)([0-9]*[a-fA-F][0-9a-fA-F]*)(?=\s*[,}\]])")
+
+
+def loads_lenient(body: bytes) -> Any:
+    """JSON, read again with bare hexadecimal numbers quoted if it is not valid as sent.
+
+    The guide names statistics objects by hexadecimal service ids (`s3-usage-800000000000006a-...`) but prints
+    `service_id` as a bare number (`8000000000000065`): a gateway that prints a hex id bare (`800000000000006a`)
+    makes the whole object invalid JSON. Quoting such tokens reads it without guessing any value."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return json.loads(_BARE_HEX.sub(lambda m: f'{m.group(1)}"{m.group(2)}"', text))
 
 
 def parse_usage_object(name: str, data: Any) -> tuple[TrafficRecord, ...]:
@@ -496,13 +399,26 @@ def parse_usage_object(name: str, data: Any) -> tuple[TrafficRecord, ...]:
     return tuple(out)
 
 
-def limit_params(target: Target, limits: RateLimits) -> list[list[Param]]:
-    """One `ostor-limits` PUT per limit (the API sets one limit-type/limit-resource pair per request)."""
+def limit_params(target: Target, limits: RateLimits, unit: BandwidthUnit = "kbit") -> list[list[Param]]:
+    """One `ostor-limits` PUT per limit (the API sets one limit-type/limit-resource pair per request).
+
+    Values are sent as whole numbers: every example in the guide is one (`limit-value=3600`, `=100`) and the API
+    reference types them "integer"; a gateway that parses integers would refuse "3600.00". A fractional
+    operations rate cannot be expressed, so it is refused with a sentence rather than rounded silently."""
     out: list[list[Param]] = []
     for kind, resource, attr in _LIMIT_FIELDS:
         value = getattr(limits, attr)
-        text = str(int(value)) if kind == "bandwidth" else f"{float(value):.2f}"
-        out.append([target, ("limit-type", kind), ("limit-resource", resource), ("limit-value", text)])
+        if kind == "bandwidth":
+            number = to_gateway_bandwidth(int(value), unit)
+        elif float(value).is_integer():
+            number = int(value)
+        else:
+            raise BackendError(
+                f"the ostor gateway takes whole operations per second; the {resource} rate {value:g} must be a whole"
+                " number (change the product's Rate limits setting)",
+                code="invalid_limit",
+            )
+        out.append([target, ("limit-type", kind), ("limit-resource", resource), ("limit-value", str(number))])
     return out
 
 
@@ -553,6 +469,27 @@ class OstorAdminClient:
 
     async def call(self, method: str, service: str, params: Sequence[Param] = (), *, action: str) -> Any:
         """The JSON answer ({} for an empty one); raises a BackendError subclass on any failure."""
+        body = await self.call_raw(method, service, params, action=action)
+        if not body.strip():
+            return {}
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise OstorProtocolError(
+                f"Virtuozzo ostor gateway at {self.endpoint} answered {action} with something that is not JSON;"
+                " check that the server's host name and port are the S3 gateway's"
+            ) from None
+
+    async def delete(self, service: str, params: Sequence[Param], *, action: str) -> bool:
+        """DELETE that treats "not found" as done (a retried terminate): False when there was nothing to delete."""
+        try:
+            await self.call("DELETE", service, params, action=action)
+        except OstorNotFound:
+            return False
+        return True
+
+    async def call_raw(self, method: str, service: str, params: Sequence[Param] = (), *, action: str) -> bytes:
+        """The answer's body as sent; raises a BackendError subclass on a transport failure or an error status."""
         req = self.prepare(method, service, params)
         try:
             async with self.session.request(
@@ -567,15 +504,7 @@ class OstorAdminClient:
             raise map_transport_error(e, self.endpoint, action=action) from e
         if status >= 300:
             raise map_gateway_error(parse_error(status, headers, body), self.endpoint, action=action)
-        if not body.strip():
-            return {}
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise OstorProtocolError(
-                f"Virtuozzo ostor gateway at {self.endpoint} answered {action} with something that is not JSON;"
-                " check that the server's host name and port are the S3 gateway's"
-            ) from None
+        return body
 
     # -- ostor-users ---------------------------------------------------------------------------------------------
 
@@ -599,13 +528,11 @@ class OstorAdminClient:
 
     async def delete_user(self, email: str) -> bool:
         """False when there was no such user."""
-        try:
-            await self.call("DELETE", "ostor-users", [("emailAddress", email)], action=f"delete user {email}")
-        except OstorNotFound:
-            return False
-        return True
+        return await self.delete("ostor-users", [("emailAddress", email)], action=f"delete user {email}")
 
-    async def generate_key(self, email: str, account: str | None = None) -> KeyPair:
+    async def generate_key(self, email: str, account: str | None = None) -> tuple[KeyPair, ...]:
+        """Every pair the answer lists: the guide shows only the new one, public clients expect all of the user's
+        pairs (Luzilla/acronis-s3-usage RotateKey filters the answer); the caller tells the new one apart."""
         params: list[Param] = [("emailAddress", email)]
         if account is not None:
             params.append(("accountName", account))
@@ -614,7 +541,7 @@ class OstorAdminClient:
         keys = parse_keys(_dict(data, "a new key pair").get("AWSAccessKeys"), "a new key pair")
         if not keys:
             raise _bad("a new key pair")
-        return keys[-1]
+        return keys
 
     async def revoke_key(self, email: str, access_key: str, account: str | None = None) -> bool:
         """False when the gateway did not know the key (already revoked)."""
@@ -636,11 +563,7 @@ class OstorAdminClient:
 
     async def delete_account(self, email: str, name: str) -> bool:
         params: list[Param] = [("emailAddress", email), ("accountName", name)]
-        try:
-            await self.call("DELETE", "ostor-accounts", params, action=f"delete account {name} of {email}")
-        except OstorNotFound:
-            return False
-        return True
+        return await self.delete("ostor-accounts", params, action=f"delete account {name} of {email}")
 
     # -- ostor-buckets -------------------------------------------------------------------------------------------
 
@@ -651,61 +574,71 @@ class OstorAdminClient:
 
     # -- ostor-limits --------------------------------------------------------------------------------------------
 
-    async def set_limit(self, target: Target, kind: str, resource: str, value: str) -> None:
-        params: list[Param] = [target, ("limit-type", kind), ("limit-resource", resource), ("limit-value", value)]
-        await self.call("PUT", "ostor-limits", params, action=f"set limit {kind}:{resource} of {target[1]}")
-
-    async def set_limits(self, target: Target, limits: RateLimits) -> None:
-        for params in limit_params(target, limits):
+    async def set_limits(self, target: Target, limits: RateLimits, unit: BandwidthUnit = "kbit") -> None:
+        for params in limit_params(target, limits, unit):
             await self.call("PUT", "ostor-limits", params, action=f"set limits of {target[1]}")
 
-    async def get_limits(self, target: Target) -> RateLimits:
-        return parse_limits(await self.call("GET", "ostor-limits", [target], action=f"query limits of {target[1]}"))
+    async def get_limits(self, target: Target, unit: BandwidthUnit = "kbit") -> RateLimits:
+        """Unlimited when the gateway has none: the API reference says a query of limits never set is an error."""
+        try:
+            data = await self.call("GET", "ostor-limits", [target], action=f"query limits of {target[1]}")
+        except OstorNotFound:
+            return RateLimits()
+        return parse_limits(data, unit)
 
     async def delete_limits(self, target: Target) -> bool:
-        try:
-            await self.call("DELETE", "ostor-limits", [target], action=f"delete limits of {target[1]}")
-        except OstorNotFound:
-            return False
-        return True
+        return await self.delete("ostor-limits", [target], action=f"delete limits of {target[1]}")
 
     # -- ostor-quotas --------------------------------------------------------------------------------------------
+    # Quotas need quota accounting (`ostor-ctl add-acc`); a refusal for that reason becomes one sentence saying so.
 
     async def set_quota(self, target: Target, size_gb: int) -> None:
         params: list[Param] = [target, ("quota-size", str(size_gb))]
-        await self.call("PUT", "ostor-quotas", params, action=f"set the quota of {target[1]}")
+        try:
+            await self.call("PUT", "ostor-quotas", params, action=f"set the quota of {target[1]}")
+        except BackendError as e:
+            raise quota_refusal(e, self.endpoint) from e
 
     async def get_quota(self, target: Target) -> Quota | None:
+        """None when there is none, also when the cluster has no quota accounting (then there can be none)."""
         try:
             data = await self.call("GET", "ostor-quotas", [target], action=f"query the quota of {target[1]}")
         except OstorNotFound:
             return None
+        except BackendError as e:
+            if isinstance(quota_refusal(e, self.endpoint), QuotaAccountingOff):
+                return None
+            raise
         return parse_quota(data)
 
     async def delete_quota(self, target: Target) -> bool:
+        """False when there was none to delete (including: the cluster has no quota accounting)."""
         try:
-            await self.call("DELETE", "ostor-quotas", [target], action=f"delete the quota of {target[1]}")
-        except OstorNotFound:
-            return False
-        return True
+            return await self.delete("ostor-quotas", [target], action=f"delete the quota of {target[1]}")
+        except BackendError as e:
+            if isinstance(quota_refusal(e, self.endpoint), QuotaAccountingOff):
+                return False
+            raise
 
     # -- ostor-usage ---------------------------------------------------------------------------------------------
 
     async def list_usage(self, after: str | None = None) -> UsageListing:
-        """Statistics objects not yet deleted. `after` (the last name seen) pages on when an answer is truncated."""
+        """Statistics objects not yet deleted. `after` (the last name seen) pages on when an answer is truncated: not
+        in the guide, but what public clients send (Luzilla/acronis-s3-usage `List(ctx, after)`)."""
         params: list[Param] = [("after", after)] if after else []
         return parse_usage_listing(await self.call("GET", "ostor-usage", params, action="list statistics objects"))
 
     async def get_usage(self, obj: str) -> tuple[TrafficRecord, ...] | None:
+        """None when the object is gone; OstorProtocolError when it cannot be read (even leniently)."""
         try:
-            data = await self.call("GET", "ostor-usage", [("obj", obj)], action=f"read statistics object {obj}")
+            body = await self.call_raw("GET", "ostor-usage", [("obj", obj)], action=f"read statistics object {obj}")
         except OstorNotFound:
             return None
+        try:
+            data = loads_lenient(body)
+        except ValueError:
+            raise _bad(f"statistics object {obj}") from None
         return parse_usage_object(obj, data)
 
     async def delete_usage(self, obj: str) -> bool:
-        try:
-            await self.call("DELETE", "ostor-usage", [("obj", obj)], action=f"delete statistics object {obj}")
-        except OstorNotFound:
-            return False
-        return True
+        return await self.delete("ostor-usage", [("obj", obj)], action=f"delete statistics object {obj}")

@@ -24,6 +24,7 @@ class Backends:
                     email_domain=server.option("email_domain", DEFAULT_EMAIL_DOMAIN),
                     signature="v4" if server.option("signature") == "v4" else "v2",
                     region=server.option("region", "us-east-1"),
+                    bandwidth_unit="kbyte" if server.option("bandwidth_unit") == "kbyte" else "kbit",
                 )
             except ValueError as e:
                 raise BadParam("serveraccesshash", str(e)) from None

@@ -35,11 +35,9 @@ def measure(s3: Minio, bucket: str, deadline: float) -> tuple[int, int, bool]:
     return size, count, True
 
 
-def empty_and_remove(s3: Minio, bucket: str, where: str) -> int:
-    """Delete every object version and delete marker, then the bucket; returns how many versions went.
-
-    Streams the listing in batches and lists again until nothing is left, so a bucket of any size is deleted in
-    bounded memory. A bucket already gone is success (a retried terminate)."""
+def empty_bucket(s3: Minio, bucket: str, where: str) -> int:
+    """Delete every object version and delete marker; returns how many went. Streams the listing in batches and
+    lists again until nothing is left, so a bucket of any size is emptied in bounded memory."""
 
     def delete(chunk: list[DeleteObject]) -> None:
         errors = list(s3.remove_objects(bucket, chunk))
@@ -51,27 +49,34 @@ def empty_and_remove(s3: Minio, bucket: str, where: str) -> int:
             )
 
     deleted = 0
-    try:
-        while True:
-            found = 0
-            chunk: list[DeleteObject] = []
-            for o in s3.list_objects(bucket, recursive=True, include_version=True):
-                if o.object_name is None:
-                    continue
-                chunk.append(DeleteObject(o.object_name, o.version_id))
-                if len(chunk) == BATCH:
-                    delete(chunk)
-                    found, chunk = found + len(chunk), []
-            if chunk:
+    while True:
+        found = 0
+        chunk: list[DeleteObject] = []
+        for o in s3.list_objects(bucket, recursive=True, include_version=True):
+            if o.object_name is None:
+                continue
+            chunk.append(DeleteObject(o.object_name, o.version_id))
+            if len(chunk) == BATCH:
                 delete(chunk)
-                found += len(chunk)
-            deleted += found
-            if not found:
-                break
+                found, chunk = found + len(chunk), []
+        if chunk:
+            delete(chunk)
+            found += len(chunk)
+        deleted += found
+        if not found:
+            return deleted
+
+
+def empty_and_remove(s3: Minio, bucket: str, where: str) -> int:
+    """Empty the bucket (see `empty_bucket`), then delete it; returns how many versions went. A bucket already gone
+    is success (a retried terminate)."""
+    try:
+        deleted = empty_bucket(s3, bucket, where)
         s3.remove_bucket(bucket)
     except S3Error as e:
         if e.code != "NoSuchBucket":
             raise
+        return 0
     return deleted
 
 

@@ -58,6 +58,17 @@ class TrafficRecord:
 
 
 @dataclass(frozen=True)
+class TrafficCollection:
+    """What one collection of traffic statistics did: objects stored and deleted, objects kept because they could
+    not be read (never deleted: an admin looks at them), and whether paging stopped because the server repeated
+    itself."""
+
+    collected: int
+    unreadable: tuple[str, ...] = ()
+    paging_stopped: bool = False
+
+
+@dataclass(frozen=True)
 class DailyPoint:
     day: date
     used_bytes: int

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from bridge.backends.base import AccountInfo
-from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas
+from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params
 from bridge.domain.usage_rules import WHMCS_MB_MAX, overflows_whmcs
 from bridge.errors import BackendError, BridgeError
@@ -139,6 +139,15 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
         limits_note = "Native limits " + limits_sentence(
             rec.username, await describe_limits(target.backend, rec.username)
         )
+    traffic_note = ""
+    if isinstance(target.backend, TrafficStatistics):
+        unread = await ViewStore(resources.db).unreadable_traffic(target.server.server_id or 0)
+        if unread:
+            shown = ", ".join(unread[:5]) + (f" and {len(unread) - 5} more" if len(unread) > 5 else "")
+            traffic_note = (
+                f"{len(unread)} usage statistics object{'s' if len(unread) > 1 else ''} on this server could not be"
+                f" read and {'are' if len(unread) > 1 else 'is'} kept on the gateway, not billed: {shown}"
+            )
     policy_name = info.policy if info else ""
     kind: Literal["standard", "limited", "unknown"] = rec.policy if policy_name else "unknown"  # what the bridge set
     view = AdminTabView(
@@ -153,6 +162,6 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
         disk=_disk(target, latest),
         buckets=buckets,
         state=rec.state,
-        notes=tuple(n for n in (problem, limits_note, _clamp_note(target, latest)) if n),
+        notes=tuple(n for n in (problem, limits_note, traffic_note, _clamp_note(target, latest)) if n),
     )
     return Outcome({"fields": render_admin_tab(view)})

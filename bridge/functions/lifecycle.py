@@ -152,7 +152,7 @@ async def _create_with_keys(resources: Resources, target: Target, rec: ServiceRe
     pairs = await target.backend.key_pairs(rec.username)
     pair = next((p for p in pairs if p.access_key == rec.access_key), pairs[0])
     redact.add_request_secrets([pair.secret_key])
-    await apply_native_limits(target, rec.username)
+    await apply_native_limits(target, rec.username, fresh=rec.state != "active")
     owner = await target.backend.owner_id(rec.username) if isinstance(target.backend, TrafficStatistics) else None
     was_active = rec.state == "active"
     await resources.records.update(

@@ -25,12 +25,17 @@ KEYS_ADMIN = {"Rotate Keys": "ResetPassword", "Revoke Old Keys": "RevokeOldKeys"
 LIMITS_ADMIN = {"Show Limits": "ShowLimits", "Apply Limits": "ApplyLimits", "Clear Limits": "ClearLimits"}
 
 
-async def apply_native_limits(target: Target, username: str) -> None:
-    """Backends that enforce limits themselves (ostor): storage quota from the disk limit, rate limits."""
+async def apply_native_limits(target: Target, username: str, *, fresh: bool = False) -> None:
+    """Backends that enforce limits themselves (ostor): storage quota from the disk limit, rate limits.
+
+    A `fresh` account (just created) has no quota to clear, so quotas are only called when the product sets one:
+    an ostor cluster without quota accounting (`ostor-ctl add-acc`) refuses every quota request."""
     if isinstance(target.backend, StorageQuotas):
-        limit = target.product.disk_limit_bytes
-        await target.backend.set_quota_gb(username, -(-limit // GIB) if limit else None)
-        await target.backend.set_bucket_quotas_gb(username, target.product.bucket_quota_gb or None)
+        limit, per_bucket = target.product.disk_limit_bytes, target.product.bucket_quota_gb
+        if limit or not fresh:
+            await target.backend.set_quota_gb(username, -(-limit // GIB) if limit else None)
+        if per_bucket or not fresh:
+            await target.backend.set_bucket_quotas_gb(username, per_bucket or None)
     if isinstance(target.backend, RateLimiting):
         await target.backend.set_rate_limits(username, target.product.rate_limits)
 

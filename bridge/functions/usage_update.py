@@ -36,6 +36,7 @@ class Report:
     history_deleted: int = 0
     traffic_objects: int = 0
     clamped: list[int] = field(default_factory=list)  # services whose figures exceed tblhosting's int columns
+    traffic_unreadable: list[str] = field(default_factory=list)  # statistics objects kept on the server, unread
     effects: list[dict[str, Any]] = field(default_factory=list)
 
     def result(self) -> dict[str, Any]:
@@ -48,6 +49,7 @@ class Report:
             "history_deleted": self.history_deleted,
             "traffic_objects": self.traffic_objects,
             "clamped": self.clamped,
+            "traffic_unreadable": self.traffic_unreadable,
         }
 
 
@@ -93,8 +95,12 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
         log.warning("usage_clamped_for_whmcs", serviceids=report.clamped, max_mb=WHMCS_MB_MAX)
     if daily:
         if isinstance(backend, TrafficStatistics):
-            report.traffic_objects = await backend.collect_traffic(
+            traffic = await backend.collect_traffic(
                 lambda source, records: store.store_traffic(server.server_id or 0, source, records)
+            )
+            report.traffic_objects, report.traffic_unreadable = traffic.collected, list(traffic.unreadable)
+            await store.note_unreadable_traffic(
+                server.server_id or 0, traffic.unreadable, complete=not traffic.paging_stopped
             )
             await store.write_bandwidth(server.server_id, now.date().replace(day=1))
         await store.write_history(usages.values(), now.date())

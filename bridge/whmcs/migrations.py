@@ -133,6 +133,19 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         4,
+        "statistics objects the gateway keeps because they could not be read",
+        (
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_traffic_unreadable (
+            serverid INT UNSIGNED NOT NULL,
+            source VARCHAR(255) NOT NULL,
+            first_seen DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            last_seen DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            PRIMARY KEY (serverid, source)
+        ) {_TABLE_OPTIONS}""",
+        ),
+    ),
+    Migration(
+        5,
         "panel API tokens and service events",
         (
             f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_api_tokens (

@@ -198,6 +198,23 @@ class UsageStore:
 
         await self.db.run(q)
 
+    async def note_unreadable_traffic(self, serverid: int, sources: Sequence[str], *, complete: bool) -> None:
+        """The statistics objects of a server that could not be read (kept on the gateway, shown on the admin tab).
+        A `complete` collection saw every object, so objects no longer listed (fixed or removed on the gateway) go."""
+
+        def q(conn: Conn) -> None:
+            with conn.cursor() as cur:
+                if complete:
+                    cur.execute("DELETE FROM mod_s3bridge_traffic_unreadable WHERE serverid = %s", (serverid,))
+                if sources:
+                    cur.executemany(
+                        "INSERT INTO mod_s3bridge_traffic_unreadable (serverid, source) VALUES (%s, %s)"
+                        " ON DUPLICATE KEY UPDATE last_seen = CURRENT_TIMESTAMP",
+                        [(serverid, s[:255]) for s in sources],
+                    )
+
+        await self.db.run(q)
+
     async def write_bandwidth(self, serverid: int, month_start: date) -> int:
         """tblhosting.bwusage (MB) of this month for every service of the server with traffic records: one batched
         write. Returns how many services got a figure."""

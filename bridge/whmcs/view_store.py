@@ -33,6 +33,20 @@ class ViewStore:
 
         return await self.db.run(q)
 
+    async def unreadable_traffic(self, serverid: int) -> list[str]:
+        """Statistics objects of the server the last collections could not read (oldest first)."""
+
+        def q(conn: Conn) -> list[str]:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT source FROM mod_s3bridge_traffic_unreadable WHERE serverid = %s"
+                    " ORDER BY first_seen, source",
+                    (serverid,),
+                )
+                return [str(r["source"]) for r in cur.fetchall()]
+
+        return await self.db.run(q)
+
     async def latest(self, serviceid: int) -> LatestUsage:
         def q(conn: Conn) -> LatestUsage:
             with conn.cursor() as cur:

@@ -1,80 +1,21 @@
-"""The ostor gateway emulator reproduces what the Virtuozzo guide documents (answers compared with the guide's)."""
+"""The ostor gateway emulator reproduces what the Virtuozzo guide documents (answers compared with the guide's):
+the admin services."""
 
 from __future__ import annotations
 
-import asyncio
 import io
-import json
-import sys
-import time
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from email.utils import formatdate
+from datetime import datetime
 
 import aiohttp
 import pytest
-from minio import Minio
 from minio.error import S3Error
 from yarl import URL
 
-from bridge.backends.ostor_client import (
-    Keys,
-    OstorAdminClient,
-    OstorConflict,
-    OstorNotFound,
-    for_bucket,
-    for_default,
-    for_user,
-    parse_error,
-    sign_v2,
-)
-from bridge.domain.values import KeyPair
-from bridge.errors import BackendAuthError, BackendError, BackendForbidden
+from bridge.backends.ostor_client import OstorAdminClient, for_bucket, for_default, for_user
+from bridge.backends.ostor_errors import OstorConflict, OstorNotFound
+from bridge.errors import BackendError
 from rig.ostor_emulator import OstorEmulator
-from rig.paths import REPO
-from rig.services import free_port
-
-
-class Clock:
-    """Real time plus an offset the test advances (the emulator refuses requests more than 15 minutes off)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def emulator(clock: Clock) -> AsyncIterator[OstorEmulator]:
-    async with OstorEmulator(clock=clock, page_size=3) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
-@pytest.fixture
-def admin(emulator: OstorEmulator, session: aiohttp.ClientSession) -> OstorAdminClient:
-    return OstorAdminClient(session, emulator.url, Keys(emulator.access_key, emulator.secret_key))
-
-
-run = asyncio.to_thread  # minio-py blocks: run it off the loop the emulator serves on
-
-
-def as_user(emulator: OstorEmulator, pair: KeyPair) -> Minio:
-    return Minio(
-        emulator.endpoint, access_key=pair.access_key, secret_key=pair.secret_key, secure=False, region="us-east-1"
-    )
-
+from tests.emulator.conftest import Clock, as_user, put_limit, run
 
 # -- ostor-users ---------------------------------------------------------------------------------------------------
 
@@ -159,7 +100,7 @@ async def test_gen_key_adds_a_second_pair_and_a_third_is_refused_with_a_message(
 async def test_a_revoked_key_no_longer_signs_requests(admin: OstorAdminClient, emulator: OstorEmulator) -> None:
     user = await admin.create_user("user@example.com")
     old = user.keys[0]
-    new = await admin.generate_key(user.email)
+    (new,) = await admin.generate_key(user.email)  # the guide's answer: the new pair only
     assert await admin.revoke_key(user.email, old.access_key) is True
     assert await admin.revoke_key(user.email, old.access_key) is False  # already gone: not found
     with pytest.raises(S3Error) as refused:
@@ -298,8 +239,8 @@ async def test_limits_are_set_one_at_a_time_read_back_as_the_guide_shows_and_del
     user = await admin.create_user("client@example.com")
     await run(as_user(emulator, user.keys[0]).make_bucket, "client")
     target = for_user(user.email) if kind == "user" else for_bucket("client")
-    await admin.set_limit(target, "ops", "get", "3600")
-    await admin.set_limit(target, "bandwidth", "out", "100")
+    await put_limit(admin, target, "ops", "get", "3600")
+    await put_limit(admin, target, "bandwidth", "out", "100")
     assert await admin.call("GET", "ostor-limits", [target], action="query") == GUIDE_LIMITS
     await admin.delete_limits(target)
     assert await admin.call("GET", "ostor-limits", [target], action="query") == NO_LIMITS
@@ -308,9 +249,9 @@ async def test_limits_are_set_one_at_a_time_read_back_as_the_guide_shows_and_del
 async def test_an_unknown_limit_or_a_negative_value_is_refused(admin: OstorAdminClient) -> None:
     user = await admin.create_user("client@example.com")
     with pytest.raises(BackendError, match="unknown limit ops:post"):
-        await admin.set_limit(for_user(user.email), "ops", "post", "1")
+        await put_limit(admin, for_user(user.email), "ops", "post", "1")
     with pytest.raises(BackendError, match="limit-value must be a number >= 0"):
-        await admin.set_limit(for_user(user.email), "ops", "get", "-5")
+        await put_limit(admin, for_user(user.email), "ops", "get", "-5")
 
 
 # -- ostor-quotas --------------------------------------------------------------------------------------------------
@@ -386,116 +327,3 @@ async def test_the_statistics_list_is_truncated_at_a_page_and_continues_after_th
     assert (list(first.items), first.truncated) == (names[:3], True)
     rest = await admin.list_usage(after=first.items[-1])
     assert (list(rest.items), rest.truncated) == (names[3:], False)
-
-
-# -- signatures and rights -----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("signature", ["v2", "v4"])
-async def test_every_admin_service_accepts_the_signature_version(
-    emulator: OstorEmulator, session: aiohttp.ClientSession, signature: str
-) -> None:
-    admin = OstorAdminClient(
-        session,
-        emulator.url,
-        Keys(emulator.access_key, emulator.secret_key),
-        signature=signature,  # type: ignore[arg-type]
-    )
-    user = await admin.create_user("user@example.com")
-    await admin.generate_key(user.email)
-    await admin.create_account(user.email, "acc")
-    await admin.set_limit(for_user(user.email), "ops", "put", "10")
-    await admin.set_quota(for_user(user.email), 5)
-    assert (await admin.get_quota(for_user(user.email))).size_gb == 5  # type: ignore[union-attr]
-    assert await admin.list_buckets(user.email) == ()
-    assert (await admin.list_usage()).items == ()
-    assert await admin.delete_account(user.email, "acc") is True
-    assert await admin.delete_user(user.email) is True
-
-
-async def test_admin_services_refuse_the_keys_of_a_user_that_is_not_a_system_user(
-    admin: OstorAdminClient, emulator: OstorEmulator, session: aiohttp.ClientSession
-) -> None:
-    user = await admin.create_user("plain@example.com")
-    plain = OstorAdminClient(session, emulator.url, Keys(user.keys[0].access_key, user.keys[0].secret_key))
-    with pytest.raises(BackendForbidden, match="AccessDenied"):
-        await plain.list_users()
-
-
-@pytest.mark.parametrize("signature", ["v2", "v4"])
-async def test_a_wrong_secret_is_refused_as_signature_does_not_match(
-    emulator: OstorEmulator, session: aiohttp.ClientSession, signature: str
-) -> None:
-    bad = OstorAdminClient(session, emulator.url, Keys(emulator.access_key, "x" * 40), signature=signature)  # type: ignore[arg-type]
-    with pytest.raises(BackendAuthError, match="SignatureDoesNotMatch"):
-        await bad.list_users()
-
-
-async def test_an_unknown_access_key_is_refused(emulator: OstorEmulator, session: aiohttp.ClientSession) -> None:
-    bad = OstorAdminClient(session, emulator.url, Keys("0000000000000000ABCD", "x" * 40))
-    with pytest.raises(BackendAuthError, match="InvalidAccessKeyId"):
-        await bad.list_users()
-
-
-@pytest.mark.parametrize("signature", ["v2", "v4"])
-async def test_a_request_dated_more_than_15_minutes_off_is_refused_as_skewed(
-    emulator: OstorEmulator, session: aiohttp.ClientSession, signature: str
-) -> None:
-    def late() -> datetime:
-        return datetime.now(UTC) - timedelta(minutes=16)
-
-    skewed = OstorAdminClient(
-        session,
-        emulator.url,
-        Keys(emulator.access_key, emulator.secret_key),
-        signature=signature,
-        clock=late,  # type: ignore[arg-type]
-    )
-    with pytest.raises(BackendError, match="synchronise both with NTP") as caught:
-        await skewed.list_users()
-    assert caught.value.code == "clock_skew"
-
-
-async def test_an_unsigned_request_is_refused(emulator: OstorEmulator, session: aiohttp.ClientSession) -> None:
-    async with session.get(f"{emulator.url}/?ostor-users") as resp:
-        body, headers = await resp.read(), dict(resp.headers)
-    assert (resp.status, parse_error(resp.status, headers, body).code) == (403, "AccessDenied")
-
-
-async def test_sigv2_admin_signature_covers_only_the_service_so_any_query_order_verifies(
-    emulator: OstorEmulator, session: aiohttp.ClientSession
-) -> None:
-    """The guide's s3_curl signs `/?ostor-users` whatever follows; a hand-built URL must verify the same way."""
-    url = f"{emulator.url}/?ostor-users&emailAddress=guide%40example.com"
-    headers = sign_v2("PUT", url, {}, Keys(emulator.access_key, emulator.secret_key), date=_now_http())
-    # like the guide's PHP sample ('Content-Type:'), send no Content-Type: SigV2 would have to sign it
-    async with session.put(URL(url, encoded=True), headers=headers, skip_auto_headers=("Content-Type",)) as resp:
-        assert resp.status == 200
-        assert (await resp.json())["UserEmail"] == "guide@example.com"
-
-
-def _now_http() -> str:
-    return formatdate(usegmt=True)
-
-
-# -- the runner ----------------------------------------------------------------------------------------------------
-
-
-async def test_the_runner_serves_on_a_port_and_prints_the_url_and_system_keys(
-    session: aiohttp.ClientSession,
-) -> None:
-    port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "rig.ostor_emulator", "--port", str(port), cwd=REPO, stdout=asyncio.subprocess.PIPE
-    )
-    try:
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
-        info = json.loads(line)
-        assert info["url"] == f"http://127.0.0.1:{port}"
-        assert "not Virtuozzo software" in info["emulator"]
-        admin = OstorAdminClient(session, info["url"], Keys(info["access_key"], info["secret_key"]))
-        assert [u.email for u in await admin.list_users()] == ["system@ostor-emulator.invalid"]
-    finally:
-        proc.terminate()
-        assert await asyncio.wait_for(proc.wait(), 10) == 0

@@ -1,0 +1,118 @@
+"""Each emulator variant answers the way its docstring says a real gateway may (rig.ostor_emulator.Variant)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from minio.error import S3Error
+
+from bridge.backends.ostor_client import Keys, OstorAdminClient, for_user, parse_users
+from bridge.backends.ostor_errors import OstorNotFound, OstorRefused
+from bridge.domain.values import KeyPair
+from rig.ostor_emulator import GUIDE, STRICT, OstorEmulator, Variant
+from tests.emulator.conftest import as_user, put_limit, run
+
+
+@pytest.fixture
+async def strict(session: aiohttp.ClientSession) -> AsyncIterator[tuple[OstorEmulator, OstorAdminClient]]:
+    async with OstorEmulator(variant=STRICT) as emu:
+        yield emu, OstorAdminClient(session, emu.url, Keys(emu.access_key, emu.secret_key))
+
+
+async def raw(admin: OstorAdminClient, method: str, service: str, params: list[tuple[str, str | None]]) -> bytes:
+    return await admin.call_raw(method, service, params, action="test")
+
+
+async def test_the_guide_variant_lists_users_as_a_bare_array_and_the_strict_one_wrapped_in_users(
+    admin: OstorAdminClient, strict: tuple[OstorEmulator, OstorAdminClient]
+) -> None:
+    assert isinstance(json.loads(await raw(admin, "GET", "ostor-users", [])), list)
+    wrapped = json.loads(await raw(strict[1], "GET", "ostor-users", []))
+    assert list(wrapped) == ["Users"]
+    assert [u["Flags"] for u in wrapped["Users"]] == [[]]
+    assert len(parse_users(wrapped)) == 1
+
+
+async def test_gen_key_answers_the_new_pair_only_or_all_pairs_with_the_new_one_first(
+    admin: OstorAdminClient, strict: tuple[OstorEmulator, OstorAdminClient]
+) -> None:
+    for client in (admin, strict[1]):
+        user = await client.create_user("user@example.com")
+        answered = await client.generate_key(user.email)
+        now = (await client.get_user(user.email)).keys  # type: ignore[union-attr]
+        new = next(k for k in now if k != user.keys[0])
+        assert answered == ((new,) if client is admin else (new, user.keys[0]))
+
+
+async def test_without_quota_accounting_every_quota_request_is_refused(
+    strict: tuple[OstorEmulator, OstorAdminClient],
+) -> None:
+    _, admin = strict
+    user = await admin.create_user("user@example.com")
+    for method in ("PUT", "GET", "DELETE"):
+        params: list[tuple[str, str | None]] = [for_user(user.email), ("quota-size", "5")]
+        with pytest.raises(OstorRefused) as refused:
+            await raw(admin, method, "ostor-quotas", params if method == "PUT" else params[:1])
+        assert refused.value.gateway_status == 400
+
+
+async def test_integer_only_limits_refuse_a_decimal_value_and_unset_limits_are_not_found(
+    strict: tuple[OstorEmulator, OstorAdminClient],
+) -> None:
+    _, admin = strict
+    user = await admin.create_user("user@example.com")
+    with pytest.raises(OstorNotFound):
+        await raw(admin, "GET", "ostor-limits", [for_user(user.email)])
+    with pytest.raises(OstorRefused, match="whole number"):
+        await put_limit(admin, for_user(user.email), "ops", "get", "3600.00")
+    await put_limit(admin, for_user(user.email), "ops", "get", "3600")
+
+
+async def test_hex_statistics_print_the_service_id_bare_so_the_object_is_not_json(
+    strict: tuple[OstorEmulator, OstorAdminClient],
+) -> None:
+    emu, admin = strict
+    user = await admin.create_user("user@example.com")
+    await run(as_user(emu, user.keys[0]).make_bucket, "client")
+    name = emu.state.roll_usage()
+    assert name is not None
+    assert name.startswith(f"s3-usage-{emu.state.service_id}-")
+    assert not emu.state.service_id.isdigit()
+    body = await raw(admin, "GET", "ostor-usage", [("obj", name)])
+    assert f'"service_id": {emu.state.service_id},'.encode() in body
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(body)
+
+
+async def test_without_state_a_user_answer_has_no_state_and_a_disabled_users_keys_still_stop(
+    strict: tuple[OstorEmulator, OstorAdminClient],
+) -> None:
+    emu, admin = strict
+    user = await admin.create_user("user@example.com")
+    await admin.set_user_enabled(user.email, False)
+    answer = json.loads(await raw(admin, "GET", "ostor-users", [("emailAddress", user.email)]))
+    assert "State" not in answer
+    with pytest.raises(Exception, match="AccessDenied"):
+        await run(as_user(emu, user.keys[0]).list_buckets)
+
+
+async def test_a_system_user_deletes_any_bucket_and_reaches_its_objects_only_where_the_variant_allows(
+    session: aiohttp.ClientSession,
+) -> None:
+    for variant, objects_ok in ((GUIDE, True), (Variant(system_deletes_objects=False), False)):
+        async with OstorEmulator(variant=variant) as emu:
+            admin = OstorAdminClient(session, emu.url, Keys(emu.access_key, emu.secret_key))
+            user = await admin.create_user("user@example.com")
+            await run(as_user(emu, user.keys[0]).make_bucket, "client")
+            system = as_user(emu, KeyPair(emu.access_key, emu.secret_key))
+            code = ""
+            try:
+                await run(lambda s=system: list(s.list_objects("client")))  # type: ignore[misc]
+            except S3Error as e:
+                code = e.code or ""
+            assert code == ("" if objects_ok else "AccessDenied")
+            await run(system.remove_bucket, "client")
+            assert await admin.list_buckets(user.email) == ()
