@@ -176,3 +176,6 @@ def start_panel_stack(mariadb: MariaDB, database: str, minio: MinIO) -> Iterator
 def start_client_area(stack: PanelStack) -> Iterator[Site]:
     with client_area(stack.mariadb, stack.database, stack.daemon.url, stack.daemon.secret) as site:
         yield site
+
+
+NOT_FOUND = {"code": -1, "message": "S3 account not found for this customer"}

@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 
 from rig.services import MariaDB, MinIO
-from tests.panel_rig import PanelStack, start_panel_stack
+from tests.panel_rig import NOT_FOUND, PanelStack, start_panel_stack
 from tests.whmcs import Service
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
-NOT_FOUND = {"code": -1, "message": "S3 account not found for this customer"}
 
 
 @pytest.fixture(scope="module")
@@ -337,3 +336,15 @@ def test_the_shim_way_turns_whmcs_work_into_effects(stack: PanelStack) -> None:
     assert effects == [{"type": "localapi", "command": "AddCancelRequest",
                         "params": {"serviceid": svc.serviceid, "type": "End of Billing Period",
                                    "reason": "Requested from the S3 panel"}}]  # fmt: skip
+
+
+def test_history_records_the_limit_decisions(stack: PanelStack) -> None:
+    """Over the disk limit the account is limited (by the cron or Recalculate): the history says when and who."""
+    svc = stack.service({2: "1", 3: "MB", 12: "on"})
+    tok = stack.client_token(svc)
+    svc.s3().put_object(Bucket=f"{svc.username}--data", Key="big", Body=b"x" * (2 * 1024 * 1024))
+    assert svc.call("RecalculateDiskSpace").returned == "success"
+    h = ok(stack.api(tok, "history", {"id": svc.serviceid}), "history")
+    limited = [e for e in h["history"] if e["event"].startswith("limited")]
+    assert limited
+    assert limited[0]["by"] == "WHMCS automation"

@@ -28,11 +28,6 @@ def stack(mariadb: MariaDB, whmcs_db: str, minio: MinIO) -> Iterator[PanelStack]
 
 
 @pytest.fixture(scope="module")
-def site(stack: PanelStack) -> Iterator[Site]:
-    yield from start_client_area(stack)
-
-
-@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -40,6 +35,11 @@ def browser() -> Iterator[Any]:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def site(stack: PanelStack) -> Iterator[Site]:
+    yield from start_client_area(stack)
 
 
 class Customer:

@@ -10,11 +10,10 @@ from collections.abc import Iterator
 import pytest
 
 from rig.services import MariaDB, MinIO
-from tests.panel_rig import PanelStack, start_panel_stack
+from tests.panel_rig import NOT_FOUND, PanelStack, start_panel_stack
 from tests.whmcs import Service
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
-NOT_FOUND = {"code": -1, "message": "S3 account not found for this customer"}
 
 
 @pytest.fixture(scope="module")

@@ -105,16 +105,23 @@ def _s3_error(e: Exception, endpoint: str, action: str) -> BridgeError:
     return BackendError(f"{action} failed at {endpoint}: {type(e).__name__}")
 
 
+class _Pools(Protocol):
+    settings: BackendSettings
+    executor: Executor
+
+
 class S3FilesPanel:
-    """`PanelStorage` over botocore; a driver mixes it in and says who acts (`_identity`) and where work runs."""
+    """`PanelStorage` over botocore; a driver mixes it in and says who acts (`_identity`); the work runs on the
+    driver's own thread pool with its timeouts."""
 
     server: ServerParams
+    clients: _Pools
 
     def _panel_settings(self) -> BackendSettings:
-        raise NotImplementedError
+        return self.clients.settings
 
     def _panel_executor(self) -> Executor:
-        raise NotImplementedError
+        return self.clients.executor
 
     async def _identity(self, username: str) -> tuple[str, str, str, str]:
         """(access key, secret key, region, botocore signature version) that act for `username`."""
@@ -178,12 +185,6 @@ class MinioPanel(S3FilesPanel):
     async def _call(self, fn: Callable[[], T], action: str) -> T:  # provided by MinioBackend
         raise NotImplementedError
 
-    def _panel_settings(self) -> BackendSettings:
-        return self.clients.settings
-
-    def _panel_executor(self) -> Executor:
-        return self.clients.executor
-
     async def _identity(self, username: str) -> tuple[str, str, str, str]:
         return self.server.access_key, self.server.secret_key, "us-east-1", "s3v4"
 
@@ -217,12 +218,6 @@ class OstorPanel(S3FilesPanel):
 
     async def _usable_pair(self, user: OstorUser) -> KeyPair:  # provided by OstorBackend
         raise NotImplementedError
-
-    def _panel_settings(self) -> BackendSettings:
-        return self.clients.settings
-
-    def _panel_executor(self) -> Executor:
-        return self.clients.executor
 
     async def _identity(self, username: str) -> tuple[str, str, str, str]:
         pair = await self._usable_pair(await self._require_user(username))

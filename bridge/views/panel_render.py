@@ -4,32 +4,23 @@ so the tabs work without JavaScript; the script only adds the upload progress ba
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from markupsafe import Markup
 
-from bridge.views.emails import FALLBACK, LANGUAGES, pick_language
-from bridge.views.i18n import NBSP, Translator, gettext, translator
+from bridge.views.emails import FALLBACK, pick_language
+from bridge.views.i18n import NBSP, Translator, catalog, gettext, translator
 from bridge.views.render import environment
 
 TABS = ("overview", "buckets", "files", "keys", "usage")
 PANEL_LOCALES = Path(__file__).resolve().parent / "locales" / "panel"
 
 
-@cache
 def panel_catalog(language: str) -> dict[str, str]:
-    path = PANEL_LOCALES / f"{language}.json"
-    if language not in LANGUAGES or not path.is_file():
-        return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise ValueError(f"{path}: expected an object of strings")
-    return data
+    return catalog(language, PANEL_LOCALES)
 
 
 @dataclass(frozen=True)

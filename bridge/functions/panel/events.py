@@ -34,7 +34,20 @@ def actor_of(params: Params) -> str:
     return "WHMCS automation"
 
 
+POLICY_EVENTS = {
+    "limited": "limited (over the disk limit: writes refused)",
+    "standard": "unlimited again (standard policy)",
+}
+
+
 async def record_lifecycle(resources: Resources, function: str, params: Params, outcome: Outcome) -> None:
+    result = outcome.result if isinstance(outcome.result, dict) else {}
+    changes = result.get("policy_changes")
+    if isinstance(changes, list):  # the cron's limit decisions, one per service that changed
+        store = PanelStore(resources.db)
+        for change in changes:
+            if isinstance(change, dict) and change.get("policy") in POLICY_EVENTS and change.get("serviceid"):
+                await store.add_event(int(change["serviceid"]), POLICY_EVENTS[change["policy"]], "", actor_of(params))
     event = LIFECYCLE_EVENTS.get(function)
     serviceid = optional_int(params, "serviceid")
     if event is None or not serviceid:
