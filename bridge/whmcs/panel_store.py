@@ -212,9 +212,9 @@ class PanelStore:
     # -- users (admins) -----------------------------------------------------------------------------------------
 
     async def users(self, f: dict[str, Any], period: tuple[date, date]) -> tuple[int, list[dict[str, Any]]]:
-        """One query: services with their client, plan, location, peak storage and traffic over the period. The filters
-        narrow the services first; only their days of the period are read (the usage table's key is
-        (serviceid, day)), then grouped and sorted in the database."""
+        """Services with their client, plan, location, peak storage and traffic over the period, in two queries: the
+        filters narrow the services and only their days of the period are read (the usage table's key is (serviceid,
+        day)), grouped and sorted in the database as narrow rows; then the details of that one page."""
         where = ["s.state <> 'terminated'"]
         args: list[Any] = []
         for key, column in (("id", "h.userid"), ("plan_id", "h.packageid"), ("s3uid", "s.username"),
@@ -241,11 +241,9 @@ class PanelStore:
             with conn.cursor() as cur:
                 cur.execute("SELECT COUNT(*) AS n" + joins + cond, args)
                 total = int((cur.fetchone() or {"n": 0})["n"])
+                # 1. the page: narrow rows (id and the two figures) grouped and sorted in the database
                 cur.execute(
-                    "SELECT s.serviceid, s.username, s.backend, s.used_bytes, h.userid, h.packageid, h.domainstatus,"
-                    " h.billingcycle, h.regdate, h.nextduedate, h.amount, c.email, COALESCE(cur.code, '') AS currency,"
-                    " COALESCE(g.name, '') AS location, p.name AS plan, p.configoption1 AS storage_type,"
-                    " COALESCE(MAX(u.used_bytes), 0) AS peak,"
+                    "SELECT s.serviceid, COALESCE(MAX(u.used_bytes), 0) AS peak,"
                     " COALESCE(SUM(u.sent_bytes + u.received_bytes), 0) AS traffic"
                     + joins
                     + " LEFT JOIN mod_s3bridge_usage_daily u ON u.serviceid = s.serviceid AND u.day BETWEEN %s AND %s"
@@ -253,7 +251,21 @@ class PanelStore:
                     + f" GROUP BY s.serviceid ORDER BY {order_col} {direction}, s.serviceid ASC LIMIT %s OFFSET %s",
                     [period[0], period[1], *args, int(f.get("limit") or 100), int(f.get("offset") or 0)],
                 )
-                return total, list(cur.fetchall())
+                page = list(cur.fetchall())
+                if not page:
+                    return total, []
+                # 2. the details of that page only
+                ids = [int(r["serviceid"]) for r in page]
+                cur.execute(
+                    "SELECT s.serviceid, s.username, s.backend, s.used_bytes, h.userid, h.packageid, h.domainstatus,"
+                    " h.billingcycle, h.regdate, h.nextduedate, h.amount, c.email, COALESCE(cur.code, '') AS currency,"
+                    " COALESCE(g.name, '') AS location, p.name AS plan, p.configoption1 AS storage_type"
+                    + joins
+                    + f" WHERE s.serviceid IN ({', '.join(['%s'] * len(ids))})",
+                    ids,
+                )
+                details = {int(r["serviceid"]): r for r in cur.fetchall()}
+            return total, [{**details[int(r["serviceid"])], "peak": r["peak"], "traffic": r["traffic"]} for r in page]
 
         return await self.db.run(q)
 
@@ -328,7 +340,11 @@ class PanelStore:
     async def touch_token(self, token_id: str) -> None:
         def q(conn: Conn) -> None:
             with conn.cursor() as cur:
-                cur.execute("UPDATE mod_s3bridge_api_tokens SET last_used_at = NOW() WHERE token_id = %s", (token_id,))
+                cur.execute(  # at most once a minute: no write (and no log flush) on every call
+                    "UPDATE mod_s3bridge_api_tokens SET last_used_at = NOW() WHERE token_id = %s"
+                    " AND (last_used_at IS NULL OR last_used_at < NOW() - INTERVAL 60 SECOND)",
+                    (token_id,),
+                )
 
         await self.db.run(q)
 
