@@ -20,6 +20,7 @@ from bridge.config import Config, parse_config
 from rig.paths import REPO
 from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
 from rig.shim import ShimResult, run_shim
+from tests.pages import PageServer
 
 CANARY_DB_PASSWORD = "canary-dbpass-7f3e9a1c55d2"
 CANARY_HMAC = "canary-hmac-secret-0b8d44e2c7a9f6e1"
@@ -178,3 +179,24 @@ def server_params(minio: MinIO, **overrides: Any) -> dict[str, Any]:
 
 def unique(prefix: str = "t") -> str:
     return f"{prefix}{int(time.time() * 1000) % 10**8}{secrets.token_hex(2)}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, driven by Playwright (the page tests)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.pages import CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[PageServer]:
+    """Serves the pages the page tests build (and Bootstrap's CSS) on loopback."""
+    s = PageServer()
+    yield s
+    s.close()

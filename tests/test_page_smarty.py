@@ -5,11 +5,7 @@ browser built (no element made from a value, no script run, no Smarty evaluated)
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -18,7 +14,8 @@ from bridge.views.model import Bucket
 from bridge.views.render import render_client_area
 from rig.services import MariaDB, MinIO
 from rig.shim import ShimResult, run_shim
-from tests.pages import CHROMIUM_ARGS, CLIENT_SHELL, PageServer, open_page, screenshot
+from tests.fake_daemon import answering
+from tests.pages import CLIENT_SHELL, PageServer, open_page, screenshot
 from tests.view_samples import make_view
 from tests.whmcs import Service, next_id
 
@@ -29,23 +26,6 @@ SMARTY = "{php}window.__pwned=2;{/php}{$smarty.now}"
 HOSTILE = MARKUP + SMARTY
 PASSWORD = MARKUP[:21] + "{$smarty.now}"  # 34 characters: a password MinIO accepts (8-40)
 OVERVIEW = {"status": "Active", "billingcycle": "Monthly", "nextduedate": "2026-12-01"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[PageServer]:
-    s = PageServer()
-    yield s
-    s.close()
 
 
 def db_env(mariadb: MariaDB, database: str) -> dict[str, str]:
@@ -91,40 +71,23 @@ def test_a_real_services_page_with_hostile_password_name_and_custom_field_stays_
     check_inert(browser, server, r.page, "client-area-hostile-values", [PASSWORD, svc.username])
 
 
-class _Daemon(BaseHTTPRequestHandler):
-    html = ""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        body = json.dumps({"ok": True, "result": {"html": type(self).html}, "effects": [], "secrets": []}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def shim_page_for(html: str) -> ShimResult:
+def shim_page_for(html: str, smarty: str) -> ShimResult:
     """The real shim's ClientArea for a daemon answering with `html` (the daemon's own renderer, fed hostile values
-    where MinIO would refuse them, e.g. in bucket names), rendered as WHMCS would."""
-    handler = type("Answer", (_Daemon,), {"html": html})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        params = {"serviceid": 4242, "clientsdetails": {"firstname": HOSTILE}, "customfields": {"Project": HOSTILE}}
-        return run_shim("ClientArea", params, url=f"http://127.0.0.1:{httpd.server_address[1]}", secret="s" * 32,
-                        session={"uid": 7}, render=True, service={"id": 4242, **OVERVIEW})  # fmt: skip
-    finally:
-        httpd.shutdown()
+    where MinIO would refuse them, e.g. in bucket names), rendered as WHMCS would with Debian's `smarty`."""
+    params = {"serviceid": 4242, "clientsdetails": {"firstname": HOSTILE}, "customfields": {"Project": HOSTILE}}
+    env = {"STANDIN_SMARTY": f"/usr/share/php/{smarty}"}
+    with answering({"ok": True, "result": {"html": html}, "effects": [], "secrets": []}) as url:
+        return run_shim("ClientArea", params, url=url, secret="s" * 32, session={"uid": 7}, render=True,
+                        service={"id": 4242, **OVERVIEW}, extra_env=env)  # fmt: skip
 
 
-def test_hostile_bucket_names_username_and_notice_stay_inert_through_decoding_and_smarty(browser, server) -> None:
+@pytest.mark.parametrize("smarty", ["smarty3", "smarty4"])  # both major versions a WHMCS may run
+def test_hostile_bucket_names_username_and_notice_stay_inert_through_decoding_and_smarty(
+    smarty: str, browser, server
+) -> None:
     view = make_view(username=HOSTILE, password=HOSTILE, notice=HOSTILE, console_url=HOSTILE, instructions_url=HOSTILE)
     view = replace(view, buckets=(Bucket(HOSTILE, None, 1, 1024), *view.buckets))
-    r = shim_page_for(render_client_area(view))
+    r = shim_page_for(render_client_area(view), smarty)
     assert r.exception is None, r.exception
     assert r.page
-    check_inert(browser, server, r.page, "client-area-hostile-view", [HOSTILE])
+    check_inert(browser, server, r.page, f"client-area-hostile-view-{smarty}", [HOSTILE])

@@ -7,7 +7,6 @@ land in test-artifacts/ (desktop, phone, Arabic, admin tab).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,28 +14,11 @@ import pytest
 
 from bridge.views.emails import DiskFigures
 from rig.services import MariaDB, MinIO
-from tests.pages import ADMIN_SHELL, CHROMIUM_ARGS, CLIENT_SHELL, PageServer, open_page, screenshot
+from tests.pages import ADMIN_SHELL, CLIENT_SHELL, open_page, screenshot
 from tests.whmcs import Service, next_id
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb, pytest.mark.browser]
 MB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[PageServer]:
-    s = PageServer()
-    yield s
-    s.close()
 
 
 @pytest.fixture(scope="module")

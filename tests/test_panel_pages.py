@@ -14,7 +14,7 @@ import pytest
 
 from rig.panel_sites import Site
 from rig.services import MariaDB, MinIO, scratch_dir
-from tests.pages import ARTIFACTS, CHROMIUM_ARGS
+from tests.pages import ARTIFACTS
 from tests.panel_rig import PanelStack, start_client_area, start_panel_stack
 from tests.whmcs import Service
 
@@ -25,16 +25,6 @@ MIB = 1024 * 1024
 @pytest.fixture(scope="module")
 def stack(mariadb: MariaDB, whmcs_db: str, minio: MinIO) -> Iterator[PanelStack]:
     yield from start_panel_stack(mariadb, whmcs_db, minio)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

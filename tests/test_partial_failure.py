@@ -34,7 +34,7 @@ def test_minio_stopping_after_the_user_exists_fails_clearly_and_the_retry_comple
         svc.params = _through(svc.params, proxy.port)  # type: ignore[method-assign]
         proxy.armed = True
         first = svc.call("CreateAccount")
-        assert proxy.fired.is_set()
+        assert proxy.fired.is_set(), first.returned  # the call reached add-user (say what it got if not)
         assert first.returned.startswith(f"MinIO at 127.0.0.1:{proxy.port}")
         assert "unreachable" in first.returned
         assert svc.username == ""  # WHMCS was told nothing

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -20,24 +19,11 @@ import pytest
 from rig.paths import SHIM_DIR, STANDIN
 from rig.services import MariaDB, MinIO, free_port
 from rig.shim import NATIVE_PHP, PHP_VERSIONS, php_command, run_hook, run_shim
+from tests.dom import Dom
 from tests.whmcs import Service, next_id
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
 HOSTILE = '"><img src=x onerror=1>{$smarty.now}'  # 36 characters: a valid MinIO password
-
-
-class Tags(HTMLParser):
-    def __init__(self, text: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[tuple[str, dict[str, str]]] = []
-        self.text = ""
-        self.feed(text)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.found.append((tag, {k: v or "" for k, v in attrs}))
-
-    def handle_data(self, data: str) -> None:
-        self.text += data
 
 
 PARSE_ALL = """
@@ -108,10 +94,10 @@ def test_the_whole_lifecycle_runs_on_this_php(php: str, service, db_env, minio) 
     page = call(
         "ClientArea", session=session, shim={"render": True, "service": {"id": svc.serviceid, "status": "Active"}}
     )
-    tags = Tags(page.page or "")
-    assert [t for t, _ in tags.found if t in ("img", "script") and _.get("src") == "x"] == []
+    tags = Dom(page.page or "")
+    assert [t for t, _ in tags.elements if t in ("img", "script") and _.get("src") == "x"] == []
     assert HOSTILE in tags.text  # the password, as text, Smarty tag included
-    assert any(a.get("name") == "token" and a.get("value") == token for t, a in tags.found if t == "input")
+    assert any(a.get("name") == "token" and a.get("value") == token for t, a in tags.elements if t == "input")
 
     posted = {"context": "client_button", "request": {"method": "POST", "post": {"token": token}}}
     before = svc.password

@@ -7,12 +7,9 @@ from __future__ import annotations
 import base64
 import html
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from html.parser import HTMLParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -24,30 +21,13 @@ from rig.paths import REPO
 from rig.sample_whmcs import insert_server
 from rig.services import MariaDB, MinIO
 from rig.shim import ShimResult, run_hook, run_shim
+from tests.dom import Dom
+from tests.fake_daemon import answering
 from tests.whmcs import Service, next_id
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
 MB = 1024 * 1024
 HOSTILE = 'x"><img src=x onerror=alert(1)>'
-
-
-class Dom(HTMLParser):
-    """The elements a browser would build from an HTML string (tag, attributes), and its text."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.elements: list[tuple[str, dict[str, str]]] = []
-        self.text = ""
-        self.feed(text)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.elements.append((tag, {k: v or "" for k, v in attrs}))
-
-    def handle_data(self, data: str) -> None:
-        self.text += data
-
-    def tags(self, name: str) -> list[dict[str, str]]:
-        return [a for t, a in self.elements if t == name]
 
 
 def db_env(mariadb: MariaDB, database: str) -> dict[str, str]:
@@ -343,32 +323,6 @@ def test_generated_passwords_are_masked_in_the_module_log_because_the_daemon_nam
     assert svc.password in r.module_log[0]["replace_vars"]
 
 
-class _Daemon(BaseHTTPRequestHandler):
-    answer: ClassVar[dict[str, Any]] = {}
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        body = json.dumps(self.answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def rogue_daemon() -> Iterator[tuple[str, type[_Daemon]]]:
-    """Something answering like the daemon (a compromised or mistaken one), to check what the shim will carry out."""
-    handler = type("Rogue", (_Daemon,), {"answer": {}})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    server.shutdown()
-
-
 @pytest.mark.parametrize(
     ("effect", "refusal"),
     [
@@ -379,9 +333,8 @@ def rogue_daemon() -> Iterator[tuple[str, type[_Daemon]]]:
         ),
     ],
 )
-def test_the_shim_carries_out_only_allow_listed_effects_on_the_service_at_hand(rogue_daemon, effect, refusal) -> None:
-    url, handler = rogue_daemon
-    handler.answer = {"ok": True, "result": None, "effects": [effect]}
-    r = run_shim("SuspendAccount", {"serviceid": 5}, url=url, secret="s" * 32)
+def test_the_shim_carries_out_only_allow_listed_effects_on_the_service_at_hand(effect, refusal) -> None:
+    with answering({"ok": True, "result": None, "effects": [effect]}) as url:  # a mistaken or compromised daemon
+        r = run_shim("SuspendAccount", {"serviceid": 5}, url=url, secret="s" * 32)
     assert refusal in r.returned
     assert r.local_api == []

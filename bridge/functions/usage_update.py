@@ -35,8 +35,8 @@ class Report:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     history_deleted: int = 0
     traffic_objects: int = 0
-    clamped: list[int] = field(default_factory=list)  # services whose figures exceed tblhosting's int columns
     traffic_unreadable: list[str] = field(default_factory=list)  # statistics objects kept on the server, unread
+    clamped: list[int] = field(default_factory=list)  # services whose figures exceed tblhosting's int columns
     effects: list[dict[str, Any]] = field(default_factory=list)
 
     def result(self) -> dict[str, Any]:
@@ -48,8 +48,8 @@ class Report:
             "skipped": self.skipped,
             "history_deleted": self.history_deleted,
             "traffic_objects": self.traffic_objects,
-            "clamped": self.clamped,
             "traffic_unreadable": self.traffic_unreadable,
+            "clamped": self.clamped,
         }
 
 
