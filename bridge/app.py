@@ -13,10 +13,11 @@ from bridge.backends.registry import Backends
 from bridge.config import SOURCE_EMAIL_TEMPLATES, Config
 from bridge.domain.sealing import SecretBox
 from bridge.functions.context import FunctionSpec, Resources
+from bridge.functions.panel.entry import PanelRuntime
 from bridge.functions.registry import FUNCTIONS as DEFAULT_FUNCTIONS
 from bridge.views.emails import Mailer
 from bridge.web.admission import Admission
-from bridge.web.appkeys import ADMISSION, CLOCK, CONFIG, DB, FUNCTIONS, RESOURCES, VERIFIER
+from bridge.web.appkeys import ADMISSION, CLOCK, CONFIG, DB, FUNCTIONS, PANEL, RESOURCES, VERIFIER
 from bridge.web.routes import MAX_BODY, add_routes, request_context
 from bridge.web.signing import WINDOW_SECONDS, RequestVerifier
 from bridge.whmcs.db import Database
@@ -66,10 +67,16 @@ def create_app(
     redact.register_static(config.secret_values())
     app = web.Application(middlewares=[request_context], client_max_size=MAX_BODY)
     app[CONFIG] = config
-    app[FUNCTIONS] = functions if functions is not None else DEFAULT_FUNCTIONS
+    panel = PanelRuntime(config)
+    app[PANEL] = panel
+    base = functions if functions is not None else DEFAULT_FUNCTIONS
+    app[FUNCTIONS] = {**base, "Panel": panel.function_spec()}
+    if "ClientArea" in base:
+        app[FUNCTIONS]["ClientArea"] = panel.client_area_spec(base["ClientArea"])
     app[CLOCK] = clock
     app[ADMISSION] = Admission(config.backend.max_concurrency, config.backend.max_queued, config.backend.retry_after)
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(backends_ctx)
+    app.on_cleanup.append(lambda a: a[PANEL].close())
     add_routes(app)
     return app

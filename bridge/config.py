@@ -69,14 +69,38 @@ class BackendSettings:
 
 
 @dataclass(frozen=True)
+class ApiConfig:
+    """`[api]`: the panel API's bearer-token listener, separate from the shim's (publish it behind a reverse proxy)."""
+
+    listen: Listen
+    search_budget: float = 2.0  # seconds a substring search of get_files may spend before it says it stopped
+    presign_expiry: int = 300  # seconds a presigned download URL or upload form stays valid
+    max_upload_bytes: int = 5 * 1024**3  # the largest object a presigned upload form accepts (S3's single PUT)
+
+
+@dataclass(frozen=True)
+class WhmcsApiConfig:
+    """`[whmcs_api]`: WHMCS's api.php and an API credential, for what the bearer-token way does inside WHMCS."""
+
+    url: str
+    identifier: str
+    secret: str
+    accesskey: str = ""
+    timeout: float = 20.0
+
+
+@dataclass(frozen=True)
 class Config:
     daemon: DaemonConfig
     whmcs_db: DatabaseConfig
     backend: BackendSettings
     source: str = "<memory>"
+    api: ApiConfig | None = None  # no [api] section: no bearer-token listener
+    whmcs_api: WhmcsApiConfig | None = None
 
     def secret_values(self) -> list[str]:
-        return [*self.daemon.secrets, *self.daemon.state_keys, self.whmcs_db.password]
+        extra = [self.whmcs_api.secret, self.whmcs_api.accesskey] if self.whmcs_api else []
+        return [*self.daemon.secrets, *self.daemon.state_keys, self.whmcs_db.password, *(v for v in extra if v)]
 
     def sealing_materials(self) -> tuple[str, ...]:
         return self.daemon.state_keys or self.daemon.secrets
@@ -156,7 +180,7 @@ def parse_listen(value: str, section: _Section) -> Listen:
 
 
 def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
-    unknown = sorted(set(data) - {"daemon", "whmcs_db", "backend"})
+    unknown = sorted(set(data) - {"daemon", "whmcs_db", "backend", "api", "whmcs_api"})
     if unknown:
         raise ConfigError(f"{source}: section [{unknown[0]}] is not a known section (typo?)")
 
@@ -242,4 +266,41 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         max_queued=b.positive("max_queued", int, 64),
         retry_after=b.positive("retry_after", int, 2),
     )
-    return Config(daemon=daemon, whmcs_db=db, backend=backend, source=source)
+    return Config(
+        daemon=daemon,
+        whmcs_db=db,
+        backend=backend,
+        source=source,
+        api=_api(data, source),
+        whmcs_api=_whmcs_api(data, source),
+    )
+
+
+def _api(data: dict[str, Any], source: str) -> ApiConfig | None:
+    if "api" not in data:
+        return None
+    a = _Section(_table(data, "api", source, required=True), "api", source,
+                 {"listen", "search_budget", "presign_expiry", "max_upload_bytes"})  # fmt: skip
+    return ApiConfig(
+        listen=parse_listen(a.get("listen", str, required=True), a),
+        search_budget=a.positive("search_budget", float, 2.0),
+        presign_expiry=a.positive("presign_expiry", int, 300),
+        max_upload_bytes=a.positive("max_upload_bytes", int, 5 * 1024**3),
+    )
+
+
+def _whmcs_api(data: dict[str, Any], source: str) -> WhmcsApiConfig | None:
+    if "whmcs_api" not in data:
+        return None
+    w = _Section(_table(data, "whmcs_api", source, required=True), "whmcs_api", source,
+                 {"url", "identifier", "secret", "accesskey", "timeout"})  # fmt: skip
+    url = w.get("url", str, required=True)
+    if not url.startswith(("http://", "https://")) or not url.endswith("api.php"):
+        w.fail("url", f'must be the http(s):// URL of WHMCS\'s includes/api.php, got "{url}"')
+    return WhmcsApiConfig(
+        url=url,
+        identifier=w.get("identifier", str, required=True),
+        secret=w.get("secret", str, required=True),
+        accesskey=w.get("accesskey", str, ""),
+        timeout=w.positive("timeout", float, 20.0),
+    )

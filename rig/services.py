@@ -148,7 +148,7 @@ class MariaDB:
 
     def create_whmcs_database(self, name: str) -> None:
         """A fresh database with WHMCS's real tables (rig/whmcs_schema.sql)."""
-        sql = SCHEMA_SQL.read_text()
+        sql = SCHEMA_SQL.read_text() + ";\n" + (SCHEMA_SQL.parent / "whmcs_schema_orders.sql").read_text()
         conn = self.connect()
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")

@@ -33,6 +33,7 @@ class Stack:
     config: Path
     daemon_log: Path
     daemon_pid: int
+    api_url: str = ""  # the panel API's bearer-token listener, when the stack was started with api=True
 
     def server_params(self, serverid: int = 1) -> dict[str, Any]:
         return {
@@ -63,7 +64,7 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running_stack(prefix: str, *, log_level: str = "warning") -> Iterator[Stack]:
+def running_stack(prefix: str, *, log_level: str = "warning", api: bool = False) -> Iterator[Stack]:
     root = scratch_dir(prefix)
     (root / "mariadb").mkdir()
     db = MariaDB(root=root / "mariadb", port=free_port(), socket=str(root / "mysqld.sock"))
@@ -81,6 +82,10 @@ def running_stack(prefix: str, *, log_level: str = "warning") -> Iterator[Stack]
             f'[whmcs_db]\nhost = "127.0.0.1"\nport = {db.port}\nuser = "root"\n'
             f'password = "{db.root_password}"\ndatabase = "whmcs"\n'
         )
+        api_listen = f"127.0.0.1:{free_port()}" if api else ""
+        if api:
+            with config.open("a") as f:
+                f.write(f'\n[api]\nlisten = "{api_listen}"\n')
         config.chmod(0o600)
         subprocess.run(
             [sys.executable, "-m", "bridge", "migrate", "--config", str(config)],
@@ -103,7 +108,7 @@ def running_stack(prefix: str, *, log_level: str = "warning") -> Iterator[Stack]
                 return bool(r.status == 200)
 
         wait_until(ready, 30, "s3bridge daemon", daemon, daemon_log)
-        yield Stack(root, db, minio, url, secret, config, daemon_log, daemon.pid)
+        yield Stack(root, db, minio, url, secret, config, daemon_log, daemon.pid, f"http://{api_listen}" if api else "")
     finally:
         if daemon is not None:
             stop_process(daemon)

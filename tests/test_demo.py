@@ -23,3 +23,6 @@ def test_demo_walkthrough_runs_and_reports_a_successful_test_connection() -> Non
     assert "account '7-55' deleted: 1 bucket(s), 1 object version(s)" in r.stdout
     assert "storage quota 5 GB" in r.stdout  # the ostor walk-through, on the gateway emulator
     assert "account '7-56' deleted" in r.stdout
+    assert "client area: http://127.0.0.1:" in r.stdout  # a local URL where the customer's tabs open
+    for tab in ("overview", "buckets", "files", "keys", "usage"):
+        assert f"&s3tab={tab}  -> ok" in r.stdout

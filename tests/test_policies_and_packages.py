@@ -107,7 +107,8 @@ def test_admin_and_client_buttons_are_declared(daemon, minio: MinIO) -> None:
     # clients get the page's token-carrying forms, not WHMCS's tokenless sidebar links
     assert s.call("ClientAreaCustomButtonArray").returned == []
     assert s.call("ClientAreaAllowedFunctions").returned == {
-        "Change Password": "ResetPassword", "Recalculate Disk Space": "RecalculateDiskSpace"}  # fmt: skip
+        "Change Password": "ResetPassword", "Recalculate Disk Space": "RecalculateDiskSpace",
+        "Storage": "Panel"}  # fmt: skip
 
 
 def test_admin_tab_tells_the_policy_kind_from_the_services_record_not_the_policy_name(daemon, minio: MinIO) -> None:

@@ -21,6 +21,7 @@ from minio.error import MinioAdminException
 from bridge.backends.base import AccountInfo, AccountSpec, ConnectionReport, DeletionReport, Usage
 from bridge.backends.http_pool import pool_manager
 from bridge.backends.minio_errors import admin_error_code, map_minio_error, unless_gone
+from bridge.backends.panel_storage import MinioPanel
 from bridge.backends.s3_data import credentials_work, empty_and_remove, ensure_bucket, measure
 from bridge.config import BackendSettings
 from bridge.domain.naming import owns_bucket
@@ -99,7 +100,7 @@ class MinioClients:
         self.http.clear()
 
 
-class MinioBackend:
+class MinioBackend(MinioPanel):
     name = "minio"
 
     def __init__(self, server: ServerParams, clients: MinioClients) -> None:

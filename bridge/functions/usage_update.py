@@ -239,6 +239,7 @@ async def recalculate(resources: Resources, params: Params) -> Outcome:
             "limit_bytes": target.product.disk_limit_bytes,
             "exact": exact.exact,
             "policy": d.state.policy,
+            "policy_changes": report.policy_changes,
             "buckets": [{"name": b.name, "size": b.size, "objects": b.objects} for b in figures],
         },
         report.effects,

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from bridge.config import Config
 from bridge.functions.context import FunctionSpec, Resources
+from bridge.functions.panel.entry import PanelRuntime
 from bridge.web.admission import Admission
 from bridge.web.signing import RequestVerifier
 from bridge.whmcs.db import Database
@@ -19,3 +20,4 @@ RESOURCES = web.AppKey("resources", Resources)
 FUNCTIONS = web.AppKey("functions", dict[str, FunctionSpec])
 ADMISSION = web.AppKey("admission", Admission)
 CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
+PANEL = web.AppKey("panel", PanelRuntime)

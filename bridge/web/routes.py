@@ -13,6 +13,7 @@ from aiohttp import web
 from bridge import redact
 from bridge.domain.params import ServerParams
 from bridge.errors import AuthError, BadParam, BadRequest, BridgeError, Busy, MissingParam, UnknownFunction
+from bridge.functions.panel.events import record_lifecycle
 from bridge.logs import get_logger
 from bridge.web.appkeys import ADMISSION, DB, FUNCTIONS, RESOURCES, VERIFIER
 from bridge.whmcs import audit
@@ -118,6 +119,7 @@ async def module_call(request: web.Request) -> web.Response:
         structlog.contextvars.bind_contextvars(server=server)
     async with request.app[ADMISSION].admit(server):
         outcome = await spec.handler(request.app[RESOURCES], params)
+    await record_lifecycle(request.app[RESOURCES], name, params, outcome)
     log.info("call_done", function=name)
     secrets = redact.request_secrets()  # the shim masks these in WHMCS's module log
     return json_response({"ok": True, "result": outcome.result, "effects": outcome.effects, "secrets": secrets})

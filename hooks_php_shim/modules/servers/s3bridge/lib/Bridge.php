@@ -50,9 +50,17 @@ final class Bridge
     /** Values of these keys are secrets even when the daemon cannot say so (it was not reached). */
     const SECRET_KEYS = ['serverpassword', 'serveraccesshash', 'password', 'bridge_csrf_token'];
     /** The only localAPI commands the daemon may ask for. */
-    const EFFECTS = ['UpdateClientProduct', 'SendEmail'];
+    const EFFECTS = ['UpdateClientProduct', 'SendEmail', 'AddCancelRequest', 'AddOrder'];
     /** Client functions that only read: every other function a client reaches must come with WHMCS's CSRF token. */
     const CLIENT_READS = ['ClientArea', 'Buttons'];
+    /** The storage panel's actions that only read (plain GET links: downloads); every other one needs the token. */
+    const PANEL_READS = ['download_url'];
+    /** Form fields the panel's actions take (everything else in the request is ignored). */
+    const PANEL_FIELDS = ['bucket_name', 'filename', 'prefix', 'name', 'expires', 'read_only', 'buckets',
+        'access_key', 'token_id', 'reason'];
+    /** The client area's query keys for the storage tabs, and the daemon's names for them. */
+    const PANEL_VIEW = ['s3tab' => 'bridge_tab', 'bucket' => 'bridge_bucket', 'prefix' => 'bridge_prefix',
+        'q' => 'bridge_search', 'mode' => 'bridge_mode', 'cursor' => 'bridge_cursor'];
     /** Where the cron's last failure is kept for the admin tab (a WHMCS setting, tblconfiguration). */
     const CRON_SETTING = 'S3BridgeCronError';
     /** Functions a lost answer makes unsafe to repeat elsewhere (a repeat would rotate the secret again). */
@@ -76,12 +84,10 @@ final class Bridge
         return ['success' => $error === 'success', 'error' => $error === 'success' ? '' : $error];
     }
 
-    /** WHMCS's own overview stays; the module's output is added below it. */
+    /** WHMCS's own overview stays; the module's output (with the storage tabs) is added below it. */
     public static function clientArea(array $params): array
     {
-        if (function_exists('generate_token')) {
-            $params['bridge_csrf_token'] = (string) generate_token('plain');
-        }
+        $params = self::panelView($params);
         try {
             $html = (string) (self::forward('ClientArea', $params)['html'] ?? '');
         } catch (\Throwable $e) {
@@ -89,6 +95,72 @@ final class Bridge
         }
         return ['tabOverviewModuleOutputTemplate' => 'templates/overview.tpl',
             'templateVariables' => ['s3bridge_html' => new Html($html)]];
+    }
+
+    /**
+     * The storage panel's forms and download links (custom function Panel): WHMCS's CSRF token is checked on every
+     * change (Bridge::forward), the action goes to the daemon with the logged-in client, the WHMCS work it returns is
+     * carried out, and the outcome page is shown; a download goes straight to its presigned URL.
+     */
+    public static function panel(array $params): array
+    {
+        $isPost = ($_SERVER['REQUEST_METHOD'] ?? '') === 'POST';
+        $source = $isPost ? $_POST : $_GET;
+        $action = is_string($source['s3action'] ?? null) ? (string) $source['s3action'] : '';
+        $args = ['s3uid' => (string) ($params['username'] ?? '')];
+        foreach (self::PANEL_FIELDS as $field) {
+            $value = $source[$field] ?? null;
+            if (is_string($value)) {
+                $args[$field] = $value;
+            } elseif (is_array($value)) {
+                $args[$field] = array_values(array_filter($value, 'is_string'));
+            }
+        }
+        $params = self::panelView($params);
+        $params['bridge_panel_action'] = $action;
+        $params['bridge_panel_args'] = $args;
+        $params['bridge_render'] = 1;
+        try {
+            $result = (array) self::forward('Panel', $params);
+        } catch (\Throwable $e) {
+            return self::panelPage('<div class="alert alert-danger" role="alert">'
+                . htmlspecialchars($e->getMessage(), ENT_QUOTES) . '</div>');
+        }
+        $envelope = (array) ($result['envelope'] ?? []);
+        $url = is_string($envelope['url'] ?? null) ? $envelope['url'] : '';
+        if ($action === 'download_url' && ($envelope['result'] ?? '') === 'OK' && preg_match('#^https?://#', $url)) {
+            header('Location: ' . $url, true, 303);
+            exit;
+        }
+        return self::panelPage((string) ($result['html'] ?? ''));
+    }
+
+    /** A custom client function's page, rendered from the module's template (an object: WHMCS won't decode it). */
+    private static function panelPage(string $html): array
+    {
+        return ['templatefile' => 'templates/panel', 'breadcrumb' => ['#' => 'Storage'],
+            'vars' => ['s3bridge_html' => new Html($html)]];
+    }
+
+    /** The tab and listing asked for, the CSRF token for the page's forms, and the page's own address. */
+    private static function panelView(array $params): array
+    {
+        foreach (self::PANEL_VIEW as $query => $key) {
+            if (is_string($_GET[$query] ?? null)) {
+                $params[$key] = substr((string) $_GET[$query], 0, 4096);
+            }
+        }
+        if (function_exists('generate_token')) {
+            $params['bridge_csrf_token'] = (string) generate_token('plain');
+        }
+        $host = (string) ($_SERVER['HTTP_HOST'] ?? '');
+        if ($host !== '' && preg_match('/^[A-Za-z0-9.:\[\]-]+$/', $host)) {
+            $https = !empty($_SERVER['HTTPS']) && $_SERVER['HTTPS'] !== 'off';
+            $path = (string) parse_url((string) ($_SERVER['REQUEST_URI'] ?? '/clientarea.php'), PHP_URL_PATH);
+            $params['bridge_return_url'] = ($https ? 'https' : 'http') . '://' . $host . $path
+                . '?action=productdetails&id=' . (int) ($params['serviceid'] ?? 0);
+        }
+        return $params;
     }
 
     /** Label => HTML (printed raw by WHMCS; the daemon escapes). Adds the cron's last failure when there is one. */
@@ -192,15 +264,18 @@ final class Bridge
         $answer = null;
         try {
             if (!empty($sent['bridge_client_id']) && empty($sent['bridge_admin_id'])
-                && !in_array($function, self::CLIENT_READS, true)) {
+                && !in_array($function, self::CLIENT_READS, true)
+                && !($function === 'Panel' && in_array($sent['bridge_panel_action'] ?? '', self::PANEL_READS, true))) {
                 self::requirePostedToken();
+                $sent['bridge_csrf'] = 'checked';  // the daemon refuses panel changes without it
             }
             $config = self::config();
             $secrets[] = $config['secret'];
             $answer = self::post($config, '/v1/module/' . $function, $sent);
             $secrets = array_merge($secrets, array_map('strval', (array) ($answer['secrets'] ?? [])));
             foreach ((array) ($answer['effects'] ?? []) as $effect) {
-                self::apply(is_array($effect) ? $effect : [], (string) ($sent['serviceid'] ?? ''));
+                self::apply(is_array($effect) ? $effect : [], (string) ($sent['serviceid'] ?? ''),
+                    (string) ($sent['bridge_client_id'] ?? ''));
             }
         } catch (\Throwable $e) {
             $message = self::mask($e->getMessage(), $secrets);
@@ -355,8 +430,11 @@ final class Bridge
         throw $failure;
     }
 
-    /** One effect: an allow-listed localAPI command about the service being handled, and nothing else. */
-    private static function apply(array $effect, string $serviceId): void
+    /**
+     * One effect: an allow-listed localAPI command about the service being handled (an order: for the logged-in
+     * client), and nothing else.
+     */
+    private static function apply(array $effect, string $serviceId, string $clientId): void
     {
         $command = (string) ($effect['command'] ?? '');
         $values = is_array($effect['params'] ?? null) ? $effect['params'] : [];
@@ -364,8 +442,14 @@ final class Bridge
             throw new BridgeException("s3bridge daemon asked for '$command', which is not an effect this module carries"
                 . ' out (allowed: ' . implode(', ', self::EFFECTS) . '); refused');
         }
-        $target = (string) ($values['serviceid'] ?? $values['id'] ?? '');
-        if ($serviceId !== '' && $serviceId !== '0' && $target !== $serviceId) {
+        if ($command === 'AddOrder') {
+            if ($clientId === '' || (string) ($values['clientid'] ?? '') !== $clientId) {
+                throw new BridgeException('s3bridge daemon asked for an order for client ' . ($values['clientid'] ?? '?')
+                    . ' while client ' . ($clientId !== '' ? $clientId : 'nobody') . ' is logged in; refused');
+            }
+        } elseif ($serviceId !== '' && $serviceId !== '0'
+            && (string) ($values['serviceid'] ?? $values['id'] ?? '') !== $serviceId) {
+            $target = (string) ($values['serviceid'] ?? $values['id'] ?? '');
             throw new BridgeException("s3bridge daemon asked for $command on service $target while handling service"
                 . " $serviceId; refused");
         }
