@@ -12,21 +12,32 @@ from bridge import redact
 from bridge.backends.directory import ServerDirectory
 from bridge.backends.registry import Backends
 from bridge.config import SOURCE_EMAIL_TEMPLATES, Config
+from bridge.domain.sealing import SecretBox
 from bridge.functions.context import FunctionSpec, Resources
 from bridge.functions.metering import Meter
+from bridge.functions.panel.entry import PanelRuntime
 from bridge.functions.registry import FUNCTIONS as DEFAULT_FUNCTIONS
 from bridge.views.emails import Mailer
-from bridge.web.appkeys import CONFIG, DB, FUNCTIONS, RESOURCES, SERVERS, VERIFIER
+from bridge.web.admission import Admission
+from bridge.web.appkeys import ADMISSION, CLOCK, CONFIG, DB, FUNCTIONS, PANEL, RESOURCES, SERVERS, VERIFIER
 from bridge.web.audit_listener import create_audit_app
 from bridge.web.routes import MAX_BODY, add_routes, request_context
-from bridge.web.signing import RequestVerifier
+from bridge.web.signing import WINDOW_SECONDS, RequestVerifier
 from bridge.whmcs.db import Database
+from bridge.whmcs.nonce_store import SharedNonces
+from bridge.whmcs.pending_store import PURPOSE as PENDING_PURPOSE
+from bridge.whmcs.pending_store import PendingSecrets
 from bridge.whmcs.records import ServiceRecords
+from bridge.whmcs.service_locks import ServiceLocks
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
-    db = Database(app[CONFIG].whmcs_db)
+    config = app[CONFIG]
+    db = Database(config.whmcs_db)
     app[DB] = db
+    app[VERIFIER] = RequestVerifier(
+        secrets=config.daemon.secrets, clock=app[CLOCK], nonces=SharedNonces(db, window=WINDOW_SECONDS)
+    )
     yield
     db.close()
 
@@ -36,15 +47,19 @@ async def backends_ctx(app: web.Application) -> AsyncIterator[None]:
     backends = Backends(config.backend)
     templates = Path(config.daemon.email_templates or SOURCE_EMAIL_TEMPLATES)
     app[SERVERS] = ServerDirectory(backends)
+    locks = ServiceLocks(config.whmcs_db, wait_s=config.daemon.lock_wait, retry_after=config.backend.retry_after)
     app[RESOURCES] = Resources(
         db=app[DB],
         backend_for=app[SERVERS],
         records=ServiceRecords(app[DB]),
         mailer=Mailer(templates),
+        locks=locks,
+        pending=PendingSecrets(app[DB], SecretBox.from_config(config.sealing_materials(), PENDING_PURPOSE)),
         usage_budget_s=config.backend.listing_budget,
     )
     yield
     await backends.close()
+    locks.close()
 
 
 async def meter_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -74,10 +89,17 @@ def create_app(
     redact.register_static(config.secret_values())
     app = web.Application(middlewares=[request_context], client_max_size=MAX_BODY)
     app[CONFIG] = config
-    app[FUNCTIONS] = functions if functions is not None else DEFAULT_FUNCTIONS
-    app[VERIFIER] = RequestVerifier(secrets=config.daemon.secrets, clock=clock)
+    panel = PanelRuntime(config)
+    app[PANEL] = panel
+    base = functions if functions is not None else DEFAULT_FUNCTIONS
+    app[FUNCTIONS] = {**base, "Panel": panel.function_spec()}
+    if "ClientArea" in base:
+        app[FUNCTIONS]["ClientArea"] = panel.client_area_spec(base["ClientArea"])
+    app[CLOCK] = clock
+    app[ADMISSION] = Admission(config.backend.max_concurrency, config.backend.max_queued, config.backend.retry_after)
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(backends_ctx)
     app.cleanup_ctx.append(meter_ctx)
+    app.on_cleanup.append(lambda a: a[PANEL].close())
     add_routes(app)
     return app

@@ -17,10 +17,13 @@ from bridge import __version__, redact
 from bridge.app import create_app
 from bridge.config import Config, ConfigError, default_path, load_config
 from bridge.errors import BridgeError
+from bridge.functions.panel.tokens import create_admin_token
 from bridge.logs import configure_logging, get_logger
-from bridge.whmcs.db import connect
+from bridge.web.panel_api import create_api_app
+from bridge.whmcs.db import Database, connect
 from bridge.whmcs.grants import grant_statements
 from bridge.whmcs.migrations import migrate
+from bridge.whmcs.panel_store import PanelStore
 
 
 def sd_notify(state: str) -> None:
@@ -56,14 +59,48 @@ async def serve(config: Config) -> None:
     if listen.unix_path:
         os.chmod(listen.unix_path, 0o660)
     log.info("listening", address=listen.describe(), version=__version__, pid=os.getpid())
+    api_runner = await start_api(app, config) if config.api else None
     sd_notify("READY=1")
     await stop.wait()
     sd_notify("STOPPING=1")
     log.info(
         "stopping", detail="no longer accepting; finishing in-flight calls", timeout_s=config.daemon.shutdown_timeout
     )
+    if api_runner is not None:
+        await api_runner.cleanup()
     await runner.cleanup()
     log.info("stopped")
+
+
+async def start_api(app: web.Application, config: Config) -> web.AppRunner:
+    """The panel API's bearer-token listener (`[api] listen`), beside the shim's."""
+    assert config.api is not None
+    runner = web.AppRunner(create_api_app(app), handle_signals=False, access_log=None)
+    await runner.setup()
+    listen = config.api.listen
+    site: web.BaseSite
+    if listen.unix_path:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(listen.unix_path)
+        site = web.UnixSite(runner, listen.unix_path)
+    else:
+        site = web.TCPSite(runner, listen.host, listen.port)
+    await site.start()
+    get_logger("s3bridge").info("api_listening", address=listen.describe())
+    return runner
+
+
+async def token_command(config: Config, args: argparse.Namespace) -> str:
+    db = Database(config.whmcs_db)
+    try:
+        store = PanelStore(db)
+        if args.what == "create":
+            return await create_admin_token(store, args.name)
+        if not await store.revoke_token(args.token_id, None):
+            raise BridgeError(f"no active token {args.token_id}")
+        return f"token {args.token_id} revoked"
+    finally:
+        db.close()
 
 
 def _load(path: str | None) -> Config:
@@ -84,6 +121,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     g = sub.add_parser("grants", help="print the least-privilege GRANT statements for the daemon's DB user")
     g.add_argument("--config", help="TOML config file (the database name and user are read from it)")
     g.add_argument("--host", default="localhost", help="the host part of the MySQL account (default: localhost)")
+    t = sub.add_parser("token", help="panel API tokens: create an admin token, revoke any token")
+    t.add_argument("--config", help="TOML config file")
+    tsub = t.add_subparsers(dest="what", required=True)
+    tc = tsub.add_parser("create", help="print a new token (shown once; only its hash is stored)")
+    tc.add_argument("--admin", action="store_true", required=True, help="an administrator's token (required)")
+    tc.add_argument("--name", default="", help="a label for the token")
+    tr = tsub.add_parser("revoke", help="revoke a token by its id (the 12 hex digits after s3b_x_)")
+    tr.add_argument("token_id")
+    for sp in (tc, tr):
+        sp.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file")
     args = parser.parse_args(argv)
 
     try:
@@ -111,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "grants":
             for statement in grant_statements(config.whmcs_db.database, config.whmcs_db.user, args.host):
                 print(statement + ";")
+        elif args.command == "token":
+            print(asyncio.run(token_command(config, args)))
         elif args.command == "check":
             conn = connect(config.whmcs_db)
             conn.close()

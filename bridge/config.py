@@ -37,6 +37,9 @@ class DaemonConfig:
     shutdown_timeout: float = 30.0
     log_level: str = "info"
     email_templates: str | None = None  # default: the email_templates/ folder shipped beside the package
+    # Keys sealing pending secrets in the database (first seals, all open); empty: derived from `secrets`.
+    state_keys: tuple[str, ...] = ()
+    lock_wait: float = 60.0  # seconds a call waits for another daemon's call on the same service
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,29 @@ class BackendSettings:
     max_crypto_concurrency: int = 2  # encrypted admin calls (each derives a ~64 MiB Argon2id key)
     ca_file: str | None = None  # extra CA bundle for storage servers with a private CA
     listing_budget: float = 10.0  # seconds an exact usage listing may take in one call (Recalculate, ChangePackage)
+    max_queued: int = 64  # module calls waiting per storage server beyond max_concurrency; past it: 503
+    retry_after: int = 2  # seconds the 503 asks the shim to wait
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """`[api]`: the panel API's bearer-token listener, separate from the shim's (publish it behind a reverse proxy)."""
+
+    listen: Listen
+    search_budget: float = 2.0  # seconds a substring search of get_files may spend before it says it stopped
+    presign_expiry: int = 300  # seconds a presigned download URL or upload form stays valid
+    max_upload_bytes: int = 5 * 1024**3  # the largest object a presigned upload form accepts (S3's single PUT)
+
+
+@dataclass(frozen=True)
+class WhmcsApiConfig:
+    """`[whmcs_api]`: WHMCS's api.php and an API credential, for what the bearer-token way does inside WHMCS."""
+
+    url: str
+    identifier: str
+    secret: str
+    accesskey: str = ""
+    timeout: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -90,10 +116,16 @@ class Config:
     whmcs_db: DatabaseConfig
     backend: BackendSettings
     source: str = "<memory>"
+    api: ApiConfig | None = None  # no [api] section: no bearer-token listener
+    whmcs_api: WhmcsApiConfig | None = None
     meter: MeterConfig = MeterConfig()
 
     def secret_values(self) -> list[str]:
-        return [*self.daemon.secrets, self.whmcs_db.password]
+        extra = [self.whmcs_api.secret, self.whmcs_api.accesskey] if self.whmcs_api else []
+        return [*self.daemon.secrets, *self.daemon.state_keys, self.whmcs_db.password, *(v for v in extra if v)]
+
+    def sealing_materials(self) -> tuple[str, ...]:
+        return self.daemon.state_keys or self.daemon.secrets
 
 
 def default_path() -> str:
@@ -170,7 +202,7 @@ def parse_listen(value: str, section: _Section) -> Listen:
 
 
 def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
-    unknown = sorted(set(data) - {"daemon", "whmcs_db", "backend", "meter"})
+    unknown = sorted(set(data) - {"daemon", "whmcs_db", "backend", "api", "whmcs_api", "meter"})
     if unknown:
         raise ConfigError(f"{source}: section [{unknown[0]}] is not a known section (typo?)")
 
@@ -178,7 +210,7 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         _table(data, "daemon", source, required=True),
         "daemon",
         source,
-        {"listen", "secrets", "shutdown_timeout", "log_level", "email_templates"},
+        {"listen", "secrets", "shutdown_timeout", "log_level", "email_templates", "state_keys", "lock_wait"},
     )
     listen = parse_listen(d.get("listen", str, "127.0.0.1:8750"), d)
     secrets = d.get("secrets", list, required=True)
@@ -201,12 +233,18 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
             "is missing and no email_templates/ folder sits beside the package: copy the"
             " source tree's email_templates/ (e.g. to /etc/s3bridge/email_templates) and name it",
         )
+    state_keys = d.get("state_keys", list, [])
+    for i, s in enumerate(state_keys):
+        if not isinstance(s, str) or len(s) < 32:
+            d.fail(f"state_keys[{i}]", "must be a string of at least 32 characters (`openssl rand -hex 32`)")
     daemon = DaemonConfig(
         listen=listen,
         secrets=tuple(secrets),
         shutdown_timeout=d.positive("shutdown_timeout", float, 30.0),
         log_level=log_level,
         email_templates=email_templates,
+        state_keys=tuple(state_keys),
+        lock_wait=d.positive("lock_wait", float, 60.0),
     )
 
     w = _Section(
@@ -234,7 +272,8 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         _table(data, "backend", source, required=False),
         "backend",
         source,
-        {"connect_timeout", "read_timeout", "max_concurrency", "max_crypto_concurrency", "ca_file", "listing_budget"},
+        {"connect_timeout", "read_timeout", "max_concurrency", "max_crypto_concurrency", "ca_file", "listing_budget"}
+        | {"max_queued", "retry_after"},
     )
     ca_file = b.get("ca_file", str, None)
     if ca_file is not None and not Path(ca_file).is_file():
@@ -246,8 +285,48 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         max_crypto_concurrency=b.positive("max_crypto_concurrency", int, 2),
         ca_file=ca_file,
         listing_budget=b.positive("listing_budget", float, 10.0),
+        max_queued=b.positive("max_queued", int, 64),
+        retry_after=b.positive("retry_after", int, 2),
     )
-    return Config(daemon=daemon, whmcs_db=db, backend=backend, source=source, meter=parse_meter(data, source))
+    return Config(
+        daemon=daemon,
+        whmcs_db=db,
+        backend=backend,
+        source=source,
+        api=_api(data, source),
+        whmcs_api=_whmcs_api(data, source),
+        meter=parse_meter(data, source),
+    )
+
+
+def _api(data: dict[str, Any], source: str) -> ApiConfig | None:
+    if "api" not in data:
+        return None
+    a = _Section(_table(data, "api", source, required=True), "api", source,
+                 {"listen", "search_budget", "presign_expiry", "max_upload_bytes"})  # fmt: skip
+    return ApiConfig(
+        listen=parse_listen(a.get("listen", str, required=True), a),
+        search_budget=a.positive("search_budget", float, 2.0),
+        presign_expiry=a.positive("presign_expiry", int, 300),
+        max_upload_bytes=a.positive("max_upload_bytes", int, 5 * 1024**3),
+    )
+
+
+def _whmcs_api(data: dict[str, Any], source: str) -> WhmcsApiConfig | None:
+    if "whmcs_api" not in data:
+        return None
+    w = _Section(_table(data, "whmcs_api", source, required=True), "whmcs_api", source,
+                 {"url", "identifier", "secret", "accesskey", "timeout"})  # fmt: skip
+    url = w.get("url", str, required=True)
+    if not url.startswith(("http://", "https://")) or not url.endswith("api.php"):
+        w.fail("url", f'must be the http(s):// URL of WHMCS\'s includes/api.php, got "{url}"')
+    return WhmcsApiConfig(
+        url=url,
+        identifier=w.get("identifier", str, required=True),
+        secret=w.get("secret", str, required=True),
+        accesskey=w.get("accesskey", str, ""),
+        timeout=w.positive("timeout", float, 20.0),
+    )
 
 
 def _not_negative(section: _Section, key: str, default: float) -> float:

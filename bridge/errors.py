@@ -86,3 +86,15 @@ class BackendTLSError(BackendError):
 class DatabaseError(BridgeError):
     status = 503
     code = "database_unavailable"
+
+
+class Busy(BridgeError):
+    """Try again later: the daemon is at its bounded queue, or another daemon holds the service. Sent as 503 with
+    Retry-After; the shim waits and repeats calls that are safe to repeat."""
+
+    status = 503
+    code = "overloaded"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after

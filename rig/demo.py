@@ -7,14 +7,19 @@ everything running until Ctrl-C (or exits at once with --once).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import http.cookiejar
 import json
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
+from rig.panel_sites import Site, client_area, encrypted
 from rig.paths import REPO
 from rig.sample_whmcs import load_sample
 from rig.services import stop_process
@@ -92,22 +97,56 @@ def main(argv: list[str] | None = None) -> int:
 
         ostor_walkthrough(url, secret)
 
+        step("The customer's client area (stand-in WHMCS client area, real shim, all storage tabs)")
+        with panel_site(stack, stored) as site:
+            show("client area", f"{site.login(7)}  (logs client #7 in and opens service #55)")
+            for tab in ("overview", "buckets", "files", "keys", "usage"):
+                show(f"tab {tab}", f"{site.service_page(55, s3tab=tab)}  -> {_tab_check(site, tab)}")
+            if not args.once:
+                wait_for_ctrl_c(stack)
+                return 0
+
         if args.once:
             step("WHMCS -> s3bridge_TerminateAccount")
             r = run_shim("TerminateAccount", service, url=url, secret=secret)
             show("returned to WHMCS", r.returned)
             show("daemon says", r.module_log[0]["masked"]["processed"].strip().replace("\n", " ")[:200])
             return 0
-        step("Everything is running. Ctrl-C stops it.")
-        show("daemon", f"{url}  (the module's config.php: 'url' => '{url}', 'secret' as in {stack.config})")
-        show("MinIO", f"http://{minio.endpoint}  access key {minio.access_key}")
-        show("MariaDB", f"mariadb -h127.0.0.1 -P{db.port} -uroot -p  (password in {stack.config})")
-        stop = threading.Event()
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        stop.wait()
-        print(f"\n{DIM}stopping...{OFF}", flush=True)
         return 0
+
+
+def wait_for_ctrl_c(stack: Any) -> None:
+    step("Everything is running. Ctrl-C stops it.")
+    show("daemon", f"{stack.url}  (the module's config.php: 'url' => '{stack.url}', 'secret' as in {stack.config})")
+    show("MinIO", f"http://{stack.minio.endpoint}  access key {stack.minio.access_key}")
+    show("MariaDB", f"mariadb -h127.0.0.1 -P{stack.db.port} -uroot -p  (password in {stack.config})")
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+    print(f"\n{DIM}stopping...{OFF}", flush=True)
+
+
+@contextlib.contextmanager
+def panel_site(stack: Any, stored: dict[str, Any]) -> Iterator[Site]:
+    """WHMCS keeps the server password (encrypted) and the service's credentials; the stand-in reads them back."""
+    conn = stack.db.connect("whmcs")
+    with conn.cursor() as cur:
+        cur.execute("UPDATE tblservers SET password = %s WHERE id = 1", (encrypted(stack.minio.secret_key),))
+        cur.execute("UPDATE tblhosting SET username = %s, password = %s WHERE id = 55",
+                    (stored["serviceusername"], encrypted(stored["servicepassword"])))  # fmt: skip
+    conn.commit()
+    conn.close()
+    with client_area(stack.db, "whmcs", stack.url, stack.secret) as site:
+        yield site
+
+
+def _tab_check(site: Site, tab: str) -> str:
+    """Open the tab as the logged-in customer would (a session cookie) and say whether it rendered."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    opener.open(site.login(7), timeout=60).read()
+    html = opener.open(site.service_page(55, s3tab=tab), timeout=60).read().decode()
+    return "ok" if f'data-s3b-tab="{tab}"' in html else "NOT RENDERED"
 
 
 def ostor_walkthrough(url: str, secret: str) -> None:

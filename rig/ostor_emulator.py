@@ -817,9 +817,32 @@ def s3_bucket(state: State, call: S3Call, name: str) -> web.Response:
     raise GatewayError(501, "NotImplemented", "the emulator does not implement this bucket operation")
 
 
+def _grouped(bucket: Bucket, call: S3Call, marker: str) -> tuple[list[tuple[str, Obj | None]], bool]:
+    """A page with `delimiter`: keys below it roll up into common prefixes (obj None), as S3 lists folders."""
+    prefix, delimiter = call.query.get("prefix", ""), call.query.get("delimiter", "")
+    max_keys = max(1, min(1000, int(call.query.get("max-keys") or 1000)))
+    out: list[tuple[str, Obj | None]] = []
+    for key in sorted(bucket.objects):
+        if not key.startswith(prefix) or key <= marker or (marker.endswith(delimiter) and key.startswith(marker)):
+            continue
+        rest = key[len(prefix) :]
+        if delimiter in rest:
+            common = prefix + rest.split(delimiter, 1)[0] + delimiter
+            if out and out[-1][0] == common:
+                continue
+            out.append((common, None))
+        else:
+            out.append((key, bucket.objects[key]))
+        if len(out) > max_keys:
+            break
+    return out[:max_keys], len(out) > max_keys
+
+
 def _list_v2(state: State, call: S3Call, bucket: Bucket) -> web.Response:
     token = call.query.get("continuation-token")
     marker = base64.urlsafe_b64decode(token).decode() if token else call.query.get("start-after", "")
+    if call.query.get("delimiter"):
+        return _list_v2_grouped(state, call, bucket, marker)
     items, truncated = _page(bucket, call, marker)
     state.count(call.user.user_id, bucket.name, "list")
     root = _root("ListBucketResult")
@@ -833,12 +856,36 @@ def _list_v2(state: State, call: S3Call, bucket: Bucket) -> web.Response:
     if truncated:
         _el(root, "NextContinuationToken", base64.urlsafe_b64encode(items[-1][0].encode()).decode())
     for key, obj in items:
-        entry = _el(root, "Contents")
-        _el(entry, "Key", _encode_key(key, call))
-        _el(entry, "LastModified", _iso(obj.modified))
-        _el(entry, "ETag", f'"{obj.etag}"')
-        _el(entry, "Size", len(obj.data))
-        _el(entry, "StorageClass", "STANDARD")
+        _contents(root, key, obj, call)
+    return _xml(root)
+
+
+def _contents(root: ET.Element, key: str, obj: Obj, call: S3Call) -> None:
+    entry = _el(root, "Contents")
+    _el(entry, "Key", _encode_key(key, call))
+    _el(entry, "LastModified", _iso(obj.modified))
+    _el(entry, "ETag", f'"{obj.etag}"')
+    _el(entry, "Size", len(obj.data))
+    _el(entry, "StorageClass", "STANDARD")
+
+
+def _list_v2_grouped(state: State, call: S3Call, bucket: Bucket, marker: str) -> web.Response:
+    entries, truncated = _grouped(bucket, call, marker)
+    state.count(call.user.user_id, bucket.name, "list")
+    root = _root("ListBucketResult")
+    _el(root, "Name", bucket.name)
+    _el(root, "Prefix", call.query.get("prefix", ""))
+    _el(root, "Delimiter", call.query.get("delimiter", ""))
+    _el(root, "KeyCount", len(entries))
+    _el(root, "MaxKeys", call.query.get("max-keys") or 1000)
+    _el(root, "IsTruncated", "true" if truncated else "false")
+    if truncated:
+        _el(root, "NextContinuationToken", base64.urlsafe_b64encode(entries[-1][0].encode()).decode())
+    for key, obj in entries:
+        if obj is None:
+            _el(_el(root, "CommonPrefixes"), "Prefix", _encode_key(key, call))
+            continue
+        _contents(root, key, obj, call)
     return _xml(root)
 
 

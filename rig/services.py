@@ -86,6 +86,7 @@ class MariaDB:
     def start(self) -> None:
         data = self.root / "data"
         log = self.root / "mariadb.log"
+        initialized = data.exists() and any(data.iterdir())
         if not data.exists():
             data.mkdir(parents=True)
             subprocess.run(
@@ -111,6 +112,7 @@ class MariaDB:
                 "--user=root",
                 f"--log-error={log}",
                 f"--pid-file={self.root}/mariadb.pid",
+                f"--tmpdir={self.root}",  # not /tmp: other jobs' /tmp cleaners must not pull files from under it
                 "--innodb-buffer-pool-size=128M",
                 "--skip-log-bin",
                 "--max-connections=500",
@@ -122,6 +124,9 @@ class MariaDB:
         )
 
         def up() -> bool:
+            if initialized:  # a restart: root already has its password
+                self.connect().close()
+                return True
             conn = pymysql.connect(unix_socket=self.socket, user="root", password="")
             with conn.cursor() as cur:
                 cur.execute("ALTER USER 'root'@'localhost' IDENTIFIED BY %s", (self.root_password,))
@@ -136,9 +141,14 @@ class MariaDB:
         if self.proc is not None:
             stop_process(self.proc, 60)
 
+    def restart(self) -> None:
+        """Stop and start again on the same data, port and password (clients' connections drop)."""
+        self.stop()
+        self.start()
+
     def create_whmcs_database(self, name: str) -> None:
         """A fresh database with WHMCS's real tables (rig/whmcs_schema.sql)."""
-        sql = SCHEMA_SQL.read_text()
+        sql = SCHEMA_SQL.read_text() + ";\n" + (SCHEMA_SQL.parent / "whmcs_schema_orders.sql").read_text()
         conn = self.connect()
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")

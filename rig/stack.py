@@ -33,6 +33,7 @@ class Stack:
     config: Path
     daemon_log: Path
     daemon_pid: int
+    api_url: str = ""  # the panel API's bearer-token listener, when the stack was started with api=True
     meter_listen: str = ""  # the audit listener, when started with meter=True
 
     def server_params(self, serverid: int = 1) -> dict[str, Any]:
@@ -65,7 +66,12 @@ class Stack:
 
 @contextlib.contextmanager
 def running_stack(
-    prefix: str, *, log_level: str = "warning", meter: bool = False, minio_env: dict[str, str] | None = None
+    prefix: str,
+    *,
+    log_level: str = "warning",
+    api: bool = False,
+    meter: bool = False,
+    minio_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
     root = scratch_dir(prefix)
     (root / "mariadb").mkdir()
@@ -84,6 +90,10 @@ def running_stack(
             f'[whmcs_db]\nhost = "127.0.0.1"\nport = {db.port}\nuser = "root"\n'
             f'password = "{db.root_password}"\ndatabase = "whmcs"\n'
         )
+        api_listen = f"127.0.0.1:{free_port()}" if api else ""
+        if api:
+            with config.open("a") as f:
+                f.write(f'\n[api]\nlisten = "{api_listen}"\n')
         meter_listen = f"127.0.0.1:{free_port()}" if meter else ""
         if meter:
             with config.open("a") as f:
@@ -110,7 +120,10 @@ def running_stack(
                 return bool(r.status == 200)
 
         wait_until(ready, 30, "s3bridge daemon", daemon, daemon_log)
-        yield Stack(root, db, minio, url, secret, config, daemon_log, daemon.pid, meter_listen)
+        yield Stack(
+            root, db, minio, url, secret, config, daemon_log, daemon.pid, f"http://{api_listen}" if api else "",
+            meter_listen=meter_listen,
+        )
     finally:
         if daemon is not None:
             stop_process(daemon)

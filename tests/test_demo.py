@@ -25,3 +25,6 @@ def test_demo_walkthrough_runs_and_reports_a_successful_test_connection() -> Non
     assert '"bytes_in": 1000000, "bytes_out": 23' in traffic  # metered from MinIO's audit webhook, exactly
     assert "storage quota 5 GB" in r.stdout  # the ostor walk-through, on the gateway emulator
     assert "account '7-56' deleted" in r.stdout
+    assert "client area: http://127.0.0.1:" in r.stdout  # a local URL where the customer's tabs open
+    for tab in ("overview", "buckets", "files", "keys", "usage"):
+        assert f"&s3tab={tab}  -> ok" in r.stdout

@@ -10,7 +10,6 @@ import pytest
 
 from bridge.domain import naming, policies
 from bridge.domain.passwords import PasswordRule, PasswordRuleError
-from bridge.functions.pending_secrets import PendingSecrets
 from bridge.locks import KeyedLocks
 
 NOW = datetime(2026, 11, 25, 9, 8, 7, tzinfo=UTC)
@@ -102,19 +101,6 @@ async def test_keyed_locks_serialize_one_key_and_let_other_keys_run() -> None:
     assert order.index("a-") < order.index("b+")  # same service: one after the other
     assert order.index("c+") < order.index("a-")  # other service: in parallel
     assert len(locks) == 0  # nothing kept once idle
-
-
-def test_pending_secret_is_forgotten_once_whmcs_holds_it_or_when_it_expires() -> None:
-    now = [0.0]
-    p = PendingSecrets(clock=lambda: now[0], ttl=60)
-    p.put(5, "s1")
-    p.settle(5, "other")
-    assert p.get(5) == "s1"
-    p.settle(5, "s1")
-    assert p.get(5) is None
-    p.put(6, "s2")
-    now[0] = 61
-    assert p.get(6) is None
 
 
 def test_usage_is_assigned_by_owner_where_the_server_reports_one_else_by_namespace() -> None:

@@ -103,11 +103,13 @@ def test_admin_and_client_buttons_are_declared(daemon, minio: MinIO) -> None:
     assert s.call("AdminCustomButtonArray").returned == {
         "Recalculate Disk Space": "RecalculateDiskSpace", "Update Policy": "UpdatePolicy",
         "Set Standard Policy": "SetStandardPolicy", "Set Limited Policy": "SetLimitedPolicy",
-        "Change Password": "ResetPassword", "Enable Traffic Metering": "EnableMetering"}  # fmt: skip
+        "Change Password": "ResetPassword", "Enable Traffic Metering": "EnableMetering",
+        "Adopt Existing Buckets": "AdoptBuckets"}  # fmt: skip
     # clients get the page's token-carrying forms, not WHMCS's tokenless sidebar links
     assert s.call("ClientAreaCustomButtonArray").returned == []
     assert s.call("ClientAreaAllowedFunctions").returned == {
-        "Change Password": "ResetPassword", "Recalculate Disk Space": "RecalculateDiskSpace"}  # fmt: skip
+        "Change Password": "ResetPassword", "Recalculate Disk Space": "RecalculateDiskSpace",
+        "Storage": "Panel"}  # fmt: skip
 
 
 def test_admin_tab_tells_the_policy_kind_from_the_services_record_not_the_policy_name(daemon, minio: MinIO) -> None:

@@ -7,7 +7,7 @@ from typing import TypedDict
 import pytest
 
 from bridge.errors import AuthError
-from bridge.web.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, NonceCache, RequestVerifier, sign
+from bridge.web.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, RequestVerifier, sign
 
 
 class Vector(TypedDict):
@@ -48,8 +48,21 @@ def headers(
     }
 
 
+class SeenNonces:
+    """The verifier's nonce store in memory (the daemon's is the WHMCS database: tests/test_shared_state.py)."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    async def first_use(self, nonce: str, now: float) -> bool:
+        if nonce in self.seen:
+            return False
+        self.seen.add(nonce)
+        return True
+
+
 def verifier(now: float = NOW) -> RequestVerifier:
-    return RequestVerifier(secrets=[SECRET, OLD_SECRET], clock=lambda: now)
+    return RequestVerifier(secrets=[SECRET, OLD_SECRET], clock=lambda: now, nonces=SeenNonces())
 
 
 def test_signature_matches_the_published_vector() -> None:
@@ -58,12 +71,12 @@ def test_signature_matches_the_published_vector() -> None:
     assert got == VECTOR["expected"]
 
 
-def test_fresh_request_signed_with_current_secret_is_accepted() -> None:
-    verifier().verify("POST", "/v1/module/TestConnection", headers(), b"{}")
+async def test_fresh_request_signed_with_current_secret_is_accepted() -> None:
+    await verifier().verify("POST", "/v1/module/TestConnection", headers(), b"{}")
 
 
-def test_request_signed_with_an_older_listed_secret_is_accepted_for_rotation() -> None:
-    verifier().verify("POST", "/v1/module/TestConnection", headers(secret=OLD_SECRET), b"{}")
+async def test_request_signed_with_an_older_listed_secret_is_accepted_for_rotation() -> None:
+    await verifier().verify("POST", "/v1/module/TestConnection", headers(secret=OLD_SECRET), b"{}")
 
 
 @pytest.mark.parametrize(
@@ -77,21 +90,21 @@ def test_request_signed_with_an_older_listed_secret_is_accepted_for_rotation() -
         (lambda h: h.update({HEADER_TIMESTAMP: "yesterday"}), "bad_timestamp"),
     ],
 )
-def test_malformed_or_missing_headers_are_refused(mutate, code) -> None:
+async def test_malformed_or_missing_headers_are_refused(mutate, code) -> None:
     h = headers()
     mutate(h)
     with pytest.raises(AuthError) as e:
-        verifier().verify("POST", "/v1/module/TestConnection", h, b"{}")
+        await verifier().verify("POST", "/v1/module/TestConnection", h, b"{}")
     assert e.value.code == code
 
 
-def test_unknown_secret_is_refused() -> None:
+async def test_unknown_secret_is_refused() -> None:
     with pytest.raises(AuthError) as e:
-        verifier().verify("POST", "/v1/module/TestConnection", headers(secret="not-a-configured-secret"), b"{}")
+        await verifier().verify("POST", "/v1/module/TestConnection", headers(secret="not-a-configured-secret"), b"{}")
     assert e.value.code == "bad_signature"
 
 
-def test_tampered_body_path_or_method_is_refused() -> None:
+async def test_tampered_body_path_or_method_is_refused() -> None:
     h = headers(body=b'{"params":{"a":1}}')
     for method, path, body in [
         ("POST", "/v1/module/TestConnection", b'{"params":{"a":2}}'),
@@ -99,38 +112,31 @@ def test_tampered_body_path_or_method_is_refused() -> None:
         ("PUT", "/v1/module/TestConnection", b'{"params":{"a":1}}'),
     ]:
         with pytest.raises(AuthError):
-            verifier().verify(method, path, dict(h), body)
+            await verifier().verify(method, path, dict(h), body)
 
 
 @pytest.mark.parametrize("offset", [301, -301, 86400])
-def test_timestamp_outside_the_300_second_window_is_refused(offset: int) -> None:
+async def test_timestamp_outside_the_300_second_window_is_refused(offset: int) -> None:
     with pytest.raises(AuthError) as e:
-        verifier(now=NOW + offset).verify("POST", "/v1/module/TestConnection", headers(), b"{}")
+        await verifier(now=NOW + offset).verify("POST", "/v1/module/TestConnection", headers(), b"{}")
     assert e.value.code == "stale_timestamp"
 
 
-def test_timestamp_at_the_edge_of_the_window_is_accepted() -> None:
-    verifier(now=NOW + 300).verify("POST", "/v1/module/TestConnection", headers(), b"{}")
+async def test_timestamp_at_the_edge_of_the_window_is_accepted() -> None:
+    await verifier(now=NOW + 300).verify("POST", "/v1/module/TestConnection", headers(), b"{}")
 
 
-def test_replayed_nonce_is_refused_inside_the_window() -> None:
+async def test_replayed_nonce_is_refused_inside_the_window() -> None:
     v = verifier()
-    v.verify("POST", "/v1/module/TestConnection", headers(), b"{}")
+    await v.verify("POST", "/v1/module/TestConnection", headers(), b"{}")
     with pytest.raises(AuthError) as e:
-        v.verify("POST", "/v1/module/TestConnection", headers(), b"{}")
+        await v.verify("POST", "/v1/module/TestConnection", headers(), b"{}")
     assert e.value.code == "replayed_nonce"
 
 
-def test_forged_requests_do_not_consume_nonces() -> None:
+async def test_forged_requests_do_not_consume_nonces() -> None:
     v = verifier()
     forged = headers(secret="wrong-secret-000000000")
     with pytest.raises(AuthError):
-        v.verify("POST", "/v1/module/TestConnection", forged, b"{}")
-    v.verify("POST", "/v1/module/TestConnection", headers(), b"{}")  # same nonce, real signature: accepted
-
-
-def test_nonce_cache_forgets_entries_that_the_window_already_refuses() -> None:
-    cache = NonceCache(window=300)
-    assert cache.first_use("n1", 0)
-    cache._purge(601)
-    assert cache.first_use("n1", 601)
+        await v.verify("POST", "/v1/module/TestConnection", forged, b"{}")
+    await v.verify("POST", "/v1/module/TestConnection", headers(), b"{}")  # same nonce, real signature: accepted

@@ -22,6 +22,7 @@ from minio.error import MinioAdminException
 from bridge.backends.base import AccountInfo, AccountSpec, ConnectionReport, DeletionReport, Usage
 from bridge.backends.http_pool import pool_manager
 from bridge.backends.minio_errors import admin_error_code, map_minio_error, unless_gone
+from bridge.backends.panel_storage import MinioPanel
 from bridge.backends.s3_data import credentials_work, empty_and_remove, ensure_bucket, measure
 from bridge.config import BackendSettings
 from bridge.domain.naming import owns_bucket
@@ -112,7 +113,7 @@ def parse_scan_time(value: Any) -> datetime | None:
         return None
 
 
-class MinioBackend:
+class MinioBackend(MinioPanel):
     name = "minio"
 
     def __init__(self, server: ServerParams, clients: MinioClients) -> None:
@@ -250,13 +251,20 @@ class MinioBackend:
             await self.set_enabled(spec.username, False)
 
     async def server_usage(self) -> list[BucketUsage]:
-        raw = await self._call(self.admin.get_data_usage_info, "admin DataUsageInfo")
-        info = json.loads(raw) if raw else {}
-        self.last_scan = parse_scan_time(info.get("lastUpdate"))
-        buckets = info.get("bucketsUsageInfo") or {}
-        return [
-            BucketUsage(name, int(b.get("size") or 0), int(b.get("objectsCount") or 0)) for name, b in buckets.items()
-        ]
+        def fetch() -> tuple[list[BucketUsage], Any]:
+            # ~900 bytes of JSON per bucket (17 MB at 20,000 buckets): parsed in the worker, not on the event loop
+            raw = self.admin.get_data_usage_info()  # type: ignore[no-untyped-call]  # minio-py leaves it untyped
+            info = json.loads(raw) if raw else {}
+            buckets = info.get("bucketsUsageInfo") or {}
+            usage = [
+                BucketUsage(name, int(b.get("size") or 0), int(b.get("objectsCount") or 0))
+                for name, b in buckets.items()
+            ]
+            return usage, info.get("lastUpdate")
+
+        usage, last_update = await self._call(fetch, "admin DataUsageInfo")
+        self.last_scan = parse_scan_time(last_update)
+        return usage
 
     async def usage(self, username: str, *, budget_s: float) -> Usage:
         deadline = time.monotonic() + budget_s

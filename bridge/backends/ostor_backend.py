@@ -38,6 +38,7 @@ from bridge.backends.ostor_client import (
     for_user,
 )
 from bridge.backends.ostor_errors import OstorNotFound, OstorProtocolError, map_data_error
+from bridge.backends.panel_storage import OstorPanel
 from bridge.backends.s3_data import credentials_work, empty_and_remove, empty_bucket, ensure_bucket, measure
 from bridge.config import BackendSettings
 from bridge.domain.naming import check_username
@@ -133,7 +134,7 @@ class OstorClients:
 # -- the driver -------------------------------------------------------------------------------------------------
 
 
-class OstorBackend:
+class OstorBackend(OstorPanel):
     """`StorageBackend` plus the AccessKeys, RateLimiting, StorageQuotas and TrafficStatistics capabilities."""
 
     name = "ostor"

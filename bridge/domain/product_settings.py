@@ -60,6 +60,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(20, "Outbound bandwidth limit (ostor)", "text", "0", (), "KB/s downloaded per user; 0 = none"),
     Setting(21, "Bucket quota (ostor)", "text", "0", (),
             "GB per bucket, applied to every bucket of the account; 0 = none"),
+    Setting(22, "Max buckets", "text", "0", (), "Buckets a customer may have (self-service panel); 0 = unlimited"),
+    Setting(23, "Panel orders: payment method", "text", "", (),
+            "WHMCS payment gateway (e.g. banktransfer) for orders placed from the panel when the client has no"
+            " default; empty = no orders from the panel"),
 )  # fmt: skip
 
 
@@ -85,6 +89,8 @@ class ProductSettings:
     console_url: str
     rate_limits: RateLimits
     bucket_quota_gb: int  # 0 = none
+    max_buckets: int = 0  # 0 = unlimited
+    panel_order_gateway: str = ""  # "" = the panel takes no orders for this product
 
     def policy_documents(self, username: str) -> dict[PolicyKind, dict[str, Any]]:
         """Both policy documents of `username`'s account, from the product's templates (or the safe defaults)."""
@@ -200,7 +206,16 @@ def parse_product(params: Mapping[str, Any]) -> ProductSettings:
         console_url=_url(params, by[18]),
         rate_limits=_rate_limits(params, by[19], by[20]),
         bucket_quota_gb=_int(params, by[21], 0, 10**7),
+        max_buckets=_int(params, by[22], 0, 100_000),
+        panel_order_gateway=_gateway(params, by[23]),
     )
+
+
+def _gateway(params: Mapping[str, Any], s: Setting) -> str:
+    text = _raw(params, s)
+    if text and not re.fullmatch(r"[a-z0-9_]{1,64}", text):
+        raise InvalidSetting(s, "must be a WHMCS payment gateway's system name (lowercase letters, digits, _)")
+    return text
 
 
 def _rate_limits(params: Mapping[str, Any], ops: Setting, bandwidth: Setting) -> RateLimits:

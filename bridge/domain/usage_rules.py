@@ -6,6 +6,7 @@ dictionary lookup per bucket, whatever the number of services.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -97,3 +98,11 @@ def decide(current: LimitState, used: int, limit: int, warn_percent: int) -> Dec
         send_warning=warned and not current.warned and not over,
         send_suspension=over and not current.over_limit,
     )
+
+
+def usage_digest(buckets: Iterable[BucketUsage]) -> str:
+    """A fingerprint of a service's per-bucket figures: equal digests mean nothing to write again."""
+    h = hashlib.blake2b(digest_size=16)
+    for b in sorted(buckets, key=lambda b: b.name):
+        h.update(f"{b.name}\0{b.size}\0{b.objects}\n".encode())
+    return h.hexdigest()

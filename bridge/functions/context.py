@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from bridge.backends.base import BackendFactory
 from bridge.domain.params import Params
-from bridge.functions.pending_secrets import PendingSecrets
-from bridge.locks import KeyedLocks
 from bridge.views.emails import Mailer
 from bridge.whmcs.db import Database
+from bridge.whmcs.pending_store import PendingSecrets
 from bridge.whmcs.records import ServiceRecords
+from bridge.whmcs.service_locks import ServiceLocks
 
 if TYPE_CHECKING:
     from bridge.functions.metering import Meter
@@ -31,8 +31,8 @@ class Resources:
     backend_for: BackendFactory
     records: ServiceRecords
     mailer: Mailer
-    locks: KeyedLocks = field(default_factory=KeyedLocks)
-    pending: PendingSecrets = field(default_factory=PendingSecrets)
+    locks: ServiceLocks  # per service, across every daemon on the database
+    pending: PendingSecrets  # sealed in the database, seen by every daemon
     now: Callable[[], datetime] = utcnow
     usage_budget_s: float = 10.0  # exact listings in a call stop here and say so
     meter: Meter | None = None  # traffic metering, when the config has a [meter] section

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+
 from bridge import redact
 from bridge.backends.base import AccountSpec
 from bridge.backends.capabilities import AccessKeys, StorageQuotas, TrafficStatistics
 from bridge.domain import effects, naming, policies
 from bridge.domain.naming import NamingError
-from bridge.domain.params import Params, require_str
+from bridge.domain.params import Params, optional_int, require_str
 from bridge.domain.passwords import PasswordRuleError, check_password
 from bridge.domain.policies import PolicyKind
 from bridge.domain.product_settings import InvalidSetting, setting
@@ -22,6 +24,7 @@ from bridge.functions.call import Target, account, target_of
 from bridge.functions.context import Outcome, Resources
 from bridge.functions.limits import apply_native_limits
 from bridge.functions.ownership import authorize
+from bridge.whmcs import audit
 from bridge.whmcs.records import ServiceRecord, UsernameTaken
 
 USERNAME_ATTEMPTS = 10
@@ -52,22 +55,56 @@ async def _new_username(resources: Resources, target: Target) -> str:
     )
 
 
-async def create_account(resources: Resources, params: Params) -> Outcome:
+class BucketsInNamespace(BridgeError):
+    status = 409
+    code = "buckets_exist"
+
+
+class AdminOnly(BridgeError):
+    status = 403
+    code = "admin_only"
+
+
+def _names(buckets: list[str], limit: int = 10) -> str:
+    shown = ", ".join(buckets[:limit])
+    return shown + (f" and {len(buckets) - limit} more" if len(buckets) > limit else "")
+
+
+async def adopt_buckets(resources: Resources, params: Params) -> Outcome:
+    """Admin button: CreateAccount that gives the buckets already in the new account's namespace to this service
+    (left over on the server, or made there by an admin), after the admin has looked at them. Audited."""
+    if not optional_int(params, "bridge_admin_id"):
+        raise AdminOnly("only an administrator can adopt existing buckets")
+    return await create_account(resources, params, adopt=True)
+
+
+async def create_account(resources: Resources, params: Params, *, adopt: bool = False) -> Outcome:
     target = target_of(resources, params)
     async with resources.locks.hold(target.serviceid):
         rec = await resources.records.get(target.serviceid)
         whmcs_password = str(params.get("password") or "")
         redact.add_request_secrets([whmcs_password])
         if whmcs_password:
-            resources.pending.settle(target.serviceid, whmcs_password)
+            await resources.pending.settle(target.serviceid, whmcs_password)
 
         if rec is not None and rec.state == "suspended":
             return Outcome(
                 {"message": f"account '{rec.username}' already exists and is suspended; nothing changed"},
                 [effects.store_credentials(target.serviceid, rec.access_key or rec.username)],
             )
+        adopted: list[str] = []
         if rec is None or rec.state == "terminated":
             username = await _new_username(resources, target)
+            # Buckets already in the namespace would become this tenant's (readable, and deleted by Terminate).
+            existing = sorted(name for name, _ in await target.backend.list_buckets(username))
+            if existing and not adopt:
+                raise BucketsInNamespace(
+                    f"buckets already exist in the namespace of '{username}' on {target.server.endpoint}:"
+                    f" {_names(existing)}. They belong to no service, so CreateAccount will not hand them to"
+                    f" service {target.serviceid}: remove them, or use the admin button 'Adopt Existing Buckets'"
+                    " to create the account with them"
+                )
+            adopted = existing
             rec = ServiceRecord(
                 target.serviceid,
                 target.clientid,
@@ -83,12 +120,21 @@ async def create_account(resources: Resources, params: Params) -> Outcome:
             except UsernameTaken:
                 raise InvalidSetting(setting(15), f"yields '{username}', which another service already has") from None
 
+        if adopted:
+            await audit.record(
+                resources.db,
+                request_id=str(structlog.contextvars.get_contextvars().get("request_id", "")),
+                action="AdoptBuckets",
+                outcome="adopted",
+                detail=f"'{rec.username}' takes {len(adopted)} existing bucket(s): {_names(adopted, 50)}",
+                serviceid=target.serviceid,
+            )
         if isinstance(target.backend, AccessKeys):
             return await _create_with_keys(resources, target, rec)
 
         # The secret to write to storage, and the one to hand to WHMCS. A repeat before WHMCS stored the pending
         # secret hands out the same one again; a working WHMCS password is kept; otherwise a new one is made.
-        pending = resources.pending.get(target.serviceid)
+        pending = await resources.pending.get(target.serviceid)
         set_secret: str | None = None
         tell_whmcs: str | None = None
         if rec.state == "active" and pending is not None:
@@ -119,14 +165,14 @@ async def create_account(resources: Resources, params: Params) -> Outcome:
             )
         )
         if set_secret is not None:
-            resources.pending.put(target.serviceid, set_secret)
+            await resources.pending.put(target.serviceid, set_secret)
         was_active = rec.state == "active"
         await resources.records.update(target.serviceid, state="active", policy=kind, grp=target.product.group)
         message = (
             f"account '{rec.username}' already existed; completed and checked"
             if was_active
             else f"account '{rec.username}' created"
-        )
+        ) + (f", with {len(adopted)} existing bucket(s) adopted: {_names(adopted)}" if adopted else "")
         return Outcome(
             {"message": message, "username": rec.username},
             [effects.store_credentials(target.serviceid, rec.username, tell_whmcs)],
@@ -196,7 +242,7 @@ async def terminate_account(resources: Resources, params: Params) -> Outcome:
         await resources.records.update(target.serviceid, state="terminating")
         report = await target.backend.delete_account(rec.username)
         await resources.records.update(target.serviceid, state="terminated")
-        resources.pending.drop(target.serviceid)
+        await resources.pending.drop(target.serviceid)
         return Outcome(
             {
                 "message": f"account '{rec.username}' deleted: {report.buckets} bucket(s),"
@@ -221,7 +267,7 @@ async def change_password(resources: Resources, params: Params) -> Outcome:
         )
     async with account(resources, target, params) as rec:  # settling is a no-op: key-pair backends were refused
         await target.backend.set_secret(rec.username, password, enabled=rec.state != "suspended")
-        resources.pending.drop(target.serviceid)
+        await resources.pending.drop(target.serviceid)
         return Outcome(
             {
                 "message": f"password of '{rec.username}' changed"
@@ -240,7 +286,7 @@ async def reset_password(resources: Resources, params: Params) -> Outcome:
         secret = target.product.password_rule.generate()
         redact.add_request_secrets([secret])
         await target.backend.set_secret(rec.username, secret, enabled=rec.state != "suspended")
-        resources.pending.put(target.serviceid, secret)
+        await resources.pending.put(target.serviceid, secret)
         return Outcome(
             {"message": f"new password set for '{rec.username}'"},
             [effects.store_credentials(target.serviceid, rec.username, secret)],

@@ -19,6 +19,7 @@ MINIO_ADMIN = {
     "Set Standard Policy": "SetStandardPolicy",
     "Set Limited Policy": "SetLimitedPolicy",
     "Change Password": "ResetPassword",
+    "Adopt Existing Buckets": "AdoptBuckets",
 }
 GIB = 1024**3
 KEYS_ADMIN = {"Rotate Keys": "ResetPassword", "Revoke Old Keys": "RevokeOldKeys"}

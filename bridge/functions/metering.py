@@ -237,10 +237,12 @@ class Meter:
         try:
             store = UsageStore(self.resources.db)
             rows = {r.serviceid: r for r in await store.services_of_server(server_id, among=serviceids)}
+            catalog = await store.products(r.packageid for r in rows.values())
             figures = await self.store.figures(s for s in serviceids if s in rows)
             for sid, figure in figures.items():
+                entry = catalog.get(rows[sid].packageid)
                 try:
-                    product = parse_product(rows[sid].params)
+                    product = parse_product(entry.params if entry else {})
                 except BridgeError:
                     continue  # the cron reports misconfigured products
                 await self._apply(server_id, rows[sid], product, figure)

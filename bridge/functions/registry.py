@@ -14,6 +14,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     for spec in (
         FunctionSpec("TestConnection", test_connection, required=SERVER_PARAMS),
         FunctionSpec("CreateAccount", lifecycle.create_account, required=SERVICE_PARAMS),
+        FunctionSpec("AdoptBuckets", lifecycle.adopt_buckets, required=SERVICE_PARAMS),
         FunctionSpec("SuspendAccount", lifecycle.suspend_account, required=SERVICE_PARAMS),
         FunctionSpec("UnsuspendAccount", lifecycle.unsuspend_account, required=SERVICE_PARAMS),
         FunctionSpec("TerminateAccount", lifecycle.terminate_account, required=SERVICE_PARAMS),

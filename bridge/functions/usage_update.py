@@ -14,7 +14,16 @@ from bridge.backends.base import StorageBackend
 from bridge.backends.capabilities import ScannerClock, StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params, ServerParams
 from bridge.domain.product_settings import ProductSettings, parse_product
-from bridge.domain.usage_rules import WHMCS_MB_MAX, Decision, ServiceUsage, assign, decide, overflows_whmcs
+from bridge.domain.usage_rules import (
+    WHMCS_MB_MAX,
+    Decision,
+    ServiceUsage,
+    assign,
+    decide,
+    overflows_whmcs,
+    usage_digest,
+    whmcs_mb,
+)
 from bridge.domain.values import BucketUsage
 from bridge.errors import BridgeError, MissingParam
 from bridge.functions.call import require_account, target_of
@@ -23,7 +32,7 @@ from bridge.functions.ownership import authorize
 from bridge.logs import get_logger
 from bridge.views.emails import DiskFigures, EmailKind
 from bridge.whmcs.meter_store import MeterStore
-from bridge.whmcs.usage_store import ServiceRow, UsageStore
+from bridge.whmcs.usage_store import FigureWrite, ServiceRow, UsageStore
 
 log = get_logger("s3bridge.usage")
 
@@ -37,8 +46,9 @@ class Report:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     history_deleted: int = 0
     traffic_objects: int = 0
-    traffic_unreadable: list[str] = field(default_factory=list)  # statistics objects kept on the server, unread
+    written: int = 0  # services whose figures changed (the others' were already right)
     clamped: list[int] = field(default_factory=list)  # services whose figures exceed tblhosting's int columns
+    traffic_unreadable: list[str] = field(default_factory=list)  # statistics objects kept on the server, unread
     effects: list[dict[str, Any]] = field(default_factory=list)
 
     def result(self) -> dict[str, Any]:
@@ -50,8 +60,9 @@ class Report:
             "skipped": self.skipped,
             "history_deleted": self.history_deleted,
             "traffic_objects": self.traffic_objects,
-            "traffic_unreadable": self.traffic_unreadable,
+            "written": self.written,
             "clamped": self.clamped,
+            "traffic_unreadable": self.traffic_unreadable,
         }
 
 
@@ -67,13 +78,13 @@ async def enforce_limits(resources: Resources, params: Params) -> Outcome:
 
 async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outcome:
     store = UsageStore(resources.db)
+    meter = MeterStore(resources.db)
     if params.get("serverport") in (None, "") and params.get("serverid") not in (None, ""):
         # WHMCS's daily cron passes no port (only the seven server keys): take it from the server's record.
         params = {**params, "serverport": (await store.server_record(int(params["serverid"]))).get("port")}
     server = ServerParams.from_params(params)
     if server.server_id is None:
         raise MissingParam("serverid")
-    meter = MeterStore(resources.db)
     rows = await store.services_of_server(server.server_id)
     report = Report(services=len(rows))
     if not rows:
@@ -83,14 +94,44 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
     report.buckets = len(buckets)
     usages = assign(buckets, {r.serviceid: r.username for r in rows}, {r.serviceid: r.backend_user_id for r in rows})
 
+    # Each product is read and parsed once, however many services use it.
+    catalog = await store.products(r.packageid for r in rows)
+    parsed: dict[int, ProductSettings | BridgeError] = {}
+    for pid, product in catalog.items():
+        try:
+            parsed[pid] = parse_product(product.params)
+        except BridgeError as e:  # one misconfigured product must not stop the others' figures
+            parsed[pid] = e
     products: dict[int, ProductSettings] = {}
     for r in rows:
-        try:
-            products[r.serviceid] = parse_product(r.params)
-        except BridgeError as e:  # one misconfigured product must not stop the others' figures
-            report.skipped.append({"serviceid": r.serviceid, "reason": e.message})
+        settings = parsed.get(r.packageid) or BridgeError(f"product {r.packageid} does not exist")
+        if isinstance(settings, BridgeError):
+            report.skipped.append({"serviceid": r.serviceid, "reason": settings.message})
+        else:
+            products[r.serviceid] = settings
+
+    # Only services whose figures changed are written; the rest get their timestamps in one statement.
     now = resources.now()
-    await store.write_usage([(usages[sid], p.disk_limit_bytes) for sid, p in products.items()], now, exact=False)
+    today = now.date()
+    writes: list[FigureWrite] = []
+    history: list[ServiceUsage] = []
+    for r in rows:
+        product_settings = products.get(r.serviceid)
+        if product_settings is None:
+            continue
+        usage = usages[r.serviceid]
+        digest = usage_digest(usage.buckets)
+        limit = product_settings.disk_limit_bytes
+        if daily and (digest != r.digest or r.history_day != today):
+            history.append(usage)
+        whmcs = whmcs_mb(usage.bytes) != r.diskusage_mb or whmcs_mb(limit) != r.disklimit_mb
+        if whmcs or digest != r.digest or usage.bytes != r.used_bytes or (daily and r.history_day != today):
+            writes.append(FigureWrite(usage, limit, digest, whmcs))
+    if daily:
+        await store.write_history(history, today)
+    await store.write_figures(writes, now, exact=False, history_day=today if daily else None)
+    await store.touch(server.server_id, now, skip=[r.serviceid for r in rows if r.serviceid not in products])
+    report.written = len(writes)
     report.clamped = [
         sid for sid, p in products.items() if overflows_whmcs(p.disk_limit_bytes) or overflows_whmcs(usages[sid].bytes)
     ]
@@ -105,12 +146,14 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
             await store.note_unreadable_traffic(
                 server.server_id or 0, traffic.unreadable, complete=not traffic.paging_stopped
             )
-            await meter.rollup_ostor(server.server_id, now.date() - timedelta(days=35))
-        await store.write_history(usages.values(), now.date())
-        keep = {sid: p.retention_days for sid, p in products.items()}
-        report.history_deleted = await store.apply_retention(keep, now.date())
+            await meter.rollup_ostor(server.server_id, today - timedelta(days=35))
+        # History ages by days: the first run of a day trims it (for the services it writes today's rows for);
+        # later runs that day would find nothing more to trim.
+        report.history_deleted = await store.apply_retention(
+            {u.serviceid: products[u.serviceid].retention_days for u in history}, today
+        )
     # Traffic of the month (audit stream or statistics objects) into tblhosting.bwusage, bwlimit from the product.
-    await meter.write_bandwidth(server.server_id, now.date().replace(day=1))
+    await meter.write_bandwidth(server.server_id, today.replace(day=1))
     # Decisions use the estimate: this scan's figures + what the audit stream saw written since the scan.
     scanned_at = backend.last_scan if isinstance(backend, ScannerClock) else now
     await meter.set_figure_times([(sid, scanned_at, "scan") for sid in products])
@@ -118,8 +161,9 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
     await meter.record_decisions([(sid, f) for sid, f in figures.items()], now)
     for r in rows:
         if r.serviceid in products:
+            name = catalog[r.packageid].name
             used = figures[r.serviceid].bytes if r.serviceid in figures else usages[r.serviceid].bytes
-            await _enforce(resources, backend, r, products[r.serviceid], used, report)
+            await _enforce(resources, backend, r, products[r.serviceid], used, report, name)
     log.info(
         "usage_collected",
         server=server.endpoint,
@@ -130,7 +174,13 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
 
 
 async def _enforce(
-    resources: Resources, backend: StorageBackend, row: ServiceRow, product: ProductSettings, used: int, report: Report
+    resources: Resources,
+    backend: StorageBackend,
+    row: ServiceRow,
+    product: ProductSettings,
+    used: int,
+    report: Report,
+    product_name: str,
 ) -> Decision:
     """The one decision rule (bridge.domain.usage_rules.decide), applied only where something changes."""
     d = decide(row.state, used, product.disk_limit_bytes, product.warning_percent)
@@ -153,7 +203,7 @@ async def _enforce(
                 serviceid=row.serviceid,
                 language=row.language,
                 client_name=row.client_name,
-                product_name=row.product_name,
+                product_name=product_name,
                 username=row.username,
                 figures=DiskFigures(used, product.disk_limit_bytes, product.unit),
                 whmcs_template=template,
@@ -187,12 +237,14 @@ async def recalculate(resources: Resources, params: Params) -> Outcome:
         )
     usage = ServiceUsage(target.serviceid, row.username, figures)
     now = resources.now()
-    await store.write_usage([(usage, target.product.disk_limit_bytes)], now, exact=exact.exact)
+    await store.write_history([usage], now.date())
+    write = FigureWrite(usage, target.product.disk_limit_bytes, usage_digest(usage.buckets))
+    await store.write_figures([write], now, exact=exact.exact, history_day=now.date())
     if exact.exact:  # the estimate counts from this listing now
         await MeterStore(resources.db).set_figure_times([(target.serviceid, started, "listing")])
-    await store.write_history([usage], now.date())
     report = Report(services=1, buckets=len(figures))
-    d = await _enforce(resources, target.backend, row, target.product, usage.bytes, report)
+    name = (await store.products([row.packageid])).get(row.packageid)
+    d = await _enforce(resources, target.backend, row, target.product, usage.bytes, report, name.name if name else "")
     return Outcome(
         {
             "message": f"disk usage of '{row.username}': {usage.bytes} bytes in {len(figures)} bucket(s), {note};"
@@ -201,6 +253,7 @@ async def recalculate(resources: Resources, params: Params) -> Outcome:
             "limit_bytes": target.product.disk_limit_bytes,
             "exact": exact.exact,
             "policy": d.state.policy,
+            "policy_changes": report.policy_changes,
             "buckets": [{"name": b.name, "size": b.size, "objects": b.objects} for b in figures],
         },
         report.effects,

@@ -35,9 +35,9 @@ def is_rtl(language: str) -> bool:
 
 
 @cache
-def catalog(language: str) -> dict[str, str]:
-    """The strings of one language as stored (no fallback); {} for a language without a file."""
-    path = LOCALES / f"{language}.json"
+def catalog(language: str, folder: Path = LOCALES) -> dict[str, str]:
+    """The strings of one language as stored in `folder` (no fallback); {} for a language without a file."""
+    path = folder / f"{language}.json"
     if language not in LANGUAGES or not path.is_file():
         return {}
     data = json.loads(path.read_text(encoding="utf-8"))

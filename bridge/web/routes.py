@@ -12,9 +12,10 @@ from aiohttp import web
 
 from bridge import redact
 from bridge.domain.params import ServerParams
-from bridge.errors import AuthError, BadParam, BadRequest, BridgeError, MissingParam, UnknownFunction
+from bridge.errors import AuthError, BadParam, BadRequest, BridgeError, Busy, MissingParam, UnknownFunction
+from bridge.functions.panel.events import record_lifecycle
 from bridge.logs import get_logger
-from bridge.web.appkeys import DB, FUNCTIONS, RESOURCES, VERIFIER
+from bridge.web.appkeys import ADMISSION, DB, FUNCTIONS, RESOURCES, VERIFIER
 from bridge.whmcs import audit
 
 log = get_logger("s3bridge.web")
@@ -59,6 +60,8 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     except BridgeError as e:
         log.info("call_failed", code=e.code, status=e.status, error=e.message)
         response = json_response(error_body(e), e.status)
+        if isinstance(e, Busy):
+            response.headers["Retry-After"] = str(e.retry_after)
     except Exception:
         log.exception("internal_error")
         response = json_response(
@@ -88,7 +91,7 @@ async def module_call(request: web.Request) -> web.Response:
     body = await request.read()
     name = request.match_info["function"]
     try:
-        request.app[VERIFIER].verify(request.method, request.path, request.headers, body)
+        await request.app[VERIFIER].verify(request.method, request.path, request.headers, body)
     except AuthError as e:
         await audit.record(
             request.app[DB],
@@ -110,9 +113,13 @@ async def module_call(request: web.Request) -> web.Response:
         if params.get(field) in (None, ""):
             raise MissingParam(field)
     structlog.contextvars.bind_contextvars(function=name, serviceid=params.get("serviceid"))
+    server = ""
     if any(k in params for k in ("serverhostname", "serverip")):
-        structlog.contextvars.bind_contextvars(server=ServerParams.from_params(params).endpoint)
-    outcome = await spec.handler(request.app[RESOURCES], params)
+        server = ServerParams.from_params(params).endpoint
+        structlog.contextvars.bind_contextvars(server=server)
+    async with request.app[ADMISSION].admit(server):
+        outcome = await spec.handler(request.app[RESOURCES], params)
+    await record_lifecycle(request.app[RESOURCES], name, params, outcome)
     log.info("call_done", function=name)
     secrets = redact.request_secrets()  # the shim masks these in WHMCS's module log
     return json_response({"ok": True, "result": outcome.result, "effects": outcome.effects, "secrets": secrets})

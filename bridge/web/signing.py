@@ -6,7 +6,8 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
 from bridge.errors import AuthError
 
@@ -41,38 +42,23 @@ def signature_matches(secrets: Sequence[str], signature: str, *parts: str | byte
     return matched
 
 
-@dataclass
-class NonceCache:
-    """Nonces seen inside the replay window. Entries older than twice the window can never be replayed
-    (their timestamp is refused first), so they are dropped."""
+class NonceStore(Protocol):
+    """Where nonces seen inside the replay window are remembered (bridge.whmcs.nonce_store: the WHMCS database,
+    shared by every daemon and kept across restarts)."""
 
-    window: float = WINDOW_SECONDS
-    max_entries: int = 1_000_000
-    _seen: dict[str, float] = field(default_factory=dict)
-
-    def first_use(self, nonce: str, now: float) -> bool:
-        if len(self._seen) >= self.max_entries or len(self._seen) % 1024 == 0:
-            self._purge(now)
-        if nonce in self._seen:
-            return False
-        if len(self._seen) >= self.max_entries:
-            raise AuthError("too many signed requests inside the replay window; refusing", code="nonce_cache_full")
-        self._seen[nonce] = now
-        return True
-
-    def _purge(self, now: float) -> None:
-        horizon = now - 2 * self.window
-        self._seen = {n: t for n, t in self._seen.items() if t >= horizon}
+    async def first_use(self, nonce: str, now: float) -> bool:
+        """True the first time `nonce` is seen, False on any later call (from any daemon)."""
+        ...
 
 
 @dataclass
 class RequestVerifier:
     secrets: Sequence[str]
     clock: Callable[[], float]
-    nonces: NonceCache = field(default_factory=NonceCache)
+    nonces: NonceStore
     window: float = WINDOW_SECONDS
 
-    def verify(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> None:
+    async def verify(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> None:
         """Raise AuthError naming the problem, or return if the request is authentic and fresh."""
         timestamp = headers.get(HEADER_TIMESTAMP, "")
         nonce = headers.get(HEADER_NONCE, "")
@@ -101,5 +87,5 @@ class RequestVerifier:
         if not signature_matches(self.secrets, signature, method, path, timestamp, nonce, body):
             raise AuthError("signature does not match any configured secret", code="bad_signature")
         # Record the nonce only for authentic requests, so forged requests cannot fill the cache.
-        if not self.nonces.first_use(nonce, now):
+        if not await self.nonces.first_use(nonce, now):
             raise AuthError("nonce already used inside the replay window (replayed request)", code="replayed_nonce")

@@ -13,7 +13,7 @@ from bridge.whmcs.migrations import MIGRATIONS, SCHEMA_TABLE
 WHMCS_TABLES_READ = (
     "tblhosting", "tblproducts", "tblservers", "tblclients", "tblcustomfields", "tblcustomfieldsvalues",
     "tblconfiguration", "tblemailtemplates", "tblservergroups", "tblservergroupsrel", "tblcurrencies",
-    "tblpricing", "tblnotes", "tblmetric_usage",
+    "tblpricing", "tblnotes", "tblmetric_usage", "tblcancelrequests",
 )  # fmt: skip
 USAGE_COLUMNS = ("diskusage", "disklimit", "bwusage", "bwlimit", "lastupdate")
 
@@ -38,5 +38,7 @@ def grant_statements(database: str, user: str, host: str) -> list[str]:
     statements = [f"GRANT SELECT ON `{database}`.`{t}` TO {who}" for t in WHMCS_TABLES_READ]
     statements.append(f"GRANT UPDATE ({', '.join(USAGE_COLUMNS)}) ON `{database}`.`tblhosting` TO {who}")
     statements.append(f"GRANT INSERT ON `{database}`.`tblnotes` TO {who}")
+    # the panel's cancel_payment_account_deletion: WHMCS's API can add a cancellation request but not withdraw one
+    statements.append(f"GRANT DELETE ON `{database}`.`tblcancelrequests` TO {who}")
     statements += [f"GRANT ALL PRIVILEGES ON `{database}`.`{t}` TO {who}" for t in own_tables()]
     return statements

@@ -146,6 +146,50 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         5,
+        "panel API tokens and service events",
+        (
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_api_tokens (
+            token_id CHAR(12) NOT NULL PRIMARY KEY,
+            kind VARCHAR(8) NOT NULL,
+            clientid INT UNSIGNED NULL,
+            name VARCHAR(64) NOT NULL DEFAULT '',
+            secret_sha256 CHAR(64) NOT NULL,
+            created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            last_used_at DATETIME NULL,
+            revoked_at DATETIME NULL,
+            KEY clientid (clientid)
+        ) {_TABLE_OPTIONS}""",
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_events (
+            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            serviceid INT UNSIGNED NOT NULL,
+            at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+            event VARCHAR(64) NOT NULL,
+            detail VARCHAR(500) NOT NULL DEFAULT '',
+            actor VARCHAR(64) NOT NULL DEFAULT '',
+            KEY service_at (serviceid, at)
+        ) {_TABLE_OPTIONS}""",
+        ),
+    ),
+    Migration(
+        6,
+        "state shared by several daemons; usage written only where it changed",
+        (
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_nonces (
+            nonce CHAR(32) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+            seen_at BIGINT NOT NULL,
+            KEY seen_at (seen_at)
+        ) {_TABLE_OPTIONS}""",
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_pending (
+            serviceid INT UNSIGNED NOT NULL PRIMARY KEY,
+            sealed VARBINARY(1024) NOT NULL,
+            expires_at BIGINT NOT NULL
+        ) {_TABLE_OPTIONS}""",
+            AddColumn("mod_s3bridge_services", "usage_digest", "CHAR(32) NOT NULL DEFAULT ''"),
+            AddColumn("mod_s3bridge_services", "history_day", "DATE NULL"),
+        ),
+    ),
+    Migration(
+        7,
         "traffic metering",
         (
             f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_traffic_daily (

@@ -7,7 +7,9 @@ import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+import pymysql.cursors
 
 from bridge.domain.usage_rules import LimitState, ServiceUsage, whmcs_mb
 from bridge.domain.values import TrafficRecord
@@ -22,24 +24,68 @@ def whmcs_time(when: datetime) -> datetime:
 
 
 CHUNK = 500
+JOIN_CHUNK = 1000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class ServiceRow:
-    """A provisioned service on one server, as usage collection sees it."""
+    """A provisioned service on one server, as usage collection sees it, with the figures last written for it."""
 
     serviceid: int
     username: str
     backend_user_id: str
     state: LimitState
-    params: dict[str, Any]  # configoption1..24 of its product, the shape parse_product() takes
-    product_name: str
+    packageid: int
     client_name: str
     language: str
     status: str
+    used_bytes: int = 0  # mod_s3bridge_services: the last figure
+    digest: str = ""  # usage_digest of the per-bucket figures last written
+    history_day: date | None = None  # the last day history rows were written for
+    diskusage_mb: int = 0  # tblhosting as WHMCS holds it now
+    disklimit_mb: int = 0
 
 
-_OPTION_COLUMNS = ", ".join(f"p.configoption{i}" for i in range(1, 25))
+@dataclass(frozen=True)
+class Product:
+    name: str
+    params: dict[str, Any]  # configoption1..24, the shape parse_product() takes
+
+
+@dataclass(frozen=True)
+class FigureWrite:
+    """New figures of one service: tblhosting's diskusage/disklimit and the daemon's own copy."""
+
+    usage: ServiceUsage
+    limit_bytes: int
+    digest: str
+    whmcs: bool = True  # tblhosting's MB figures differ from these
+
+
+_OPTION_COLUMNS = ", ".join(f"configoption{i}" for i in range(1, 25))
+_ROW_COLUMNS = (
+    "s.serviceid, s.username, s.backend_user_id, s.policy, s.warned, s.over_limit, s.used_bytes, s.usage_digest,"
+    " s.history_day, h.domainstatus, h.packageid, h.diskusage, h.disklimit, c.firstname, c.lastname,"
+    # a client's language '' is WHMCS's "Default": the system language (tblconfiguration Language)
+    " COALESCE(NULLIF(c.language, ''), (SELECT value FROM tblconfiguration WHERE setting = 'Language'))"
+)
+
+
+def _live(serverid: int) -> tuple[str, list[Any]]:
+    marks = ", ".join(["%s"] * len(SKIPPED_STATUSES))
+    where = "s.serverid = %s AND s.state IN ('active', 'suspended') AND h.domainstatus NOT IN (" + marks + ")"
+    return where, [serverid, *SKIPPED_STATUSES]
+
+
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
+    return (items[i : i + size] for i in range(0, len(items), size))
+
+
+def _rows(columns: Sequence[str], n: int) -> str:
+    """A derived table of n rows of placeholders, to JOIN an UPDATE to (plain SQL: MySQL 8 and MariaDB alike)."""
+    first = "SELECT " + ", ".join(f"%s AS {c}" for c in columns)
+    return "(" + first + (" UNION ALL SELECT " + ", ".join(["%s"] * len(columns))) * (n - 1) + ")"
 
 
 class UsageStore:
@@ -51,9 +97,7 @@ class UsageStore:
     ) -> list[ServiceRow]:
         """Live accounts on this server whose WHMCS service is not Terminated, Cancelled or Fraud (only `serviceid`,
         or only those `among` the given ids, when given)."""
-        marks = ", ".join(["%s"] * len(SKIPPED_STATUSES))
-        where = "s.serverid = %s AND s.state IN ('active', 'suspended') AND h.domainstatus NOT IN (" + marks + ")"
-        args: list[Any] = [serverid, *SKIPPED_STATUSES]
+        where, args = _live(serverid)
         if serviceid is not None:
             where += " AND s.serviceid = %s"
             args.append(serviceid)
@@ -62,66 +106,106 @@ class UsageStore:
             where += f" AND s.serviceid IN ({', '.join(['%s'] * len(ids))})"
             args += ids
         sql = (
-            "SELECT s.serviceid, s.username, s.backend_user_id, s.policy, s.warned, s.over_limit, h.domainstatus,"  # noqa: S608
-            " p.name AS product_name,"
-            " c.firstname, c.lastname,"
-            # a client's language '' is WHMCS's "Default": the system language (tblconfiguration Language)
-            " COALESCE(NULLIF(c.language, ''), (SELECT value FROM tblconfiguration WHERE setting = 'Language'))"
-            f" AS language, {_OPTION_COLUMNS}"
-            " FROM mod_s3bridge_services s"
+            f"SELECT {_ROW_COLUMNS} FROM mod_s3bridge_services s"  # noqa: S608 - fixed text, placeholders only
             " JOIN tblhosting h ON h.id = s.serviceid"
-            " LEFT JOIN tblproducts p ON p.id = h.packageid"
             " LEFT JOIN tblclients c ON c.id = h.userid"
             f" WHERE {where}"
         )
 
-        def q(conn: Conn) -> list[dict[str, Any]]:
-            with conn.cursor() as cur:
+        def q(conn: Conn) -> list[tuple[Any, ...]]:
+            with conn.cursor(pymysql.cursors.Cursor) as cur:  # tuples: no dict per row at 10,000 rows
                 cur.execute(sql, args)
                 return list(cur.fetchall())
 
-        rows = await self.db.run(q)
         return [
             ServiceRow(
-                serviceid=int(r["serviceid"]),
-                username=str(r["username"]),
-                backend_user_id=str(r["backend_user_id"]),
-                state=LimitState(policy=r["policy"], warned=bool(r["warned"]), over_limit=bool(r["over_limit"])),
-                params={f"configoption{i}": r[f"configoption{i}"] for i in range(1, 25)},
-                product_name=str(r["product_name"] or ""),
-                client_name=" ".join(x for x in (r["firstname"], r["lastname"]) if x),
-                language=str(r["language"] or ""),
-                status=str(r["domainstatus"]),
+                serviceid=int(sid),
+                username=str(username),
+                backend_user_id=str(owner),
+                state=LimitState(policy=policy, warned=bool(warned), over_limit=bool(over)),
+                packageid=int(pid or 0),
+                client_name=" ".join(x for x in (first, last) if x),
+                language=str(language or ""),
+                status=str(status),
+                used_bytes=int(used),
+                digest=str(digest),
+                history_day=history_day,
+                diskusage_mb=int(du or 0),
+                disklimit_mb=int(dl or 0),
             )
-            for r in rows
-        ]
+            for (sid, username, owner, policy, warned, over, used, digest, history_day, status, pid, du, dl, first,
+                 last, language) in await self.db.run(q)
+        ]  # fmt: skip
 
-    async def write_usage(self, usages: Sequence[tuple[ServiceUsage, int]], when: datetime, exact: bool) -> None:
-        """tblhosting diskusage/disklimit/lastupdate for many services in one statement per 500 (matched by id),
-        and the daemon's own copy of the figures."""
+    async def products(self, ids: Iterable[int]) -> dict[int, Product]:
+        """The products behind these services, read once each (not once per service)."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+
+        def q(conn: Conn) -> dict[int, Product]:
+            out: dict[int, Product] = {}
+            with conn.cursor() as cur:
+                for chunk in _chunks(wanted):
+                    marks = ", ".join(["%s"] * len(chunk))
+                    cur.execute(
+                        f"SELECT id, name, {_OPTION_COLUMNS} FROM tblproducts WHERE id IN ({marks})",  # noqa: S608
+                        list(chunk),
+                    )
+                    for r in cur.fetchall():
+                        options = {f"configoption{i}": r[f"configoption{i}"] for i in range(1, 25)}
+                        out[int(r["id"])] = Product(str(r["name"] or ""), options)
+            return out
+
+        return await self.db.run(q)
+
+    async def write_figures(
+        self, writes: Sequence[FigureWrite], when: datetime, *, exact: bool, history_day: date | None
+    ) -> None:
+        """New figures for the services that changed: tblhosting diskusage/disklimit/lastupdate where WHMCS's MB
+        figures differ, and the daemon's copy (bytes, digest, exactness, the day history was written for: None when
+        it was not). One statement per table per 1,000 services, joined to the new values (linear, unlike CASE)."""
+        stamp = whmcs_time(when)
+        whmcs = [w for w in writes if w.whmcs]
 
         def q(conn: Conn) -> None:
             with conn.cursor() as cur:
-                for start in range(0, len(usages), CHUNK):
-                    chunk = usages[start : start + CHUNK]
-                    ids = [u.serviceid for u, _ in chunk]
-                    du_case = " ".join(["WHEN %s THEN %s"] * len(chunk))
-                    marks = ", ".join(["%s"] * len(chunk))
-                    args: list[Any] = []
-                    for u, _ in chunk:  # clamped per row: one huge product must not fail every row's write
-                        args += [u.serviceid, whmcs_mb(u.bytes)]
-                    for u, limit in chunk:
-                        args += [u.serviceid, whmcs_mb(limit)]
+                for chunk in _chunks(whmcs, JOIN_CHUNK):
+                    values = [
+                        x for w in chunk for x in (w.usage.serviceid, whmcs_mb(w.usage.bytes), whmcs_mb(w.limit_bytes))
+                    ]
                     cur.execute(
-                        f"UPDATE tblhosting SET diskusage = CASE id {du_case} END,"  # noqa: S608 - placeholders only
-                        f" disklimit = CASE id {du_case} END, lastupdate = %s WHERE id IN ({marks})",
-                        [*args, whmcs_time(when), *ids],
+                        f"UPDATE tblhosting h JOIN {_rows(('id', 'du', 'dl'), len(chunk))} v ON h.id = v.id"  # noqa: S608
+                        " SET h.diskusage = v.du, h.disklimit = v.dl, h.lastupdate = %s",
+                        [*values, stamp],
                     )
-                    cur.executemany(
-                        "UPDATE mod_s3bridge_services SET used_bytes = %s, usage_at = %s, usage_exact = %s"
-                        " WHERE serviceid = %s",
-                        [(u.bytes, when, int(exact), u.serviceid) for u, _ in chunk],
+                for chunk in _chunks(writes, JOIN_CHUNK):
+                    row_values: list[Any] = [x for w in chunk for x in (w.usage.serviceid, w.usage.bytes, w.digest)]
+                    cur.execute(
+                        f"UPDATE mod_s3bridge_services s JOIN {_rows(('id', 'used', 'digest'), len(chunk))} v"  # noqa: S608
+                        " ON s.serviceid = v.id SET s.used_bytes = v.used, s.usage_digest = v.digest,"
+                        " s.usage_at = %s, s.usage_exact = %s, s.history_day = %s",
+                        [*row_values, when, int(exact), history_day],
                     )
+
+        if writes:
+            await self.db.run(q)
+
+    async def touch(self, serverid: int, when: datetime, *, skip: Sequence[int] = ()) -> None:
+        """Every live service of the server was measured now (lastupdate, usage_at), changed or not: one statement
+        per table. `skip`: services whose figures could not be taken (a misconfigured product)."""
+        where, args = _live(serverid)
+        if skip:
+            where += " AND s.serviceid NOT IN (" + ", ".join(["%s"] * len(skip)) + ")"
+            args += list(skip)
+
+        def q(conn: Conn) -> None:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "UPDATE tblhosting h JOIN mod_s3bridge_services s ON s.serviceid = h.id"  # noqa: S608
+                    f" SET h.lastupdate = %s, s.usage_at = %s WHERE {where}",
+                    [whmcs_time(when), when, *args],
+                )
 
         await self.db.run(q)
 
@@ -150,7 +234,7 @@ class UsageStore:
         await self.db.run(q)
 
     async def apply_retention(self, keep_days: dict[int, int], today: date) -> int:
-        """Delete history (storage and traffic) older than each service's product retention. Returns rows deleted."""
+        """Delete history older than each service's product retention. Returns rows deleted."""
         by_days: dict[int, list[int]] = {}
         for sid, days in keep_days.items():
             by_days.setdefault(days, []).append(sid)

@@ -46,9 +46,13 @@ function s3bridge_ClientAreaCustomButtonArray(): array { return []; }
 /** What a client may call (through those forms). */
 function s3bridge_ClientAreaAllowedFunctions(): array
 {
-    return ['Change Password' => 'ResetPassword', 'Recalculate Disk Space' => 'RecalculateDiskSpace'];
+    return ['Change Password' => 'ResetPassword', 'Recalculate Disk Space' => 'RecalculateDiskSpace',
+        'Storage' => 'Panel'];
 }
+/** The storage tabs' forms (with WHMCS's CSRF token) and download links. */
+function s3bridge_Panel(array $params): array { return Bridge::panel($params); }
 function s3bridge_ResetPassword(array $params): string { return Bridge::simple('ResetPassword', $params); }
+function s3bridge_AdoptBuckets(array $params): string { return Bridge::simple('AdoptBuckets', $params); }
 function s3bridge_RecalculateDiskSpace(array $params): string
 {
     return Bridge::simple('RecalculateDiskSpace', $params);

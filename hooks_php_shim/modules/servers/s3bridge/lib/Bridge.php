@@ -18,6 +18,20 @@ final class BridgeException extends \RuntimeException
     const UNREACHED = 1;
 }
 
+/** A failed attempt another daemon (or a later one) may take over: `notDone` when the call surely did nothing. */
+final class Failover extends \RuntimeException
+{
+    public $failure;
+    public $notDone;
+    public $retryAfter;
+
+    public function __construct(BridgeException $failure, bool $notDone = false, float $retryAfter = 0.0)
+    {
+        parent::__construct($failure->getMessage());
+        [$this->failure, $this->notDone, $this->retryAfter] = [$failure, $notDone, $retryAfter];
+    }
+}
+
 // Escaped HTML from the daemon. WHMCS entity-decodes string template variables, not objects: pages travel as this.
 final class Html
 {
@@ -36,11 +50,22 @@ final class Bridge
     /** Values of these keys are secrets even when the daemon cannot say so (it was not reached). */
     const SECRET_KEYS = ['serverpassword', 'serveraccesshash', 'password', 'bridge_csrf_token'];
     /** The only localAPI commands the daemon may ask for. */
-    const EFFECTS = ['UpdateClientProduct', 'SendEmail'];
+    const EFFECTS = ['UpdateClientProduct', 'SendEmail', 'AddCancelRequest', 'AddOrder'];
     /** Client functions that only read: every other function a client reaches must come with WHMCS's CSRF token. */
     const CLIENT_READS = ['ClientArea', 'Buttons'];
+    /** The storage panel's actions that only read (plain GET links: downloads); every other one needs the token. */
+    const PANEL_READS = ['download_url'];
+    /** Form fields the panel's actions take (everything else in the request is ignored). */
+    const PANEL_FIELDS = ['bucket_name', 'filename', 'prefix', 'name', 'expires', 'read_only', 'buckets',
+        'access_key', 'token_id', 'reason'];
+    /** The client area's query keys for the storage tabs, and the daemon's names for them. */
+    const PANEL_VIEW = ['s3tab' => 'bridge_tab', 'bucket' => 'bridge_bucket', 'prefix' => 'bridge_prefix',
+        'q' => 'bridge_search', 'mode' => 'bridge_mode', 'cursor' => 'bridge_cursor'];
     /** Where the cron's last failure is kept for the admin tab (a WHMCS setting, tblconfiguration). */
     const CRON_SETTING = 'S3BridgeCronError';
+    /** Functions a lost answer makes unsafe to repeat elsewhere (a repeat would rotate the secret again). */
+    const NOT_REPEATABLE = ['ResetPassword'];
+    const MAX_RETRY_AFTER = 10;
 
     /** 'success' or the sentence WHMCS shows the admin. */
     public static function simple(string $function, array $params): string
@@ -59,12 +84,10 @@ final class Bridge
         return ['success' => $error === 'success', 'error' => $error === 'success' ? '' : $error];
     }
 
-    /** WHMCS's own overview stays; the module's output is added below it. */
+    /** WHMCS's own overview stays; the module's output (with the storage tabs) is added below it. */
     public static function clientArea(array $params): array
     {
-        if (function_exists('generate_token')) {
-            $params['bridge_csrf_token'] = (string) generate_token('plain');
-        }
+        $params = self::panelView($params);
         try {
             $html = (string) (self::forward('ClientArea', $params)['html'] ?? '');
         } catch (\Throwable $e) {
@@ -72,6 +95,72 @@ final class Bridge
         }
         return ['tabOverviewModuleOutputTemplate' => 'templates/overview.tpl',
             'templateVariables' => ['s3bridge_html' => new Html($html)]];
+    }
+
+    /**
+     * The storage panel's forms and download links (custom function Panel): WHMCS's CSRF token is checked on every
+     * change (Bridge::forward), the action goes to the daemon with the logged-in client, the WHMCS work it returns is
+     * carried out, and the outcome page is shown; a download goes straight to its presigned URL.
+     */
+    public static function panel(array $params): array
+    {
+        $isPost = ($_SERVER['REQUEST_METHOD'] ?? '') === 'POST';
+        $source = $isPost ? $_POST : $_GET;
+        $action = is_string($source['s3action'] ?? null) ? (string) $source['s3action'] : '';
+        $args = ['s3uid' => (string) ($params['username'] ?? '')];
+        foreach (self::PANEL_FIELDS as $field) {
+            $value = $source[$field] ?? null;
+            if (is_string($value)) {
+                $args[$field] = $value;
+            } elseif (is_array($value)) {
+                $args[$field] = array_values(array_filter($value, 'is_string'));
+            }
+        }
+        $params = self::panelView($params);
+        $params['bridge_panel_action'] = $action;
+        $params['bridge_panel_args'] = $args;
+        $params['bridge_render'] = 1;
+        try {
+            $result = (array) self::forward('Panel', $params);
+        } catch (\Throwable $e) {
+            return self::panelPage('<div class="alert alert-danger" role="alert">'
+                . htmlspecialchars($e->getMessage(), ENT_QUOTES) . '</div>');
+        }
+        $envelope = (array) ($result['envelope'] ?? []);
+        $url = is_string($envelope['url'] ?? null) ? $envelope['url'] : '';
+        if ($action === 'download_url' && ($envelope['result'] ?? '') === 'OK' && preg_match('#^https?://#', $url)) {
+            header('Location: ' . $url, true, 303);
+            exit;
+        }
+        return self::panelPage((string) ($result['html'] ?? ''));
+    }
+
+    /** A custom client function's page, rendered from the module's template (an object: WHMCS won't decode it). */
+    private static function panelPage(string $html): array
+    {
+        return ['templatefile' => 'templates/panel', 'breadcrumb' => ['#' => 'Storage'],
+            'vars' => ['s3bridge_html' => new Html($html)]];
+    }
+
+    /** The tab and listing asked for, the CSRF token for the page's forms, and the page's own address. */
+    private static function panelView(array $params): array
+    {
+        foreach (self::PANEL_VIEW as $query => $key) {
+            if (is_string($_GET[$query] ?? null)) {
+                $params[$key] = substr((string) $_GET[$query], 0, 4096);
+            }
+        }
+        if (function_exists('generate_token')) {
+            $params['bridge_csrf_token'] = (string) generate_token('plain');
+        }
+        $host = (string) ($_SERVER['HTTP_HOST'] ?? '');
+        if ($host !== '' && preg_match('/^[A-Za-z0-9.:\[\]-]+$/', $host)) {
+            $https = !empty($_SERVER['HTTPS']) && $_SERVER['HTTPS'] !== 'off';
+            $path = (string) parse_url((string) ($_SERVER['REQUEST_URI'] ?? '/clientarea.php'), PHP_URL_PATH);
+            $params['bridge_return_url'] = ($https ? 'https' : 'http') . '://' . $host . $path
+                . '?action=productdetails&id=' . (int) ($params['serviceid'] ?? 0);
+        }
+        return $params;
     }
 
     /** Label => HTML (printed raw by WHMCS; the daemon escapes). Adds the cron's last failure when there is one. */
@@ -175,15 +264,18 @@ final class Bridge
         $answer = null;
         try {
             if (!empty($sent['bridge_client_id']) && empty($sent['bridge_admin_id'])
-                && !in_array($function, self::CLIENT_READS, true)) {
+                && !in_array($function, self::CLIENT_READS, true)
+                && !($function === 'Panel' && in_array($sent['bridge_panel_action'] ?? '', self::PANEL_READS, true))) {
                 self::requirePostedToken();
+                $sent['bridge_csrf'] = 'checked';  // the daemon refuses panel changes without it
             }
             $config = self::config();
             $secrets[] = $config['secret'];
             $answer = self::post($config, '/v1/module/' . $function, $sent);
             $secrets = array_merge($secrets, array_map('strval', (array) ($answer['secrets'] ?? [])));
             foreach ((array) ($answer['effects'] ?? []) as $effect) {
-                self::apply(is_array($effect) ? $effect : [], (string) ($sent['serviceid'] ?? ''));
+                self::apply(is_array($effect) ? $effect : [], (string) ($sent['serviceid'] ?? ''),
+                    (string) ($sent['bridge_client_id'] ?? ''));
             }
         } catch (\Throwable $e) {
             $message = self::mask($e->getMessage(), $secrets);
@@ -214,6 +306,9 @@ final class Bridge
                 throw self::unreached("s3bridge is misconfigured: $file fails to load (line {$e->getLine()})");
             }
         }
+        if (is_array($config['url'] ?? null)) { // several daemons: tried in this order
+            $config['url'] = implode(',', $config['url']);
+        }
         foreach (['url', 'secret', 'connect_timeout', 'timeout'] as $key) {
             $env = trim((string) getenv('S3BRIDGE_' . strtoupper($key)));
             $config[$key] = trim((string) ($env !== '' ? $env : ($config[$key] ?? '')));
@@ -222,9 +317,12 @@ final class Bridge
             throw self::unreached("s3bridge is not configured: create $file from config.php.example with the"
                 . " daemon's url and secret (env S3BRIDGE_URL / S3BRIDGE_SECRET only override it)");
         }
-        if (!preg_match('#^(https?://[^/?\#@]+/?|unix:/.+)$#', $config['url'])) {
-            throw self::unreached('s3bridge is misconfigured: url must look like http://127.0.0.1:8750,'
-                . ' https://host:port or unix:/run/s3bridge/s3bridge.sock');
+        $config['urls'] = preg_split('/[\s,]+/', $config['url'], -1, PREG_SPLIT_NO_EMPTY) ?: [];
+        foreach ($config['urls'] as $url) {
+            if (!preg_match('#^(https?://[^/?\#@]+/?|unix:/.+)$#', $url)) {
+                throw self::unreached('s3bridge is misconfigured: url must look like http://127.0.0.1:8750,'
+                    . ' https://host:port or unix:/run/s3bridge/s3bridge.sock (several: a list, or comma-separated)');
+            }
         }
         foreach (['connect_timeout' => 3, 'timeout' => 60] as $key => $default) {
             $config[$key] = (float) ($config[$key] !== '' ? $config[$key] : $default);
@@ -235,15 +333,37 @@ final class Bridge
         return $config;
     }
 
-    /** One signed POST; every failure becomes one sentence naming the daemon's address. */
+    /**
+     * The call, on the first daemon that takes it. Moves to the next URL when a daemon was not reached (any call),
+     * and, for calls safe to repeat (all but NOT_REPEATABLE: each converges when run again), when the answer was lost
+     * or the daemon said 503: then after its Retry-After (at most MAX_RETRY_AFTER seconds).
+     */
     private static function post(array $config, string $path, array $params): array
     {
-        $url = $config['url'];
+        $repeatable = !in_array(substr($path, strrpos($path, '/') + 1), self::NOT_REPEATABLE, true);
+        $urls = $config['urls'];
+        for ($attempt = 1; ; $attempt++) {
+            try {
+                return self::postOnce($config, $urls[($attempt - 1) % count($urls)], $path, $params);
+            } catch (Failover $f) {
+                $elsewhere = count($urls) > 1 || $f->retryAfter > 0; // one daemon: only a 503 is worth a wait
+                if ($attempt >= count($urls) + 1 || !$elsewhere || !($f->notDone || $repeatable)) {
+                    throw $f->failure;
+                }
+                usleep((int) (min($f->retryAfter, self::MAX_RETRY_AFTER) * 1000000));
+            }
+        }
+    }
+
+    /** One signed POST to one daemon; every failure becomes one sentence naming the daemon's address. */
+    private static function postOnce(array $config, string $url, string $path, array $params): array
+    {
         $socket = strpos($url, 'unix:') === 0 ? substr($url, 5) : null;
         $at = $socket !== null ? "unix:$socket" : (string) preg_replace('#^https?://#', '', rtrim($url, '/'));
         if ($socket === null && strpos($at, ':') === false) {
             $at .= strpos($url, 'https:') === 0 ? ':443' : ':80';
         }
+        $retryAfter = 0.0;
         $body = (string) json_encode(['params' => (object) $params],
             JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE);
         [$time, $nonce] = [(string) time(), bin2hex(random_bytes(16))];
@@ -256,7 +376,12 @@ final class Bridge
             CURLOPT_TIMEOUT_MS => (int) ceil($config['timeout'] * 1000), CURLOPT_USERAGENT => 's3bridge-whmcs-shim/2',
             CURLOPT_HTTPHEADER => ['Content-Type: application/json', 'Expect:', "X-S3Bridge-Timestamp: $time",
                 "X-S3Bridge-Nonce: $nonce", 'X-S3Bridge-Signature: ' . $signature],
-            ] + ($socket !== null ? [CURLOPT_UNIX_SOCKET_PATH => $socket] : []));
+            CURLOPT_HEADERFUNCTION => function ($ch, string $line) use (&$retryAfter): int {
+                if (stripos($line, 'Retry-After:') === 0) {
+                    $retryAfter = (float) trim(substr($line, 12));
+                }
+                return strlen($line);
+            }] + ($socket !== null ? [CURLOPT_UNIX_SOCKET_PATH => $socket] : []));
         $raw = curl_exec($ch);
         $errno = curl_errno($ch);
         $status = (int) curl_getinfo($ch, CURLINFO_RESPONSE_CODE);
@@ -265,7 +390,8 @@ final class Bridge
         curl_close($ch);
         if ($errno !== 0 || !is_string($raw)) {
             if ($errno === CURLE_OPERATION_TIMEDOUT && strpos($why, 'connect') === false) {
-                throw self::unreached("s3bridge daemon at $at did not answer within {$config['timeout']} s");
+                $late = "s3bridge daemon at $at did not answer within {$config['timeout']} s";
+                throw new Failover(self::unreached($late));
             }
             $reasons = ['refused' => 'connection refused', 'no such file' => 'the socket file does not exist (is the'
                 . ' daemon running?)', 'permission denied' => 'permission denied (this user may not open the socket)',
@@ -278,7 +404,10 @@ final class Bridge
                     break;
                 }
             }
-            throw self::unreached("s3bridge daemon unreachable at $at: $reason");
+            // Not connected at all: the call did nothing there, whatever it is. Connected, then lost: maybe done.
+            $notDone = in_array($errno, [CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST], true)
+                || $errno === CURLE_OPERATION_TIMEDOUT || $osErrno === 111 || strpos($why, 'no such file') !== false;
+            throw new Failover(self::unreached("s3bridge daemon unreachable at $at: $reason"), $notDone);
         }
         $answer = json_decode($raw, true);
         if (!is_array($answer) || !is_bool($answer['ok'] ?? null)) {
@@ -294,11 +423,18 @@ final class Bridge
                 . "); check that config.php's secret (or S3BRIDGE_SECRET) is one of the daemon's [daemon] secrets"
                 . ' and that the clocks agree');
         }
-        throw new BridgeException($message !== '' ? $message : "s3bridge daemon at $at refused the call ($code)");
+        $failure = new BridgeException($message !== '' ? $message : "s3bridge daemon at $at refused the call ($code)");
+        if ($status === 503) { // overloaded or busy: refused before doing anything; database down: maybe half done
+            throw new Failover($failure, in_array($code, ['overloaded', 'service_busy'], true), max($retryAfter, 1.0));
+        }
+        throw $failure;
     }
 
-    /** One effect: an allow-listed localAPI command about the service being handled, and nothing else. */
-    private static function apply(array $effect, string $serviceId): void
+    /**
+     * One effect: an allow-listed localAPI command about the service being handled (an order: for the logged-in
+     * client), and nothing else.
+     */
+    private static function apply(array $effect, string $serviceId, string $clientId): void
     {
         $command = (string) ($effect['command'] ?? '');
         $values = is_array($effect['params'] ?? null) ? $effect['params'] : [];
@@ -306,8 +442,14 @@ final class Bridge
             throw new BridgeException("s3bridge daemon asked for '$command', which is not an effect this module carries"
                 . ' out (allowed: ' . implode(', ', self::EFFECTS) . '); refused');
         }
-        $target = (string) ($values['serviceid'] ?? $values['id'] ?? '');
-        if ($serviceId !== '' && $serviceId !== '0' && $target !== $serviceId) {
+        if ($command === 'AddOrder') {
+            if ($clientId === '' || (string) ($values['clientid'] ?? '') !== $clientId) {
+                throw new BridgeException('s3bridge daemon asked for an order for client ' . ($values['clientid'] ?? '?')
+                    . ' while client ' . ($clientId !== '' ? $clientId : 'nobody') . ' is logged in; refused');
+            }
+        } elseif ($serviceId !== '' && $serviceId !== '0'
+            && (string) ($values['serviceid'] ?? $values['id'] ?? '') !== $serviceId) {
+            $target = (string) ($values['serviceid'] ?? $values['id'] ?? '');
             throw new BridgeException("s3bridge daemon asked for $command on service $target while handling service"
                 . " $serviceId; refused");
         }

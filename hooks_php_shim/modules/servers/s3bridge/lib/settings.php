@@ -24,4 +24,6 @@ return [
     'Rate limits (ostor)' => ['Type' => 'text', 'Default' => '', 'Description' => 'Operations/s as default,get,put,list,delete (e.g. 100,50,20,10,10); empty = none', 'Size' => '40'], // configoption19
     'Outbound bandwidth limit (ostor)' => ['Type' => 'text', 'Default' => '0', 'Description' => 'KB/s downloaded per user; 0 = none', 'Size' => '40'], // configoption20
     'Bucket quota (ostor)' => ['Type' => 'text', 'Default' => '0', 'Description' => 'GB per bucket, applied to every bucket of the account; 0 = none', 'Size' => '40'], // configoption21
+    'Max buckets' => ['Type' => 'text', 'Default' => '0', 'Description' => 'Buckets a customer may have (self-service panel); 0 = unlimited', 'Size' => '40'], // configoption22
+    'Panel orders: payment method' => ['Type' => 'text', 'Default' => '', 'Description' => 'WHMCS payment gateway (e.g. banktransfer) for orders placed from the panel when the client has no default; empty = no orders from the panel', 'Size' => '40'], // configoption23
 ];

@@ -1,0 +1,80 @@
+<?php
+
+/**
+ * STAND-IN FOR WHMCS's includes/api.php, FOR TESTS ONLY. Not WHMCS and not part of the product.
+ *
+ * Served by PHP's built-in server (`php -S 127.0.0.1:PORT -t rig/whmcs_standin`) over the same stand-in database
+ * as the other tests, it answers the few API actions the s3bridge daemon's bearer-token panel uses, the way
+ * WHMCS's API reference documents them (form POST, `identifier` + `secret` of an API credential, `responsetype=json`,
+ * HTTP 200 with {"result": "error", "message": ...} when refused):
+ *   DecryptPassword (password2)                           -> {"result":"success","password":...}
+ *   AddOrder (clientid, pid[], domain[], paymentmethod)    -> {"result":"success","orderid","serviceids","invoiceid"}
+ *   AddCancelRequest (serviceid, type, reason)            -> {"result":"success","serviceid","userid"}
+ *   ModuleTerminate (serviceid)                           -> runs the module's TerminateAccount like WHMCS, then
+ *                                                            marks the service Terminated
+ * Every call is recorded in the table standin_api_calls (action, the fields without identifier/secret).
+ * Env: STANDIN_DB_DSN / _USER / _PASSWORD (the database), STANDIN_API_IDENTIFIER / STANDIN_API_SECRET (the one
+ * valid credential), S3BRIDGE_URL / S3BRIDGE_SECRET (for ModuleTerminate's module call).
+ * Stored passwords use the stand-in's scheme 'standin-enc:' . base64(plain) (real WHMCS has its own encryption).
+ */
+
+declare(strict_types=1);
+
+header('Content-Type: application/json');
+
+function standin_answer(array $data): void
+{
+    echo json_encode($data, JSON_UNESCAPED_SLASHES);
+    exit(0);
+}
+
+function standin_error(string $message): void
+{
+    standin_answer(['result' => 'error', 'message' => $message]);
+}
+
+$post = $_POST;
+if (($_SERVER['REQUEST_METHOD'] ?? '') !== 'POST') {
+    standin_error('Invalid request method');  // WHMCS's API takes POST only
+}
+// WHMCS: "Authentication Failed" for a wrong identifier or secret, checked before anything else.
+if (!hash_equals((string) getenv('STANDIN_API_IDENTIFIER'), (string) ($post['identifier'] ?? ''))
+    || !hash_equals((string) getenv('STANDIN_API_SECRET'), (string) ($post['secret'] ?? ''))) {
+    standin_error('Authentication Failed');
+}
+$pdo = new PDO((string) getenv('STANDIN_DB_DSN'), (string) getenv('STANDIN_DB_USER'),
+    (string) getenv('STANDIN_DB_PASSWORD'), [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
+    PDO::ATTR_DEFAULT_FETCH_MODE => PDO::FETCH_ASSOC]);
+$pdo->exec('CREATE TABLE IF NOT EXISTS standin_api_calls (id INT AUTO_INCREMENT PRIMARY KEY, action VARCHAR(64)'
+    . ' NOT NULL, fields TEXT NOT NULL)');
+$action = (string) ($post['action'] ?? '');
+$fields = $post;
+unset($fields['identifier'], $fields['secret'], $fields['accesskey']);
+$pdo->prepare('INSERT INTO standin_api_calls (action, fields) VALUES (?, ?)')
+    ->execute([$action, json_encode($fields, JSON_UNESCAPED_SLASHES)]);
+
+require_once __DIR__ . '/whmcs_actions.php';
+
+/** WHMCS's functions for the module (ModuleTerminate runs it); the client area stand-in defines its own. */
+function standin_whmcs_functions(): void
+{
+    if (!defined('WHMCS')) {
+        define('WHMCS', true);
+    }
+}
+
+function logModuleCall(...$args): void
+{
+}
+
+function localAPI($command, $values, $admin = '')
+{
+    return ['result' => 'success'];
+}
+
+function decrypt(string $value): string
+{
+    return standin_decrypt($value);
+}
+
+standin_answer(standin_api_action($pdo, $action, $post));

@@ -1,0 +1,143 @@
+<?php
+
+/**
+ * STAND-IN FOR WHMCS's CLIENT AREA, FOR TESTS AND THE DEMO ONLY. Not WHMCS and not part of the product.
+ *
+ * A router for PHP's built-in server (`php -S host:port rig/whmcs_standin/clientarea.php`) over the stand-in
+ * database, so a browser can use the module's client area the way a customer does:
+ *   /login?uid=N                        logs client N in (a PHP session, like WHMCS's) and goes to their service
+ *   /clientarea.php?action=productdetails&id=S
+ *                                       the service page: refused unless the logged-in client owns S (WHMCS
+ *                                       answers with its own page); the module's ClientArea output inside a
+ *                                       client-theme shell
+ *   /clientarea.php?action=productdetails&id=S&modop=custom&a=F
+ *                                       a custom function, allowed only if listed by ClientAreaCustomButtonArray or
+ *                                       ClientAreaAllowedFunctions; an array answer with 'templatefile' is shown
+ *                                       as a page, a string as the success or error message
+ *   /bootstrap.min.css                  Bootstrap 4 (env STANDIN_BOOTSTRAP_CSS), like WHMCS's theme
+ * WHMCS functions provided: generate_token / check_token (a per-session token; a mismatch stops the request with
+ * WHMCS's message), localAPI (the actions of whmcs_actions.php against the database), logModuleCall, decrypt.
+ * Template variables are entity-decoded like WHMCS does (strings only) and printed as the module's .tpl prints
+ * {$s3bridge_html nofilter}; the templates themselves are rendered with real Smarty by the fidelity tests.
+ * Env: STANDIN_DB_DSN / _USER / _PASSWORD, S3BRIDGE_URL / S3BRIDGE_SECRET, STANDIN_BOOTSTRAP_CSS.
+ */
+
+declare(strict_types=1);
+
+define('WHMCS', true);
+require_once __DIR__ . '/whmcs_actions.php';
+
+session_start();
+$path = (string) parse_url((string) ($_SERVER['REQUEST_URI'] ?? '/'), PHP_URL_PATH);
+$pdo = new PDO((string) getenv('STANDIN_DB_DSN'), (string) getenv('STANDIN_DB_USER'),
+    (string) getenv('STANDIN_DB_PASSWORD'), [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
+    PDO::ATTR_DEFAULT_FETCH_MODE => PDO::FETCH_ASSOC]);
+
+function standin_whmcs_functions(): void
+{
+}
+
+function logModuleCall(...$args): void
+{
+}
+
+function decrypt(string $value): string
+{
+    return standin_decrypt($value);
+}
+
+function localAPI($command, $values, $admin = '')
+{
+    global $pdo;
+    return standin_api_action($pdo, (string) $command, is_array($values) ? $values : []);
+}
+
+function generate_token(string $type = 'plain'): string
+{
+    if (empty($_SESSION['tkval'])) {
+        $_SESSION['tkval'] = bin2hex(random_bytes(20));
+    }
+    return $type === 'plain' ? $_SESSION['tkval'] : '<input type="hidden" name="token" value="' . $_SESSION['tkval'] . '">';
+}
+
+/** WHMCS: a missing or wrong token ends the request with "Invalid CSRF Protection Token". */
+function check_token(string $namespace = 'WHMCS.default'): void
+{
+    $given = $_POST['token'] ?? '';
+    if (!is_string($given) || empty($_SESSION['tkval']) || !hash_equals((string) $_SESSION['tkval'], $given)) {
+        http_response_code(400);
+        echo 'Invalid CSRF Protection Token';
+        exit;
+    }
+}
+
+/** WHMCS entity-decodes string template variables before Smarty prints them (objects pass untouched). */
+function standin_template_var($value): string
+{
+    return is_string($value) ? html_entity_decode($value, ENT_QUOTES) : (string) $value;
+}
+
+function standin_shell(string $title, string $body, string $lang = 'en'): void
+{
+    header('Content-Type: text/html; charset=utf-8');
+    echo '<!DOCTYPE html><html lang="' . $lang . '"><head><meta charset="utf-8">'
+        . '<meta name="viewport" content="width=device-width, initial-scale=1"><title>' . htmlspecialchars($title)
+        . ' - Client Area</title><link rel="stylesheet" href="/bootstrap.min.css"></head><body class="primary-bg-color">'
+        . '<header class="header"><nav class="navbar navbar-light bg-light"><a class="navbar-brand" href="#">Hosting Co'
+        . '</a></nav></header><section id="main-body"><div class="container"><div class="row">'
+        . '<div class="col-lg-4 col-xl-3 d-none d-lg-block"><div class="card"><div class="card-header">Manage</div>'
+        . '<div class="list-group list-group-flush"><a class="list-group-item" href="#">Overview</a></div></div></div>'
+        . '<div class="col-lg-8 col-xl-9 primary-content">' . $body . '</div></div></div></section></body></html>';
+}
+
+if ($path === '/bootstrap.min.css') {
+    header('Content-Type: text/css');
+    readfile((string) getenv('STANDIN_BOOTSTRAP_CSS'));
+    exit;
+}
+if ($path === '/login') {
+    $_SESSION = ['uid' => (int) ($_GET['uid'] ?? 0)];
+    session_regenerate_id(true);
+    $q = $pdo->prepare("SELECT id FROM tblhosting WHERE userid = ? AND domainstatus IN ('Active', 'Suspended')"
+        . ' ORDER BY id DESC LIMIT 1');
+    $q->execute([(int) $_SESSION['uid']]);
+    header('Location: /clientarea.php?action=productdetails&id=' . (int) $q->fetchColumn());
+    exit;
+}
+if ($path !== '/clientarea.php' || ($_GET['action'] ?? '') !== 'productdetails') {
+    http_response_code(404);
+    standin_shell('Not found', '<p>Not found</p>');
+    exit;
+}
+$serviceId = (int) ($_GET['id'] ?? 0);
+$service = standin_service($pdo, $serviceId);
+if (empty($_SESSION['uid']) || $service === null || (int) $service['userid'] !== (int) $_SESSION['uid']) {
+    http_response_code(403);  // WHMCS shows its own "not found / not yours" page; the module is never called
+    standin_shell('Access denied', '<div class="alert alert-danger">Access denied</div>');
+    exit;
+}
+$params = standin_service_params($pdo, $serviceId);
+require_once dirname(__DIR__, 2) . '/hooks_php_shim/modules/servers/s3bridge/s3bridge.php';
+$lang = (string) ($params['clientsdetails']['language'] ?? '');
+$title = 'Product Details';
+if (($_GET['modop'] ?? '') === 'custom') {
+    $function = (string) ($_GET['a'] ?? '');
+    $allowed = array_merge(array_values(s3bridge_ClientAreaCustomButtonArray($params)),
+        function_exists('s3bridge_ClientAreaAllowedFunctions') ? s3bridge_ClientAreaAllowedFunctions() : []);
+    if (!in_array($function, $allowed, true) || !function_exists('s3bridge_' . $function)) {
+        standin_shell($title, '<div class="alert alert-danger">Invalid custom function</div>');
+        exit;
+    }
+    $out = ('s3bridge_' . $function)($params);
+    if (is_array($out) && isset($out['templatefile'])) {
+        standin_shell($title, standin_template_var($out['vars']['s3bridge_html'] ?? ''));
+    } else {
+        $text = $out === 'success' ? 'Action Completed Successfully' : (string) $out;
+        standin_shell($title, '<div class="alert alert-info">' . htmlspecialchars($text) . '</div>');
+    }
+    exit;
+}
+$out = s3bridge_ClientArea($params);
+$vars = $out['templateVariables'] ?? $out['vars'] ?? [];
+standin_shell($title, '<div class="product-details-tab-container">' . standin_template_var($vars['s3bridge_html'] ?? '')
+    . '</div>');

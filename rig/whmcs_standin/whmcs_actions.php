@@ -1,0 +1,172 @@
+<?php
+
+/**
+ * STAND-IN FOR WHMCS, FOR TESTS ONLY: the API actions the s3bridge panel uses, shared by the stand-in api.php (the
+ * daemon's bearer-token way) and the stand-in client area's localAPI() (the shim's effects). Answers as WHMCS's API
+ * reference documents them.
+ */
+
+declare(strict_types=1);
+
+function standin_fail(string $message): array
+{
+    return ['result' => 'error', 'message' => $message];
+}
+
+function standin_decrypt(string $value): string
+{
+    return str_starts_with($value, 'standin-enc:') ? (string) base64_decode(substr($value, 12), true) : '';
+}
+
+function standin_service(PDO $pdo, int $id): ?array
+{
+    $q = $pdo->prepare('SELECT * FROM tblhosting WHERE id = ?');
+    $q->execute([$id]);
+    $row = $q->fetch();
+    return $row === false ? null : $row;
+}
+
+/** The $params WHMCS builds for a module call on a service, from its rows (passwords decrypted); null if none. */
+function standin_service_params(PDO $pdo, int $serviceId): ?array
+{
+    $service = standin_service($pdo, $serviceId);
+    if ($service === null) {
+        return null;
+    }
+    $q = $pdo->prepare('SELECT * FROM tblproducts WHERE id = ?');
+    $q->execute([(int) $service['packageid']]);
+    $product = $q->fetch();
+    $q = $pdo->prepare('SELECT * FROM tblservers WHERE id = ?');
+    $q->execute([(int) $service['server']]);
+    $server = $q->fetch();
+    $q = $pdo->prepare('SELECT * FROM tblclients WHERE id = ?');
+    $q->execute([(int) $service['userid']]);
+    $client = $q->fetch();
+    if ($product === false || $server === false || $client === false) {
+        return null;
+    }
+    $decode = function (string $v): string {
+        return html_entity_decode($v, ENT_QUOTES);  // tblservers values are stored HTML-encoded
+    };
+    $params = [
+        'serviceid' => (int) $service['id'], 'userid' => (int) $service['userid'],
+        'pid' => (int) $service['packageid'], 'serverid' => (int) $server['id'],
+        'username' => (string) $service['username'], 'password' => standin_decrypt((string) $service['password']),
+        'domain' => (string) $service['domain'],
+        'serverhostname' => $decode((string) $server['hostname']),
+        'serverip' => $decode((string) $server['ipaddress']),
+        'serverusername' => $decode((string) $server['username']),
+        'serverpassword' => standin_decrypt((string) $server['password']),
+        'serveraccesshash' => $decode((string) $server['accesshash']),
+        'serversecure' => in_array((string) $server['secure'], ['on', '1'], true),
+        'serverport' => (int) $server['port'],
+        'clientsdetails' => ['id' => (int) $client['id'], 'firstname' => (string) $client['firstname'],
+            'lastname' => (string) $client['lastname'], 'email' => (string) $client['email'],
+            'language' => (string) $client['language']],
+    ];
+    for ($n = 1; $n <= 24; $n++) {
+        $params['configoption' . $n] = (string) $product['configoption' . $n];
+    }
+    return $params;
+}
+
+/** One API action as WHMCS would run it; the answer array. */
+function standin_api_action(PDO $pdo, string $action, array $post): array
+{
+    switch ($action) {
+        case 'DecryptPassword':
+            return (['result' => 'success', 'password' => standin_decrypt((string) ($post['password2'] ?? ''))]);
+        case 'AddOrder':
+            $clientId = (int) ($post['clientid'] ?? 0);
+            $q = $pdo->prepare('SELECT id FROM tblclients WHERE id = ?');
+            $q->execute([$clientId]);
+            if ($q->fetch() === false) {
+                return standin_fail('Client ID Not Found');
+            }
+            if (trim((string) ($post['paymentmethod'] ?? '')) === '') {
+                return standin_fail('Invalid Payment Method. Valid options include ' . 'banktransfer,paypal');
+            }
+            $pids = (array) ($post['pid'] ?? []);
+            $domains = (array) ($post['domain'] ?? []);
+            $pdo->prepare("INSERT INTO tblorders (ordernum, userid, date, amount, paymentmethod, invoiceid, status, notes)"
+                . " VALUES (?, ?, NOW(), 0, ?, 0, 'Pending', '')")
+                ->execute([random_int(1000000000, 9999999999), $clientId, (string) $post['paymentmethod']]);
+            $orderId = (int) $pdo->lastInsertId();
+            $invoiceId = $orderId + 5000;
+            $pdo->prepare('UPDATE tblorders SET invoiceid = ? WHERE id = ?')->execute([$invoiceId, $orderId]);
+            $serviceIds = [];
+            foreach ($pids as $i => $pid) {
+                $p = $pdo->prepare('SELECT id, servergroup FROM tblproducts WHERE id = ?');
+                $p->execute([(int) $pid]);
+                $product = $p->fetch();
+                if ($product === false) {
+                    return standin_fail('Product ID Not Found');
+                }
+                // WHMCS picks a server of the product's server group when it creates the service
+                $g = $pdo->prepare('SELECT serverid FROM tblservergroupsrel WHERE groupid = ? ORDER BY serverid LIMIT 1');
+                $g->execute([(int) $product['servergroup']]);
+                $serverId = (int) ($g->fetchColumn() ?: $pdo->query("SELECT id FROM tblservers WHERE type = 's3bridge'"
+                    . ' ORDER BY id LIMIT 1')->fetchColumn());
+                $pdo->prepare("INSERT INTO tblhosting (userid, orderid, packageid, server, regdate, domain, paymentmethod,"
+                    . " firstpaymentamount, amount, billingcycle, nextduedate, nextinvoicedate, domainstatus, username,"
+                    . " password, notes, subscriptionid, suspendreason, dedicatedip, assignedips, ns1, ns2, qty,"
+                    . " termination_date, completed_date, promoid, overideautosuspend, overidesuspenduntil, diskusage,"
+                    . " disklimit, bwusage, bwlimit, lastupdate, promocount)"
+                    . " VALUES (?, ?, ?, ?, CURDATE(), ?, ?, 0, 0, 'Monthly', CURDATE(), CURDATE(), 'Pending', '', '', '',"
+                    . " '', '', '', '', '', '', 1, '0000-00-00', '0000-00-00', 0, 0, '0000-00-00', 0, 0, 0, 0,"
+                    . " '0000-00-00 00:00:00', 0)")
+                    ->execute([$clientId, $orderId, (int) $pid, $serverId, (string) ($domains[$i] ?? ''),
+                        (string) $post['paymentmethod']]);
+                $serviceIds[] = (int) $pdo->lastInsertId();
+            }
+            return (['result' => 'success', 'orderid' => $orderId, 'serviceids' => implode(',', $serviceIds),
+                'addonids' => '', 'domainids' => '', 'invoiceid' => $invoiceId]);
+        case 'AddCancelRequest':
+            $service = standin_service($pdo, (int) ($post['serviceid'] ?? 0));
+            if ($service === null) {
+                return standin_fail('Service ID Not Found');
+            }
+            $q = $pdo->prepare('SELECT id FROM tblcancelrequests WHERE relid = ?');
+            $q->execute([(int) $service['id']]);
+            if ($q->fetch() !== false) {
+                return standin_fail('Existing Cancellation Request Exists');
+            }
+            $type = (string) ($post['type'] ?? 'End of Billing Period');
+            if (!in_array($type, ['Immediate', 'End of Billing Period'], true)) {
+                return standin_fail('Invalid Cancellation Type');
+            }
+            $pdo->prepare('INSERT INTO tblcancelrequests (date, relid, reason, type) VALUES (NOW(), ?, ?, ?)')
+                ->execute([(int) $service['id'], (string) ($post['reason'] ?? ''), $type]);
+            return (['result' => 'success', 'serviceid' => (int) $service['id'],
+                'userid' => (int) $service['userid']]);
+        case 'UpdateClientProduct':
+            if (standin_service($pdo, (int) ($post['serviceid'] ?? 0)) === null) {
+                return standin_fail('Service ID Not Found');
+            }
+            if (isset($post['serviceusername'])) {
+                $pdo->prepare('UPDATE tblhosting SET username = ? WHERE id = ?')
+                    ->execute([(string) $post['serviceusername'], (int) $post['serviceid']]);
+            }
+            if (isset($post['servicepassword'])) {
+                $pdo->prepare('UPDATE tblhosting SET password = ? WHERE id = ?')
+                    ->execute(['standin-enc:' . base64_encode((string) $post['servicepassword']), (int) $post['serviceid']]);
+            }
+            return ['result' => 'success', 'serviceid' => (int) $post['serviceid']];
+        case 'ModuleTerminate':
+            $params = standin_service_params($pdo, (int) ($post['serviceid'] ?? 0));
+            if ($params === null) {
+                return standin_fail('Service ID Not Found');
+            }
+            standin_whmcs_functions();
+            require_once dirname(__DIR__, 2) . '/hooks_php_shim/modules/servers/s3bridge/s3bridge.php';
+            $result = s3bridge_TerminateAccount($params);
+            if ($result !== 'success') {
+                return standin_fail((string) $result);
+            }
+            $pdo->prepare("UPDATE tblhosting SET domainstatus = 'Terminated' WHERE id = ?")
+                ->execute([(int) $params['serviceid']]);
+            return ['result' => 'success'];
+        default:
+            return standin_fail('Command Not Found');
+    }
+}
