@@ -121,7 +121,15 @@ def running_stack(
 
         wait_until(ready, 30, "s3bridge daemon", daemon, daemon_log)
         yield Stack(
-            root, db, minio, url, secret, config, daemon_log, daemon.pid, f"http://{api_listen}" if api else "",
+            root,
+            db,
+            minio,
+            url,
+            secret,
+            config,
+            daemon_log,
+            daemon.pid,
+            f"http://{api_listen}" if api else "",
             meter_listen=meter_listen,
         )
     finally:
