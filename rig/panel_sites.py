@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rig.paths import CACHE, REPO
-from rig.services import MariaDB, free_port, scratch_dir, stop_process, wait_until
+from rig.services import MariaDB, free_port, scratch_dir, stop_process_group, wait_until
 
 STANDIN_DIR = REPO / "rig" / "whmcs_standin"
 BOOTSTRAP = CACHE / "bootstrap-4.6.2" / "bootstrap.min.css"
@@ -60,7 +60,7 @@ def _serve(args: list[str], env: dict[str, str], probe: str, what: str, port: in
     port = port or free_port()
     log = scratch_dir("php-site") / "php.log"
     proc = subprocess.Popen(["php", "-S", f"127.0.0.1:{port}", *args], stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT, env=env, cwd=STANDIN_DIR)  # fmt: skip
+                            stderr=subprocess.STDOUT, env=env, cwd=STANDIN_DIR, start_new_session=True)  # fmt: skip
 
     def up() -> bool:
         try:
@@ -75,7 +75,7 @@ def _serve(args: list[str], env: dict[str, str], probe: str, what: str, port: in
     try:
         yield Site(f"http://127.0.0.1:{port}", proc)
     finally:
-        stop_process(proc)
+        stop_process_group(proc)
 
 
 @contextlib.contextmanager

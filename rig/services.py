@@ -58,6 +58,16 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
             proc.wait()
 
 
+def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """Stop a process started with start_new_session=True and everything it forked (PHP's built-in server's workers
+    outlive their parent otherwise)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    stop_process(proc, timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
 @dataclass
 class MariaDB:
     root: Path
