@@ -5,6 +5,7 @@ advice), other errors are not. bench/lifecycle.py found 20 concurrent CreateAcco
 from __future__ import annotations
 
 import asyncio
+import warnings
 from typing import Any
 
 import pymysql
@@ -56,4 +57,26 @@ def test_other_database_errors_are_not_retried(mariadb, whmcs_db) -> None:
     with pytest.raises(DatabaseError, match="no_such_table"):
         asyncio.run(db.run(work))
     assert len(attempts) == 1
+    db.close()
+
+
+def test_a_pooled_connection_the_server_dropped_is_replaced_without_a_deprecated_reconnect(mariadb, whmcs_db) -> None:
+    db = database(mariadb, whmcs_db)
+
+    def connection_id(conn: Conn) -> int:
+        with conn.cursor() as cur:
+            cur.execute("SELECT CONNECTION_ID() AS id")
+            row = cur.fetchone()
+            assert row is not None
+            return int(row["id"])
+
+    first = asyncio.run(db.run(connection_id))
+    admin = mariadb.connect()
+    with admin.cursor() as cur:
+        cur.execute(f"KILL CONNECTION {first}")
+    admin.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # pymysql deprecates ping(reconnect=True)
+        second = asyncio.run(db.run(connection_id))
+    assert second != first
     db.close()

@@ -7,6 +7,7 @@ transaction (committed when the function returns, rolled back when it raises). E
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import random
 import time
@@ -70,11 +71,15 @@ class Database:
     def _once(self, fn: Callable[[Conn], T]) -> T:
         try:
             conn = self._idle.get_nowait()
-            conn.ping(reconnect=True)
         except queue.Empty:
             conn = connect(self.cfg)
-        except pymysql.MySQLError:
-            conn = connect(self.cfg)
+        else:
+            try:
+                conn.ping(reconnect=False)  # a dropped connection is replaced, not revived (pymysql deprecates that)
+            except pymysql.MySQLError:
+                with contextlib.suppress(pymysql.MySQLError):
+                    conn.close()
+                conn = connect(self.cfg)
         try:
             result = fn(conn)
             conn.commit()
