@@ -10,13 +10,10 @@ import time
 from collections.abc import Callable
 
 
-class TriggerProxy:
-    def __init__(self, upstream_port: int, trigger: bytes, on_trigger: Callable[[], None]) -> None:
-        self.upstream_port = upstream_port
-        self.trigger = trigger
-        self.on_trigger = on_trigger
-        self.armed = False
-        self.fired = threading.Event()
+class _LoopbackListener:
+    """Accepts loopback connections on a free port and serves each on its own thread (`_serve`)."""
+
+    def __init__(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -28,6 +25,22 @@ class TriggerProxy:
             except OSError:
                 return
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+class TriggerProxy(_LoopbackListener):
+    def __init__(self, upstream_port: int, trigger: bytes, on_trigger: Callable[[], None]) -> None:
+        self.upstream_port = upstream_port
+        self.trigger = trigger
+        self.on_trigger = on_trigger
+        self.armed = False
+        self.fired = threading.Event()
+        super().__init__()
 
     def _serve(self, client: socket.socket) -> None:
         try:
@@ -56,11 +69,8 @@ class TriggerProxy:
         threading.Thread(target=pump, args=(client, upstream, True), daemon=True).start()
         pump(upstream, client, False)
 
-    def close(self) -> None:
-        self._listener.close()
 
-
-class FaultRelay:
+class FaultRelay(_LoopbackListener):
     """A loopback TCP relay in front of a real server that can turn slow (`delay` seconds before every chunk it
     forwards, both ways) or answer every HTTP request itself with 503 Service Unavailable (`unavailable`)."""
 
@@ -68,17 +78,7 @@ class FaultRelay:
         self.upstream_port = upstream_port
         self.delay = 0.0
         self.unavailable = False
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+        super().__init__()
 
     def _serve(self, client: socket.socket) -> None:
         if self.unavailable:
@@ -120,6 +120,3 @@ class FaultRelay:
             )
         with contextlib.suppress(OSError):
             client.close()
-
-    def close(self) -> None:
-        self._listener.close()

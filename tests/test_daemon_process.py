@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process
 from rig.shim import run_shim
 from tests.conftest import make_config, server_params, start_daemon, write_config
+from tests.fake_daemon import slow_denying_storage
 
 pytestmark = [pytest.mark.mariadb]
 
@@ -90,38 +90,26 @@ def test_daemon_on_a_unix_socket_serves_the_shim(daemon_config: dict[str, Any], 
 def test_sigterm_stops_accepting_and_finishes_the_call_in_flight(daemon_config: dict[str, Any]) -> None:
     """A storage server that answers after 2 s; SIGTERM arrives mid-call; the call still gets its full answer."""
 
-    class SlowDenyingAdminAPI(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            time.sleep(2)
-            body = b'{"Code":"AccessDenied","Message":"slow and denied"}'
-            self.send_response(403)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    slow = ThreadingHTTPServer(("127.0.0.1", 0), SlowDenyingAdminAPI)
-    slow_port = slow.server_address[1]
-    threading.Thread(target=slow.serve_forever, daemon=True).start()
-
-    cfg = {**daemon_config, "daemon": {**daemon_config["daemon"], "listen": f"127.0.0.1:{free_port()}"}}
-    d = start_daemon(cfg)
-    params = {"serverhostname": "127.0.0.1", "serverport": slow_port, "serverusername": "u", "serverpassword": "p1234"}
-    result: dict[str, Any] = {}
-    caller = threading.Thread(
-        target=lambda: result.update(r=run_shim("TestConnection", params, url=d.url, secret=d.secret))
-    )
-    caller.start()
-    time.sleep(0.8)  # the call is now waiting on the slow server
-    d.proc.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
-    refused = run_shim("TestConnection", params, url=d.url, secret=d.secret)
-    caller.join(20)
-    assert d.proc.wait(20) == 0
-    slow.shutdown()
+    with slow_denying_storage(2) as slow_port:
+        cfg = {**daemon_config, "daemon": {**daemon_config["daemon"], "listen": f"127.0.0.1:{free_port()}"}}
+        d = start_daemon(cfg)
+        params = {
+            "serverhostname": "127.0.0.1",
+            "serverport": slow_port,
+            "serverusername": "u",
+            "serverpassword": "p1234",
+        }
+        result: dict[str, Any] = {}
+        caller = threading.Thread(
+            target=lambda: result.update(r=run_shim("TestConnection", params, url=d.url, secret=d.secret))
+        )
+        caller.start()
+        time.sleep(0.8)  # the call is now waiting on the slow server
+        d.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        refused = run_shim("TestConnection", params, url=d.url, secret=d.secret)
+        caller.join(20)
+        assert d.proc.wait(20) == 0
     # The in-flight call got the daemon's real answer, not a dropped connection.
     assert result["r"].returned["success"] is False
     assert "not allowed" in result["r"].returned["error"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from rig.services import MinIO, free_port, stop_process
 from rig.shim import run_shim
 from tests.conftest import Daemon, server_params, start_daemon
 from tests.daemons import call
+from tests.fake_daemon import slow_denying_storage
 
 pytestmark = [pytest.mark.php, pytest.mark.mariadb]
 
@@ -28,28 +28,10 @@ def test_a_daemon_that_cannot_be_reached_is_skipped_for_the_next_url(daemon: Dae
     assert only_dead.returned["error"] == f"s3bridge daemon unreachable at {dead[7:]}: connection refused"
 
 
-class SlowDenyingAdminAPI(BaseHTTPRequestHandler):
-    """A storage server that answers every admin call after 3 s, with AccessDenied."""
-
-    def do_GET(self) -> None:
-        time.sleep(3)
-        body = b'{"Code":"AccessDenied","Message":"slow and denied"}'
-        self.send_response(403)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def slow_server() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowDenyingAdminAPI)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
+    with slow_denying_storage(3) as port:  # every admin call takes 3 s, then AccessDenied
+        yield port
 
 
 def test_a_full_daemon_answers_503_with_retry_after_and_the_shim_waits_then_takes_the_next(
