@@ -13,50 +13,42 @@ from typing import Any
 
 
 @contextlib.contextmanager
-def answering(answer: dict[str, Any]) -> Iterator[str]:
-    """A loopback server answering every POST with `answer` as JSON; yields its URL."""
-    body = json.dumps(answer).encode()
+def _json_server(method: str, status: int, body: bytes, delay: float = 0.0) -> Iterator[int]:
+    """A loopback HTTP server answering every `method` request with `status` and the JSON `body` after `delay`
+    seconds; yields its port."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
+    def handle(self: BaseHTTPRequestHandler) -> None:
+        if "Content-Length" in self.headers:
             self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+        time.sleep(delay)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-        def log_message(self, *args: Any) -> None:
-            pass
+    def quiet(self: BaseHTTPRequestHandler, *args: Any) -> None:
+        pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-
-
-@contextlib.contextmanager
-def slow_denying_storage(delay: float) -> Iterator[int]:
-    """A storage server that answers every admin call after `delay` seconds with AccessDenied; yields its port."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            time.sleep(delay)
-            body = b'{"Code":"AccessDenied","Message":"slow and denied"}'
-            self.send_response(403)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    handler = type("Handler", (BaseHTTPRequestHandler,), {f"do_{method}": handle, "log_message": quiet})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield server.server_address[1]
     finally:
         server.shutdown()
+
+
+@contextlib.contextmanager
+def answering(answer: dict[str, Any]) -> Iterator[str]:
+    """A loopback server answering every POST with `answer` as JSON; yields its URL."""
+    with _json_server("POST", 200, json.dumps(answer).encode()) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def slow_denying_storage(delay: float) -> Iterator[int]:
+    """A storage server that answers every admin call after `delay` seconds with AccessDenied; yields its port."""
+    body = b'{"Code":"AccessDenied","Message":"slow and denied"}'
+    with _json_server("GET", 403, body, delay) as port:
+        yield port
