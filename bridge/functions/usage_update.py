@@ -37,7 +37,7 @@ from bridge.functions.ownership import authorize
 from bridge.logs import get_logger
 from bridge.views.emails import DiskFigures, EmailKind
 from bridge.whmcs.meter_store import MeterStore
-from bridge.whmcs.usage_store import FigureWrite, ServiceRow, UsageStore, db_time
+from bridge.whmcs.usage_store import FigureWrite, Product, ServiceRow, UsageStore, db_time
 
 log = get_logger("s3bridge.usage")
 
@@ -107,12 +107,23 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
     if server.server_id is None:
         raise MissingParam("serverid")
     backend = resources.backend_for(server)
+    month = resources.now().date().replace(day=1)
+    # Traffic of the month (audit stream, or statistics objects) into tblhosting.bwusage, bwlimit from the product:
+    # it does not depend on the scan, so it runs beside it, unless today's statistics objects come first (ostor).
+    bandwidth_after = daily and isinstance(backend, TrafficStatistics)
+
+    async def ours() -> tuple[list[ServiceRow], dict[int, Product]]:
+        rows = await store.services_of_server(server.server_id or 0)
+        # Each product is read and parsed once, however many services use it.
+        return rows, await store.products(r.packageid for r in rows)
+
     # The storage server builds its answer while the database gives ours: neither waits for the other.
     scan = asyncio.ensure_future(backend.server_usage())
     try:
-        rows = await store.services_of_server(server.server_id)
-        # Each product is read and parsed once, however many services use it.
-        catalog = await store.products(r.packageid for r in rows)
+        if bandwidth_after:
+            rows, catalog = await ours()
+        else:
+            (rows, catalog), _ = await asyncio.gather(ours(), meter.write_bandwidth(server.server_id, month))
     except BaseException:
         await _abandon(scan)
         raise
@@ -192,8 +203,8 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
         report.history_deleted = await store.apply_retention(
             {u.serviceid: products[u.serviceid].retention_days for u in history}, today
         )
-    # Traffic of the month (audit stream or statistics objects) into tblhosting.bwusage, bwlimit from the product.
-    await meter.write_bandwidth(server.server_id, today.replace(day=1))
+    if bandwidth_after:
+        await meter.write_bandwidth(server.server_id, month)
     # Decisions use the estimate: this scan's figure + what the audit stream saw written since the scan. Without
     # writes seen by the stream, the estimate is the scan's figure: only the others are asked of the meter.
     metered = [r.serviceid for r in rows if r.disk_writes and r.serviceid in products]
