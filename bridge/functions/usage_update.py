@@ -37,7 +37,17 @@ from bridge.functions.ownership import authorize
 from bridge.logs import get_logger
 from bridge.views.emails import DiskFigures, EmailKind
 from bridge.whmcs.meter_store import MeterStore
-from bridge.whmcs.usage_store import FigureWrite, Product, ServiceRow, UsageStore, db_time
+from bridge.whmcs.usage_store import (
+    FigureWrite,
+    Product,
+    ServiceRow,
+    UsageStore,
+    db_time,
+    figures_step,
+    history_step,
+    lastupdate_step,
+    measured_step,
+)
 
 log = get_logger("s3bridge.usage")
 
@@ -176,11 +186,12 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
             remeasured.append(r.serviceid)
         if new_day and not whmcs:
             first_today.append(r.serviceid)
-    if daily:
-        await store.write_history(history, today)
-    await store.write_figures(writes, now, exact=False, history_day=today if daily else None, measured_at=measured_at)
-    await store.mark_measured(remeasured, measured_at or now, figure_at, today if daily else None)
-    await store.stamp_lastupdate(first_today, now)  # once a day, as WHMCS's own modules stamp it
+    await store.save(
+        history_step(history, today) if daily else None,
+        figures_step(writes, now, exact=False, history_day=today if daily else None, measured_at=measured_at),
+        measured_step(remeasured, measured_at or now, figure_at, today if daily else None),
+        lastupdate_step(first_today, now),  # once a day, as WHMCS's own modules stamp it
+    )
     report.written = len(writes)
     report.history = len(history)
     report.clamped = [
@@ -304,9 +315,11 @@ async def recalculate(resources: Resources, params: Params) -> Outcome:
         )
     usage = ServiceUsage(target.serviceid, row.username, figures)
     now = resources.now()
-    await store.write_history([usage], now.date())
     write = FigureWrite(usage, target.product.disk_limit_bytes, usage_digest(usage.buckets))
-    await store.write_figures([write], now, exact=exact.exact, history_day=now.date())
+    await store.save(
+        history_step([usage], now.date()),
+        figures_step([write], now, exact=exact.exact, history_day=now.date()),
+    )
     if exact.exact:  # the estimate counts from this listing now
         await MeterStore(resources.db).set_figure_times([(target.serviceid, started, "listing")])
     report = Report(services=1, buckets=len(figures))
