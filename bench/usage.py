@@ -20,15 +20,21 @@ Both see the same data; the bench checks they agree. Peak RSS of the daemon (VmH
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import io
 import json
+import os
 import resource
 import secrets
 import statistics
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 from minio import Minio, MinioAdmin
 from minio.credentials.providers import StaticProvider
@@ -39,6 +45,7 @@ from rig.services import MariaDB, MinIO
 from rig.stack import Stack, running_stack
 
 MB = 1024 * 1024
+T = TypeVar("T")
 
 
 def populate(db: MariaDB, database: str, minio: MinIO, n: int, serverid: int, base_id: int) -> dict[int, str]:
@@ -138,6 +145,40 @@ def fair(db: MariaDB, database: str, minio: MinIO, services: dict[int, str]) -> 
             )
     conn.close()
     return totals
+
+
+def cpu_ms(pid: int) -> float:
+    """CPU time a process has used so far, all its threads, in ms (the scheduler's nanoseconds per thread, from
+    /proc/<pid>/task/*/schedstat: finer than clock ticks, and not stretched by waiting on a loaded machine)."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int(stat.read_text().split()[0])
+    return total / 1e6
+
+
+@dataclass
+class Samples:
+    """Wall time and the CPU time each process spent, per run of one thing."""
+
+    pids: dict[str, int]
+    wall: list[float] = field(default_factory=list)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
+
+    def run(self, fn: Callable[[], T]) -> T:
+        before = {name: cpu_ms(pid) for name, pid in self.pids.items()}
+        t0 = time.perf_counter()
+        out = fn()
+        self.wall.append((time.perf_counter() - t0) * 1000)
+        for name, pid in self.pids.items():
+            self.cpu.setdefault(name, []).append(cpu_ms(pid) - before[name])
+        return out
+
+    def median(self) -> float:
+        return round(statistics.median(self.wall), 1)
+
+    def cpu_medians(self) -> dict[str, float]:
+        return {name: round(statistics.median(v), 1) for name, v in self.cpu.items()}
 
 
 def vm_hwm_kib(pid: int) -> int:
@@ -253,25 +294,20 @@ def main() -> int:
             since = load_average()
             # Rounds interleave MinIO's own call, the steady-state cycle, the new-day cycle and the fair collector,
             # so a change of load on a shared machine falls on all of them alike.
-            scan_ms: list[float] = []
-            steady: list[float] = []
-            fresh_day: list[float] = []
+            assert db.proc is not None
+            assert minio.proc is not None
+            pids = {"daemon": stack.daemon_pid, "mariadb": db.proc.pid, "minio": minio.proc.pid, "bench": os.getpid()}
+            scan, steady, fresh_day = Samples(pids), Samples(pids), Samples(pids)
             fair_ms: list[float] = []
             totals: dict[int, int] = {}
             for i in range(max(args.runs, args.fair_runs)):
                 if i < args.runs:
                     # The floor of any scanner-based collector: MinIO building and sending DataUsageInfo, parsed.
-                    t0 = time.perf_counter()
-                    json.loads(admin.get_data_usage_info())
-                    scan_ms.append((time.perf_counter() - t0) * 1000)
-                    t0 = time.perf_counter()
-                    again = stack.signed_post("UsageUpdate", params)["result"]
-                    steady.append((time.perf_counter() - t0) * 1000)
+                    scan.run(lambda: json.loads(admin.get_data_usage_info()))
+                    again = steady.run(functools.partial(stack.signed_post, "UsageUpdate", params))["result"]
                     assert (again["policy_changes"], again["written"], again["history"]) == ([], 0, 0), again
                     new_day(db, serverid)
-                    t0 = time.perf_counter()
-                    again = stack.signed_post("UsageUpdate", params)["result"]
-                    fresh_day.append((time.perf_counter() - t0) * 1000)
+                    again = fresh_day.run(functools.partial(stack.signed_post, "UsageUpdate", params))["result"]
                     assert (again["policy_changes"], again["history"]) == ([], n), again
                 if i < args.fair_runs:
                     t0 = time.perf_counter()
@@ -296,12 +332,17 @@ def main() -> int:
                 "setup_s": round(setup_s, 1),
                 "bridge_first_run_ms": round(first_ms, 1),
                 "policy_changes_first_run": len(first["policy_changes"]),
-                "bridge_median_ms": round(statistics.median(steady), 1),
-                "bridge_new_day_median_ms": round(statistics.median(fresh_day), 1),
+                "bridge_median_ms": steady.median(),
+                "bridge_new_day_median_ms": fresh_day.median(),
                 "fair_median_ms": round(statistics.median(fair_ms), 1),
-                "minio_datausageinfo_median_ms": round(statistics.median(scan_ms), 1),
+                "minio_datausageinfo_median_ms": scan.median(),
+                "cpu_median_ms": {
+                    "bridge": steady.cpu_medians(),
+                    "new_day": fresh_day.cpu_medians(),
+                    "minio_datausageinfo": scan.cpu_medians(),
+                },
                 "naive_median_ms": round(statistics.median(naive_ms), 1) if naive_ms else None,
-                "runs": {"bridge": steady, "new_day": fresh_day, "minio": scan_ms, "fair": fair_ms},
+                "runs": {"bridge": steady.wall, "new_day": fresh_day.wall, "minio": scan.wall, "fair": fair_ms},
                 "load_before": list(load.load_before),
                 "load_after": list(load.load_after),
             }
@@ -336,6 +377,12 @@ def main() -> int:
             f" {r['ratio_fair_over_bridge_new_day']:>11}x {r['naive_median_ms'] or '-':>9}"
             f" {r['load_before'][0]:>20} -> {r['load_after'][0]}"
         )
+    print("\nCPU time per run, medians in ms, by process (not stretched by waiting on a loaded machine)")
+    print(f"{'services':>8} {'what':<24} {'daemon':>8} {'MariaDB':>8} {'MinIO':>8} {'bench':>8}")
+    for r in rows:
+        for what, key in (("bridge", "bridge"), ("new day", "new_day"), ("MinIO DataUsageInfo", "minio_datausageinfo")):
+            c = r["cpu_median_ms"][key]
+            print(f"{r['services']:>8} {what:<24} {c['daemon']:>8} {c['mariadb']:>8} {c['minio']:>8} {c['bench']:>8}")
     growth = {}
     if len(rows) > 1:
         a, b = rows[0], rows[-1]
