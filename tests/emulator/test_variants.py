@@ -9,8 +9,10 @@ import aiohttp
 import pytest
 from minio.error import S3Error
 
-from bridge.backends.ostor_client import Keys, OstorAdminClient, for_user, parse_users
-from bridge.backends.ostor_errors import OstorNotFound, OstorRefused
+from bridge.backends.ostor.admin_client import OstorAdminClient, for_user
+from bridge.backends.ostor.answers import parse_users
+from bridge.backends.ostor.errors import OstorNotFound, OstorRefused
+from bridge.backends.ostor.signing import Keys
 from bridge.domain.values import KeyPair
 from rig.ostor_emulator import GUIDE, STRICT, OstorEmulator, Variant
 from tests.emulator.conftest import as_user, put_limit, run
