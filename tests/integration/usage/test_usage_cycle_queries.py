@@ -29,7 +29,7 @@ from bridge.web.appkeys import RESOURCES
 from bridge.whmcs.db import Conn, Database
 from rig.sample_whmcs import insert_client, insert_product, insert_service
 from rig.services import MariaDB, MinIO
-from tests.whmcs import next_id
+from tests.support.whmcs_role import next_id
 
 pytestmark = [pytest.mark.minio, pytest.mark.mariadb]
 T = TypeVar("T")
