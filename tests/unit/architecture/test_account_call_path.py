@@ -16,6 +16,7 @@ OWN_LOCK = {
     ("usage_update", "_enforce"): "server-wide loop; locks only the services whose policy changes",
     ("areas", "client_area"): "locks only when a rotation is pending; 'not ready' is its own answer",
     ("metering", "_apply"): "the audit stream's limit decision, outside any WHMCS call; locks only on a policy change",
+    ("reconcile", "_delete_orphan"): "an orphan on storage; where a record names it, re-read under the lock",
 }
 
 
