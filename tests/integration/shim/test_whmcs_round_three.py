@@ -15,9 +15,9 @@ import pytest
 from rig.paths import STANDIN
 from rig.services import MariaDB, MinIO
 from rig.shim import ShimResult, php_command
-from tests.dom import Dom
-from tests.panel_rig import PanelStack, start_panel_stack
-from tests.whmcs import Service
+from tests.support.dom import Dom
+from tests.support.panel_rig import PanelStack, start_panel_stack
+from tests.support.whmcs_role import Service
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
 MB = 1024 * 1024
