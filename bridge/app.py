@@ -5,31 +5,34 @@ Start order (stop is the reverse):
   1. the WHMCS database pool
   2. the storage servers' HTTP pools and the service locks' connections
   3. the panel's WHMCS API session
-  4. the meter's batch writer (when this process runs the `meter` listener)
-  5. the listeners: the shim's first, then `[api]`, then `[meter]`
-So on SIGTERM the public listeners stop accepting first, the shim's finishes the calls in flight, the meter writes
-what it has queued, and only then do the pools close.
+  4. the workers: the heartbeat (mod_s3bridge_daemons) and its scrape-time metrics; the meter's batch writer (when
+     this process runs the `meter` listener)
+  5. the listeners: the shim's first, then `[api]`, `[meter]` and `[fleet] metrics_listen`
+So on SIGTERM the other listeners stop accepting first, the shim's finishes the calls in flight, the meter writes
+what it has queued, the heartbeat says goodbye, and only then do the pools close.
 
 One process runs every configured listener by default; `s3bridge serve --only api` (or `meter`, or `shim`) runs
-one of them in a process of its own (README "Public listeners").
+one of them in a process of its own (README "Public listeners"); the metrics listener goes with the shim's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
 
-from bridge import redact
+from bridge import __version__, metrics, redact
 from bridge.backends.directory import ServerDirectory
 from bridge.backends.registry import Backends
-from bridge.config import SOURCE_EMAIL_TEMPLATES, Config
+from bridge.config import SOURCE_EMAIL_TEMPLATES, Config, ListenerLimits
 from bridge.domain.sealing import SecretBox
 from bridge.functions.context import FunctionSpec, Resources
+from bridge.functions.heartbeat import Heartbeat
 from bridge.functions.metering import Meter
 from bridge.functions.panel.entry import PanelRuntime
 from bridge.functions.registry import FUNCTIONS as DEFAULT_FUNCTIONS
@@ -51,6 +54,7 @@ from bridge.web.appkeys import (
 from bridge.web.audit_listener import create_audit_app
 from bridge.web.guard import ConnectionGuard, head_deadline
 from bridge.web.listener import ListenerPlan, listening, open_file_budget, raise_open_file_limit
+from bridge.web.metrics_listener import create_metrics_app
 from bridge.web.panel_api import create_api_app
 from bridge.web.routes import MAX_BODY, add_routes, request_context
 from bridge.web.signing import WINDOW_SECONDS, RequestVerifier
@@ -61,7 +65,8 @@ from bridge.whmcs.pending_store import PendingSecrets
 from bridge.whmcs.records import ServiceRecords
 from bridge.whmcs.service_locks import ServiceLocks
 
-LISTENERS = ("shim", "api", "meter")
+LISTENERS = ("shim", "api", "meter")  # what `serve --only` takes
+METRICS_LIMITS = ListenerLimits(max_connections=64)
 log = get_logger("s3bridge")
 
 
@@ -97,15 +102,38 @@ async def core(config: Config, *, meter_worker: bool) -> AsyncIterator[Core]:
             usage_budget_s=config.backend.listing_budget,
             meter_config=config.meter if config.meter.listen is not None else None,
             meter_secrets=config.daemon.secrets,
+            orphan_grace=timedelta(hours=config.fleet.orphan_grace_hours),
         )
         panel = PanelRuntime(config)  # 3
         stack.push_async_callback(panel.close)
-        if meter_worker and config.meter.listen is not None:  # 4
+        heartbeat = Heartbeat(resources, __version__)  # 4
+        heartbeat.start()
+        stack.push_async_callback(heartbeat.close)
+        stack.callback(metrics.register_sampled(heartbeat.samples))
+        if meter_worker and config.meter.listen is not None:
             meter = Meter(resources, config.meter, config.daemon.secrets, servers)
             resources.meter = meter
             meter.start()
             stack.push_async_callback(meter.close)  # after its listener stopped: writes what is queued
+            stack.callback(metrics.register_sampled(lambda: _meter_samples(meter)))
         yield Core(db=db, servers=servers, resources=resources, panel=panel)
+
+
+def _admission_samples(admission: Admission) -> Iterator[metrics.Sample]:
+    running, waiting = admission.depth()
+    yield metrics.Sample("s3bridge_calls_running", "Module calls running now", "gauge", running)
+    yield metrics.Sample("s3bridge_calls_queued", "Module calls waiting for a slot now", "gauge", waiting)
+
+
+def _meter_samples(meter: Meter) -> Iterator[metrics.Sample]:
+    s, counter = meter.stats, "counter"
+    yield metrics.Sample("s3bridge_ingest_events", "Audit events received from MinIO", counter, s.events)
+    yield metrics.Sample("s3bridge_ingest_counted", "Audit events counted to a service", counter, s.counted)
+    yield metrics.Sample("s3bridge_ingest_duplicates", "Audit events dropped as resends", counter, s.duplicates)
+    yield metrics.Sample("s3bridge_ingest_dropped", "Audit events of no service, dropped", counter, s.unattributed)
+    yield metrics.Sample("s3bridge_ingest_errors", "Audit batches that failed to write", counter, s.errors)
+    yield metrics.Sample("s3bridge_ingest_queued_events", "Audit events not yet written", "gauge", meter.queued_events)
+    yield metrics.Sample("s3bridge_ingest_last_flush_seconds", "The last audit batch's write", "gauge", s.last_flush_s)
 
 
 def create_app(
@@ -122,6 +150,13 @@ def create_app(
     app[BODY_TIMEOUT] = config.daemon.limits.body_timeout
     base = functions if functions is not None else DEFAULT_FUNCTIONS
     app[ADMISSION] = Admission(config.backend.max_concurrency, config.backend.max_queued, config.backend.retry_after)
+
+    async def admission_samples(_app: web.Application) -> AsyncIterator[None]:
+        unregister = metrics.register_sampled(lambda: _admission_samples(app[ADMISSION]))
+        yield
+        unregister()
+
+    app.cleanup_ctx.append(admission_samples)
 
     def attach(c: Core) -> None:
         app[DB], app[SERVERS], app[RESOURCES], app[PANEL] = c.db, c.servers, c.resources, c.panel
@@ -157,6 +192,8 @@ def plans(config: Config, only: Collection[str]) -> list[ListenerPlan]:
         out.append(ListenerPlan("api", config.api.listen, config.api.limits, public=True))
     if "meter" in wanted and config.meter.listen is not None:
         out.append(ListenerPlan("meter", config.meter.listen, config.meter.limits, public=True))
+    if "shim" in wanted and config.fleet.metrics_listen is not None:  # scrapes answered only from metrics_allow
+        out.append(ListenerPlan("metrics", config.fleet.metrics_listen, METRICS_LIMITS, public=True))
     return out
 
 
@@ -176,6 +213,7 @@ async def running(config: Config, only: Collection[str] = ()) -> AsyncIterator[d
             "shim": lambda: create_app(config, shared=c),
             "api": lambda: create_api_app(c.resources, c.panel, config),
             "meter": lambda: create_audit_app(_meter_of(c), config.meter.limits.body_timeout),
+            "metrics": lambda: create_metrics_app(config.fleet.metrics_allow),
         }
         async with contextlib.AsyncExitStack() as stack:  # 5
             guards = {p.name: await stack.enter_async_context(listening(apps[p.name](), p, caps[p.name], shutdown))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bridge.backends.base import BackendFactory
@@ -39,6 +39,7 @@ class Resources:
     meter: Meter | None = None  # the audit batch writer, when this process runs the [meter] listener
     meter_config: MeterConfig | None = None  # the config's [meter] section (whichever process runs the listener)
     meter_secrets: tuple[str, ...] = ()  # the daemon's secrets: the audit tokens derive from the first
+    orphan_grace: timedelta = timedelta(hours=72)  # reconcile: an orphan's data waits this long ([fleet])
 
 
 @dataclass

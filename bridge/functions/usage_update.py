@@ -6,10 +6,12 @@ services; decisions cost a backend target only where something changes.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from bridge import metrics
 from bridge.backends.base import StorageBackend
 from bridge.backends.capabilities import ScannerClock, StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params, ServerParams
@@ -77,6 +79,20 @@ async def enforce_limits(resources: Resources, params: Params) -> Outcome:
 
 
 async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outcome:
+    """`_collect_once`, timed by kind and result (bridge/metrics.py)."""
+    kind = "daily" if daily else "check"
+    started = time.perf_counter()
+    try:
+        outcome = await _collect_once(resources, params, daily=daily)
+    except BridgeError as e:
+        metrics.USAGE_CYCLE_SECONDS.labels(kind, e.code).observe(time.perf_counter() - started)
+        raise
+    metrics.USAGE_CYCLE_SECONDS.labels(kind, "ok").observe(time.perf_counter() - started)
+    metrics.USAGE_CYCLE_LAST.labels(kind).set(time.time())
+    return outcome
+
+
+async def _collect_once(resources: Resources, params: Params, *, daily: bool) -> Outcome:
     store = UsageStore(resources.db)
     meter = MeterStore(resources.db)
     if params.get("serverport") in (None, "") and params.get("serverid") not in (None, ""):

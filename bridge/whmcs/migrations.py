@@ -228,6 +228,77 @@ MIGRATIONS: tuple[Migration, ...] = (
             AddColumn("mod_s3bridge_services", "decided_at", "DATETIME NULL"),
         ),
     ),
+    Migration(
+        8,
+        "ostor traffic summed per service and day",
+        (
+            # Version 3's table is keyed (source, owner_id, bucket) and was written with INSERT IGNORE: a statistics
+            # object naming one bucket twice (other epoch or tag) lost the second row. Its rows are copied (summed)
+            # and it is read no more; the collector writes here, one row per (object, user, day).
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_traffic_sums (
+            serverid INT UNSIGNED NOT NULL,
+            owner_id VARCHAR(128) NOT NULL,
+            day DATE NOT NULL,
+            source VARCHAR(255) NOT NULL,
+            period_start DATETIME NOT NULL,
+            period_s INT UNSIGNED NOT NULL,
+            ops_put BIGINT UNSIGNED NOT NULL,
+            ops_get BIGINT UNSIGNED NOT NULL,
+            ops_list BIGINT UNSIGNED NOT NULL,
+            ops_other BIGINT UNSIGNED NOT NULL,
+            bytes_in BIGINT UNSIGNED NOT NULL,
+            bytes_out BIGINT UNSIGNED NOT NULL,
+            collected_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            PRIMARY KEY (serverid, owner_id, day, source),
+            KEY server_day (serverid, day)
+        ) {_TABLE_OPTIONS}""",
+            """INSERT INTO mod_s3bridge_traffic_sums (serverid, owner_id, day, source, period_start, period_s,
+            ops_put, ops_get, ops_list, ops_other, bytes_in, bytes_out)
+            SELECT serverid, owner_id, DATE(period_start), source, MIN(period_start), MAX(period_s), SUM(ops_put),
+            SUM(ops_get), SUM(ops_list), SUM(ops_other), SUM(bytes_in), SUM(bytes_out) FROM mod_s3bridge_traffic
+            GROUP BY serverid, owner_id, DATE(period_start), source
+            ON DUPLICATE KEY UPDATE ops_put = VALUES(ops_put), ops_get = VALUES(ops_get),
+            ops_list = VALUES(ops_list), ops_other = VALUES(ops_other), bytes_in = VALUES(bytes_in),
+            bytes_out = VALUES(bytes_out)""",
+        ),
+    ),
+    Migration(
+        9,
+        "drift findings and daemon heartbeats",
+        (
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_drift (
+            serverid INT UNSIGNED NOT NULL,
+            kind VARCHAR(32) NOT NULL,
+            subject VARCHAR(128) NOT NULL,
+            serviceid INT UNSIGNED NULL,
+            expected VARCHAR(128) NOT NULL DEFAULT '',
+            actual VARCHAR(128) NOT NULL DEFAULT '',
+            repair VARCHAR(32) NOT NULL DEFAULT '',
+            first_seen DATETIME NOT NULL,
+            last_seen DATETIME NOT NULL,
+            PRIMARY KEY (serverid, kind, subject),
+            KEY serviceid (serviceid)
+        ) {_TABLE_OPTIONS}""",
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_reconcile_runs (
+            serverid INT UNSIGNED NOT NULL PRIMARY KEY,
+            finished_at DATETIME NOT NULL,
+            duration_ms INT UNSIGNED NOT NULL DEFAULT 0,
+            findings INT UNSIGNED NOT NULL DEFAULT 0,
+            repaired INT UNSIGNED NOT NULL DEFAULT 0,
+            error VARCHAR(255) NOT NULL DEFAULT ''
+        ) {_TABLE_OPTIONS}""",
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_daemons (
+            daemon_id VARCHAR(64) NOT NULL PRIMARY KEY,
+            hostname VARCHAR(255) NOT NULL DEFAULT '',
+            pid INT UNSIGNED NOT NULL DEFAULT 0,
+            version VARCHAR(32) NOT NULL DEFAULT '',
+            started_at DATETIME NOT NULL,
+            last_seen DATETIME NOT NULL,
+            stopped_at DATETIME NULL,
+            KEY last_seen (last_seen)
+        ) {_TABLE_OPTIONS}""",
+        ),
+    ),
 )
 
 
