@@ -190,6 +190,9 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
                 f" read and {'are' if len(unread) > 1 else 'is'} kept on the gateway, not billed: {shown}"
             )
     drift_note = await _drift_note(resources, target)
+    retained = ""
+    if rec.state == "retained":
+        retained = "Terminate could not finish: " + (await ViewStore(resources.db).retained_note(target.serviceid))
     policy_name = info.policy if info else ""
     kind: Literal["standard", "limited", "unknown"] = rec.policy if policy_name else "unknown"  # what the bridge set
     view = AdminTabView(
@@ -204,7 +207,9 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
         disk=_disk(target, latest),
         buckets=buckets,
         state=rec.state,
-        notes=tuple(n for n in (problem, limits_note, traffic_note, _clamp_note(target, latest), drift_note) if n),
+        notes=tuple(
+            n for n in (retained, problem, limits_note, traffic_note, _clamp_note(target, latest), drift_note) if n
+        ),
         traffic_month=(await _traffic(resources, target.serviceid))[1],
         decision=await _decision(resources, target.serviceid),
     )

@@ -77,7 +77,7 @@ final class Bridge
             self::forward($function, $params);
             return 'success';
         } catch (\Throwable $e) {
-            return $e->getMessage();
+            return self::shown($e);
         }
     }
 
@@ -97,7 +97,7 @@ final class Bridge
         try {
             $html = (string) (self::forward('ClientArea', $params)['html'] ?? '');
         } catch (\Throwable $e) {
-            $html = '<div class="alert alert-warning">' . htmlspecialchars($e->getMessage(), ENT_QUOTES) . '</div>';
+            $html = '<div class="alert alert-warning">' . htmlspecialchars(self::shown($e), ENT_QUOTES) . '</div>';
         }
         return ['tabOverviewModuleOutputTemplate' => 'templates/overview.tpl',
             'templateVariables' => ['s3bridge_html' => new Html($html)]];
@@ -131,7 +131,7 @@ final class Bridge
             $result = (array) self::forward('Panel', $params);
         } catch (\Throwable $e) {
             return self::panelPage('<div class="alert alert-danger" role="alert">'
-                . htmlspecialchars($e->getMessage(), ENT_QUOTES) . '</div>');
+                . htmlspecialchars(self::shown($e), ENT_QUOTES) . '</div>');
         }
         $envelope = (array) ($result['envelope'] ?? []);
         $url = is_string($envelope['url'] ?? null) ? $envelope['url'] : '';
@@ -161,14 +161,43 @@ final class Bridge
         if (function_exists('generate_token')) {
             $params['bridge_csrf_token'] = (string) generate_token('plain');
         }
+        $system = self::systemUrl();
         $host = (string) ($_SERVER['HTTP_HOST'] ?? '');
-        if ($host !== '' && preg_match('/^[A-Za-z0-9.:\[\]-]+$/', $host)) {
+        if ($system !== '') {  // WHMCS's System URL: right behind a TLS-terminating proxy, where HTTPS is unset
+            $params['bridge_return_url'] = $system . 'clientarea.php?action=productdetails&id='
+                . (int) ($params['serviceid'] ?? 0);
+        } elseif ($host !== '' && preg_match('/^[A-Za-z0-9.:\[\]-]+$/', $host)) {
             $https = !empty($_SERVER['HTTPS']) && $_SERVER['HTTPS'] !== 'off';
             $path = (string) parse_url((string) ($_SERVER['REQUEST_URI'] ?? '/clientarea.php'), PHP_URL_PATH);
             $params['bridge_return_url'] = ($https ? 'https' : 'http') . '://' . $host . $path
                 . '?action=productdetails&id=' . (int) ($params['serviceid'] ?? 0);
         }
         return $params;
+    }
+
+    /** WHMCS's System URL (General Settings; tblconfiguration `SystemURL`) with a trailing slash, or '' if unset. */
+    private static function systemUrl(): string
+    {
+        try {
+            $url = trim((string) \WHMCS\Config\Setting::getValue('SystemURL'));
+        } catch (\Throwable $e) {
+            return '';
+        }
+        return preg_match('#^https?://[^\s"\'<>?\#]+$#', $url) ? rtrim($url, '/') . '/' : '';
+    }
+
+    /**
+     * What a client is shown when a call failed: a daemon that was not reached is the operator's problem, named in
+     * the module log (and to admins); the client gets a plain sentence. Refusals (the daemon's own sentences) and
+     * everything admins and the cron see stay as they are.
+     */
+    private static function shown(\Throwable $e): string
+    {
+        if (self::area() === 'client' && $e->getCode() === BridgeException::UNREACHED) {
+            return 'The storage service is not available at the moment. Nothing was changed; please try again in a'
+                . ' few minutes, and contact support if this goes on.';
+        }
+        return $e->getMessage();
     }
 
     /**
