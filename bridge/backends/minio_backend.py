@@ -19,12 +19,14 @@ from minio import Minio, MinioAdmin
 from minio.credentials.providers import StaticProvider
 from minio.error import MinioAdminException
 
+from bridge import metrics
 from bridge.backends.base import AccountInfo, AccountSpec, ConnectionReport, DeletionReport, Usage
 from bridge.backends.http_pool import pool_manager
 from bridge.backends.minio_errors import admin_error_code, map_minio_error, unless_gone
 from bridge.backends.panel_storage import MinioPanel
 from bridge.backends.s3_data import credentials_work, empty_and_remove, ensure_bucket, measure
 from bridge.config import BackendSettings
+from bridge.domain.drift import StoredAccount
 from bridge.domain.naming import owns_bucket
 from bridge.domain.params import ServerParams
 from bridge.domain.policies import PolicyKind
@@ -88,11 +90,16 @@ class MinioClients:
     async def call(self, server: ServerParams, fn: Callable[[], T], *, action: str) -> T:
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self.executor, fn)
-        except BackendError:
+            result = await loop.run_in_executor(self.executor, fn)
+        except BackendError as e:
+            metrics.storage_call("minio", e.code)
             raise
         except Exception as e:  # every failure becomes a BackendError sentence
-            raise map_minio_error(e, server.endpoint, action=action) from e
+            mapped = map_minio_error(e, server.endpoint, action=action)
+            metrics.storage_call("minio", mapped.code)
+            raise mapped from e
+        metrics.storage_call("minio", "ok")
+        return result
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
@@ -167,6 +174,29 @@ class MinioBackend(MinioPanel):
 
     async def list_buckets(self, username: str) -> list[tuple[str, str]]:
         return await self._own_buckets(username)
+
+    async def list_accounts(self) -> list[StoredAccount]:
+        """AccountInventory: every user from one ListUsers call; `policy` is the kind of the attached s3bridge policy
+        ("standard"/"limited"), another policy's name as MinIO shows it, or "" when none is attached."""
+
+        def fetch() -> dict[str, Any]:
+            data: dict[str, Any] = json.loads(self.admin.user_list() or "{}")
+            return data
+
+        users = await self._call(fetch, "admin list users")
+        out = []
+        for name, info in sorted(users.items()):
+            attached = str((info or {}).get("policyName") or "")
+            kinds = {policy_name(name, "standard"): "standard", policy_name(name, "limited"): "limited"}
+            out.append(
+                StoredAccount(
+                    username=name,
+                    enabled=(info or {}).get("status") == "enabled",
+                    policy=kinds.get(attached, attached),
+                    managed=any(p.startswith("s3bridge-") for p in attached.split(",")),
+                )
+            )
+        return out
 
     async def _add_user(self, username: str, secret: str) -> None:
         async with self.clients.crypto_slots:

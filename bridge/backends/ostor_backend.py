@@ -24,6 +24,7 @@ import certifi
 from minio import Minio
 from minio.error import S3Error
 
+from bridge import metrics
 from bridge.backends.base import AccountInfo, AccountSpec, ConnectionReport, DeletionReport, Usage
 from bridge.backends.http_pool import pool_manager
 from bridge.backends.ostor_client import (
@@ -41,6 +42,7 @@ from bridge.backends.ostor_errors import OstorNotFound, OstorProtocolError, map_
 from bridge.backends.panel_storage import OstorPanel
 from bridge.backends.s3_data import credentials_work, empty_and_remove, empty_bucket, ensure_bucket, measure
 from bridge.config import BackendSettings
+from bridge.domain.drift import StoredAccount
 from bridge.domain.naming import check_username
 from bridge.domain.params import ServerParams
 from bridge.domain.policies import PolicyKind
@@ -120,9 +122,13 @@ class OstorClients:
     async def run(self, fn: Callable[[], T], *, endpoint: str, action: str) -> T:
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self.executor, fn)
+            result = await loop.run_in_executor(self.executor, fn)
         except Exception as e:  # every failure becomes a BackendError sentence
-            raise map_data_error(e, endpoint, action=action) from e
+            mapped = map_data_error(e, endpoint, action=action)
+            metrics.storage_call("ostor", mapped.code)
+            raise mapped from e
+        metrics.storage_call("ostor", "ok")
+        return result
 
     async def close(self) -> None:
         if self._session is not None:
@@ -235,6 +241,18 @@ class OstorBackend(OstorPanel):
                 f" `ostor-s3-admin query-user-info -e {email}` on the cluster",
                 code="state_mismatch",
             )
+
+    async def list_accounts(self) -> list[StoredAccount]:
+        """AccountInventory: every user from one `GET ?ostor-users`. Users of the bridge's e-mail domain are the
+        bridge's (`managed`), named by the part before the @; others keep their whole e-mail as the name. ostor has no
+        per-user policies (`policy` None); `owner_id` is the user id, which buckets name as their owner."""
+        suffix = "@" + self.settings.email_domain
+        out = []
+        for u in await self.admin.list_users():
+            ours = u.email.endswith(suffix)
+            name = u.email[: -len(suffix)] if ours else u.email
+            out.append(StoredAccount(username=name, enabled=u.enabled, owner_id=u.user_id, managed=ours))
+        return sorted(out, key=lambda a: a.username)
 
     async def list_buckets(self, username: str) -> list[tuple[str, str]]:
         """Every bucket the account's user owns (whatever its name), with the gateway's `creation_date`, from one
