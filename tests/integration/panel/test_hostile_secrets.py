@@ -9,8 +9,6 @@ ostor emulator (a stand-in) and MariaDB, and no secret may be found in tblmodule
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,13 +16,12 @@ import pytest
 
 from bridge.domain.panel.methods import METHODS
 from bridge.domain.secret import SECRET_FIELDS
-from rig.ostor_emulator import OstorEmulator
 from rig.services import MariaDB, MinIO
 from rig.shim import ShimResult
 from tests.conftest import CANARY_HMAC
-from tests.panel_rig import PanelStack, start_panel_stack
-from tests.test_ostor_lifecycle import Gateway
-from tests.whmcs import Service, next_id
+from tests.support.ostor_gateway import Gateway
+from tests.support.panel_rig import PanelStack, start_panel_stack
+from tests.support.whmcs_role import Service, next_id
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
 TOKEN = "5e55104c5f7a0c3e9d1b2a4f6e8d0c1b3a5f7e9d"  # WHMCS's CSRF token of the session (a test value, not a secret)
@@ -37,12 +34,9 @@ def stack(mariadb: MariaDB, whmcs_db: str, minio: MinIO) -> Iterator[PanelStack]
 
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[Gateway]:
-    loop = asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, daemon=True).start()
-    emulator = asyncio.run_coroutine_threadsafe(OstorEmulator().start(), loop).result(10)
-    yield Gateway(emulator, loop)
-    asyncio.run_coroutine_threadsafe(emulator.stop(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
+    gw = Gateway()
+    yield gw
+    gw.stop()
 
 
 class Whmcs:

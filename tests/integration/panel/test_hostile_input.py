@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from rig.services import MariaDB, MinIO
-from tests.panel_rig import Answer, PanelStack, shim_panel, start_panel_stack
-from tests.whmcs import Service
+from tests.support.panel_rig import Answer, PanelStack, shim_panel, start_panel_stack
+from tests.support.whmcs_role import Service
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
 

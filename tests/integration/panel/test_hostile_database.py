@@ -21,7 +21,7 @@ from bridge.whmcs.grants import CLIENT_COLUMNS, grant_statements
 from rig.paths import REPO
 from rig.services import MariaDB, MinIO, free_port, stop_process
 from tests.conftest import CANARY_DB_PASSWORD, make_config, start_daemon
-from tests.panel_rig import PanelStack, start_panel_stack
+from tests.support.panel_rig import PanelStack, start_panel_stack
 
 pytestmark = [pytest.mark.mariadb]
 SECRET_COLUMNS = ("password", "authdata", "securityqans", "gatewayid", "cardnum", "bankacct", "pwresetkey")
