@@ -10,14 +10,15 @@ from typing import Any
 
 import pytest
 
+from rig.paths import REPO
 from rig.services import MariaDB, MinIO
 from rig.shim import ShimResult, run_addon
 from rig.signed_http import send, signed_request
-from tests.pages import ADMIN_SHELL, PageServer, open_page, screenshot
-from tests.whmcs import Service, next_id
+from tests.support.browser import ADMIN_SHELL, PageServer, open_page, screenshot
+from tests.support.whmcs_role import Service, next_id
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb, pytest.mark.browser]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 HOSTILE = '"><img src=x onerror="window.__pwned=1">{$smarty.now}'
 
 
