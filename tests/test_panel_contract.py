@@ -205,6 +205,31 @@ def test_list_plans_client_in_their_currency_admin_all(stack: PanelStack, owner:
     assert stack.api(admin, "list_plans", {"id": 999_999_999}).body == {"code": -1, "message": "S3 plan not found"}
 
 
+def test_a_client_is_listed_only_plans_priced_in_their_currency(stack: PanelStack, owner: Service, token: str,
+                                                                 admin: str) -> None:  # fmt: skip
+    """WHMCS sells a product only in currencies it has a price in: a client paying in EUR is not offered a plan
+    priced in USD alone (issue 20 item 9; before: listed with "price": null)."""
+    stack.sql("INSERT IGNORE INTO tblcurrencies (id, code, prefix, suffix, format, rate, `default`)"
+              " VALUES (1, 'USD', '$', ' USD', 1, 1.0, 1), (2, 'EUR', '', ' EUR', 1, 0.9, 0)")  # fmt: skip
+    stack.sql("DELETE FROM tblpricing WHERE relid = %s AND type = 'product'", (owner.serviceid,))
+    stack.sql("INSERT INTO tblpricing (type, currency, relid, msetupfee, qsetupfee, ssetupfee, asetupfee,"
+              " bsetupfee, tsetupfee, monthly, quarterly, semiannually, annually, biennially, triennially)"
+              " VALUES ('product', 1, %s, 0, 0, 0, 0, 0, 0, 10.50, -1, -1, -1, -1, -1)",
+              (owner.serviceid,))  # fmt: skip
+    stack.sql("UPDATE tblclients SET currency = 2 WHERE id = %s", (owner.clientid,))
+    try:
+        mine = ok(stack.api(token, "list_plans", method="GET"), "list_plans")
+        assert owner.serviceid not in [p["id"] for p in mine["plans"]], mine
+        assert all(p["price"]["price"] is not None or p["cycles"] for p in mine["plans"]), mine
+        everything = ok(stack.api(admin, "list_plans", {"id": owner.serviceid}), "list_plans")
+        assert everything["plans"][0]["price"]["price"] == {"USD": 10.5}  # admins still see every plan
+        refused = stack.api(token, "create_order", {"plan_id": owner.serviceid, "bucket_name": "eur"})
+        assert refused.body.get("code") == -1, refused.body
+        assert "EUR" in refused.body["message"]
+    finally:  # the other tests' plan is priced in the client's currency again
+        stack.sql("UPDATE tblclients SET currency = 1 WHERE id = %s", (owner.clientid,))
+
+
 def test_create_order_places_a_whmcs_order_through_its_api(stack: PanelStack, owner: Service, token: str) -> None:
     for action in ("create_order", "create_account"):
         placed = ok(stack.api(token, action, {"plan_id": owner.serviceid, "bucket_name": "first"}), action)

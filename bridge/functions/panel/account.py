@@ -194,7 +194,17 @@ async def list_plans(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     if admin and p.get("id") is not None and not plans:
         raise NotFound("S3 plan not found")
     currency = None if admin else await ctx.store.client_currency(int(ctx.caller.client_id or 0))
+    if currency:  # WHMCS sells a product only in the currencies it has a price in
+        plans = [pl for pl in plans if _priced_in(pl, currency)]
     return {"plans": [_plan_json(pl, currency) for pl in plans]}
+
+
+def _priced_in(plan: dict[str, Any], currency: str) -> bool:
+    """Free, or some billing cycle has a price in `currency` (WHMCS marks a cycle not offered with -1)."""
+    if plan.get("paytype") == "free":
+        return True
+    row = next((r for r in plan["prices"] if r["code"] == currency), None)
+    return row is not None and any(Decimal(str(row[c])) >= 0 for c in _CYCLES)
 
 
 async def create_order(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -206,6 +216,10 @@ async def create_order(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     gateway = _order_gateway(plan)
     if not gateway:
         raise Forbidden(f"plan {plan['id']} cannot be ordered from the panel; order it in the client area's store")
+    currency = await ctx.store.client_currency(clientid)
+    if currency and not _priced_in(plan, currency):
+        raise PanelError(f"plan {plan['id']} has no price in {currency}, the currency you pay in",
+                         {"parameter": "plan_id"})  # fmt: skip
     if p.get("location") and p["location"] != plan["location"]:
         raise PanelError(f"plan {plan['id']} is offered in '{plan['location']}', not '{p['location']}'",
                          {"parameter": "location"})  # fmt: skip
