@@ -271,6 +271,32 @@ def test_delete_payment_account_and_its_withdrawal(stack: PanelStack) -> None:
     assert stack.api(tok, "cancel_payment_account_deletion", {"s3uid": "n-1"}).body == NOT_FOUND
 
 
+def test_withdrawing_a_cancellation_is_logged_and_refused_when_whmcs_cancelled_invoices(stack: PanelStack) -> None:
+    """WHMCS writes "Removed Automatic Cancellation" to its activity log when it removes a request; filing one may
+    have cancelled the service's unpaid invoices or gateway subscription (WHMCS settings), which deleting the row
+    does not restore: then the withdrawal is refused with the reason (issue 20 item 5)."""
+    svc = stack.service()
+    tok = stack.client_token(svc)
+    args = {"s3uid": svc.username}
+    ok(stack.api(tok, "delete_payment_account", args), "delete_payment_account")
+    ok(stack.api(tok, "cancel_payment_account_deletion", args), "cancel_payment_account_deletion")
+    logged = stack.sql("SELECT description, userid FROM tblactivitylog WHERE description LIKE %s",
+                       (f"Removed Automatic Cancellation%{svc.serviceid}",))  # fmt: skip
+    assert logged == [{"description": f"Removed Automatic Cancellation for Service ID: {svc.serviceid}",
+                       "userid": svc.clientid}]  # fmt: skip
+    ok(stack.api(tok, "delete_payment_account", args), "delete_payment_account")
+    stack.sql("INSERT INTO tblconfiguration (setting, value, created_at, updated_at) VALUES"
+              " ('CancelInvoiceOnCancellation', 'on', NOW(), NOW()) ON DUPLICATE KEY UPDATE value = 'on'")  # fmt: skip
+    try:
+        refused = stack.api(tok, "cancel_payment_account_deletion", args)
+    finally:
+        stack.sql("DELETE FROM tblconfiguration WHERE setting = 'CancelInvoiceOnCancellation'")
+    assert refused.status == 409, refused.body
+    assert "CancelInvoiceOnCancellation" in refused.body["message"]
+    assert "contact support" in refused.body["message"]
+    assert stack.sql("SELECT type FROM tblcancelrequests WHERE relid = %s", (svc.serviceid,)) != []  # kept
+
+
 def test_delete_account_client_requests_admin_terminates(stack: PanelStack, admin: str) -> None:
     svc = stack.service()
     tok = stack.client_token(svc)

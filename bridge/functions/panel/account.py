@@ -255,7 +255,18 @@ async def delete_payment_account(ctx: PanelContext, p: dict[str, Any]) -> dict[s
 
 async def cancel_payment_account_deletion(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     t = await target(ctx, p)
-    if not await ctx.store.withdraw_cancel_requests(t.account.serviceid):
+    if not await ctx.store.cancel_requests(t.account.serviceid):
+        raise NotFound("no cancellation request is pending for this account")
+    undone = await ctx.store.cancellation_side_effects()
+    if undone:  # deleting the request would leave the account without its invoices or its subscription
+        raise Conflict(
+            "this cancellation cannot be withdrawn here: when it was filed, WHMCS's settings ("
+            + ", ".join(undone)
+            + ") cancelled the service's unpaid invoices or its gateway subscription, which a withdrawal does not"
+            " restore; please contact support to keep the service"
+        )
+    by = f"client {ctx.caller.client_id}" if ctx.caller.role == "client" else "admin (s3bridge panel)"
+    if not await ctx.store.withdraw_cancel_requests(t.account.serviceid, by=by):
         raise NotFound("no cancellation request is pending for this account")
     await ctx.event(t.account.serviceid, "cancellation withdrawn")
     return {"message": "cancellation request withdrawn", "service_id": t.account.serviceid}
