@@ -68,7 +68,7 @@ async def token_command(config: Config, args: argparse.Namespace) -> str:
 
 async def reconcile_command(config: Config, args: argparse.Namespace) -> int:
     """Ask the running daemon to reconcile one server (it holds the server's credentials from WHMCS's calls)."""
-    params = {"serverid": args.server, "fix": args.fix, "delete": args.delete or []}
+    params = {"serverid": args.server, "bridge_fix": args.fix, "delete": args.delete or []}
     result = await call_daemon(config.daemon.listen, config.daemon.secrets[0], "Reconcile", params, wait_s=args.timeout)
     print(json.dumps(result, indent=2, sort_keys=True) if args.json else describe(result))
     left = [(f["kind"], f["expected"]) for f in result["findings"] if f.get("outcome") != "repaired"]

@@ -13,7 +13,7 @@ import structlog
 from bridge import redact
 from bridge.backends.base import AccountSpec
 from bridge.backends.capabilities import AccessKeys, StorageQuotas, TrafficStatistics
-from bridge.backends.s3_data import ObjectsRetained
+from bridge.backends.s3.data import ObjectsRetained
 from bridge.domain import effects, naming, policies
 from bridge.domain.naming import NamingError
 from bridge.domain.params import Params, require_str

@@ -44,6 +44,7 @@ error_reporting(E_ALL);
 define('WHMCS', true);
 require_once __DIR__ . '/Capsule.php';
 require_once __DIR__ . '/Setting.php';
+require_once __DIR__ . '/Status.php';
 require_once __DIR__ . '/UsageBilling.php';
 require_once __DIR__ . '/smarty.php';
 
@@ -227,8 +228,9 @@ function standin_params(string $function, array $given): array
         $params['serverport'] = is_numeric($port) && (int) $port > 0 ? (int) $port
             : $meta[$secure ? 'DefaultSSLPort' : 'DefaultNonSSLPort'];
     }
-    if ($function === 'MetricProvider') {
-        // Server::getMetricProvider(): the module's server params (docs: Usage Metrics sample), no service keys.
+    if ($function === 'MetricProvider' || $function === 'ListAccounts') {
+        // Server::getMetricProvider() and the Server Sync Tool: the server's params (docs: Usage Metrics sample,
+        // Server Sync), no service keys.
         return array_filter($params, function ($key): bool {
             return strpos((string) $key, 'server') === 0;
         }, ARRAY_FILTER_USE_KEY);

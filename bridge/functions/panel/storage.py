@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bridge import redact
-from bridge.backends.capabilities import AccessKeys
-from bridge.backends.panel_storage import PanelStorage, ServiceAccountKeys, StorageRefused
+from bridge.backends.capabilities import AccessKeys, PanelStorage, ServiceAccountKeys
+from bridge.backends.s3.panel_files import StorageRefused
 from bridge.domain import naming
 from bridge.domain.naming import NamingError
 from bridge.domain.panel import cursor

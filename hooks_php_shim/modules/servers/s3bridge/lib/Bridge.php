@@ -244,6 +244,29 @@ final class Bridge
         return is_array($answer['admin'] ?? null) ? $answer['admin'] : $default;
     }
 
+    /** Server Sync: ['success' => bool, 'accounts' => [...]] or ['success' => false, 'error' => sentence]. */
+    public static function listAccounts(array $params): array
+    {
+        try {
+            $accounts = (array) (self::forward('ListAccounts', $params)['accounts'] ?? []);
+        } catch (\Throwable $e) {
+            return ['success' => false, 'error' => $e->getMessage()];
+        }
+        $suspended = class_exists('WHMCS\\Service\\Status') ? \WHMCS\Service\Status::SUSPENDED : 'Suspended';
+        $active = class_exists('WHMCS\\Service\\Status') ? \WHMCS\Service\Status::ACTIVE : 'Active';
+        $rows = [];
+        foreach ($accounts as $a) {
+            $a = (array) $a;
+            $row = [];
+            foreach (['email', 'username', 'domain', 'uniqueIdentifier', 'product', 'primaryip', 'created'] as $k) {
+                $row[$k] = (string) ($a[$k] ?? '');
+            }
+            $row['status'] = ($a['status'] ?? '') === 'Suspended' ? $suspended : $active;
+            $rows[] = $row;
+        }
+        return ['success' => true, 'accounts' => $rows];
+    }
+
     /** The daily job (cron only): the daemon fills what WHMCS leaves out of $params from tblservers. */
     public static function usageUpdate(array $params): string
     {
@@ -254,19 +277,52 @@ final class Bridge
     public static function cron(): void
     {
         $unreached = [];
+        foreach (self::cronServers() as $params) {
+            self::fromCron('EnforceLimits', $params, $unreached);
+        }
+    }
+
+    /**
+     * DailyCronJob: reconcile every enabled server (findings on the admin tab and the fleet console). config.php's
+     * 'reconcile' => 'off' turns it off; 'reconcile_fix' => 'safe' also applies the safe repairs (state and policy
+     * as WHMCS says). Deleting an orphan's data is never done from the cron.
+     */
+    public static function dailyCron(): void
+    {
+        try {
+            $config = self::config();
+        } catch (\Throwable $e) {
+            return; // the 5-minute cron reports an unreadable configuration on the admin tab
+        }
+        $mode = strtolower((string) ($config['reconcile'] ?? 'daily'));
+        if ($mode === 'off') {
+            return;
+        }
+        $fix = ($config['reconcile_fix'] ?? 'none') === 'safe' ? 'safe' : 'none';
+        $unreached = [];
+        foreach (self::cronServers() as $params) {
+            self::fromCron('Reconcile', $params + ['bridge_fix' => $fix], $unreached);
+        }
+    }
+
+    /** The $params WHMCS would build for each enabled server of this module. */
+    private static function cronServers(): array
+    {
+        $out = [];
         $servers = \WHMCS\Database\Capsule::table('tblservers')->where('type', 's3bridge')->where('disabled', 0)->get();
         foreach ($servers as $server) {
             // tblservers holds HTML-encoded text; WHMCS decodes it before building $params, and so do we.
             $text = function (string $column) use ($server): string {
                 return html_entity_decode((string) $server->$column, ENT_QUOTES, 'UTF-8');
             };
-            self::fromCron('EnforceLimits', ['serverid' => (int) $server->id,
+            $out[] = ['serverid' => (int) $server->id,
                 'serverhostname' => $text('hostname') !== '' ? $text('hostname') : $text('ipaddress'),
                 'serverip' => $text('ipaddress'), 'serverusername' => $text('username'),
                 'serverpassword' => (string) decrypt((string) $server->password),
                 'serveraccesshash' => $text('accesshash'), 'serverport' => (int) $server->port,
-                'serversecure' => in_array($text('secure'), ['on', '1'], true)], $unreached);
+                'serversecure' => in_array($text('secure'), ['on', '1'], true)];
         }
+        return $out;
     }
 
     /** A cron call; when the daemon was not reached, the admin tab says so until a cron call reaches it again. */
