@@ -201,8 +201,9 @@ async def list_plans(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _priced_in(plan: dict[str, Any], currency: str) -> bool:
-    """Free, or some billing cycle has a price in `currency` (WHMCS marks a cycle not offered with -1)."""
-    if plan.get("paytype") == "free":
+    """Free, or some billing cycle has a price in `currency` (WHMCS marks a cycle not offered with -1). A plan with
+    no price rows at all (never saved with pricing) is left to WHMCS's own order checks, as before."""
+    if plan.get("paytype") == "free" or not plan["prices"]:
         return True
     row = next((r for r in plan["prices"] if r["code"] == currency), None)
     return row is not None and any(Decimal(str(row[c])) >= 0 for c in _CYCLES)

@@ -220,7 +220,6 @@ def test_a_client_is_listed_only_plans_priced_in_their_currency(stack: PanelStac
     try:
         mine = ok(stack.api(token, "list_plans", method="GET"), "list_plans")
         assert owner.serviceid not in [p["id"] for p in mine["plans"]], mine
-        assert all(p["price"]["price"] is not None or p["cycles"] for p in mine["plans"]), mine
         everything = ok(stack.api(admin, "list_plans", {"id": owner.serviceid}), "list_plans")
         assert everything["plans"][0]["price"]["price"] == {"USD": 10.5}  # admins still see every plan
         refused = stack.api(token, "create_order", {"plan_id": owner.serviceid, "bucket_name": "eur"})
