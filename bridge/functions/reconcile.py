@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-import structlog
-
-from bridge import metrics
+from bridge import logs, metrics
 from bridge.backends.base import StorageBackend
 from bridge.backends.capabilities import AccountInventory
 from bridge.backends.directory import ServerDirectory
@@ -108,10 +106,6 @@ class _Service:
     product: ProductSettings | None  # None: the product's settings do not parse (its services are skipped)
 
 
-def _request_id() -> str:
-    return str(structlog.contextvars.get_contextvars().get("request_id", ""))
-
-
 async def _gather(
     resources: Resources, server: ServerParams, backend: StorageBackend
 ) -> tuple[list[_Service], list[StoredAccount], list[Any]]:
@@ -188,7 +182,7 @@ async def reconcile_server(
             await store.resolve(serverid, f)
         await audit.record(
             resources.db,
-            request_id=_request_id(),
+            request_id=logs.request_id(),
             action=f"Reconcile:{f.kind}",
             outcome=result.outcome,
             detail=f"server {serverid}: '{f.subject}' expected {f.expected}, found {f.actual}; {result.detail}",
@@ -291,9 +285,9 @@ def server_of(resources: Resources, params: Params) -> ServerParams:
 
 async def reconcile(resources: Resources, params: Params) -> Outcome:
     """The `Reconcile` module function: WHMCS's daily cron and `s3bridge reconcile`."""
-    fix = str(params.get("fix") or "none")
+    fix = str(params.get("bridge_fix") or "none")
     if fix not in ("none", "safe"):
-        raise BadParam("fix", f"must be 'none' or 'safe', got {fix[:20]!r}")
+        raise BadParam("bridge_fix", f"must be 'none' or 'safe', got {fix[:20]!r}")
     raw_delete = params.get("delete") or []
     if not isinstance(raw_delete, list) or not all(isinstance(x, str) for x in raw_delete):
         raise BadParam("delete", "must be a list of account names, each typed to confirm deleting its data")

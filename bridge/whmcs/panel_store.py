@@ -10,6 +10,8 @@ from typing import Any
 
 from bridge.whmcs.db import Conn, Database
 
+CANCELLATION_SIDE_EFFECTS = ("CancelInvoiceOnCancellation", "AutoCancelSubscriptions")
+
 _PLAN_CYCLES = ("monthly", "quarterly", "semiannually", "annually", "biennially", "triennially")
 
 
@@ -138,6 +140,17 @@ class PanelStore:
             with conn.cursor() as cur:
                 cur.execute("SELECT 1 FROM tblclients WHERE id = %s", (clientid,))
                 return cur.fetchone() is not None
+
+        return await self.db.run(q)
+
+    async def client_status(self, clientid: int) -> str | None:
+        """tblclients.status ('Active', 'Inactive', 'Closed'); None when WHMCS has no such client."""
+
+        def q(conn: Conn) -> str | None:
+            with conn.cursor() as cur:
+                cur.execute("SELECT status FROM tblclients WHERE id = %s", (clientid,))
+                row = cur.fetchone()
+                return None if row is None else str(row["status"])
 
         return await self.db.run(q)
 
@@ -382,10 +395,42 @@ class PanelStore:
 
         return await self.db.run(q)
 
-    async def withdraw_cancel_requests(self, serviceid: int) -> int:
+    async def cancellation_side_effects(self) -> list[str]:
+        """The WHMCS settings on which filing a cancellation also cancelled things a withdrawal cannot restore:
+        unpaid invoices ("Invoices after Cancellation", CancelInvoiceOnCancellation) and gateway subscriptions
+        (AutoCancelSubscriptions)."""
+
+        def q(conn: Conn) -> list[str]:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT setting FROM tblconfiguration WHERE setting IN (%s, %s) AND LOWER(value) IN ('on', '1')",
+                    CANCELLATION_SIDE_EFFECTS,
+                )
+                return sorted(str(r["setting"]) for r in cur.fetchall())
+
+        return await self.db.run(q)
+
+    async def withdraw_cancel_requests(self, serviceid: int, filed_mark: str, *, by: str) -> int:
+        """Deletes the service's requests whose reason ends with `filed_mark` (the panel's own; others stay) and,
+        when there was one, writes WHMCS's own activity-log line for it ("Removed Automatic Cancellation"), in one
+        transaction."""
+
         def q(conn: Conn) -> int:
             with conn.cursor() as cur:
-                cur.execute("DELETE FROM tblcancelrequests WHERE relid = %s", (serviceid,))
-                return int(cur.rowcount)
+                cur.execute(
+                    "DELETE FROM tblcancelrequests WHERE relid = %s AND RIGHT(reason, %s) = %s",
+                    (serviceid, len(filed_mark), filed_mark),
+                )
+                removed = int(cur.rowcount)
+                if removed:
+                    cur.execute("SELECT userid FROM tblhosting WHERE id = %s", (serviceid,))
+                    row = cur.fetchone()
+                    cur.execute(
+                        "INSERT INTO tblactivitylog (date, description, user, userid, user_id, admin_id, ipaddr)"
+                        " VALUES (NOW(), %s, %s, %s, 0, 0, '')",
+                        (f"Removed Automatic Cancellation for Service ID: {serviceid}", by,
+                         int(row["userid"]) if row else 0),
+                    )  # fmt: skip
+            return removed
 
         return await self.db.run(q)

@@ -11,8 +11,9 @@ from bridge import redact
 from bridge.domain import naming
 from bridge.domain.panel.envelope import Conflict, Forbidden, NotFound, PanelError
 from bridge.domain.product_settings import InvalidSetting, parse_product
+from bridge.domain.secret import Secret
 from bridge.functions.areas import _endpoint as endpoint_of
-from bridge.functions.panel.context import PanelContext, Target, target
+from bridge.functions.panel.context import PanelAccount, PanelContext, target
 from bridge.whmcs.view_store import ViewStore
 
 GIB = 1024**3
@@ -27,7 +28,7 @@ def _month_start(today: date) -> date:
     return today.replace(day=1)
 
 
-async def _bucket_list(ctx: PanelContext, t: Target) -> tuple[list[dict[str, Any]], int]:
+async def _bucket_list(ctx: PanelContext, t: PanelAccount) -> tuple[list[dict[str, Any]], int]:
     latest = await ViewStore(ctx.res.db).latest(t.account.serviceid)
     listed = await t.call.backend.list_buckets(t.username)
     out = []
@@ -37,7 +38,7 @@ async def _bucket_list(ctx: PanelContext, t: Target) -> tuple[list[dict[str, Any
     return out, latest.used_bytes
 
 
-async def _secret(ctx: PanelContext, t: Target) -> str:
+async def _secret(ctx: PanelContext, t: PanelAccount) -> Secret:
     """The account's secret key: the service password WHMCS holds (decrypted by WHMCS)."""
     shim = ctx.caller.shim_params
     if shim is not None and ctx.caller.shim_serviceid == t.account.serviceid:
@@ -46,10 +47,10 @@ async def _secret(ctx: PanelContext, t: Target) -> str:
         params = await ctx.store.service_params(t.account.serviceid)
         secret = await ctx.whmcs.decrypt(str((params or {}).get("password_encrypted") or ""))
     redact.add_request_secrets([secret])
-    return secret
+    return Secret(secret)
 
 
-def _access_key(t: Target) -> str:
+def _access_key(t: PanelAccount) -> str:
     return t.record.access_key or t.username
 
 
@@ -194,7 +195,18 @@ async def list_plans(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     if admin and p.get("id") is not None and not plans:
         raise NotFound("S3 plan not found")
     currency = None if admin else await ctx.store.client_currency(int(ctx.caller.client_id or 0))
+    if currency:  # WHMCS sells a product only in the currencies it has a price in
+        plans = [pl for pl in plans if _priced_in(pl, currency)]
     return {"plans": [_plan_json(pl, currency) for pl in plans]}
+
+
+def _priced_in(plan: dict[str, Any], currency: str) -> bool:
+    """Free, or some billing cycle has a price in `currency` (WHMCS marks a cycle not offered with -1). A plan with
+    no price rows at all (never saved with pricing) is left to WHMCS's own order checks, as before."""
+    if plan.get("paytype") == "free" or not plan["prices"]:
+        return True
+    row = next((r for r in plan["prices"] if r["code"] == currency), None)
+    return row is not None and any(Decimal(str(row[c])) >= 0 for c in _CYCLES)
 
 
 async def create_order(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -206,6 +218,10 @@ async def create_order(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     gateway = _order_gateway(plan)
     if not gateway:
         raise Forbidden(f"plan {plan['id']} cannot be ordered from the panel; order it in the client area's store")
+    currency = await ctx.store.client_currency(clientid)
+    if currency and not _priced_in(plan, currency):
+        raise PanelError(f"plan {plan['id']} has no price in {currency}, the currency you pay in",
+                         {"parameter": "plan_id"})  # fmt: skip
     if p.get("location") and p["location"] != plan["location"]:
         raise PanelError(f"plan {plan['id']} is offered in '{plan['location']}', not '{p['location']}'",
                          {"parameter": "location"})  # fmt: skip
@@ -222,18 +238,27 @@ async def create_order(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     return {"plan_id": int(plan["id"]), "bucket_name": suffix, **placed}
 
 
-async def _cancellable(ctx: PanelContext, p: dict[str, Any]) -> Target:
+async def _cancellable(ctx: PanelContext, p: dict[str, Any]) -> PanelAccount:
     t = await target(ctx, p)
     if t.account.status not in ("Active", "Suspended"):
         raise Conflict(f"service {t.account.serviceid} is {t.account.status}; only active services can be cancelled")
     return t
 
 
+# Ends the reason of every cancellation request the panel files: the panel withdraws only requests that carry it, never
+# one the provider filed in WHMCS (whose reason a customer cannot write).
+FILED_FROM_PANEL = "(filed from the S3 panel)"
+
+
+def _panel_reason(reason: str) -> str:
+    return f"{reason} {FILED_FROM_PANEL}".strip()
+
+
 async def delete_payment_account(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     t = await _cancellable(ctx, p)
     if await ctx.store.cancel_requests(t.account.serviceid):
         raise Conflict("a cancellation request is already pending for this account")
-    reason = p.get("reason") or "Requested from the S3 panel"
+    reason = _panel_reason(p.get("reason") or "")
     await ctx.whmcs.add_cancel_request(t.account.serviceid, "End of Billing Period", reason)
     await ctx.event(t.account.serviceid, "cancellation requested", "end of billing period")
     return {"message": "cancellation requested for the end of the billing period", "service_id": t.account.serviceid}
@@ -241,8 +266,22 @@ async def delete_payment_account(ctx: PanelContext, p: dict[str, Any]) -> dict[s
 
 async def cancel_payment_account_deletion(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     t = await target(ctx, p)
-    if not await ctx.store.withdraw_cancel_requests(t.account.serviceid):
+    if not await ctx.store.cancel_requests(t.account.serviceid):
         raise NotFound("no cancellation request is pending for this account")
+    undone = await ctx.store.cancellation_side_effects()
+    if undone:  # deleting the request would leave the account without its invoices or its subscription
+        raise Conflict(
+            "this cancellation cannot be withdrawn here: when it was filed, WHMCS's settings ("
+            + ", ".join(undone)
+            + ") cancelled the service's unpaid invoices or its gateway subscription, which a withdrawal does not"
+            " restore; please contact support to keep the service"
+        )
+    by = f"client {ctx.caller.client_id}" if ctx.caller.role == "client" else "admin (s3bridge panel)"
+    if not await ctx.store.withdraw_cancel_requests(t.account.serviceid, FILED_FROM_PANEL, by=by):
+        raise Forbidden(
+            "the pending cancellation request was not filed from the panel, so it cannot be withdrawn here;"
+            " contact the provider"
+        )
     await ctx.event(t.account.serviceid, "cancellation withdrawn")
     return {"message": "cancellation request withdrawn", "service_id": t.account.serviceid}
 
@@ -256,7 +295,7 @@ async def delete_account(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]
         return {"message": f"account {t.username} terminated", "service_id": t.account.serviceid}
     if await ctx.store.cancel_requests(t.account.serviceid):
         raise Conflict("a cancellation request is already pending for this account")
-    await ctx.whmcs.add_cancel_request(t.account.serviceid, "Immediate", reason)
+    await ctx.whmcs.add_cancel_request(t.account.serviceid, "Immediate", _panel_reason(p.get("reason") or ""))
     await ctx.event(t.account.serviceid, "deletion requested", "immediate cancellation")
     return {
         "message": "immediate cancellation requested; the account is deleted when WHMCS processes it",
