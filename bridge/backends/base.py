@@ -68,6 +68,7 @@ class DeletionReport:
     objects: int = 0
     user_removed: bool = False
     policies_removed: int = 0
+    foreign_buckets: tuple[str, ...] = ()  # listed for the account but owned by another user: left alone
 
 
 class StorageBackend(Protocol):
