@@ -286,6 +286,11 @@ class State:
         self.raw_stats: dict[str, bytes] = {}  # objects served exactly as stored (a test's unreadable object)
         self.admin_calls: list[tuple[str, str, dict[str, str]]] = []  # (method, service, query): what was asked
         self.stuck_states: set[str] = set()  # a test's fault: emails whose enable/disable is accepted but not done
+        # a test's fault: ?ostor-buckets&emailAddress=<key> also lists these buckets (whoever owns them)
+        self.filter_leaks: dict[str, set[str]] = {}
+        # a test's fault: a limit kind ("ops", "bandwidth") is read back as the value sent times this factor, as a
+        # gateway whose GET reports another unit than its PUT takes (R: PUT ops/min, GET ops/sec)
+        self.limit_readback: dict[str, float] = {}
         self.period_start = clock()
         self._epoch = 98304
 
@@ -637,8 +642,10 @@ def admin_buckets(state: State, call: Call) -> web.Response:
         raise GatewayError(405, "MethodNotAllowed", "?ostor-buckets only lists; delete buckets through S3")
     buckets = list(state.buckets.values())
     if "emailAddress" in call.query:
-        owner = state.user_by_email(_need(call, "emailAddress"))
-        buckets = [b for b in buckets if b.owner_id == owner.user_id]
+        email = _need(call, "emailAddress")
+        owner = state.user_by_email(email)
+        leaks = state.filter_leaks.get(email, set())
+        buckets = [b for b in buckets if b.owner_id == owner.user_id or b.name in leaks]
     return _json({"Buckets": [_bucket_info(b) for b in buckets]})
 
 
@@ -675,6 +682,7 @@ def admin_limits(state: State, call: Call) -> web.Response:
         if name not in LIMIT_KEYS:
             raise GatewayError(400, "InvalidArgument", f"unknown limit {name}; known: {', '.join(LIMIT_KEYS)}")
         value = _number(_need(call, "limit-value"), "limit-value", integer=state.variant.integer_limits)
+        value *= state.limit_readback.get(kind, 1.0)
         state.limits.setdefault(target, {})[name] = value if kind == "ops" else float(int(value))
         return web.Response()
     if call.method == "GET":
