@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -56,6 +57,7 @@ async def backends_ctx(app: web.Application) -> AsyncIterator[None]:
         locks=locks,
         pending=PendingSecrets(app[DB], SecretBox.from_config(config.sealing_materials(), PENDING_PURPOSE)),
         usage_budget_s=config.backend.listing_budget,
+        orphan_grace=timedelta(hours=config.fleet.orphan_grace_hours),
     )
     yield
     await backends.close()

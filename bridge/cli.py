@@ -1,10 +1,11 @@
-"""`s3bridge serve | migrate | check`."""
+"""`s3bridge serve | migrate | check | grants | token | reconcile`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -16,9 +17,12 @@ from aiohttp import web
 from bridge import __version__, redact
 from bridge.app import create_app
 from bridge.config import Config, ConfigError, default_path, load_config
+from bridge.domain.drift import EXIT_UNKNOWN, exit_status
 from bridge.errors import BridgeError
 from bridge.functions.panel.tokens import create_admin_token
 from bridge.logs import configure_logging, get_logger
+from bridge.views.drift_text import describe
+from bridge.web.module_client import call_daemon
 from bridge.web.panel_api import create_api_app
 from bridge.whmcs.db import Database, connect
 from bridge.whmcs.grants import grant_statements
@@ -103,6 +107,15 @@ async def token_command(config: Config, args: argparse.Namespace) -> str:
         db.close()
 
 
+async def reconcile_command(config: Config, args: argparse.Namespace) -> int:
+    """Ask the running daemon to reconcile one server (it holds the server's credentials from WHMCS's calls)."""
+    params = {"serverid": args.server, "fix": args.fix, "delete": args.delete or []}
+    result = await call_daemon(config.daemon.listen, config.daemon.secrets[0], "Reconcile", params, wait_s=args.timeout)
+    print(json.dumps(result, indent=2, sort_keys=True) if args.json else describe(result))
+    left = [(f["kind"], f["expected"]) for f in result["findings"] if f.get("outcome") != "repaired"]
+    return exit_status(left)
+
+
 def _load(path: str | None) -> Config:
     return load_config(path or default_path())
 
@@ -131,16 +144,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     tr.add_argument("token_id")
     for sp in (tc, tr):
         sp.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file")
+    r = sub.add_parser(
+        "reconcile",
+        help="compare a storage server with WHMCS (exit 0 clean, 1 drift, 2 a suspended service can still write,"
+        " 3 could not run)",
+    )
+    r.add_argument("--config", help="TOML config file (the daemon's address and secret are read from it)")
+    r.add_argument("--server", type=int, required=True, help="the WHMCS server id (Setup > Servers)")
+    r.add_argument("--json", action="store_true", help="print the findings as JSON")
+    r.add_argument("--fix", choices=("none", "safe"), default="none", help="safe: apply what WHMCS says")
+    r.add_argument(
+        "--delete",
+        action="append",
+        metavar="ACCOUNT",
+        help="delete this orphan account's data (type its name; only after the grace period); repeatable",
+    )
+    r.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the daemon (default 600)")
     args = parser.parse_args(argv)
 
     try:
         config = _load(args.config)
     except ConfigError as e:
         print(f"s3bridge: config error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_UNKNOWN if args.command == "reconcile" else 2
     redact.register_static(config.secret_values())
     configure_logging(config.daemon.log_level)
 
+    if args.command == "reconcile":
+        try:
+            return asyncio.run(reconcile_command(config, args))
+        except BridgeError as e:
+            print(f"s3bridge: {redact.scrub(e.message)}", file=sys.stderr)
+            return EXIT_UNKNOWN
     try:
         if args.command == "serve":
             asyncio.run(serve(config))

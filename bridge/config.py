@@ -5,6 +5,7 @@ A missing or wrong key raises ConfigError whose message is one line naming the k
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass
@@ -111,6 +112,16 @@ class MeterConfig:
 
 
 @dataclass(frozen=True)
+class FleetConfig:
+    """The operator's view: reconcile's grace period before an orphan's data may be deleted, and the Prometheus
+    metrics listener (off when `metrics_listen` is None) with the addresses allowed to scrape it."""
+
+    orphan_grace_hours: float = 72.0
+    metrics_listen: Listen | None = None
+    metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+
+
+@dataclass(frozen=True)
 class Config:
     daemon: DaemonConfig
     whmcs_db: DatabaseConfig
@@ -119,6 +130,7 @@ class Config:
     api: ApiConfig | None = None  # no [api] section: no bearer-token listener
     whmcs_api: WhmcsApiConfig | None = None
     meter: MeterConfig = MeterConfig()
+    fleet: FleetConfig = FleetConfig()
 
     def secret_values(self) -> list[str]:
         extra = [self.whmcs_api.secret, self.whmcs_api.accesskey] if self.whmcs_api else []
@@ -202,7 +214,7 @@ def parse_listen(value: str, section: _Section) -> Listen:
 
 
 def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
-    unknown = sorted(set(data) - {"daemon", "whmcs_db", "backend", "api", "whmcs_api", "meter"})
+    unknown = sorted(set(data) - {"daemon", "whmcs_db", "backend", "api", "whmcs_api", "meter", "fleet"})
     if unknown:
         raise ConfigError(f"{source}: section [{unknown[0]}] is not a known section (typo?)")
 
@@ -296,6 +308,7 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         api=_api(data, source),
         whmcs_api=_whmcs_api(data, source),
         meter=parse_meter(data, source),
+        fleet=parse_fleet(data, source),
     )
 
 
@@ -363,4 +376,30 @@ def parse_meter(data: dict[str, Any], source: str) -> MeterConfig:
         queue_dir=queue_dir,
         queue_size=m.positive("queue_size", int, 1_000_000),
         batch_size=m.positive("batch_size", int, 100),
+    )
+
+
+def parse_fleet(data: dict[str, Any], source: str) -> FleetConfig:
+    f = _Section(
+        _table(data, "fleet", source, required=False),
+        "fleet",
+        source,
+        {"orphan_grace_hours", "metrics_listen", "metrics_allow"},
+    )
+    listen = None
+    if "metrics_listen" in f.data:
+        listen = parse_listen(f.get("metrics_listen", str), f)
+        if listen.unix_path:
+            f.fail("metrics_listen", "must be host:port: Prometheus scrapes over HTTP")
+    allow: list[Any] = f.get("metrics_allow", list, list(FleetConfig.metrics_allow))
+    nets: list[str] = []
+    for item in allow:
+        try:
+            nets.append(str(ipaddress.ip_network(str(item), strict=False)))
+        except ValueError:
+            f.fail("metrics_allow", f'holds "{item}", which is not an address or network such as 10.0.0.0/8')
+    return FleetConfig(
+        orphan_grace_hours=_not_negative(f, "orphan_grace_hours", 72.0),
+        metrics_listen=listen,
+        metrics_allow=tuple(nets),
     )

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from bridge.domain.drift import StoredAccount
 from bridge.domain.values import KeyPair, RateLimits, TrafficCollection, TrafficRecord
 
 
@@ -107,3 +108,12 @@ class ScannerClock(Protocol):
     latest `server_usage` call, None before it)."""
 
     last_scan: datetime | None
+
+
+@runtime_checkable
+class AccountInventory(Protocol):
+    """Every account on the server in one listing (reconcile compares it with WHMCS), never one call per account."""
+
+    async def list_accounts(self) -> list[StoredAccount]:
+        """Every user the server holds, each marked `managed` when it looks like one the bridge made."""
+        ...

@@ -25,6 +25,7 @@ from bridge.backends.minio_errors import admin_error_code, map_minio_error, unle
 from bridge.backends.panel_storage import MinioPanel
 from bridge.backends.s3_data import credentials_work, empty_and_remove, ensure_bucket, measure
 from bridge.config import BackendSettings
+from bridge.domain.drift import StoredAccount
 from bridge.domain.naming import owns_bucket
 from bridge.domain.params import ServerParams
 from bridge.domain.policies import PolicyKind
@@ -167,6 +168,29 @@ class MinioBackend(MinioPanel):
 
     async def list_buckets(self, username: str) -> list[tuple[str, str]]:
         return await self._own_buckets(username)
+
+    async def list_accounts(self) -> list[StoredAccount]:
+        """AccountInventory: every user from one ListUsers call; `policy` is the kind of the attached s3bridge policy
+        ("standard"/"limited"), another policy's name as MinIO shows it, or "" when none is attached."""
+
+        def fetch() -> dict[str, Any]:
+            data: dict[str, Any] = json.loads(self.admin.user_list() or "{}")
+            return data
+
+        users = await self._call(fetch, "admin list users")
+        out = []
+        for name, info in sorted(users.items()):
+            attached = str((info or {}).get("policyName") or "")
+            kinds = {policy_name(name, "standard"): "standard", policy_name(name, "limited"): "limited"}
+            out.append(
+                StoredAccount(
+                    username=name,
+                    enabled=(info or {}).get("status") == "enabled",
+                    policy=kinds.get(attached, attached),
+                    managed=any(p.startswith("s3bridge-") for p in attached.split(",")),
+                )
+            )
+        return out
 
     async def _add_user(self, username: str, secret: str) -> None:
         async with self.clients.crypto_slots:

@@ -41,6 +41,7 @@ from bridge.backends.ostor_errors import OstorNotFound, OstorProtocolError, map_
 from bridge.backends.panel_storage import OstorPanel
 from bridge.backends.s3_data import credentials_work, empty_and_remove, empty_bucket, ensure_bucket, measure
 from bridge.config import BackendSettings
+from bridge.domain.drift import StoredAccount
 from bridge.domain.naming import check_username
 from bridge.domain.params import ServerParams
 from bridge.domain.policies import PolicyKind
@@ -235,6 +236,18 @@ class OstorBackend(OstorPanel):
                 f" `ostor-s3-admin query-user-info -e {email}` on the cluster",
                 code="state_mismatch",
             )
+
+    async def list_accounts(self) -> list[StoredAccount]:
+        """AccountInventory: every user from one `GET ?ostor-users`. Users of the bridge's e-mail domain are the
+        bridge's (`managed`), named by the part before the @; others keep their whole e-mail as the name. ostor has no
+        per-user policies (`policy` None); `owner_id` is the user id, which buckets name as their owner."""
+        suffix = "@" + self.settings.email_domain
+        out = []
+        for u in await self.admin.list_users():
+            ours = u.email.endswith(suffix)
+            name = u.email[: -len(suffix)] if ours else u.email
+            out.append(StoredAccount(username=name, enabled=u.enabled, owner_id=u.user_id, managed=ours))
+        return sorted(out, key=lambda a: a.username)
 
     async def list_buckets(self, username: str) -> list[tuple[str, str]]:
         """Every bucket the account's user owns (whatever its name), with the gateway's `creation_date`, from one

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bridge.backends.base import BackendFactory
@@ -36,6 +36,7 @@ class Resources:
     now: Callable[[], datetime] = utcnow
     usage_budget_s: float = 10.0  # exact listings in a call stop here and say so
     meter: Meter | None = None  # traffic metering, when the config has a [meter] section
+    orphan_grace: timedelta = timedelta(hours=72)  # reconcile: an orphan's data waits this long ([fleet])
 
 
 @dataclass

@@ -15,7 +15,7 @@ from bridge.backends.base import AccountSpec
 from bridge.backends.capabilities import AccessKeys, StorageQuotas, TrafficStatistics
 from bridge.domain import effects, naming, policies
 from bridge.domain.naming import NamingError
-from bridge.domain.params import Params, optional_int, require_str
+from bridge.domain.params import Params, require_str
 from bridge.domain.passwords import PasswordRuleError, check_password
 from bridge.domain.policies import PolicyKind
 from bridge.domain.product_settings import InvalidSetting, setting
@@ -23,7 +23,7 @@ from bridge.errors import BadParam, BridgeError, Unsupported
 from bridge.functions.call import Target, account, target_of
 from bridge.functions.context import Outcome, Resources
 from bridge.functions.limits import apply_native_limits, remove_module_quotas
-from bridge.functions.ownership import authorize
+from bridge.functions.ownership import authorize, is_admin
 from bridge.whmcs import audit
 from bridge.whmcs.panel_store import PanelStore
 from bridge.whmcs.records import ServiceRecord, UsernameTaken
@@ -74,7 +74,7 @@ def _names(buckets: list[str], limit: int = 10) -> str:
 async def adopt_buckets(resources: Resources, params: Params) -> Outcome:
     """Admin button: CreateAccount that gives the buckets already in the new account's namespace to this service
     (left over on the server, or made there by an admin), after the admin has looked at them. Audited."""
-    if not optional_int(params, "bridge_admin_id"):
+    if not is_admin(params):
         raise AdminOnly("only an administrator can adopt existing buckets")
     return await create_account(resources, params, adopt=True)
 

@@ -329,7 +329,7 @@ async def enable_metering(resources: Resources, params: Params) -> Outcome:
     """Enable Traffic Metering (admin button, any service of the server): point the server's `audit_webhook`
     target `s3bridge` at this daemon's audit listener, with a token derived from the daemon's secret and a queue
     directory, through MinIO's admin API. Takes effect at once (the subsystem is dynamic); safe to click again."""
-    if optional_int(params, "bridge_client_id") is not None and not optional_int(params, "bridge_admin_id"):
+    if optional_int(params, "bridge_client_id") is not None:
         raise AdminOnly("Enable Traffic Metering is an admin action for the whole server")
     server = ServerParams.from_params(params)
     if server.server_id is None:

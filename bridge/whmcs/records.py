@@ -31,7 +31,7 @@ class ServiceRecord:
     pending_access_key: str = ""  # a rotation handed to WHMCS, the old pair not yet revoked
     backend_user_id: str = ""  # the storage server's own id of the account (ostor traffic statistics)
     # Native quotas the module set (ostor), GB, 0 = none: only these are ever changed or removed again. None = not
-    # recorded (a service created before migration 9): whatever quota the server holds counts as the module's.
+    # recorded (a service created before migration 10): whatever quota the server holds counts as the module's.
     quota_gb: int | None = 0
     bucket_quota_gb: int | None = 0
 

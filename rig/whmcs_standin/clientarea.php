@@ -6,6 +6,8 @@
  * A router for PHP's built-in server (`php -S host:port rig/whmcs_standin/clientarea.php`) over the stand-in
  * database, so a browser can use the module's client area the way a customer does:
  *   /login?uid=N                        logs client N in (a PHP session, like WHMCS's) and goes to their service
+ *   /login?uid=N&adminid=A              admin A's "Login as Client": WHMCS keeps the admin and the client in one
+ *                                       session, so the client pages see both ids (DESIGN)
  *   /clientarea.php?action=productdetails&id=S
  *                                       the service page: refused unless the logged-in client owns S (WHMCS
  *                                       answers with its own page); the module's ClientArea output inside a
@@ -25,6 +27,7 @@
 declare(strict_types=1);
 
 define('WHMCS', true);
+define('CLIENTAREA', true);  // as WHMCS's clientarea.php does: the pages say their area
 require_once __DIR__ . '/whmcs_actions.php';
 
 session_start();
@@ -96,7 +99,8 @@ if ($path === '/bootstrap.min.css') {
     exit;
 }
 if ($path === '/login') {
-    $_SESSION = ['uid' => (int) ($_GET['uid'] ?? 0)];
+    $_SESSION = ['uid' => (int) ($_GET['uid'] ?? 0)] + (empty($_GET['adminid']) ? []
+        : ['adminid' => (int) $_GET['adminid']]);
     session_regenerate_id(true);
     $q = $pdo->prepare("SELECT id FROM tblhosting WHERE userid = ? AND domainstatus IN ('Active', 'Suspended')"
         . ' ORDER BY id DESC LIMIT 1');

@@ -12,7 +12,11 @@
  *   function        s3bridge_<function>($params) is called (or "hook": "AfterCronJob" runs the module's hooks.php)
  *   params          the service's fields; the stand-in turns them into the $params WHMCS passes (types, keys)
  *   context         "web" (default) | "cron" (PHP CLI, no web-server environment) | "client_button" (a client
- *                   calls a custom function) | "admin_ac" (an admin URL with ac=<function>)
+ *                   calls a custom function) | "admin_ac" (an admin URL with ac=<function>) | "client" (a client
+ *                   page) | "admin" (an admin page). WHMCS's pages say their area with a constant: clientarea.php
+ *                   defines CLIENTAREA, the admin area ADMINAREA; "web" defines CLIENTAREA when the session holds a
+ *                   client, else ADMINAREA when it holds an admin. WHMCS keeps the admin and the client in one
+ *                   session ("Login as Client", DESIGN): a client page may see an adminid in it
  *   request         {"method": "GET"|"POST", "post": {...}} the HTTP request (client_button default: a tokenless GET)
  *   session         {"uid": N} or {"adminid": N}; a CSRF token is kept in it ("token", default random)
  *   module_debug    Module Debug Mode (default false, as in WHMCS): logModuleCall writes only when true
@@ -267,6 +271,11 @@ if ($context === 'cron') {
 }
 $_SESSION = (array) ($input['session'] ?? []);
 $_SESSION['token'] = $_SESSION['token'] ?? bin2hex(random_bytes(20));
+if (in_array($context, ['client', 'client_button'], true) || ($context === 'web' && !empty($_SESSION['uid']))) {
+    define('CLIENTAREA', true);
+} elseif (in_array($context, ['admin', 'admin_ac'], true) || ($context === 'web' && !empty($_SESSION['adminid']))) {
+    define('ADMINAREA', true);
+}
 $request = (array) ($input['request'] ?? []);
 // Client custom buttons are plain GET links without a token (DESIGN "Client custom buttons").
 $_SERVER['REQUEST_METHOD'] = $context === 'cron' ? null : (string) ($request['method'] ?? 'GET');

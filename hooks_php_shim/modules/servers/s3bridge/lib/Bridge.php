@@ -263,8 +263,8 @@ final class Bridge
         }, self::SECRET_KEYS)));
         $answer = null;
         try {
-            if (!empty($sent['bridge_client_id']) && empty($sent['bridge_admin_id'])
-                && !in_array($function, self::CLIENT_READS, true)
+            // Decided by the area, not by who is in the session: an admin using "Login as Client" is a client here.
+            if (self::area() === 'client' && !in_array($function, self::CLIENT_READS, true)
                 && !($function === 'Panel' && in_array($sent['bridge_panel_action'] ?? '', self::PANEL_READS, true))) {
                 self::requirePostedToken();
                 $sent['bridge_csrf'] = 'checked';  // the daemon refuses panel changes without it
@@ -474,15 +474,29 @@ final class Bridge
         foreach (['configoptions', 'customfields'] as $key) {
             $sent[$key] = (object) ($sent[$key] ?? []);
         }
-        unset($sent['bridge_client_id'], $sent['bridge_admin_id']);
-        // Who is asking: the daemon lets a client see only their own services.
-        if (!empty($_SESSION['adminid'])) {
+        unset($sent['bridge_client_id'], $sent['bridge_admin_id'], $sent['bridge_csrf']);
+        // Who is asking, by the area the request came from: the daemon lets a client see only their own services.
+        // WHMCS keeps admin and client in one PHP session, so an admin id in it says nothing about this request.
+        $area = self::area();
+        if ($area === 'client' && !empty($_SESSION['uid'])) {
+            $sent['bridge_client_id'] = (int) $_SESSION['uid'];
+        } elseif ($area !== 'client' && !empty($_SESSION['adminid'])) {
             $sent['bridge_admin_id'] = (int) $_SESSION['adminid'];
         }
-        if (!empty($_SESSION['uid'])) {
-            $sent['bridge_client_id'] = (int) $_SESSION['uid'];
-        }
         return $sent;
+    }
+
+    /**
+     * Where the request came from: 'admin' (WHMCS's admin pages define ADMINAREA), 'client' (clientarea.php and the
+     * other client pages define CLIENTAREA; a client in the session outside the admin area counts as one too: the
+     * strict side), or 'system' (cron, API: no client session).
+     */
+    private static function area(): string
+    {
+        if (defined('ADMINAREA')) {
+            return 'admin';
+        }
+        return defined('CLIENTAREA') || !empty($_SESSION['uid']) ? 'client' : 'system';
     }
 
     /** Drops objects and resources at any depth (WHMCS passes models, e.g. $params['model']). */
