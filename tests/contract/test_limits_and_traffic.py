@@ -5,6 +5,9 @@ happen, store objects that cannot be read)."""
 from __future__ import annotations
 
 import asyncio
+import math
+import secrets
+import time
 from dataclasses import replace
 
 import pytest
@@ -15,7 +18,7 @@ from bridge.backends.ostor_client import for_bucket
 from bridge.domain.values import RateLimits, TrafficCollection, TrafficRecord
 from bridge.errors import BackendError
 from tests.conftest import unique
-from tests.contract.conftest import CLOSE_PERIOD, GATEWAY_HOOKS, Harness, having
+from tests.contract.conftest import CLOSE_PERIOD, GATEWAY_HOOKS, Harness, having, run
 
 # -- quotas --------------------------------------------------------------------------------------------------------
 
@@ -306,3 +309,56 @@ async def test_paging_statistics_ends_when_a_page_brings_nothing_new(harness: Ha
         assert (result.unreadable, result.paging_stopped) == (tuple(kept[:2]), True)
     else:
         assert (result.unreadable, result.paging_stopped) == (tuple(kept), False)
+
+
+# -- the bandwidth unit, measured ----------------------------------------------------------------------------------
+
+LIMIT_VALUE = 400  # sent to `limit-value` unchanged: 400 kB/s or 400 kbit/s (50 kB/s), k = 1000
+KBIT, KBYTE = "kbit", "kbyte"
+
+
+def unit_of(elapsed_s: float, size: int) -> str:
+    """Which unit explains the time a download of `size` bytes took under LIMIT_VALUE: the two expectations differ
+    by 8, so the geometric mean between them splits them."""
+    as_kbyte = size / (LIMIT_VALUE * 1000)
+    return KBIT if elapsed_s > as_kbyte * math.sqrt(8) else KBYTE
+
+
+@having(RateLimiting)
+async def test_a_timed_download_under_a_bandwidth_limit_tells_the_gateways_unit(harness: Harness) -> None:
+    """Nobody documents whether `bandwidth:out` counts kilobits or kilobytes: this download settles it on the
+    gateway it runs against. The emulator applies its variant's unit (and the measurement must find it); a live
+    gateway's unit is printed, and must match `S3BRIDGE_LIVE_OSTOR_BANDWIDTH_UNIT` when one is declared."""
+    assert isinstance(harness.backend, OstorBackend)
+    passthrough = OstorBackend(
+        harness.backend.server,
+        harness.backend.clients,
+        replace(harness.backend.settings, bandwidth_unit="gateway"),
+    )
+    name = unique("c")
+    bucket = f"{name}--data"
+    await harness.backend.provision(harness.spec(name, buckets=(bucket,)))
+    size = 100_000 if harness.kind.live is None else 2_000_000  # a real gateway may let a first burst through
+    await harness.put(name, bucket, "timed.bin", secrets.token_bytes(size))
+    await passthrough.set_rate_limits(name, RateLimits(bandwidth_out=LIMIT_VALUE))
+    s3 = await harness.as_account(name)
+
+    def download() -> int:
+        response = s3.get_object(bucket, "timed.bin")
+        try:
+            return len(response.read())
+        finally:
+            response.close()
+            response.release_conn()
+
+    started = time.monotonic()
+    assert await run(download) == size
+    elapsed = time.monotonic() - started
+    measured = unit_of(elapsed, size)
+    took = f"{size} bytes under limit-value={LIMIT_VALUE} took {elapsed:.2f} s"
+    print(f"{harness.kind.id}: {took}: bandwidth:out counts {measured}/s")
+    if harness.kind.variant is not None:
+        assert measured == harness.kind.variant.bandwidth_unit
+    elif harness.kind.live is not None and harness.kind.live.bandwidth_unit:
+        assert measured == harness.kind.live.bandwidth_unit, f"declared {harness.kind.live.bandwidth_unit}"
+    assert elapsed >= size / (LIMIT_VALUE * 1000) * 0.5, "the limit was not applied at all"
