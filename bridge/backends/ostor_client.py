@@ -30,7 +30,6 @@ from yarl import URL
 from bridge.backends.ostor_errors import (
     OstorNotFound,
     OstorProtocolError,
-    QuotaAccountingOff,
     map_gateway_error,
     map_transport_error,
     parse_error,
@@ -299,27 +298,59 @@ def parse_buckets(data: Any) -> tuple[OstorBucket, ...]:
     return tuple(out)
 
 
-BandwidthUnit = Literal["kbit", "kbyte"]
+BandwidthUnit = Literal["gateway", "kbit", "kbyte"]
+OpsUnit = Literal["gateway", "per_second", "per_minute"]
 BITS_PER_BYTE = 8
+SECONDS_PER_MINUTE = 60
 
 
-def to_gateway_bandwidth(kilobytes_per_s: int, unit: BandwidthUnit = "kbit") -> int:
-    """The product's KB/s (kilobytes) as the gateway's `bandwidth:out` value.
-
-    Every Virtuozzo text writes the unit in lower case: "kbs/s" (the guide's CLI output), "kb/s" (the Object Storage
-    Orchestration API reference, `vinfra ... --limit-type bandwidth ... in kb/s`); none spells it out. Lower-case b
-    is the bit (IEC 80000-13, IEEE 1541), so the gateway is read as kilobits per second by default: 100 KB/s is sent
-    as 800. Were the gateway to mean kilobytes, the customer would get 8 times the bandwidth sold, never less; a
-    provider who has measured their cluster sets `bandwidth_unit=kbyte` in the server's Access Hash."""
-    return kilobytes_per_s * BITS_PER_BYTE if unit == "kbit" else kilobytes_per_s
+def bandwidth_unit(text: str) -> BandwidthUnit:
+    """The Access Hash's `bandwidth_unit=` line: kbit or kbyte; absent (or `gateway`) = numbers passed through."""
+    if text in ("", "gateway"):
+        return "gateway"
+    if text in ("kbit", "kbyte"):
+        return "kbit" if text == "kbit" else "kbyte"
+    raise ValueError(f"bandwidth_unit must be kbit or kbyte (or absent: passed through), got '{text[:20]}'")
 
 
-def from_gateway_bandwidth(value: float, unit: BandwidthUnit = "kbit") -> int:
-    """The gateway's `bandwidth:out` (possibly fractional: the API reference shows "3.33") as whole KB/s."""
+def ops_unit(text: str) -> OpsUnit:
+    """The Access Hash's `ops_unit=` line: per_second or per_minute; absent (or `gateway`) = passed through."""
+    if text in ("", "gateway"):
+        return "gateway"
+    if text in ("per_second", "per_minute"):
+        return "per_second" if text == "per_second" else "per_minute"
+    raise ValueError(f"ops_unit must be per_second or per_minute (or absent: passed through), got '{text[:20]}'")
+
+
+def to_gateway_bandwidth(value: int, unit: BandwidthUnit = "gateway") -> int:
+    """The product's bandwidth as the gateway's `bandwidth:out` value.
+
+    Nobody has confirmed what the gateway counts: every Virtuozzo text writes "kbs/s" (the guide's CLI output) or
+    "kb/s" (the API reference, the admin guide) and none says bits or bytes; the guide's own WHMCS sample passes the
+    admin's number through. So by default ("gateway") the product's number is the gateway's own and sent unchanged.
+    A server whose Access Hash declares `bandwidth_unit=kbit` or `kbyte` sells kilobytes per second, converted (x 8
+    for kilobits). The live contract run's timed download measures which one a gateway applies."""
+    return value * BITS_PER_BYTE if unit == "kbit" else value
+
+
+def from_gateway_bandwidth(value: float, unit: BandwidthUnit = "gateway") -> int:
+    """The gateway's `bandwidth:out` (possibly fractional: the API reference shows "3.33") in the product's unit."""
     return round(value / BITS_PER_BYTE) if unit == "kbit" else round(value)
 
 
-def parse_limits(data: Any, unit: BandwidthUnit = "kbit") -> RateLimits:
+def to_gateway_ops(value: float, unit: OpsUnit = "gateway") -> float:
+    """The product's operations rate as the gateway's `limit-value`: unchanged by default; with `ops_unit=per_minute`
+    declared (the API reference: PUT values are per minute, `default=60` is 1 op/s), ops/s x 60; `per_second` (the
+    guide: 3600 in, "3600.00" ops/s out) x 1."""
+    return value * SECONDS_PER_MINUTE if unit == "per_minute" else value
+
+
+def from_gateway_ops(value: float, unit: OpsUnit = "gateway") -> float:
+    """A read-back operations rate in the product's unit (the gateway is taken to report what it takes)."""
+    return round(value / SECONDS_PER_MINUTE, 2) if unit == "per_minute" else value
+
+
+def parse_limits(data: Any, unit: BandwidthUnit = "gateway", ops_unit: OpsUnit = "gateway") -> RateLimits:
     d = _dict(data, "the limits")
     values: dict[str, Any] = {}
     try:
@@ -327,7 +358,7 @@ def parse_limits(data: Any, unit: BandwidthUnit = "kbit") -> RateLimits:
             raw = float(d.get(f"{kind}:{resource}", "0"))
             if not math.isfinite(raw) or raw < 0:
                 raise ValueError(raw)
-            values[attr] = from_gateway_bandwidth(raw, unit) if kind == "bandwidth" else raw
+            values[attr] = from_gateway_bandwidth(raw, unit) if kind == "bandwidth" else from_gateway_ops(raw, ops_unit)
     except (TypeError, ValueError):
         raise _bad("the limits") from None
     return RateLimits(**values)
@@ -399,23 +430,27 @@ def parse_usage_object(name: str, data: Any) -> tuple[TrafficRecord, ...]:
     return tuple(out)
 
 
-def limit_params(target: Target, limits: RateLimits, unit: BandwidthUnit = "kbit") -> list[list[Param]]:
+def limit_params(
+    target: Target, limits: RateLimits, unit: BandwidthUnit = "gateway", ops_unit: OpsUnit = "gateway"
+) -> list[list[Param]]:
     """One `ostor-limits` PUT per limit (the API sets one limit-type/limit-resource pair per request).
 
     Values are sent as whole numbers: every example in the guide is one (`limit-value=3600`, `=100`) and the API
-    reference types them "integer"; a gateway that parses integers would refuse "3600.00". A fractional
-    operations rate cannot be expressed, so it is refused with a sentence rather than rounded silently."""
+    reference types them "integer"; a gateway that parses integers would refuse "3600.00". An operations rate that
+    is fractional in the gateway's unit cannot be expressed, so it is refused with a sentence rather than rounded
+    silently (0.5 ops/s is 30 when the server declares `ops_unit=per_minute`)."""
     out: list[list[Param]] = []
     for kind, resource, attr in _LIMIT_FIELDS:
         value = getattr(limits, attr)
+        gateway = to_gateway_ops(float(value), ops_unit) if kind == "ops" else 0.0
         if kind == "bandwidth":
             number = to_gateway_bandwidth(int(value), unit)
-        elif float(value).is_integer():
-            number = int(value)
+        elif gateway.is_integer():
+            number = int(gateway)
         else:
             raise BackendError(
-                f"the ostor gateway takes whole operations per second; the {resource} rate {value:g} must be a whole"
-                " number (change the product's Rate limits setting)",
+                f"the ostor gateway takes whole numbers; the {resource} rate {value:g} is {gateway:g} in its unit"
+                " (change the product's Rate limits setting)",
                 code="invalid_limit",
             )
         out.append([target, ("limit-type", kind), ("limit-resource", resource), ("limit-value", str(number))])
@@ -574,17 +609,21 @@ class OstorAdminClient:
 
     # -- ostor-limits --------------------------------------------------------------------------------------------
 
-    async def set_limits(self, target: Target, limits: RateLimits, unit: BandwidthUnit = "kbit") -> None:
-        for params in limit_params(target, limits, unit):
+    async def set_limits(
+        self, target: Target, limits: RateLimits, unit: BandwidthUnit = "gateway", ops_unit: OpsUnit = "gateway"
+    ) -> None:
+        for params in limit_params(target, limits, unit, ops_unit):
             await self.call("PUT", "ostor-limits", params, action=f"set limits of {target[1]}")
 
-    async def get_limits(self, target: Target, unit: BandwidthUnit = "kbit") -> RateLimits:
+    async def get_limits(
+        self, target: Target, unit: BandwidthUnit = "gateway", ops_unit: OpsUnit = "gateway"
+    ) -> RateLimits:
         """Unlimited when the gateway has none: the API reference says a query of limits never set is an error."""
         try:
             data = await self.call("GET", "ostor-limits", [target], action=f"query limits of {target[1]}")
         except OstorNotFound:
             return RateLimits()
-        return parse_limits(data, unit)
+        return parse_limits(data, unit, ops_unit)
 
     async def delete_limits(self, target: Target) -> bool:
         return await self.delete("ostor-limits", [target], action=f"delete limits of {target[1]}")
@@ -597,28 +636,31 @@ class OstorAdminClient:
         try:
             await self.call("PUT", "ostor-quotas", params, action=f"set the quota of {target[1]}")
         except BackendError as e:
-            raise quota_refusal(e, self.endpoint) from e
+            refusal = quota_refusal(e, self.endpoint)
+            if refusal is e:
+                raise
+            raise refusal from e
 
     async def get_quota(self, target: Target) -> Quota | None:
-        """None when there is none, also when the cluster has no quota accounting (then there can be none)."""
+        """None when there is none (404). A refusal is never read as "none": without quota accounting it is the
+        QuotaAccountingOff sentence, anything else the gateway's own error (a 400 may be a real mistake)."""
         try:
             data = await self.call("GET", "ostor-quotas", [target], action=f"query the quota of {target[1]}")
         except OstorNotFound:
             return None
         except BackendError as e:
-            if isinstance(quota_refusal(e, self.endpoint), QuotaAccountingOff):
-                return None
-            raise
+            refusal = quota_refusal(e, self.endpoint)
+            if refusal is e:
+                raise
+            raise refusal from e
         return parse_quota(data)
 
     async def delete_quota(self, target: Target) -> bool:
-        """False when there was none to delete (including: the cluster has no quota accounting)."""
+        """False when there was none to delete (404). Send it only for a quota a read has shown."""
         try:
             return await self.delete("ostor-quotas", [target], action=f"delete the quota of {target[1]}")
         except BackendError as e:
-            if isinstance(quota_refusal(e, self.endpoint), QuotaAccountingOff):
-                return False
-            raise
+            raise quota_refusal(e, self.endpoint) from e
 
     # -- ostor-usage ---------------------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bridge.backends.base import StorageBackend
 from bridge.backends.minio_backend import MinioBackend, MinioClients
 from bridge.backends.ostor_backend import DEFAULT_EMAIL_DOMAIN, OstorBackend, OstorClients, OstorSettings
+from bridge.backends.ostor_client import bandwidth_unit, ops_unit
 from bridge.config import BackendSettings
 from bridge.domain.params import ServerParams
 from bridge.errors import BadParam
@@ -24,7 +25,8 @@ class Backends:
                     email_domain=server.option("email_domain", DEFAULT_EMAIL_DOMAIN),
                     signature="v4" if server.option("signature") == "v4" else "v2",
                     region=server.option("region", "us-east-1"),
-                    bandwidth_unit="kbyte" if server.option("bandwidth_unit") == "kbyte" else "kbit",
+                    bandwidth_unit=bandwidth_unit(server.option("bandwidth_unit")),
+                    ops_unit=ops_unit(server.option("ops_unit")),
                 )
             except ValueError as e:
                 raise BadParam("serveraccesshash", str(e)) from None

@@ -127,7 +127,12 @@ def _limited(backend: StorageBackend) -> None:
 async def describe_limits(backend: StorageBackend, username: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if isinstance(backend, StorageQuotas):
-        out["quota_gb"] = await backend.quota_gb(username)
+        try:
+            out["quota_gb"] = await backend.quota_gb(username)
+        except BackendError as e:
+            if e.code != "quota_accounting_off":
+                raise
+            out["quota_gb"], out["quota_unavailable"] = None, True  # shown as such, never as "none"
     if isinstance(backend, RateLimiting):
         out["rate_limits"] = (await backend.rate_limits(username)).__dict__
     return out
@@ -137,7 +142,8 @@ def limits_sentence(username: str, d: dict[str, Any]) -> str:
     quota = d.get("quota_gb")
     limits = d.get("rate_limits") or {}
     rate = ", ".join(f"{k} {v:g}" for k, v in limits.items() if v) or "none"
-    return f"'{username}': storage quota {f'{quota} GB' if quota else 'none'}; rate limits {rate}"
+    shown = "unavailable (no quota accounting on the cluster)" if d.get("quota_unavailable") else "none"
+    return f"'{username}': storage quota {f'{quota} GB' if quota else shown}; rate limits {rate}"
 
 
 async def show_limits(resources: Resources, params: Params) -> Outcome:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from bridge.backends.ostor_backend import OstorSettings
+from bridge.backends.ostor_client import bandwidth_unit, ops_unit
 from bridge.domain.params import ServerParams
 
 PREFIX = "S3BRIDGE_LIVE_OSTOR_"
@@ -63,8 +64,8 @@ class LiveOstor:
             email_domain=self.email_domain,
             signature="v4" if self.signature == "v4" else "v2",
             region=self.region,
-            bandwidth_unit=self.bandwidth_unit if self.bandwidth_unit in ("kbit", "kbyte") else "gateway",
-            ops_unit=self.ops_unit if self.ops_unit in ("per_second", "per_minute") else "gateway",
+            bandwidth_unit=bandwidth_unit(self.bandwidth_unit),
+            ops_unit=ops_unit(self.ops_unit),
         )
 
 
