@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
 
-from bridge import redact
+from bridge import __version__, metrics, redact
 from bridge.backends.directory import ServerDirectory
 from bridge.backends.registry import Backends
 from bridge.config import SOURCE_EMAIL_TEMPLATES, Config
 from bridge.domain.sealing import SecretBox
 from bridge.functions.context import FunctionSpec, Resources
+from bridge.functions.heartbeat import Heartbeat
 from bridge.functions.metering import Meter
 from bridge.functions.panel.entry import PanelRuntime
 from bridge.functions.registry import FUNCTIONS as DEFAULT_FUNCTIONS
@@ -22,6 +23,7 @@ from bridge.views.emails import Mailer
 from bridge.web.admission import Admission
 from bridge.web.appkeys import ADMISSION, CLOCK, CONFIG, DB, FUNCTIONS, PANEL, RESOURCES, SERVERS, VERIFIER
 from bridge.web.audit_listener import create_audit_app
+from bridge.web.metrics_listener import create_metrics_app
 from bridge.web.routes import MAX_BODY, add_routes, request_context
 from bridge.web.signing import WINDOW_SECONDS, RequestVerifier
 from bridge.whmcs.db import Database
@@ -82,6 +84,44 @@ async def meter_ctx(app: web.Application) -> AsyncIterator[None]:
     await meter.close()
 
 
+def _runtime_samples(app: web.Application) -> Iterator[metrics.Sample]:
+    """What the daemon keeps anyway, read at scrape time: the admission queues and the meter's counters."""
+    running, waiting = app[ADMISSION].depth()
+    yield metrics.Sample("s3bridge_calls_running", "Module calls running now", "gauge", running)
+    yield metrics.Sample("s3bridge_calls_queued", "Module calls waiting for a slot now", "gauge", waiting)
+    meter = app[RESOURCES].meter
+    if meter is None:
+        return
+    s, counter = meter.stats, "counter"
+    yield metrics.Sample("s3bridge_ingest_events", "Audit events received from MinIO", counter, s.events)
+    yield metrics.Sample("s3bridge_ingest_counted", "Audit events counted to a service", counter, s.counted)
+    yield metrics.Sample("s3bridge_ingest_duplicates", "Audit events dropped as resends", counter, s.duplicates)
+    yield metrics.Sample("s3bridge_ingest_dropped", "Audit events of no service, dropped", counter, s.unattributed)
+    yield metrics.Sample("s3bridge_ingest_errors", "Audit batches that failed to write", counter, s.errors)
+    yield metrics.Sample("s3bridge_ingest_queued_events", "Audit events not yet written", "gauge", meter.queued_events)
+    yield metrics.Sample("s3bridge_ingest_last_flush_seconds", "The last audit batch's write", "gauge", s.last_flush_s)
+
+
+async def fleet_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The heartbeat, the scrape-time metrics and, with `[fleet] metrics_listen`, the metrics listener."""
+    config = app[CONFIG]
+    heartbeat = Heartbeat(app[RESOURCES], __version__)
+    heartbeat.start()
+    unregister = [metrics.register_sampled(lambda: _runtime_samples(app)), metrics.register_sampled(heartbeat.samples)]
+    runner: web.AppRunner | None = None
+    listen = config.fleet.metrics_listen
+    if listen is not None:
+        runner = web.AppRunner(create_metrics_app(config.fleet.metrics_allow), access_log=None, shutdown_timeout=2)
+        await runner.setup()
+        await web.TCPSite(runner, listen.host, listen.port).start()
+    yield
+    if runner is not None:
+        await runner.cleanup()
+    for undo in unregister:
+        undo()
+    await heartbeat.close()
+
+
 def create_app(
     config: Config,
     *,
@@ -102,6 +142,7 @@ def create_app(
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(backends_ctx)
     app.cleanup_ctx.append(meter_ctx)
+    app.cleanup_ctx.append(fleet_ctx)
     app.on_cleanup.append(lambda a: a[PANEL].close())
     add_routes(app)
     return app

@@ -19,6 +19,7 @@ from minio import Minio, MinioAdmin
 from minio.credentials.providers import StaticProvider
 from minio.error import MinioAdminException
 
+from bridge import metrics
 from bridge.backends.base import AccountInfo, AccountSpec, ConnectionReport, DeletionReport, Usage
 from bridge.backends.http_pool import pool_manager
 from bridge.backends.minio_errors import admin_error_code, map_minio_error, unless_gone
@@ -89,11 +90,16 @@ class MinioClients:
     async def call(self, server: ServerParams, fn: Callable[[], T], *, action: str) -> T:
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self.executor, fn)
-        except BackendError:
+            result = await loop.run_in_executor(self.executor, fn)
+        except BackendError as e:
+            metrics.storage_call("minio", e.code)
             raise
         except Exception as e:  # every failure becomes a BackendError sentence
-            raise map_minio_error(e, server.endpoint, action=action) from e
+            mapped = map_minio_error(e, server.endpoint, action=action)
+            metrics.storage_call("minio", mapped.code)
+            raise mapped from e
+        metrics.storage_call("minio", "ok")
+        return result
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)

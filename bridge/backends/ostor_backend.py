@@ -23,6 +23,7 @@ import certifi
 from minio import Minio
 from minio.error import S3Error
 
+from bridge import metrics
 from bridge.backends.base import AccountInfo, AccountSpec, ConnectionReport, DeletionReport, Usage
 from bridge.backends.http_pool import pool_manager
 from bridge.backends.ostor_client import (
@@ -123,9 +124,13 @@ class OstorClients:
     async def run(self, fn: Callable[[], T], *, endpoint: str, action: str) -> T:
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self.executor, fn)
+            result = await loop.run_in_executor(self.executor, fn)
         except Exception as e:  # every failure becomes a BackendError sentence
-            raise map_data_error(e, endpoint, action=action) from e
+            mapped = map_data_error(e, endpoint, action=action)
+            metrics.storage_call("ostor", mapped.code)
+            raise mapped from e
+        metrics.storage_call("ostor", "ok")
+        return result
 
     async def close(self) -> None:
         if self._session is not None:

@@ -27,6 +27,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from yarl import URL
 
+from bridge import metrics
 from bridge.backends.ostor_errors import (
     OstorNotFound,
     OstorProtocolError,
@@ -536,9 +537,14 @@ class OstorAdminClient:
             ) as resp:
                 status, headers, body = resp.status, dict(resp.headers), await resp.read()
         except Exception as e:  # every transport failure becomes a BackendError sentence
-            raise map_transport_error(e, self.endpoint, action=action) from e
+            mapped = map_transport_error(e, self.endpoint, action=action)
+            metrics.storage_call("ostor", mapped.code)
+            raise mapped from e
         if status >= 300:
-            raise map_gateway_error(parse_error(status, headers, body), self.endpoint, action=action)
+            refused = map_gateway_error(parse_error(status, headers, body), self.endpoint, action=action)
+            metrics.storage_call("ostor", refused.code)
+            raise refused
+        metrics.storage_call("ostor", "ok")
         return body
 
     # -- ostor-users ---------------------------------------------------------------------------------------------

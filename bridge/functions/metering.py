@@ -104,6 +104,11 @@ class Meter:
         self._deciding: set[int] = set()
 
     # -- ingest -------------------------------------------------------------------------------------------------
+    @property
+    def queued_events(self) -> int:
+        """Events received and not yet written (the ingest lag, in events)."""
+        return self._queued_events
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="s3bridge-meter")
 

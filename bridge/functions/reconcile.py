@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import structlog
 
+from bridge import metrics
 from bridge.backends.base import StorageBackend
 from bridge.backends.capabilities import AccountInventory
 from bridge.backends.directory import ServerDirectory
@@ -196,6 +197,9 @@ async def reconcile_server(
     for name in sorted(wanted - {f.subject for f in findings if f.repair == "delete_orphan"}):
         report.refused_deletes.append(f"'{name}' is not an orphan on server {serverid}: nothing deleted")
     report.seconds = time.monotonic() - started
+    metrics.RECONCILE_SECONDS.observe(report.seconds)
+    for kind, n in drift.counts(report.remaining).items():
+        metrics.DRIFT.labels(str(serverid), kind).set(n)
     await store.record_run(
         serverid,
         finished=resources.now(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from bridge import redact
+from bridge import metrics, redact
 from bridge.domain.params import ServerParams
 from bridge.errors import AuthError, BadParam, BadRequest, BridgeError, Busy, MissingParam, UnknownFunction
 from bridge.functions.panel.events import record_lifecycle
@@ -88,8 +89,30 @@ def parse_body(body: bytes) -> dict[str, Any]:
 
 
 async def module_call(request: web.Request) -> web.Response:
-    body = await request.read()
+    """`_module_call`, counted and timed by function and outcome (bridge/metrics.py)."""
     name = request.match_info["function"]
+    label = name if name in request.app[FUNCTIONS] else "other"
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        return await _module_call(request, name)
+    except BridgeError as e:
+        outcome = e.code
+        if isinstance(e, AuthError):
+            metrics.REFUSED.labels(e.code).inc()
+        elif isinstance(e, Busy):
+            metrics.OVERLOADED.labels(e.code).inc()
+        raise
+    except Exception:
+        outcome = "internal"
+        raise
+    finally:
+        metrics.CALLS.labels(label, outcome).inc()
+        metrics.CALL_SECONDS.labels(label, outcome).observe(time.perf_counter() - started)
+
+
+async def _module_call(request: web.Request, name: str) -> web.Response:
+    body = await request.read()
     try:
         await request.app[VERIFIER].verify(request.method, request.path, request.headers, body)
     except AuthError as e:
