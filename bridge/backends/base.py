@@ -47,6 +47,7 @@ class AccountSpec:
 class Usage:
     buckets: tuple[BucketUsage, ...]
     exact: bool  # False when a time budget cut the listing short (figures are a lower bound)
+    listed: bool = True  # False: the server's own current sizes (ostor's `?ostor-buckets`), no listing, no counts
 
     @property
     def bytes(self) -> int:

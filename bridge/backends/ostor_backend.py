@@ -390,7 +390,7 @@ class OstorBackend(OstorPanel):
         if user is None:
             return Usage((), True)
         mine, _ = await self._buckets_of(user)
-        return Usage(tuple(BucketUsage(b.name, b.size, 0, b.created) for b in mine), exact=True)
+        return Usage(tuple(BucketUsage(b.name, b.size, 0, b.created) for b in mine), exact=True, listed=False)
 
     async def delete_account(self, username: str) -> DeletionReport:
         """Every bucket the user owns by `owner_id` (all object versions), its limits, its accounts, then the user.
