@@ -37,6 +37,8 @@ class ShimResult:
     raw: str
     page: str | None = None
     php_errors: list[dict[str, Any]] = field(default_factory=list)
+    session: Any = None  # WHMCS's PHP session after the call ([] or {} when WHMCS ended it)
+    client_area_after: Any = None  # what ClientArea answered when WHMCS called it after a custom function
 
 
 def php_command(version: str | None = None) -> tuple[list[str], dict[str, str]]:
@@ -155,4 +157,6 @@ def _run(
         raw,
         data.get("page"),
         data.get("php_errors", []),
+        data.get("session"),
+        data.get("client_area_after"),
     )

@@ -182,10 +182,12 @@ def test_a_forged_form_without_the_token_changes_nothing(stack: PanelStack, site
     me.page.fill("#s3b-new-bucket", "forged")
     me.page.click("form:has(#s3b-new-bucket) button")
     me.page.wait_for_load_state()
-    assert "Invalid CSRF Protection Token" in me.page.content()
+    assert me.page.locator("#whmcs-login").count() == 1  # WHMCS ended the session and sent the client to login
     root = svc.s3(minio.access_key, minio.secret_key)
     assert f"{svc.username}--forged" not in [b["Name"] for b in root.list_buckets()["Buckets"]]
-    me.errors.clear()  # the 400 answer is logged by Chromium
+    me.page.goto(site.service_page(svc.serviceid))
+    assert "Access denied" in me.page.content()  # logged out: the service page is no longer theirs to see
+    me.errors.clear()  # the 403 answer is logged by Chromium
     me.close()
 
 
@@ -219,4 +221,27 @@ def test_arabic_is_right_to_left(stack: PanelStack, site: Site, browser: Any, mi
     tab_names = me.page.locator(".s3b-tabs .nav-link").all_inner_texts()
     assert tab_names[1] != "Buckets"  # translated
     me.shot("panel-buckets-arabic")
+    me.close()
+
+
+def test_the_overview_and_the_panel_page_are_rendered_by_smartybc_under_whmcs_security_policy(
+    stack: PanelStack, site: Site, browser: Any, minio: MinIO
+) -> None:
+    """WHMCS 8 renders module templates with SmartyBC 3.1 under its system security policy: templates/overview.tpl
+    on the service page and templates/panel.tpl after an action go through it (stand-in: rig/whmcs_standin/smarty.php)
+    and the customer still gets the daemon's page, intact."""
+    svc = stack.service()
+    me = Customer(browser, site, minio, svc)
+    part = me.page.locator(".whmcs-module-template")
+    assert part.get_attribute("data-template") == "templates/overview.tpl"
+    assert (part.get_attribute("data-engine") or "").startswith("SmartyBC 3.1.")
+    assert (part.get_attribute("data-engine") or "").endswith("Smarty_Security")
+    me.tab("buckets")
+    me.page.fill("#s3b-new-bucket", "viasmarty")
+    me.page.click("form:has(#s3b-new-bucket) button")
+    me.page.wait_for_selector(".s3b-result")
+    part = me.page.locator(".whmcs-module-template")
+    assert part.get_attribute("data-template") == "templates/panel.tpl"
+    assert (part.get_attribute("data-engine") or "").startswith("SmartyBC 3.1.")
+    assert me.page.inner_text(".s3b-result .alert").startswith("Done")
     me.close()

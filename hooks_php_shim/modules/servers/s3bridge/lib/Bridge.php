@@ -67,6 +67,9 @@ final class Bridge
     const NOT_REPEATABLE = ['ResetPassword'];
     const MAX_RETRY_AFTER = 10;
 
+    /** Set once a custom function answered with its own page: WHMCS then calls ClientArea and discards the answer. */
+    private static $pageAnswered = false;
+
     /** 'success' or the sentence WHMCS shows the admin. */
     public static function simple(string $function, array $params): string
     {
@@ -87,6 +90,9 @@ final class Bridge
     /** WHMCS's own overview stays; the module's output (with the storage tabs) is added below it. */
     public static function clientArea(array $params): array
     {
+        if (self::$pageAnswered) {
+            return [];  // WHMCS shows the custom function's page and throws this answer away: no daemon call
+        }
         $params = self::panelView($params);
         try {
             $html = (string) (self::forward('ClientArea', $params)['html'] ?? '');
@@ -104,8 +110,9 @@ final class Bridge
      */
     public static function panel(array $params): array
     {
+        self::$pageAnswered = true;
         $isPost = ($_SERVER['REQUEST_METHOD'] ?? '') === 'POST';
-        $source = $isPost ? $_POST : $_GET;
+        $source = self::formInput($isPost ? $_POST : $_GET);
         $action = is_string($source['s3action'] ?? null) ? (string) $source['s3action'] : '';
         $args = ['s3uid' => (string) ($params['username'] ?? '')];
         foreach (self::PANEL_FIELDS as $field) {
@@ -145,9 +152,10 @@ final class Bridge
     /** The tab and listing asked for, the CSRF token for the page's forms, and the page's own address. */
     private static function panelView(array $params): array
     {
-        foreach (self::PANEL_VIEW as $query => $key) {
-            if (is_string($_GET[$query] ?? null)) {
-                $params[$key] = substr((string) $_GET[$query], 0, 4096);
+        $query = self::formInput($_GET);
+        foreach (self::PANEL_VIEW as $name => $key) {
+            if (is_string($query[$name] ?? null)) {
+                $params[$key] = substr((string) $query[$name], 0, 4096);
             }
         }
         if (function_exists('generate_token')) {
@@ -161,6 +169,20 @@ final class Bridge
                 . '?action=productdetails&id=' . (int) ($params['serviceid'] ?? 0);
         }
         return $params;
+    }
+
+    /**
+     * Request input as the customer sent it. WHMCS entity-encodes $_GET, $_POST and $_REQUEST (htmlspecialchars)
+     * before a module runs, so `tom&jerry.txt` arrives as `tom&amp;jerry.txt`: decoded here, once, at any depth.
+     */
+    private static function formInput(array $input): array
+    {
+        $decoded = [];
+        foreach ($input as $key => $value) {
+            $decoded[$key] = is_array($value) ? self::formInput($value)
+                : (is_string($value) ? html_entity_decode($value, ENT_QUOTES | ENT_HTML5, 'UTF-8') : $value);
+        }
+        return $decoded;
     }
 
     /** Label => HTML (printed raw by WHMCS; the daemon escapes). Adds the cron's last failure when there is one. */
