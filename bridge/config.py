@@ -32,6 +32,16 @@ class Listen:
 
 
 @dataclass(frozen=True)
+class ListenerLimits:
+    """What one listener lets a connection do before it has proven anything (README "Public listeners")."""
+
+    header_timeout: float = 10.0  # seconds from connecting (or the previous answer) to a complete request head
+    body_timeout: float = 30.0  # seconds to receive a request's whole body
+    max_connections: int = 1024  # open connections at once; more are closed as they arrive
+    keepalive_timeout: float = 15.0  # an idle kept-alive connection is closed after this
+
+
+@dataclass(frozen=True)
 class DaemonConfig:
     listen: Listen
     secrets: tuple[str, ...]
@@ -41,6 +51,7 @@ class DaemonConfig:
     # Keys sealing pending secrets in the database (first seals, all open); empty: derived from `secrets`.
     state_keys: tuple[str, ...] = ()
     lock_wait: float = 60.0  # seconds a call waits for another daemon's call on the same service
+    limits: ListenerLimits = ListenerLimits(max_connections=4096)  # the shim's listener
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,7 @@ class ApiConfig:
     search_budget: float = 2.0  # seconds a substring search of get_files may spend before it says it stopped
     presign_expiry: int = 300  # seconds a presigned download URL or upload form stays valid
     max_upload_bytes: int = 5 * 1024**3  # the largest object a presigned upload form accepts (S3's single PUT)
+    limits: ListenerLimits = ListenerLimits()
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,7 @@ class MeterConfig:
     queue_dir: str = "/var/lib/minio/s3bridge-audit"  # on the MinIO host: where MinIO keeps entries while we are down
     queue_size: int = 1_000_000  # entries MinIO may keep there (batches of batch_size)
     batch_size: int = 100  # entries per POST
+    limits: ListenerLimits = ListenerLimits(max_connections=256, body_timeout=60.0)
 
     @property
     def endpoint(self) -> str:
@@ -213,6 +226,20 @@ def parse_listen(value: str, section: _Section) -> Listen:
     return Listen(host=host.strip("[]"), port=int(port_s))
 
 
+LIMIT_KEYS = {"header_timeout", "body_timeout", "max_connections", "keepalive_timeout"}
+
+
+def parse_limits(section: _Section, default: ListenerLimits) -> ListenerLimits:
+    """A listener's limits from its section (`header_timeout`, `body_timeout`, `max_connections`,
+    `keepalive_timeout`), each defaulting to the listener's own default."""
+    return ListenerLimits(
+        header_timeout=section.positive("header_timeout", float, default.header_timeout),
+        body_timeout=section.positive("body_timeout", float, default.body_timeout),
+        max_connections=section.positive("max_connections", int, default.max_connections),
+        keepalive_timeout=section.positive("keepalive_timeout", float, default.keepalive_timeout),
+    )
+
+
 def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
     unknown = sorted(set(data) - {"daemon", "whmcs_db", "backend", "api", "whmcs_api", "meter", "fleet"})
     if unknown:
@@ -222,7 +249,8 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         _table(data, "daemon", source, required=True),
         "daemon",
         source,
-        {"listen", "secrets", "shutdown_timeout", "log_level", "email_templates", "state_keys", "lock_wait"},
+        {"listen", "secrets", "shutdown_timeout", "log_level", "email_templates", "state_keys", "lock_wait"}
+        | LIMIT_KEYS,
     )
     listen = parse_listen(d.get("listen", str, "127.0.0.1:8750"), d)
     secrets = d.get("secrets", list, required=True)
@@ -257,6 +285,7 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         email_templates=email_templates,
         state_keys=tuple(state_keys),
         lock_wait=d.positive("lock_wait", float, 60.0),
+        limits=parse_limits(d, DaemonConfig.limits),
     )
 
     w = _Section(
@@ -316,12 +345,13 @@ def _api(data: dict[str, Any], source: str) -> ApiConfig | None:
     if "api" not in data:
         return None
     a = _Section(_table(data, "api", source, required=True), "api", source,
-                 {"listen", "search_budget", "presign_expiry", "max_upload_bytes"})  # fmt: skip
+                 {"listen", "search_budget", "presign_expiry", "max_upload_bytes"} | LIMIT_KEYS)  # fmt: skip
     return ApiConfig(
         listen=parse_listen(a.get("listen", str, required=True), a),
         search_budget=a.positive("search_budget", float, 2.0),
         presign_expiry=a.positive("presign_expiry", int, 300),
         max_upload_bytes=a.positive("max_upload_bytes", int, 5 * 1024**3),
+        limits=parse_limits(a, ApiConfig.limits),
     )
 
 
@@ -354,7 +384,8 @@ def parse_meter(data: dict[str, Any], source: str) -> MeterConfig:
         _table(data, "meter", source, required=False),
         "meter",
         source,
-        {"listen", "url", "flush_interval", "flush_events", "dedupe_hours", "queue_dir", "queue_size", "batch_size"},
+        {"listen", "url", "flush_interval", "flush_events", "dedupe_hours", "queue_dir", "queue_size", "batch_size"}
+        | LIMIT_KEYS,
     )
     if "listen" not in m.data:
         return MeterConfig()
@@ -376,6 +407,7 @@ def parse_meter(data: dict[str, Any], source: str) -> MeterConfig:
         queue_dir=queue_dir,
         queue_size=m.positive("queue_size", int, 1_000_000),
         batch_size=m.positive("batch_size", int, 100),
+        limits=parse_limits(m, MeterConfig.limits),
     )
 
 

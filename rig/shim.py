@@ -116,10 +116,12 @@ def run_hook(
     extra_env: dict[str, str] | None = None,
     php: str | None = None,
     timeout: float = 120,
+    config: dict[str, Any] | None = None,
 ) -> ShimResult:
-    """Run the callbacks the module's hooks.php registers for `hook`, as WHMCS's cron would (with [])."""
+    """Run the callbacks the module's hooks.php registers for `hook`, as WHMCS's cron would (with []); `config`:
+    the whole config.php instead of url and secret."""
     req = {"hook": hook, "vars": vars_ or {}, "module_debug": True}
-    return _run(req, url=url, secret=secret, extra_env=extra_env, php=php, timeout=timeout)
+    return _run(req, url=url, secret=secret, extra_env=extra_env, php=php, timeout=timeout, config=config)
 
 
 def _run(
@@ -130,8 +132,9 @@ def _run(
     extra_env: dict[str, str] | None,
     php: str | None,
     timeout: float,
+    config: dict[str, Any] | None = None,
 ) -> ShimResult:
-    request["module_dir"] = str(install_module(url, secret))
+    request["module_dir"] = str(install_module(url, secret, config=config))
     command, php_env = php_command(php)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("S3BRIDGE_", "STANDIN_"))}
     env.update({**php_env, **(extra_env or {})})

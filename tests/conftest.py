@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import secrets
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -122,19 +124,30 @@ class Daemon:
         return self.log_path.read_text(errors="replace")
 
 
-def start_daemon(cfg: dict[str, Any]) -> Daemon:
+def start_daemon(cfg: dict[str, Any], *, only: str = "", open_files: tuple[int, int] | None = None) -> Daemon:
+    """`s3bridge serve` in a process of its own (`only`: `--only <listener>`; `open_files`: its RLIMIT_NOFILE
+    soft and hard limits, as systemd's LimitNOFILE sets them)."""
     path = write_config(cfg)
     log_path = path.parent / "daemon.log"
     out = log_path.open("ab")
+
+    def limit_files() -> None:
+        if open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, open_files)
+
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bridge", "serve", "--config", str(path)], stdout=out, stderr=subprocess.STDOUT, cwd=REPO
-    )
-    listen = cfg["daemon"]["listen"]
+        [sys.executable, "-m", "bridge", "serve", "--config", str(path), *(["--only", only] if only else [])],
+        stdout=out, stderr=subprocess.STDOUT, cwd=REPO, preexec_fn=limit_files,
+    )  # fmt: skip
+    listen = cfg[only]["listen"] if only in ("api", "meter") else cfg["daemon"]["listen"]
     url = f"http://{listen}"
 
     def healthy() -> bool:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
-            return bool(r.status == 200)
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
+                return bool(r.status == 200)
+        except urllib.error.HTTPError as e:
+            return e.code == 404 and only == "api"  # the [api] listener has no health route: it answers
 
     if not listen.startswith("unix:"):
         wait_until(healthy, 30, "s3bridge daemon", proc, log_path)

@@ -28,6 +28,7 @@ from tests.whmcs import Service, next_id
 
 API_IDENTIFIER = "standin-identifier-5f1c"
 API_SECRET = "canary-whmcs-api-secret-9d2e7b"  # must never appear in a log
+API_ACCESS_KEY = "canary-whmcs-access-key-51c0"  # WHMCS's $api_access_key: past API IP Access Restriction
 
 
 @dataclass
@@ -162,10 +163,11 @@ def start_panel_stack(mariadb: MariaDB, database: str, minio: MinIO) -> Iterator
     cfg = make_config(mariadb, database)
     cfg["api"] = {"listen": f"127.0.0.1:{api_port}", "search_budget": 1.0}
     cfg["whmcs_api"] = {"url": f"http://127.0.0.1:{php_port}/api.php", "identifier": API_IDENTIFIER,
-                        "secret": API_SECRET}  # fmt: skip
+                        "secret": API_SECRET, "accesskey": API_ACCESS_KEY}  # fmt: skip
     daemon = start_daemon(cfg)
     try:
-        with whmcs_api(mariadb, database, daemon.url, CANARY_HMAC, API_IDENTIFIER, API_SECRET, php_port) as php:
+        with whmcs_api(mariadb, database, daemon.url, CANARY_HMAC, API_IDENTIFIER, API_SECRET, php_port,
+                       access_key=API_ACCESS_KEY) as php:  # fmt: skip
             stack = PanelStack(daemon, f"http://127.0.0.1:{api_port}", php.proc, mariadb, database, minio, serverid)
             stack.daemon_config_path = write_config(cfg)
             yield stack

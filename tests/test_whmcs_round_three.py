@@ -5,18 +5,23 @@ rig/whmcs_standin/ with its source; each test failed on the module before its fi
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 
-from rig.paths import STANDIN
-from rig.services import MariaDB, MinIO
+from bridge.config import WhmcsApiConfig
+from bridge.whmcs.api_client import ACTIONS, WhmcsApi, WhmcsApiError
+from rig.panel_sites import encrypted, whmcs_api
+from rig.paths import REPO, STANDIN
+from rig.services import MariaDB, MinIO, free_port
 from rig.shim import ShimResult, php_command
 from tests.dom import Dom
-from tests.panel_rig import PanelStack, start_panel_stack
+from tests.panel_rig import API_ACCESS_KEY, API_IDENTIFIER, API_SECRET, PanelStack, start_panel_stack
 from tests.whmcs import Service
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
@@ -190,3 +195,94 @@ def test_a_refused_action_shows_the_customer_why(stack: PanelStack, name: str) -
     assert "internal error" not in text.lower(), text
     assert "That did not work" in text, text[-300:]
     assert f"'{name}'" in text  # the sentence names what was refused
+
+
+# 7. Pages and messages ------------------------------------------------------------------------------------------
+
+
+def set_setting(stack: PanelStack, setting: str, value: str) -> None:
+    stack.sql(
+        "INSERT INTO tblconfiguration (setting, value, created_at, updated_at) VALUES (%s, %s, NOW(), NOW())"
+        " ON DUPLICATE KEY UPDATE value = VALUES(value)",
+        (setting, value),
+    )
+
+
+def test_the_return_url_after_an_upload_comes_from_whmcs_system_url_behind_a_tls_proxy(stack: PanelStack) -> None:
+    """Behind a TLS-terminating proxy PHP sees plain HTTP (no HTTPS variable): the page's own address comes from
+    WHMCS's System URL, not from HTTP_HOST and HTTPS."""
+    svc = stack.service()
+    set_setting(stack, "SystemURL", "https://billing.example.com/whmcs/")
+    db = {"STANDIN_DB_DSN": f"mysql:host=127.0.0.1;port={stack.mariadb.port};dbname={stack.database}",
+          "STANDIN_DB_USER": "root", "STANDIN_DB_PASSWORD": stack.mariadb.root_password}  # fmt: skip
+    request = {"method": "GET", "get": {"s3tab": "files"},
+               "server": {"HTTP_HOST": "billing.example.com", "REQUEST_URI": "/whmcs/clientarea.php"}}  # fmt: skip
+    try:
+        r = svc.call("ClientArea", session={"uid": svc.clientid}, shim={"request": request, "db_env": db})
+    finally:
+        stack.sql("DELETE FROM tblconfiguration WHERE setting = 'SystemURL'")
+    assert r.exception is None, r.exception
+    sent = r.module_log[0]["request"]
+    assert sent["bridge_return_url"] == (
+        f"https://billing.example.com/whmcs/clientarea.php?action=productdetails&id={svc.serviceid}"
+    )
+
+
+def test_a_client_never_sees_the_daemons_address_and_an_admin_still_does(stack: PanelStack) -> None:
+    port = free_port()
+    svc = Service(stack.minio, f"http://127.0.0.1:{port}", "s" * 32, serverid=stack.serverid)
+    page = svc.call("ClientArea", session={"uid": svc.clientid}, apply_effects=False)
+    shown = page.returned["templateVariables"]["s3bridge_html"]["text"]
+    assert f"127.0.0.1:{port}" not in shown
+    assert "not available" in shown
+    assert f"127.0.0.1:{port}" in page.module_log[0]["response"]["error"]  # the detail is in the module log
+    action = client_post(svc, "ResetPassword", {})
+    assert f"127.0.0.1:{port}" not in action.returned
+    assert "not available" in action.returned
+    admin = svc.call("ResetPassword", session={"adminid": 1}, apply_effects=False, shim={"context": "admin"})
+    assert f"s3bridge daemon unreachable at 127.0.0.1:{port}" in admin.returned
+
+
+# 6. The daemon's API credential ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api_site(mariadb: MariaDB, whmcs_db: str) -> Iterator[Any]:
+    """The stand-in api.php with an access key set and a role allowing only DecryptPassword."""
+    with whmcs_api(mariadb, whmcs_db, "http://127.0.0.1:1", "s" * 32, API_IDENTIFIER, API_SECRET,
+                   access_key=API_ACCESS_KEY, role_actions=("DecryptPassword",)) as site:  # fmt: skip
+        yield site
+
+
+async def api_call(site: Any, action: str, accesskey: str = "", **fields: Any) -> dict[str, Any]:
+    cfg = WhmcsApiConfig(url=f"{site.url}/api.php", identifier=API_IDENTIFIER, secret=API_SECRET, accesskey=accesskey)
+    async with aiohttp.ClientSession() as session:
+        return await WhmcsApi(cfg, session).call(action, **fields)
+
+
+async def test_api_php_refuses_a_caller_outside_the_ip_restriction_and_says_what_to_do(api_site: Any) -> None:
+    """WHMCS answers "Invalid IP" to an address not in API IP Access Restriction unless the access key is sent; the
+    daemon's error names both ways in."""
+    with pytest.raises(WhmcsApiError, match=r"Invalid IP 127\.0\.0\.1; allow .*API IP Access Restriction.*accesskey"):
+        await api_call(api_site, "DecryptPassword", password2=encrypted("x"))
+    answer = await api_call(api_site, "DecryptPassword", accesskey=API_ACCESS_KEY, password2=encrypted("p4ss"))
+    assert answer["password"] == "p4ss"
+
+
+async def test_api_php_refuses_an_action_the_role_does_not_allow_and_names_the_role_needed(api_site: Any) -> None:
+    with pytest.raises(WhmcsApiError, match=r"Invalid Permissions.*must allow AddOrder, AddCancelRequest, Modul"):
+        await api_call(api_site, "AddCancelRequest", accesskey=API_ACCESS_KEY, serviceid=1, type="Immediate")
+
+
+def test_the_readme_names_exactly_the_api_actions_the_daemon_calls() -> None:
+    called = set(re.findall(r'\.call\(\s*"([A-Za-z]+)"', "".join(
+        p.read_text() for p in (REPO / "bridge").rglob("*.py") if "backends" not in p.parts)))  # fmt: skip
+    called |= {"DecryptPassword"} if "def decrypt" in (REPO / "bridge/whmcs/api_client.py").read_text() else set()
+    assert called == set(ACTIONS)
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("### The WHMCS API credential") :]
+    section = section[: section.index("\n## ")] if "\n## " in section else section
+    assert set(re.findall(r"`([A-Z][A-Za-z]+)`", section)) >= set(ACTIONS)
+    assert "API IP Access Restriction" in section
+    assert "$api_access_key" in section
+    assert "DecryptPassword" in section

@@ -24,10 +24,11 @@ from bridge.backends.base import AccountInfo, AccountSpec, ConnectionReport, Del
 from bridge.backends.http_pool import pool_manager
 from bridge.backends.minio_errors import admin_error_code, map_minio_error, unless_gone
 from bridge.backends.panel_storage import MinioPanel
-from bridge.backends.s3_data import credentials_work, empty_and_remove, ensure_bucket, measure
+from bridge.backends.s3_data import ObjectsRetained, credentials_work, empty_and_remove, ensure_bucket, measure
 from bridge.config import BackendSettings
 from bridge.domain.drift import StoredAccount
 from bridge.domain.naming import owns_bucket
+from bridge.domain.object_lock import RetainedVersion, retained_sentence
 from bridge.domain.params import ServerParams
 from bridge.domain.policies import PolicyKind
 from bridge.domain.values import BucketUsage
@@ -315,9 +316,16 @@ class MinioBackend(MinioPanel):
         objects = 0
         where = f"MinIO at {self.server.endpoint}"
         buckets = await self._own_buckets(username)
+        retained: list[RetainedVersion] = []
         for name, _ in buckets:
             assert owns_bucket(username, name)
-            objects += await self._call(lambda n=name: empty_and_remove(self.s3, n, where), "delete bucket")  # type: ignore[misc]
+            try:
+                objects += await self._call(lambda n=name: empty_and_remove(self.s3, n, where), "delete bucket")  # type: ignore[misc]
+            except ObjectsRetained as e:
+                retained.extend(e.versions)
+        if retained:  # the user stays, disabled, so the account and its remaining buckets are still one thing
+            await self.set_enabled(username, False)
+            raise ObjectsRetained(retained_sentence(retained, where, username), tuple(retained))
 
         user_removed = await self._call(
             lambda: unless_gone(lambda: self.admin.user_remove(username), _NO_SUCH_USER), "admin remove user"

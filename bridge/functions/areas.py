@@ -23,6 +23,7 @@ from bridge.functions.limits import describe_limits, held_note, limits_sentence
 from bridge.functions.ownership import authorize
 from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Decision, Disk, Traffic
 from bridge.views.render import render_admin_tab, render_client_area
+from bridge.whmcs.drift_store import DriftStore
 from bridge.whmcs.meter_store import MeterStore, month_totals
 from bridge.whmcs.panel_store import PanelStore
 from bridge.whmcs.view_store import LatestUsage, ViewStore
@@ -141,6 +142,21 @@ def _clamp_note(target: Target, latest: LatestUsage) -> str:
     )
 
 
+async def _drift_note(resources: Resources, target: Target) -> str:
+    """The server's drift count from its last reconcile (WHMCS's daily cron, or `s3bridge reconcile`)."""
+    serverid = target.server.server_id or 0
+    last = await DriftStore(resources.db).last_run(serverid)
+    if last is None:
+        return ""
+    finished, findings = last
+    if not findings:
+        return f"Reconcile {finished:%Y-%m-%d %H:%M} UTC: WHMCS and the storage server agree"
+    return (
+        f"Reconcile {finished:%Y-%m-%d %H:%M} UTC: {findings} finding{'s' if findings != 1 else ''} on this server"
+        f" (see `s3bridge reconcile --server {serverid}`)"
+    )
+
+
 async def admin_tab(resources: Resources, params: Params) -> Outcome:
     target = target_of(resources, params)
     rec = await resources.records.get(target.serviceid)
@@ -181,6 +197,10 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
                 f"{len(unread)} usage statistics object{'s' if len(unread) > 1 else ''} on this server could not be"
                 f" read and {'are' if len(unread) > 1 else 'is'} kept on the gateway, not billed: {shown}"
             )
+    drift_note = await _drift_note(resources, target)
+    retained = ""
+    if rec.state == "retained":
+        retained = "Terminate could not finish: " + (await ViewStore(resources.db).retained_note(target.serviceid))
     policy_name = info.policy if info else ""
     kind: Literal["standard", "limited", "unknown"] = rec.policy if policy_name else "unknown"  # what the bridge set
     view = AdminTabView(
@@ -195,7 +215,20 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
         disk=_disk(target, latest),
         buckets=buckets,
         state=rec.state,
-        notes=tuple(n for n in (problem, limits_note, held, *left, traffic_note, _clamp_note(target, latest)) if n),
+        notes=tuple(
+            n
+            for n in (
+                retained,
+                problem,
+                limits_note,
+                held,
+                *left,
+                traffic_note,
+                _clamp_note(target, latest),
+                drift_note,
+            )
+            if n
+        ),
         traffic_month=(await _traffic(resources, target.serviceid))[1],
         decision=await _decision(resources, target.serviceid),
     )

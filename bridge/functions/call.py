@@ -63,8 +63,12 @@ def target_of(resources: Resources, params: Params) -> Target:
 async def require_account(resources: Resources, target: Target) -> ServiceRecord:
     """The service's record; NoAccount when it has no storage account (never created, terminated, or half made)."""
     rec = await resources.records.get(target.serviceid)
-    if rec is None or rec.state in ("terminated", "creating"):
-        what = "is still being created; run Create again" if rec and rec.state == "creating" else "does not exist"
+    if rec is None or rec.state in ("terminated", "creating", "retained"):
+        what = {
+            "creating": "is still being created; run Create again",
+            "retained": "was terminated except for data under Object Lock retention (see the admin tab); it stays"
+            " disabled until Terminate can finish",
+        }.get(rec.state if rec else "", "does not exist")
         raise NoAccount(f"the storage account of service {target.serviceid} {what}")
     return rec
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bridge.backends.base import BackendFactory
+from bridge.config import MeterConfig
 from bridge.domain.params import Params
 from bridge.views.emails import Mailer
 from bridge.whmcs.db import Database
@@ -35,7 +36,9 @@ class Resources:
     pending: PendingSecrets  # sealed in the database, seen by every daemon
     now: Callable[[], datetime] = utcnow
     usage_budget_s: float = 10.0  # exact listings in a call stop here and say so
-    meter: Meter | None = None  # traffic metering, when the config has a [meter] section
+    meter: Meter | None = None  # the audit batch writer, when this process runs the [meter] listener
+    meter_config: MeterConfig | None = None  # the config's [meter] section (whichever process runs the listener)
+    meter_secrets: tuple[str, ...] = ()  # the daemon's secrets: the audit tokens derive from the first
     orphan_grace: timedelta = timedelta(hours=72)  # reconcile: an orphan's data waits this long ([fleet])
 
 

@@ -13,6 +13,7 @@ import structlog
 from bridge import redact
 from bridge.backends.base import AccountSpec
 from bridge.backends.capabilities import AccessKeys, StorageQuotas, TrafficStatistics
+from bridge.backends.s3_data import ObjectsRetained
 from bridge.domain import effects, naming, policies
 from bridge.domain.naming import NamingError
 from bridge.domain.params import Params, require_str
@@ -27,6 +28,7 @@ from bridge.functions.ownership import authorize, is_admin
 from bridge.whmcs import audit
 from bridge.whmcs.panel_store import PanelStore
 from bridge.whmcs.records import ServiceRecord, UsernameTaken
+from bridge.whmcs.view_store import RETAINED_OUTCOME
 
 USERNAME_ATTEMPTS = 10
 
@@ -247,7 +249,19 @@ async def terminate_account(resources: Resources, params: Params) -> Outcome:
             if await target.backend.account_exists(rec.username):
                 await remove_module_quotas(target.backend, rec, user=True, buckets=True)
             await resources.records.update(target.serviceid, quota_gb=0, bucket_quota_gb=0)
-        report = await target.backend.delete_account(rec.username)
+        try:
+            report = await target.backend.delete_account(rec.username)
+        except ObjectsRetained as e:  # locked before policies denied Object Lock: the admin tab says so
+            await resources.records.update(target.serviceid, state="retained")
+            await audit.record(
+                resources.db,
+                request_id=str(structlog.contextvars.get_contextvars().get("request_id", "")),
+                action="TerminateAccount",
+                outcome=RETAINED_OUTCOME,
+                detail=e.message,
+                serviceid=target.serviceid,
+            )
+            raise
         await resources.records.update(target.serviceid, state="terminated")
         await resources.pending.drop(target.serviceid)
         message = f"account '{rec.username}' deleted: {report.buckets} bucket(s), {report.objects} object version(s)"

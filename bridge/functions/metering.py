@@ -339,18 +339,17 @@ async def enable_metering(resources: Resources, params: Params) -> Outcome:
     server = ServerParams.from_params(params)
     if server.server_id is None:
         raise MissingParam("serverid")
-    meter = resources.meter
-    if meter is None:
+    cfg = resources.meter_config
+    if cfg is None or not resources.meter_secrets:
         raise MeterOff(
             'traffic metering is off in the daemon\'s configuration: add a [meter] section with listen = "host:port"'
         )
     backend = resources.backend_for(server)
     if not isinstance(backend, AuditWebhook):
         raise Unsupported(f"{backend.name} has no audit webhook; its traffic comes from the usage statistics")
-    cfg = meter.config
     settings = {
         "endpoint": f"{cfg.endpoint}/v1/audit/{server.server_id}",
-        "auth_token": audit_token(meter.secrets[0], server.server_id),
+        "auth_token": audit_token(resources.meter_secrets[0], server.server_id),
         "queue_dir": server.option("audit_queue_dir", cfg.queue_dir),
         "queue_size": str(cfg.queue_size),
         "batch_size": str(cfg.batch_size),

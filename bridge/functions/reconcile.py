@@ -291,9 +291,9 @@ def server_of(resources: Resources, params: Params) -> ServerParams:
 
 async def reconcile(resources: Resources, params: Params) -> Outcome:
     """The `Reconcile` module function: WHMCS's daily cron and `s3bridge reconcile`."""
-    fix = str(params.get("fix") or "none")
+    fix = str(params.get("bridge_fix") or "none")
     if fix not in ("none", "safe"):
-        raise BadParam("fix", f"must be 'none' or 'safe', got {fix[:20]!r}")
+        raise BadParam("bridge_fix", f"must be 'none' or 'safe', got {fix[:20]!r}")
     raw_delete = params.get("delete") or []
     if not isinstance(raw_delete, list) or not all(isinstance(x, str) for x in raw_delete):
         raise BadParam("delete", "must be a list of account names, each typed to confirm deleting its data")

@@ -16,7 +16,8 @@ from bridge.domain.params import ServerParams
 from bridge.errors import AuthError, BadParam, BadRequest, BridgeError, Busy, MissingParam, UnknownFunction
 from bridge.functions.panel.events import record_lifecycle
 from bridge.logs import get_logger
-from bridge.web.appkeys import ADMISSION, DB, FUNCTIONS, RESOURCES, VERIFIER
+from bridge.web.appkeys import ADMISSION, BODY_TIMEOUT, DB, FUNCTIONS, RESOURCES, VERIFIER
+from bridge.web.guard import BodyTimeout, loads_bounded, read_body
 from bridge.whmcs import audit
 
 log = get_logger("s3bridge.web")
@@ -61,6 +62,8 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     except BridgeError as e:
         log.info("call_failed", code=e.code, status=e.status, error=e.message)
         response = json_response(error_body(e), e.status)
+        if isinstance(e, BodyTimeout):
+            response.force_close()
         if isinstance(e, Busy):
             response.headers["Retry-After"] = str(e.retry_after)
     except Exception:
@@ -75,7 +78,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
 
 def parse_body(body: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(body)
+        data = loads_bounded(body)
     except (UnicodeDecodeError, ValueError) as e:
         raise BadRequest(f"request body is not valid JSON: {e}", code="bad_json") from None
     if not isinstance(data, dict):
@@ -112,7 +115,7 @@ async def module_call(request: web.Request) -> web.Response:
 
 
 async def _module_call(request: web.Request, name: str) -> web.Response:
-    body = await request.read()
+    body = await read_body(request, request.app[BODY_TIMEOUT])
     try:
         await request.app[VERIFIER].verify(request.method, request.path, request.headers, body)
     except AuthError as e:

@@ -75,6 +75,24 @@ class DriftStore:
             for sid, uid, pid, status, state, user, owner, policy in await self.db.run(q)
         ]  # fmt: skip
 
+    async def sync_rows(self, serverid: int) -> list[dict[str, Any]]:
+        """The server's live records with what Server Sync shows of their services: WHMCS's username and domain, the
+        client's e-mail, and when the account was made."""
+
+        def q(conn: Conn) -> list[dict[str, Any]]:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT s.username, s.access_key, s.created_at, COALESCE(h.username, '') AS whmcs_username,"
+                    " COALESCE(h.domain, '') AS domain, COALESCE(c.email, '') AS email"
+                    " FROM mod_s3bridge_services s LEFT JOIN tblhosting h ON h.id = s.serviceid"
+                    " LEFT JOIN tblclients c ON c.id = s.userid"
+                    " WHERE s.serverid = %s AND s.state IN ('active', 'suspended')",
+                    (serverid,),
+                )
+                return list(cur.fetchall())
+
+        return await self.db.run(q)
+
     async def whmcs_status(self, serviceid: int) -> str:
         """tblhosting.domainstatus of one service now ("" when WHMCS has no such service)."""
 
@@ -148,6 +166,19 @@ class DriftStore:
                 )
 
         await self.db.run(q)
+
+    async def last_run(self, serverid: int) -> tuple[datetime, int] | None:
+        """When reconcile last finished on this server (aware, UTC) and how many findings it left."""
+
+        def q(conn: Conn) -> tuple[datetime, int] | None:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT finished_at, findings FROM mod_s3bridge_reconcile_runs WHERE serverid = %s", (serverid,)
+                )
+                row = cur.fetchone()
+            return (aware(row["finished_at"]), int(row["findings"])) if row else None
+
+        return await self.db.run(q)
 
     async def count(self, serverid: int) -> int:
         """How many findings the last reconcile left on this server (the server's admin tab shows it)."""

@@ -33,6 +33,8 @@ define('WHMCS', true);
 define('CLIENTAREA', true);  // as WHMCS's clientarea.php does: the pages say their area
 require_once __DIR__ . '/whmcs_actions.php';
 require_once __DIR__ . '/smarty.php';
+require_once __DIR__ . '/Capsule.php';  // WHMCS\Database\Capsule and WHMCS\Config\Setting, as in WHMCS
+require_once __DIR__ . '/Setting.php';
 
 session_start();
 // WHMCS entity-encodes request input before any module code runs (issue 20 item 8; modules decode it themselves).

@@ -17,7 +17,8 @@
  *                   defines CLIENTAREA, the admin area ADMINAREA; "web" defines CLIENTAREA when the session holds a
  *                   client, else ADMINAREA when it holds an admin. WHMCS keeps the admin and the client in one
  *                   session ("Login as Client", DESIGN): a client page may see an adminid in it
- *   request         {"method": "GET"|"POST", "post": {...}, "get": {...}} the HTTP request (client_button default:
+ *   request         {"method": "GET"|"POST", "post": {...}, "get": {...}, "server": {...}} the HTTP request
+ *                   ("server": $_SERVER entries such as HTTP_HOST; client_button default:
  *                   a tokenless GET); WHMCS entity-encodes $_GET, $_POST and $_REQUEST before the module runs
  *   session         {"uid": N} or {"adminid": N}; a CSRF token is kept in it ("token", default random);
  *                   "permissions": [...] the logged-in user's permissions on the account (default: the owner's, all)
@@ -43,6 +44,7 @@ error_reporting(E_ALL);
 define('WHMCS', true);
 require_once __DIR__ . '/Capsule.php';
 require_once __DIR__ . '/Setting.php';
+require_once __DIR__ . '/Status.php';
 require_once __DIR__ . '/UsageBilling.php';
 require_once __DIR__ . '/smarty.php';
 
@@ -226,8 +228,9 @@ function standin_params(string $function, array $given): array
         $params['serverport'] = is_numeric($port) && (int) $port > 0 ? (int) $port
             : $meta[$secure ? 'DefaultSSLPort' : 'DefaultNonSSLPort'];
     }
-    if ($function === 'MetricProvider') {
-        // Server::getMetricProvider(): the module's server params (docs: Usage Metrics sample), no service keys.
+    if ($function === 'MetricProvider' || $function === 'ListAccounts') {
+        // Server::getMetricProvider() and the Server Sync Tool: the server's params (docs: Usage Metrics sample,
+        // Server Sync), no service keys.
         return array_filter($params, function ($key): bool {
             return strpos((string) $key, 'server') === 0;
         }, ARRAY_FILTER_USE_KEY);
@@ -314,6 +317,10 @@ if (in_array($context, ['client', 'client_button'], true) || ($context === 'web'
 $request = (array) ($input['request'] ?? []);
 // Client custom buttons are plain GET links without a token (DESIGN "Client custom buttons").
 $_SERVER['REQUEST_METHOD'] = $context === 'cron' ? null : (string) ($request['method'] ?? 'GET');
+// The web server's variables of the request (e.g. HTTP_HOST, HTTPS: unset behind a TLS-terminating proxy).
+foreach ((array) ($request['server'] ?? []) as $key => $value) {
+    $_SERVER[(string) $key] = (string) $value;
+}
 // WHMCS entity-encodes request input before any module code runs (issue 20 item 8: modules decode $_POST for
 // this reason): htmlspecialchars(ENT_QUOTES) on every value at any depth.
 $_POST = WhmcsStandin::encode((array) ($request['post'] ?? []));

@@ -203,7 +203,7 @@ async def target(ctx: PanelContext, p: dict[str, Any]) -> Target:
         raise PanelError(f"several accounts are named {s3uid!r} (on different servers); pass the client id as id")
     account = accounts[0]
     record = await ctx.res.records.get(account.serviceid)
-    if record is None or not record.exists or record.state == "creating":
+    if record is None or not record.exists or record.state in ("creating", "retained"):
         raise account_not_found()
     params = await params_of(ctx, account.serviceid)
     return Target(account, record, params, target_of(ctx.res, params))

@@ -77,7 +77,7 @@ final class Bridge
             self::forward($function, $params);
             return 'success';
         } catch (\Throwable $e) {
-            return $e->getMessage();
+            return self::shown($e);
         }
     }
 
@@ -97,7 +97,7 @@ final class Bridge
         try {
             $html = (string) (self::forward('ClientArea', $params)['html'] ?? '');
         } catch (\Throwable $e) {
-            $html = '<div class="alert alert-warning">' . htmlspecialchars($e->getMessage(), ENT_QUOTES) . '</div>';
+            $html = '<div class="alert alert-warning">' . htmlspecialchars(self::shown($e), ENT_QUOTES) . '</div>';
         }
         return ['tabOverviewModuleOutputTemplate' => 'templates/overview.tpl',
             'templateVariables' => ['s3bridge_html' => new Html($html)]];
@@ -131,7 +131,7 @@ final class Bridge
             $result = (array) self::forward('Panel', $params);
         } catch (\Throwable $e) {
             return self::panelPage('<div class="alert alert-danger" role="alert">'
-                . htmlspecialchars($e->getMessage(), ENT_QUOTES) . '</div>');
+                . htmlspecialchars(self::shown($e), ENT_QUOTES) . '</div>');
         }
         $envelope = (array) ($result['envelope'] ?? []);
         $url = is_string($envelope['url'] ?? null) ? $envelope['url'] : '';
@@ -161,14 +161,43 @@ final class Bridge
         if (function_exists('generate_token')) {
             $params['bridge_csrf_token'] = (string) generate_token('plain');
         }
+        $system = self::systemUrl();
         $host = (string) ($_SERVER['HTTP_HOST'] ?? '');
-        if ($host !== '' && preg_match('/^[A-Za-z0-9.:\[\]-]+$/', $host)) {
+        if ($system !== '') {  // WHMCS's System URL: right behind a TLS-terminating proxy, where HTTPS is unset
+            $params['bridge_return_url'] = $system . 'clientarea.php?action=productdetails&id='
+                . (int) ($params['serviceid'] ?? 0);
+        } elseif ($host !== '' && preg_match('/^[A-Za-z0-9.:\[\]-]+$/', $host)) {
             $https = !empty($_SERVER['HTTPS']) && $_SERVER['HTTPS'] !== 'off';
             $path = (string) parse_url((string) ($_SERVER['REQUEST_URI'] ?? '/clientarea.php'), PHP_URL_PATH);
             $params['bridge_return_url'] = ($https ? 'https' : 'http') . '://' . $host . $path
                 . '?action=productdetails&id=' . (int) ($params['serviceid'] ?? 0);
         }
         return $params;
+    }
+
+    /** WHMCS's System URL (General Settings; tblconfiguration `SystemURL`) with a trailing slash, or '' if unset. */
+    private static function systemUrl(): string
+    {
+        try {
+            $url = trim((string) \WHMCS\Config\Setting::getValue('SystemURL'));
+        } catch (\Throwable $e) {
+            return '';
+        }
+        return preg_match('#^https?://[^\s"\'<>?\#]+$#', $url) ? rtrim($url, '/') . '/' : '';
+    }
+
+    /**
+     * What a client is shown when a call failed: a daemon that was not reached is the operator's problem, named in
+     * the module log (and to admins); the client gets a plain sentence. Refusals (the daemon's own sentences) and
+     * everything admins and the cron see stay as they are.
+     */
+    private static function shown(\Throwable $e): string
+    {
+        if (self::area() === 'client' && $e->getCode() === BridgeException::UNREACHED) {
+            return 'The storage service is not available at the moment. Nothing was changed; please try again in a'
+                . ' few minutes, and contact support if this goes on.';
+        }
+        return $e->getMessage();
     }
 
     /**
@@ -215,6 +244,29 @@ final class Bridge
         return is_array($answer['admin'] ?? null) ? $answer['admin'] : $default;
     }
 
+    /** Server Sync: ['success' => bool, 'accounts' => [...]] or ['success' => false, 'error' => sentence]. */
+    public static function listAccounts(array $params): array
+    {
+        try {
+            $accounts = (array) (self::forward('ListAccounts', $params)['accounts'] ?? []);
+        } catch (\Throwable $e) {
+            return ['success' => false, 'error' => $e->getMessage()];
+        }
+        $suspended = class_exists('WHMCS\\Service\\Status') ? \WHMCS\Service\Status::SUSPENDED : 'Suspended';
+        $active = class_exists('WHMCS\\Service\\Status') ? \WHMCS\Service\Status::ACTIVE : 'Active';
+        $rows = [];
+        foreach ($accounts as $a) {
+            $a = (array) $a;
+            $row = [];
+            foreach (['email', 'username', 'domain', 'uniqueIdentifier', 'product', 'primaryip', 'created'] as $k) {
+                $row[$k] = (string) ($a[$k] ?? '');
+            }
+            $row['status'] = ($a['status'] ?? '') === 'Suspended' ? $suspended : $active;
+            $rows[] = $row;
+        }
+        return ['success' => true, 'accounts' => $rows];
+    }
+
     /** The daily job (cron only): the daemon fills what WHMCS leaves out of $params from tblservers. */
     public static function usageUpdate(array $params): string
     {
@@ -225,19 +277,52 @@ final class Bridge
     public static function cron(): void
     {
         $unreached = [];
+        foreach (self::cronServers() as $params) {
+            self::fromCron('EnforceLimits', $params, $unreached);
+        }
+    }
+
+    /**
+     * DailyCronJob: reconcile every enabled server (findings on the admin tab and the fleet console). config.php's
+     * 'reconcile' => 'off' turns it off; 'reconcile_fix' => 'safe' also applies the safe repairs (state and policy
+     * as WHMCS says). Deleting an orphan's data is never done from the cron.
+     */
+    public static function dailyCron(): void
+    {
+        try {
+            $config = self::config();
+        } catch (\Throwable $e) {
+            return; // the 5-minute cron reports an unreadable configuration on the admin tab
+        }
+        $mode = strtolower((string) ($config['reconcile'] ?? 'daily'));
+        if ($mode === 'off') {
+            return;
+        }
+        $fix = ($config['reconcile_fix'] ?? 'none') === 'safe' ? 'safe' : 'none';
+        $unreached = [];
+        foreach (self::cronServers() as $params) {
+            self::fromCron('Reconcile', $params + ['bridge_fix' => $fix], $unreached);
+        }
+    }
+
+    /** The $params WHMCS would build for each enabled server of this module. */
+    private static function cronServers(): array
+    {
+        $out = [];
         $servers = \WHMCS\Database\Capsule::table('tblservers')->where('type', 's3bridge')->where('disabled', 0)->get();
         foreach ($servers as $server) {
             // tblservers holds HTML-encoded text; WHMCS decodes it before building $params, and so do we.
             $text = function (string $column) use ($server): string {
                 return html_entity_decode((string) $server->$column, ENT_QUOTES, 'UTF-8');
             };
-            self::fromCron('EnforceLimits', ['serverid' => (int) $server->id,
+            $out[] = ['serverid' => (int) $server->id,
                 'serverhostname' => $text('hostname') !== '' ? $text('hostname') : $text('ipaddress'),
                 'serverip' => $text('ipaddress'), 'serverusername' => $text('username'),
                 'serverpassword' => (string) decrypt((string) $server->password),
                 'serveraccesshash' => $text('accesshash'), 'serverport' => (int) $server->port,
-                'serversecure' => in_array($text('secure'), ['on', '1'], true)], $unreached);
+                'serversecure' => in_array($text('secure'), ['on', '1'], true)];
         }
+        return $out;
     }
 
     /** A cron call; when the daemon was not reached, the admin tab says so until a cron call reaches it again. */
