@@ -60,8 +60,9 @@ suite runs both (`VARIANTS`): the bridge must work whichever a real gateway send
   "100" [G 888-899]; integer-only values (`Variant.integer_limits`) [G: every example is an integer; R: "Type:
   integer"]; GET of a target without limits 404 NoSuchLimits (`Variant.limits_404_when_unset`) [R: "If limits for a
   user/bucket requested are disabled, an error will be returned"; the status 404 invented], else zeros [G 404-416
-  rm-limits prints zeros]. Bandwidth unit "kbs/s" [G 374], "kb/s" [R, A], "kb/second" [L types.go]: stored as sent (the
-  bridge sends the product's number unchanged unless the server declares the unit: `to_gateway_bandwidth`).
+  rm-limits prints zeros]. Bandwidth unit "kbs/s" [G 374], "kb/s" [R, A], "kb/second" [L types.go]: stored as sent
+  (the bridge sends the product's number unchanged unless the server declares the unit:
+  `bridge.backends.ostor.units.to_gateway_bandwidth`).
 - Bandwidth limits are enforced on downloads (GET object): at most `bandwidth:out` kilobytes per second (GUIDE,
   SPARSE) or kilobits per second (MIXED, STRICT), k = 1000, the lower of the user's and the bucket's
   (`Variant.bandwidth_unit`) [invented: every text writes "kb/s" or "kbs/s", none says bits or bytes; the live run's

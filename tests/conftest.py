@@ -22,7 +22,7 @@ from bridge.config import Config, parse_config
 from rig.paths import REPO
 from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
 from rig.shim import ShimResult, run_shim
-from tests.pages import PageServer
+from tests.support.browser import PageServer
 
 CANARY_DB_PASSWORD = "canary-dbpass-7f3e9a1c55d2"
 CANARY_HMAC = "canary-hmac-secret-0b8d44e2c7a9f6e1"
@@ -199,7 +199,7 @@ def browser() -> Iterator[Any]:
     """Debian's Chromium, driven by Playwright (the page tests)."""
     from playwright.sync_api import sync_playwright
 
-    from tests.pages import CHROMIUM_ARGS
+    from tests.support.browser import CHROMIUM_ARGS
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

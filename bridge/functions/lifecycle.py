@@ -13,13 +13,14 @@ import structlog
 from bridge import redact
 from bridge.backends.base import AccountSpec
 from bridge.backends.capabilities import AccessKeys, StorageQuotas, TrafficStatistics
-from bridge.backends.s3_data import ObjectsRetained
+from bridge.backends.s3.data import ObjectsRetained
 from bridge.domain import effects, naming, policies
 from bridge.domain.naming import NamingError
 from bridge.domain.params import Params, require_str
 from bridge.domain.passwords import PasswordRuleError, check_password
 from bridge.domain.policies import PolicyKind
 from bridge.domain.product_settings import InvalidSetting, setting
+from bridge.domain.secret import Secret
 from bridge.errors import BadParam, BridgeError, Unsupported
 from bridge.functions.call import Target, account, target_of
 from bridge.functions.context import Outcome, Resources
@@ -138,8 +139,8 @@ async def create_account(resources: Resources, params: Params, *, adopt: bool = 
         # The secret to write to storage, and the one to hand to WHMCS. A repeat before WHMCS stored the pending
         # secret hands out the same one again; a working WHMCS password is kept; otherwise a new one is made.
         pending = await resources.pending.get(target.serviceid)
-        set_secret: str | None = None
-        tell_whmcs: str | None = None
+        set_secret: Secret | None = None
+        tell_whmcs: Secret | None = None
         if rec.state == "active" and pending is not None:
             tell_whmcs = pending
         elif (
@@ -211,7 +212,7 @@ async def _create_with_keys(resources: Resources, target: Target, rec: ServiceRe
     message += f". {note}" if note else ""
     return Outcome(
         {"message": message, "username": rec.username, "access_key": pair.access_key},
-        [effects.store_credentials(target.serviceid, pair.access_key, pair.secret_key)],
+        [effects.store_credentials(target.serviceid, pair.access_key, Secret(pair.secret_key))],
     )
 
 
@@ -336,7 +337,7 @@ async def _begin_rotation(resources: Resources, target: Target, rec: ServiceReco
             " WHMCS holds the new one",
             "access_key": new.access_key,
         },
-        [effects.store_credentials(target.serviceid, new.access_key, new.secret_key)],
+        [effects.store_credentials(target.serviceid, new.access_key, Secret(new.secret_key))],
     )
 
 

@@ -139,7 +139,7 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
             products[r.serviceid] = settings
 
     # Only what differs from what is stored is written: a run that finds nothing new writes nothing (see
-    # tests/test_usage_cycle_queries.py). The figures are those of the scan that measured them.
+    # tests/integration/usage/test_usage_cycle_queries.py). The figures are those of the scan that measured them.
     now = resources.now()
     today = now.date()
     scanned_at = backend.last_scan if isinstance(backend, ScannerClock) else now

@@ -1,8 +1,10 @@
 """What a listener allows a connection before it has proven anything: a cap on open connections, a deadline for the
 request head, a deadline for the body, and JSON of bounded depth.
 
-`ConnectionGuard` wraps a listener's protocol factory (aiohttp's `web.Server`). A connection past the cap is closed
-as it arrives, so one listener can never take the file descriptors another needs. A connection whose request head
+`ConnectionGuard` wraps a listener's protocol factory (aiohttp's `web.Server`) and counts open connections; the
+listener accepts only while the count is under the cap (`bridge.web.listener`), so past it new connections wait in
+the kernel's backlog, costing this process neither a file descriptor nor any work, and one listener can never take
+the file descriptors another needs. A connection whose request head
 (request line and headers, up to the blank line) has not arrived `header_timeout` seconds after it connected, or
 after the answer to its previous request, gets `408` and is closed: a client that sends one byte a minute holds a
 slot for seconds, not for ever. The body has its own deadline (`read_body`), the handler's business.
@@ -29,7 +31,7 @@ _HEAD_END = b"\r\n\r\n"
 @dataclass
 class GuardStats:
     open: int = 0
-    refused: int = 0  # closed on arrival: the listener was at its cap
+    refused: int = 0  # accepted past the cap (a race only: the listener waits for room before accepting) and closed
     head_timeouts: int = 0
 
 
@@ -37,6 +39,22 @@ class ConnectionGuard:
     def __init__(self, name: str, limits: ListenerLimits, max_connections: int) -> None:
         self.name, self.limits, self.max_connections = name, limits, max_connections
         self.stats = GuardStats()
+        self.room = asyncio.Event()  # set while fewer than max_connections are open
+        self.room.set()
+
+    def opened(self) -> bool:
+        """Count a new connection; False (not counted) when the listener is at its cap."""
+        if self.stats.open >= self.max_connections:
+            self.stats.refused += 1
+            return False
+        self.stats.open += 1
+        if self.stats.open >= self.max_connections:
+            self.room.clear()
+        return True
+
+    def closed(self) -> None:
+        self.stats.open -= 1
+        self.room.set()
 
     def wrap(self, factory: Callable[[], asyncio.Protocol]) -> Callable[[], asyncio.Protocol]:
         return lambda: _Guarded(self, factory)
@@ -55,12 +73,9 @@ class _Guarded(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
-        stats = self.guard.stats
-        if stats.open >= self.guard.max_connections:
-            stats.refused += 1
+        if not self.guard.opened():
             transport.abort()
             return
-        stats.open += 1
         self.transport = transport
         self.inner = self.factory()
         self.inner.connection_made(transport)
@@ -107,7 +122,7 @@ class _Guarded(asyncio.Protocol):
         if self.inner is None:
             return
         self.cancel_timer()
-        self.guard.stats.open -= 1
+        self.guard.closed()
         inner, self.inner, self.transport = self.inner, None, None
         inner.connection_lost(exc)
 

@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import os
 import resource
-from collections.abc import AsyncIterator, Sequence
+import socket
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -23,6 +24,7 @@ from bridge.web.guard import ConnectionGuard
 log = get_logger("s3bridge.listeners")
 LINGER_S = 2.0  # after an early answer (401 before the body, 408) unread body bytes are drained this long, no longer
 RESERVED_FILES = 256  # database and storage pools, logs, the meter's and the locks' connections
+BACKLOG = 1024  # connections the kernel holds for a listener at its cap (or between two accepts)
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,14 @@ def open_file_budget(plans: Sequence[ListenerPlan], open_files: int) -> dict[str
 
 
 class GuardedSite(web.BaseSite):
-    """A TCP or unix-socket site whose connections go through a ConnectionGuard."""
+    """A TCP or unix-socket site that accepts a connection only while its guard has room (`ConnectionGuard`), and
+    hands each one to aiohttp through the guard."""
 
     def __init__(self, runner: web.BaseRunner, listen: Listen, guard: ConnectionGuard) -> None:
-        super().__init__(runner, backlog=1024)
+        super().__init__(runner, backlog=BACKLOG)
         self.listen, self.guard = listen, guard
+        self.sock: socket.socket | None = None
+        self.accepting: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -70,19 +75,45 @@ class GuardedSite(web.BaseSite):
 
     async def start(self) -> None:
         await super().start()
-        loop = asyncio.get_running_loop()
         server = self._runner.server
         assert server is not None
-        factory = self.guard.wrap(server)
         if self.listen.unix_path:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.listen.unix_path)  # a stale socket from a crashed run
-            self._server = await loop.create_unix_server(factory, self.listen.unix_path, backlog=self._backlog)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.bind(self.listen.unix_path)
+            sock.listen(self._backlog)
             os.chmod(self.listen.unix_path, 0o660)
         else:
-            self._server = await loop.create_server(
-                factory, self.listen.host, self.listen.port, backlog=self._backlog, reuse_address=True
-            )
+            family = socket.AF_INET6 if ":" in self.listen.host else socket.AF_INET
+            sock = socket.create_server((self.listen.host, self.listen.port), family=family, backlog=self._backlog)
+        sock.setblocking(False)
+        self.sock = sock
+        self.accepting = asyncio.create_task(self._accept(sock, self.guard.wrap(server)), name=f"accept-{self.name}")
+
+    async def _accept(self, sock: socket.socket, factory: Callable[[], asyncio.Protocol]) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.guard.room.wait()  # at the cap, connections wait in the kernel's backlog
+            try:
+                conn, _ = await loop.sock_accept(sock)
+            except OSError as e:  # EMFILE and the like: the process is out of something; wait, then go on
+                log.warning("accept_failed", listener=self.guard.name, error=e.strerror)
+                await asyncio.sleep(0.1)
+                continue
+            try:
+                await loop.connect_accepted_socket(factory, conn)
+            except OSError:
+                conn.close()
+
+    async def stop(self) -> None:
+        if self.accepting is not None:
+            self.accepting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.accepting
+        if self.sock is not None:
+            self.sock.close()
+        await super().stop()
 
 
 @contextlib.asynccontextmanager

@@ -131,10 +131,20 @@ function logModuleCall($module, $action, $requestString, $responseData, $process
         }
         return $text;
     };
-    WhmcsStandin::$moduleLog[] = ['module' => strtolower((string) $module), 'action' => strtolower((string) $action),
+    $entry = ['module' => strtolower((string) $module), 'action' => strtolower((string) $action),
         'request' => $requestString, 'response' => $responseData, 'processed' => $processedData,
         'replace_vars' => array_values((array) $replaceVars), 'masked' => ['request' => $mask($requestString),
             'response' => $mask($responseData), 'processed' => $mask($processedData)]];
+    WhmcsStandin::$moduleLog[] = $entry;
+    // WHMCS stores the masked texts in tblmodulelog (Utilities > Logs > Module Log): so does the stand-in when it
+    // has a database.
+    if ((string) getenv('STANDIN_DB_DSN') !== '') {
+        $pdo = new PDO((string) getenv('STANDIN_DB_DSN'), (string) getenv('STANDIN_DB_USER'),
+            (string) getenv('STANDIN_DB_PASSWORD'), [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
+        $pdo->prepare('INSERT INTO tblmodulelog (date, module, action, request, response, arrdata)'
+            . ' VALUES (NOW(), ?, ?, ?, ?, ?)')->execute([$entry['module'], $entry['action'],
+            $entry['masked']['request'], $entry['masked']['response'], $entry['masked']['processed']]);
+    }
 }
 
 /**

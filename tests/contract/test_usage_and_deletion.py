@@ -7,7 +7,7 @@ import secrets
 import time
 
 from bridge.backends.capabilities import BucketOwnership, RateLimiting
-from bridge.backends.ostor_backend import OstorBackend
+from bridge.backends.ostor.driver import OstorBackend
 from bridge.domain.naming import owns_bucket
 from bridge.domain.values import BucketUsage, RateLimits
 from bridge.errors import BackendError

@@ -7,13 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bridge import redact
-from bridge.backends.capabilities import AccessKeys
-from bridge.backends.panel_storage import PanelStorage, ServiceAccountKeys, StorageRefused
+from bridge.backends.capabilities import AccessKeys, PanelStorage, ServiceAccountKeys
+from bridge.backends.s3.panel_files import StorageRefused
 from bridge.domain import naming
 from bridge.domain.naming import NamingError
 from bridge.domain.panel import cursor
 from bridge.domain.panel.envelope import Conflict, Forbidden, NotFound, PanelError
+from bridge.domain.panel.methods import check_object_name
 from bridge.domain.panel.storage import AccessKey, key_spec
+from bridge.domain.secret import Secret
 from bridge.errors import BridgeError
 from bridge.functions.panel.context import PanelContext, Target, target
 
@@ -92,12 +94,8 @@ async def delete_bucket(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def object_name(key: str, what: str = "filename") -> str:
-    """Refuse object names with '.' or '..' path segments: MinIO cannot store them, and a URL path holding them
-    could be normalized by a proxy into another bucket's path."""
-    if any(seg in (".", "..") for seg in key.split("/")):
-        raise PanelError(f"parameter '{what}' has a '.' or '..' path segment, which object names here cannot have",
-                         {"parameter": what})  # fmt: skip
-    return key
+    """The domain's rule (`methods.check_object_name`, applied to every object-name parameter by `validate`)."""
+    return check_object_name(key, what)
 
 
 def _listing(t: Target, bucket: str, p: dict[str, Any]) -> cursor.Listing:
@@ -105,6 +103,8 @@ def _listing(t: Target, bucket: str, p: dict[str, Any]) -> cursor.Listing:
 
 
 async def get_files(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
+    if p["search"] and p["search_mode"] == "prefix":  # the two make one S3 prefix: it must not build a '..' either
+        object_name(p["prefix"] + p["search"], "search")
     t = await target(ctx, p)
     _usable(t)
     storage = _storage(t)
@@ -232,7 +232,7 @@ async def create_key(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
         raise PanelError(f"the {backend.name} backend has no access keys", status=501)
     redact.add_request_secrets([secret])
     await ctx.event(t.account.serviceid, "key created", f"{access} {spec.name}".strip())
-    return {"access_key": access, "secret_key": secret, "expires": expires, "read_only": spec.read_only,
+    return {"access_key": access, "secret_key": Secret(secret), "expires": expires, "read_only": spec.read_only,
             "buckets": list(spec.buckets), "note": "the secret key is shown once; store it now"}  # fmt: skip
 
 

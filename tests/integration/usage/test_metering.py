@@ -1,0 +1,388 @@
+"""Traffic metering on real MinIO (its audit webhook), real MariaDB and the real shim: exact bytes per service,
+nothing lost or doubled while the daemon is down, limits within seconds with a slow scanner, bwusage in MB."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from bridge.functions.metering import audit_token
+from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
+from rig.shim import ShimResult, run_shim
+from tests.conftest import CANARY_HMAC, Daemon, make_config, start_daemon
+from tests.support.whmcs_role import Service, next_id
+
+pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
+MB = 1024 * 1024
+COUNTERS = ("bytes_in", "bytes_out", "req_read", "req_write", "req_list", "req_delete", "req_other")
+
+
+@pytest.fixture(scope="module")
+def slow_minio() -> Iterator[MinIO]:
+    """A MinIO of its own whose scanner is slow, as on a large cluster: its usage figures lag by minutes."""
+    server = MinIO(
+        root=scratch_dir("minio-meter"),
+        port=free_port(),
+        console_port=free_port(),
+        extra_env={"MINIO_SCANNER_SPEED": "slow"},
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Metered:
+    cfg: dict[str, Any]
+    daemon: Daemon
+    serverid: int
+    queue_dir: str
+
+    @property
+    def audit_url(self) -> str:
+        return f"http://{self.cfg['meter']['listen']}/v1/audit/{self.serverid}"
+
+    def stop(self, sig: int = signal.SIGKILL) -> None:
+        self.daemon.proc.send_signal(sig)
+        self.daemon.proc.wait(15)
+
+    def start(self) -> None:
+        self.daemon = start_daemon(self.cfg)
+
+
+@pytest.fixture(scope="module")
+def metered(mariadb: MariaDB, whmcs_db: str, slow_minio: MinIO) -> Iterator[Metered]:
+    cfg = make_config(mariadb, whmcs_db)
+    cfg["meter"] = {"listen": f"127.0.0.1:{free_port()}"}
+    m = Metered(cfg, start_daemon(cfg), next_id(), str(scratch_dir("audit-queue")))
+    yield m
+    stop_process(m.daemon.proc)
+
+
+@pytest.fixture(scope="module")
+def make(metered: Metered, slow_minio: MinIO, mariadb: MariaDB, whmcs_db: str) -> Callable[..., Service]:
+    enabled: list[bool] = []
+
+    def build(options: dict[int, str] | None = None) -> Service:
+        s = Service(
+            slow_minio,
+            metered.daemon.url,
+            metered.daemon.secret,
+            serverid=metered.serverid,
+            options={12: "on", **(options or {})},
+            accesshash=f"audit_queue_dir={metered.queue_dir}",
+        )
+        s.register(mariadb, whmcs_db)
+        assert s.call("CreateAccount").returned == "success"
+        if not enabled:  # the admin clicks Enable Traffic Metering once for the server
+            assert s.call("EnableMetering").returned == "success"
+            enabled.append(True)
+        return s
+
+    return build
+
+
+def counters(mariadb: MariaDB, db: str, serviceid: int) -> dict[str, int]:
+    conn = mariadb.connect(db)
+    with conn.cursor() as cur:
+        sums = ", ".join(f"COALESCE(SUM({c}), 0) AS {c}" for c in COUNTERS)
+        cur.execute(f"SELECT {sums} FROM mod_s3bridge_traffic_daily WHERE serviceid = %s", (serviceid,))  # noqa: S608
+        row = cur.fetchone()
+    conn.close()
+    assert row is not None
+    return {c: int(row[c]) for c in COUNTERS}
+
+
+def settled(mariadb: MariaDB, db: str, serviceid: int, quiet: float = 5.0, timeout: float = 90) -> dict[str, int]:
+    """The service's counters once they stop moving: MinIO batches for 1 s and its queue_dir sender picks up new
+    files every 3 s, so quiet means 5 s without a change (the account's own PutBucket can arrive that late)."""
+    last, since = counters(mariadb, db, serviceid), time.monotonic()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = counters(mariadb, db, serviceid)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return now
+    return last
+
+
+def wait_for(mariadb: MariaDB, db: str, serviceid: int, want: dict[str, int], timeout: float = 90) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        now = counters(mariadb, db, serviceid)
+        if all(now[k] >= v for k, v in want.items()) or time.monotonic() > deadline:
+            time.sleep(1.5)  # anything extra (a double count) would arrive with the same posts
+            return counters(mariadb, db, serviceid)
+        time.sleep(0.3)
+
+
+def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: after[k] - before[k] for k in COUNTERS}
+
+
+def test_enable_metering_points_minios_audit_webhook_here_and_is_idempotent(make, metered, slow_minio) -> None:
+    """The button sets audit_webhook:s3bridge through the admin API; again, it changes nothing and says so."""
+    svc = make()
+    r = svc.call("EnableMetering")
+    assert r.returned == "success"
+    logged = json.dumps([e["masked"] for e in r.module_log])
+    assert "already enabled" in logged
+    assert metered.audit_url in logged
+    assert audit_token(CANARY_HMAC, metered.serverid) not in logged  # the token is a secret: never shown
+
+
+def test_known_uploads_and_downloads_give_exact_bytes_per_service(make, mariadb, whmcs_db) -> None:
+    """Two tenants move known bytes; each service's counters grow by exactly its own bytes and requests."""
+    a, b = make(), make()
+    before_a, before_b = settled(mariadb, whmcs_db, a.serviceid), settled(mariadb, whmcs_db, b.serviceid)
+    s3a, s3b = a.s3(), b.s3()
+    ba, bb = f"{a.username}--data", f"{b.username}--data"
+    s3a.put_object(Bucket=ba, Key="one", Body=b"a" * 1000)
+    s3a.put_object(Bucket=ba, Key="two", Body=b"b" * 250_000)
+    assert len(s3a.get_object(Bucket=ba, Key="two")["Body"].read()) == 250_000
+    assert len(s3a.get_object(Bucket=ba, Key="one")["Body"].read()) == 1000
+    s3a.delete_object(Bucket=ba, Key="one")
+    s3b.put_object(Bucket=bb, Key="x", Body=b"c" * 777)
+    assert len(s3b.get_object(Bucket=bb, Key="x", Range="bytes=0-99")["Body"].read()) == 100
+
+    got_a = delta(wait_for(mariadb, whmcs_db, a.serviceid, {"req_delete": before_a["req_delete"] + 1}), before_a)
+    got_b = delta(wait_for(mariadb, whmcs_db, b.serviceid, {"req_read": before_b["req_read"] + 1}), before_b)
+    assert got_a == {"bytes_in": 251_000, "bytes_out": 251_000, "req_read": 2, "req_write": 2, "req_list": 0,
+                     "req_delete": 1, "req_other": 0}  # fmt: skip
+    assert got_b == {"bytes_in": 777, "bytes_out": 100, "req_read": 1, "req_write": 1, "req_list": 0,
+                     "req_delete": 0, "req_other": 0}  # fmt: skip
+
+
+def test_a_resent_post_counts_once_and_a_wrong_token_counts_nothing(make, metered, mariadb, whmcs_db) -> None:
+    """MinIO resends a batch whose answer it did not get: the request ids make the second copy add nothing."""
+    svc = make()
+    before = settled(mariadb, whmcs_db, svc.serviceid)
+    entry = {
+        "version": "1", "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "trigger": "incoming",
+        "api": {"name": "GetObject", "bucket": f"{svc.username}--data", "object": "k", "statusCode": 200,
+                "rx": 0, "tx": 4242},
+        "requestID": f"TEST{next_id()}", "accessKey": svc.username,
+    }  # fmt: skip
+    body = (json.dumps(entry) + "\n").encode()
+
+    def post(token: str) -> int:
+        req = urllib.request.Request(metered.audit_url, data=body, method="POST", headers={"Authorization": token})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as e:
+            return int(e.code)
+
+    assert post("not-the-token") == 401
+    token = audit_token(CANARY_HMAC, metered.serverid)
+    assert post(token) == 200
+    assert post(token) == 200  # the resend
+    got = delta(counters(mariadb, whmcs_db, svc.serviceid), before)
+    assert (got["bytes_out"], got["req_read"]) == (4242, 1)
+
+
+def test_daemon_down_for_60s_while_traffic_flows_loses_nothing_and_counts_nothing_twice(
+    make, metered, mariadb, whmcs_db
+) -> None:
+    """The daemon is killed (no goodbye) while a tenant uploads and downloads; for 60 s MinIO keeps the entries in
+    its queue_dir; after the restart the counters hold exactly what was moved."""
+    svc = make()
+    before = settled(mariadb, whmcs_db, svc.serviceid)
+    s3 = svc.s3()
+    bucket = f"{svc.username}--data"
+    moved = {"in": 0, "out": 0, "puts": 0, "gets": 0, "retried_puts": 0, "retried_gets": 0}
+    stop = threading.Event()
+
+    def traffic() -> None:
+        i = 0
+        while not stop.is_set():
+            size = 1000 + (i * 7919) % 50_000
+            put = s3.put_object(Bucket=bucket, Key=f"k{i}", Body=b"z" * size)
+            moved["in"] += size
+            moved["puts"] += 1
+            # botocore retries a failed attempt once: MinIO served (and audited) that attempt too
+            moved["retried_puts"] += put["ResponseMetadata"].get("RetryAttempts", 0)
+            got = s3.get_object(Bucket=bucket, Key=f"k{i}")
+            moved["out"] += len(got["Body"].read())
+            moved["gets"] += 1
+            moved["retried_gets"] += got["ResponseMetadata"].get("RetryAttempts", 0)
+            i += 1
+            time.sleep(0.2)
+
+    worker = threading.Thread(target=traffic)
+    worker.start()
+    try:
+        time.sleep(3)
+        metered.stop(signal.SIGKILL)  # mid-stream: some posts may have committed without their answer
+        time.sleep(60)
+        metered.start()
+        time.sleep(3)
+    finally:
+        stop.set()
+        worker.join(30)
+    want = {"bytes_in": before["bytes_in"] + moved["in"], "req_read": before["req_read"] + moved["gets"]}
+    got = delta(wait_for(mariadb, whmcs_db, svc.serviceid, want, timeout=120), before)
+    assert got["bytes_in"] == moved["in"]  # only successful uploads store bytes
+    if moved["retried_gets"] == 0:  # a failed GET attempt would add its error document to bytes out
+        assert got["bytes_out"] == moved["out"]
+    else:
+        assert got["bytes_out"] >= moved["out"]
+    assert got["req_write"] == moved["puts"] + moved["retried_puts"]
+    assert got["req_read"] == moved["gets"] + moved["retried_gets"]
+
+
+def hosting_row(mariadb: MariaDB, db: str, serviceid: int) -> dict[str, Any]:
+    conn = mariadb.connect(db)
+    with conn.cursor() as cur:
+        cur.execute("SELECT diskusage, bwusage, bwlimit FROM tblhosting WHERE id = %s", (serviceid,))
+        row = cur.fetchone()
+        cur.execute(
+            "SELECT policy, decided_by, decided_bytes, over_limit FROM mod_s3bridge_services WHERE serviceid = %s",
+            (serviceid,),
+        )
+        ours = cur.fetchone()
+    conn.close()
+    assert row is not None
+    assert ours is not None
+    return {**row, **ours}
+
+
+def test_a_tenant_writing_past_its_limit_is_refused_within_10s_with_a_slow_scanner(
+    make, metered, slow_minio, mariadb, whmcs_db
+) -> None:
+    """Limit 10 MB; 3 MB uploads: the write that crosses is followed by a refused PUT within 10 s, long before the
+    slow scanner sees the data. The cron then sends the suspension email once; freeing space restores writes."""
+    svc = make({2: "10", 3: "MB"})
+    r = run_shim("UsageUpdate", svc.server_params(), url=svc.url, secret=svc.secret)
+    assert r.returned == "success"
+    s3 = svc.s3()
+    bucket = f"{svc.username}--data"
+    crossed_at = refused_at = None
+    code = ""
+    for i in range(200):
+        try:
+            s3.put_object(Bucket=bucket, Key=f"f{i}", Body=b"w" * (3 * MB))
+        except ClientError as e:
+            refused_at, code = time.monotonic(), e.response["Error"]["Code"]
+            break
+        if (i + 1) * 3 * MB > 10 * MB and crossed_at is None:
+            crossed_at = time.monotonic()
+        time.sleep(0.2)
+    assert crossed_at is not None
+    assert refused_at is not None, "writes were never refused"
+    assert code == "AccessDenied"
+    assert refused_at - crossed_at < 10
+    row = hosting_row(mariadb, whmcs_db, svc.serviceid)
+    assert row["policy"] == "limited"
+    assert row["decided_by"] in ("estimate", "listing")  # not the scanner's figure
+    assert row["decided_bytes"] > 10 * MB
+
+    def cron() -> ShimResult:
+        r = run_shim("UsageUpdate", svc.server_params(), url=svc.url, secret=svc.secret)
+        assert r.returned == "success", r.returned
+        return r
+
+    sent = [c for c in cron().local_api if c["command"] == "SendEmail"]
+    again = [c for c in cron().local_api if c["command"] == "SendEmail"]
+    assert len(sent) == 1
+    assert again == []
+    assert hosting_row(mariadb, whmcs_db, svc.serviceid)["policy"] == "limited"  # the lagging scan does not undo it
+
+    for i in range(200):  # free space: deletes of objects the meter saw written are known deletes
+        try:
+            s3.delete_object(Bucket=bucket, Key=f"f{i}")
+        except ClientError:
+            break
+    wait_until(lambda: hosting_row(mariadb, whmcs_db, svc.serviceid)["policy"] == "standard", 15, "standard again")
+    s3.put_object(Bucket=bucket, Key="after", Body=b"ok")
+
+
+def test_bwusage_holds_this_months_traffic_in_mb_bwlimit_comes_from_the_product_and_old_days_go(
+    make, metered, mariadb, whmcs_db
+) -> None:
+    svc = make()
+    today = datetime.now(UTC).date()
+    last_month = today.replace(day=1) - timedelta(days=1)
+    conn = mariadb.connect(whmcs_db)
+    with conn.cursor() as cur:
+        cur.execute("UPDATE tblproducts SET overagesbwlimit = 5120 WHERE id = %s", (svc.serviceid,))
+        old = today - timedelta(days=400)  # past the product's history retention (365 days by default)
+        rows = ((old, MB, MB), (last_month, 900 * MB, 900 * MB), (today.replace(day=1), 3 * MB, 2 * MB + 1))
+        for day, b_in, b_out in rows:
+            cur.execute(
+                "INSERT INTO mod_s3bridge_traffic_daily (serviceid, day, bytes_in, bytes_out) VALUES (%s, %s, %s, %s)"
+                " ON DUPLICATE KEY UPDATE bytes_in = bytes_in + VALUES(bytes_in),"
+                " bytes_out = bytes_out + VALUES(bytes_out)",
+                (svc.serviceid, day, b_in, b_out),
+            )
+    conn.commit()
+    conn.close()
+    month = settled(mariadb, whmcs_db, svc.serviceid)  # what the audit stream counted this month, plus the rows
+    this_month = month["bytes_in"] + month["bytes_out"] - 1800 * MB - 2 * MB
+    r = run_shim("UsageUpdate", svc.server_params(), url=svc.url, secret=svc.secret)
+    assert r.returned == "success"
+    row = hosting_row(mariadb, whmcs_db, svc.serviceid)
+    assert row["bwlimit"] == 5120
+    assert row["bwusage"] == -(-this_month // MB)  # MB, rounded up; last month's 1800 MB not included
+    assert row["bwusage"] >= 6
+    conn = mariadb.connect(whmcs_db)
+    with conn.cursor() as cur:  # daily traffic keeps the storage history's retention
+        cur.execute(
+            "SELECT COUNT(*) AS n FROM mod_s3bridge_traffic_daily WHERE serviceid = %s AND day < %s",
+            (svc.serviceid, today - timedelta(days=365)),
+        )
+        gone = cur.fetchone()
+    conn.close()
+    assert gone is not None
+    assert gone["n"] == 0
+
+
+def test_request_ids_older_than_the_resend_window_are_forgotten(config, mariadb, whmcs_db) -> None:
+    """Ids are kept dedupe_hours (by the database's clock) and then pruned; younger ones stay."""
+    import asyncio
+
+    from bridge.whmcs.db import Database
+    from bridge.whmcs.meter_store import MeterStore
+
+    server = next_id()
+    conn = mariadb.connect(whmcs_db)
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO mod_s3bridge_audit_seen (serverid, event_key, batch, seen_at)"
+            " VALUES (%s, %s, 1, NOW() - INTERVAL %s HOUR)",
+            [(server, bytes([i]) * 16, hours) for i, hours in enumerate((1, 47, 49, 100))],
+        )
+    conn.commit()
+
+    async def prune() -> None:
+        db = Database(config.whmcs_db)
+        try:
+            await MeterStore(db).prune(48, datetime(2000, 1, 1))
+        finally:
+            db.close()
+
+    asyncio.run(prune())
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) AS n FROM mod_s3bridge_audit_seen WHERE serverid = %s", (server,))
+        left = cur.fetchone()
+    conn.close()
+    assert left is not None
+    assert left["n"] == 2
+
+
+def test_enable_metering_on_a_daemon_without_a_meter_section_says_what_to_add(daemon, minio) -> None:
+    s = Service(minio, daemon.url, daemon.secret)
+    assert "add a [meter] section" in s.call("EnableMetering").returned
