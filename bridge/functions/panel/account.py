@@ -13,7 +13,7 @@ from bridge.domain.panel.envelope import Conflict, Forbidden, NotFound, PanelErr
 from bridge.domain.product_settings import InvalidSetting, parse_product
 from bridge.domain.secret import Secret
 from bridge.functions.areas import _endpoint as endpoint_of
-from bridge.functions.panel.context import PanelContext, Target, target
+from bridge.functions.panel.context import PanelAccount, PanelContext, target
 from bridge.whmcs.view_store import ViewStore
 
 GIB = 1024**3
@@ -28,7 +28,7 @@ def _month_start(today: date) -> date:
     return today.replace(day=1)
 
 
-async def _bucket_list(ctx: PanelContext, t: Target) -> tuple[list[dict[str, Any]], int]:
+async def _bucket_list(ctx: PanelContext, t: PanelAccount) -> tuple[list[dict[str, Any]], int]:
     latest = await ViewStore(ctx.res.db).latest(t.account.serviceid)
     listed = await t.call.backend.list_buckets(t.username)
     out = []
@@ -38,7 +38,7 @@ async def _bucket_list(ctx: PanelContext, t: Target) -> tuple[list[dict[str, Any
     return out, latest.used_bytes
 
 
-async def _secret(ctx: PanelContext, t: Target) -> Secret:
+async def _secret(ctx: PanelContext, t: PanelAccount) -> Secret:
     """The account's secret key: the service password WHMCS holds (decrypted by WHMCS)."""
     shim = ctx.caller.shim_params
     if shim is not None and ctx.caller.shim_serviceid == t.account.serviceid:
@@ -50,7 +50,7 @@ async def _secret(ctx: PanelContext, t: Target) -> Secret:
     return Secret(secret)
 
 
-def _access_key(t: Target) -> str:
+def _access_key(t: PanelAccount) -> str:
     return t.record.access_key or t.username
 
 
@@ -223,7 +223,7 @@ async def create_order(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     return {"plan_id": int(plan["id"]), "bucket_name": suffix, **placed}
 
 
-async def _cancellable(ctx: PanelContext, p: dict[str, Any]) -> Target:
+async def _cancellable(ctx: PanelContext, p: dict[str, Any]) -> PanelAccount:
     t = await target(ctx, p)
     if t.account.status not in ("Active", "Suspended"):
         raise Conflict(f"service {t.account.serviceid} is {t.account.status}; only active services can be cancelled")
