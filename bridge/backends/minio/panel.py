@@ -1,8 +1,11 @@
-"""MinIO's part of the self-service panel: files as the server's admin; extra access keys as service accounts of the
-account's user (`minio.keys`)."""
+"""MinIO's part of the self-service panel: files as the server's admin (after the use case checked the bucket is in
+the account's namespace); upload forms and download links signed by the account's presigning key, a service account
+of the account's user (`minio.keys.ensure_presign_key`), so MinIO applies the user's policy and suspension when the
+form or link is used; extra access keys as service accounts of the account's user."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -28,6 +31,19 @@ class MinioPanel(S3FilesPanel):
 
     async def _identity(self, username: str) -> tuple[str, str, str, str]:
         return self.server.access_key, self.server.secret_key, "us-east-1", "s3v4"
+
+    async def _presign_identity(self, username: str) -> tuple[str, str, str, str]:
+        ready = (self.server.endpoint, username, hashlib.sha256(self.server.secret_key.encode()).hexdigest())
+        if ready in self.clients.presign_ready:
+            access, secret = minio_keys.presign_credentials(self.server.secret_key, username)
+        else:
+            async with self.clients.crypto_slots:  # encrypted admin calls (Argon2id)
+                access, secret = await self._call(
+                    lambda: minio_keys.ensure_presign_key(self.admin, self.server.secret_key, username),
+                    "admin add presigning service account",
+                )
+            self.clients.presign_ready.add(ready)
+        return access, secret, "us-east-1", "s3v4"
 
     async def list_access_keys(self, username: str) -> list[AccessKey]:
         return await self._call(lambda: minio_keys.list_keys(self.admin, username), "admin list service accounts")

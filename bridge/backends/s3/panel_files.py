@@ -84,10 +84,16 @@ class S3FilesPanel:
         """(access key, secret key, region, botocore signature version) that act for `username`."""
         raise NotImplementedError
 
-    async def _files(self, username: str, endpoint_url: str = "") -> S3Files:
+    async def _presign_identity(self, username: str) -> tuple[str, str, str, str]:
+        """Who signs `username`'s upload forms and download links: never the server's admin, always a key the
+        storage server checks against the account's own policy and state when the form or link is used."""
+        return await self._identity(username)
+
+    async def _files(self, username: str, endpoint_url: str = "", *, presign: bool = False) -> S3Files:
         scheme = "https" if self.server.secure else "http"
         url = endpoint_url or f"{scheme}://{self.server.endpoint}"
-        access, secret, region, signature = await self._identity(username)
+        identity = self._presign_identity if presign else self._identity
+        access, secret, region, signature = await identity(username)
         return files_for(DataCredentials(url, access, secret, region, signature), self._panel_settings())
 
     async def _run(self, username: str, work: Callable[[S3Files], T], action: str, endpoint_url: str = "") -> T:
@@ -122,11 +128,11 @@ class S3FilesPanel:
     async def presign_get(self, username: str, bucket: str, key: str, expires_s: int, endpoint_url: str = "") -> str:
         if not await self._run(username, lambda f: f.exists(bucket, key), "look up object"):
             raise StorageRefused(f"no object named {key!r} in bucket {bucket}", "NoSuchKey")
-        return (await self._files(username, endpoint_url)).presign_get(bucket, key, expires_s)
+        return (await self._files(username, endpoint_url, presign=True)).presign_get(bucket, key, expires_s)
 
     async def presign_post(
         self, username: str, bucket: str, prefix: str, expires_s: int, max_bytes: int, *, endpoint_url: str = "",
         redirect: str = "",
     ) -> dict[str, Any]:  # fmt: skip
-        files = await self._files(username, endpoint_url)
+        files = await self._files(username, endpoint_url, presign=True)
         return files.presign_post(bucket, prefix, expires_s, max_bytes, redirect)
