@@ -20,8 +20,9 @@ from bridge.domain.params import Params, require_str
 from bridge.domain.passwords import PasswordRuleError, check_password
 from bridge.domain.policies import PolicyKind
 from bridge.domain.product_settings import InvalidSetting, setting
+from bridge.domain.secret import Secret
 from bridge.errors import BadParam, BridgeError, Unsupported
-from bridge.functions.call import Target, account, target_of
+from bridge.functions.call import Target, account, service, target_of
 from bridge.functions.context import Outcome, Resources
 from bridge.functions.limits import apply_native_limits
 from bridge.functions.ownership import authorize, is_admin
@@ -82,8 +83,7 @@ async def adopt_buckets(resources: Resources, params: Params) -> Outcome:
 
 async def create_account(resources: Resources, params: Params, *, adopt: bool = False) -> Outcome:
     target = target_of(resources, params)
-    async with resources.locks.hold(target.serviceid):
-        rec = await resources.records.get(target.serviceid)
+    async with service(resources, target.serviceid) as rec:
         whmcs_password = str(params.get("password") or "")
         redact.add_request_secrets([whmcs_password])
         if whmcs_password:
@@ -137,8 +137,8 @@ async def create_account(resources: Resources, params: Params, *, adopt: bool = 
         # The secret to write to storage, and the one to hand to WHMCS. A repeat before WHMCS stored the pending
         # secret hands out the same one again; a working WHMCS password is kept; otherwise a new one is made.
         pending = await resources.pending.get(target.serviceid)
-        set_secret: str | None = None
-        tell_whmcs: str | None = None
+        set_secret: Secret | None = None
+        tell_whmcs: Secret | None = None
         if rec.state == "active" and pending is not None:
             tell_whmcs = pending
         elif (
@@ -209,7 +209,7 @@ async def _create_with_keys(resources: Resources, target: Target, rec: ServiceRe
     message = f"account '{rec.username}' " + ("already existed; completed and checked" if was_active else "created")
     return Outcome(
         {"message": message, "username": rec.username, "access_key": pair.access_key},
-        [effects.store_credentials(target.serviceid, pair.access_key, pair.secret_key)],
+        [effects.store_credentials(target.serviceid, pair.access_key, Secret(pair.secret_key))],
     )
 
 
@@ -232,8 +232,7 @@ async def _set_enabled(resources: Resources, params: Params, *, enabled: bool) -
 
 async def terminate_account(resources: Resources, params: Params) -> Outcome:
     target = target_of(resources, params)
-    async with resources.locks.hold(target.serviceid):
-        rec = await resources.records.get(target.serviceid)
+    async with service(resources, target.serviceid) as rec:
         if rec is None or rec.state == "terminated":
             return Outcome(
                 {
@@ -319,7 +318,7 @@ async def _begin_rotation(resources: Resources, target: Target, rec: ServiceReco
             " WHMCS holds the new one",
             "access_key": new.access_key,
         },
-        [effects.store_credentials(target.serviceid, new.access_key, new.secret_key)],
+        [effects.store_credentials(target.serviceid, new.access_key, Secret(new.secret_key))],
     )
 
 

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bridge import metrics, redact
 from bridge.domain.params import ServerParams
+from bridge.domain.secret import secrets_in
 from bridge.errors import AuthError, BadParam, BadRequest, BridgeError, Busy, MissingParam, UnknownFunction
 from bridge.functions.panel.events import record_lifecycle
 from bridge.logs import get_logger
@@ -88,6 +89,12 @@ def parse_body(body: bytes) -> dict[str, Any]:
         raise MissingParam("params")
     if not isinstance(params, dict):
         raise BadParam("params", "must be a JSON object")
+    try:  # JSON may escape lone surrogates (\\ud800): text no database, storage server or log can take
+        json.dumps(params, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(
+            "request body holds a lone surrogate (\\ud800-\\udfff), which is not text", code="bad_json"
+        ) from None
     return params
 
 
@@ -147,7 +154,10 @@ async def _module_call(request: web.Request, name: str) -> web.Response:
         outcome = await spec.handler(request.app[RESOURCES], params)
     await record_lifecycle(request.app[RESOURCES], name, params, outcome)
     log.info("call_done", function=name)
-    secrets = redact.request_secrets()  # the shim masks these in WHMCS's module log
+    # The shim masks these in WHMCS's module log: this call's request secrets, and every Secret the answer carries
+    # (new passwords, pending ones handed out again, key pairs, API tokens), wherever in the answer it is.
+    redact.add_request_secrets(secrets_in(outcome.result, outcome.effects))
+    secrets = redact.request_secrets()
     return json_response({"ok": True, "result": outcome.result, "effects": outcome.effects, "secrets": secrets})
 
 

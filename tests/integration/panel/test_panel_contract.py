@@ -235,7 +235,7 @@ def test_delete_payment_account_and_its_withdrawal(stack: PanelStack) -> None:
     args = {"s3uid": svc.username}
     ok(stack.api(tok, "delete_payment_account", {**args, "reason": "moving"}), "delete_payment_account")
     rows = stack.sql("SELECT type, reason FROM tblcancelrequests WHERE relid = %s", (svc.serviceid,))
-    assert rows == [{"type": "End of Billing Period", "reason": "moving"}]
+    assert rows == [{"type": "End of Billing Period", "reason": "moving (filed from the S3 panel)"}]
     twice = stack.api(tok, "delete_payment_account", args)
     assert twice.status == 409
     ok(stack.api(tok, "cancel_payment_account_deletion", args), "cancel_payment_account_deletion")
@@ -335,7 +335,7 @@ def test_the_shim_way_turns_whmcs_work_into_effects(stack: PanelStack) -> None:
     assert answer.ok, answer.body
     assert effects == [{"type": "localapi", "command": "AddCancelRequest",
                         "params": {"serviceid": svc.serviceid, "type": "End of Billing Period",
-                                   "reason": "Requested from the S3 panel"}}]  # fmt: skip
+                                   "reason": "(filed from the S3 panel)"}}]  # fmt: skip
 
 
 def test_history_records_the_limit_decisions(stack: PanelStack) -> None:
