@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import structlog
-
-from bridge import redact
+from bridge import logs, redact
 from bridge.backends.base import AccountSpec
 from bridge.backends.capabilities import AccessKeys, StorageQuotas, TrafficStatistics
 from bridge.backends.s3.data import ObjectsRetained
@@ -125,7 +123,7 @@ async def create_account(resources: Resources, params: Params, *, adopt: bool = 
         if adopted:
             await audit.record(
                 resources.db,
-                request_id=str(structlog.contextvars.get_contextvars().get("request_id", "")),
+                request_id=logs.request_id(),
                 action="AdoptBuckets",
                 outcome="adopted",
                 detail=f"'{rec.username}' takes {len(adopted)} existing bucket(s): {_names(adopted, 50)}",
@@ -247,7 +245,7 @@ async def terminate_account(resources: Resources, params: Params) -> Outcome:
             await resources.records.update(target.serviceid, state="retained")
             await audit.record(
                 resources.db,
-                request_id=str(structlog.contextvars.get_contextvars().get("request_id", "")),
+                request_id=logs.request_id(),
                 action="TerminateAccount",
                 outcome=RETAINED_OUTCOME,
                 detail=e.message,

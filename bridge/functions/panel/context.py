@@ -8,9 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-import structlog
-
-from bridge import redact
+from bridge import logs, redact
 from bridge.config import ApiConfig
 from bridge.domain import effects
 from bridge.domain.panel.envelope import PanelError, account_not_found
@@ -160,9 +158,9 @@ class PanelAccount:
 
 
 async def _refuse(ctx: PanelContext, what: str) -> PanelError:
-    request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
+    rid = logs.request_id()
     await audit.record(
-        ctx.res.db, request_id=request_id, action="panel", outcome="refused", detail=f"{ctx.caller.actor} {what}"
+        ctx.res.db, request_id=rid, action="panel", outcome="refused", detail=f"{ctx.caller.actor} {what}"
     )
     return account_not_found()
 
