@@ -59,8 +59,13 @@ def install_module(url: str, secret: str, *, config: dict[str, Any] | None = Non
     key = (str(src), url, secret) if config is None else (str(src), url, json.dumps(config))
     if key in _installed and _installed[key].exists():
         return _installed[key]
-    dest = Path(tempfile.mkdtemp(prefix="s3bridge-module-")) / "s3bridge"
+    # WHMCS's layout: modules/servers/s3bridge beside modules/addons/s3bridge_fleet (which shares its config.php)
+    root = Path(tempfile.mkdtemp(prefix="s3bridge-module-")) / "modules"
+    dest = root / "servers" / "s3bridge"
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns("config.php"))
+    addon = src.parent.parent / "addons" / "s3bridge_fleet"
+    if addon.is_dir():
+        shutil.copytree(addon, root / "addons" / "s3bridge_fleet")
     values = config if config is not None else ({"url": url, "secret": secret} if url or secret else None)
     if values is not None:
         body = "".join(f"    {json.dumps(k)} => {json.dumps(v)},\n" for k, v in values.items())
@@ -122,6 +127,26 @@ def run_hook(
     the whole config.php instead of url and secret."""
     req = {"hook": hook, "vars": vars_ or {}, "module_debug": True}
     return _run(req, url=url, secret=secret, extra_env=extra_env, php=php, timeout=timeout, config=config)
+
+
+def run_addon(
+    addon: str,
+    *,
+    url: str,
+    secret: str,
+    session: dict[str, Any] | None = None,
+    admin_role: int = 1,
+    access: list[int] | None = None,
+    request: dict[str, Any] | None = None,
+    php: str | None = None,
+    timeout: float = 120,
+) -> ShimResult:
+    """Open an addon module's admin page as WHMCS's addonmodules.php does: `access` is the addon's Access Control
+    (the admin role ids allowed), `admin_role` the logged-in admin's role."""
+    req = {"addon": addon, "context": "admin", "session": session if session is not None else {"adminid": 1},
+           "admin_role": admin_role, "addon_access": access if access is not None else [1],
+           "request": request or {}, "module_debug": True}  # fmt: skip
+    return _run(req, url=url, secret=secret, extra_env=None, php=php, timeout=timeout)
 
 
 def _run(

@@ -146,6 +146,13 @@ class PanelStorage(Protocol):
 
 
 @runtime_checkable
+class PanelFiles(Protocol):
+    """A driver whose accounts' buckets and files the panel can reach: `files` acts for one account at a time."""
+
+    files: PanelStorage
+
+
+@runtime_checkable
 class ServiceAccountKeys(Protocol):
     async def list_access_keys(self, username: str) -> list[AccessKey]: ...
 

@@ -16,7 +16,7 @@ from bridge.domain.params import Params
 from bridge.domain.usage_rules import WHMCS_MB_MAX, overflows_whmcs
 from bridge.domain.values import DailyPoint
 from bridge.errors import BackendError, BridgeError
-from bridge.functions.call import Target, settle_rotation, target_of
+from bridge.functions.call import Target, settled, target_of
 from bridge.functions.context import Outcome, Resources
 from bridge.functions.limits import describe_limits, limits_sentence
 from bridge.functions.ownership import authorize
@@ -85,8 +85,7 @@ async def client_area(resources: Resources, params: Params) -> Outcome:
     if rec is None or not rec.exists or rec.state == "creating":
         raise BridgeError(f"the storage account of service {target.serviceid} is not ready yet", code="no_account")
     if rec.pending_access_key:  # the client now sees the new keys: WHMCS holds them, the old pair can go
-        async with resources.locks.hold(target.serviceid):
-            rec = await settle_rotation(resources, target, rec, params)
+        rec = await settled(resources, target, params)
     store = ViewStore(resources.db)
     latest = await store.latest(target.serviceid)
     buckets, problem = await _buckets(target, rec.username, latest)

@@ -22,7 +22,7 @@ from bridge.domain.policies import PolicyKind
 from bridge.domain.product_settings import InvalidSetting, setting
 from bridge.domain.secret import Secret
 from bridge.errors import BadParam, BridgeError, Unsupported
-from bridge.functions.call import Target, account, target_of
+from bridge.functions.call import Target, account, service, target_of
 from bridge.functions.context import Outcome, Resources
 from bridge.functions.limits import apply_native_limits
 from bridge.functions.ownership import authorize, is_admin
@@ -83,8 +83,7 @@ async def adopt_buckets(resources: Resources, params: Params) -> Outcome:
 
 async def create_account(resources: Resources, params: Params, *, adopt: bool = False) -> Outcome:
     target = target_of(resources, params)
-    async with resources.locks.hold(target.serviceid):
-        rec = await resources.records.get(target.serviceid)
+    async with service(resources, target.serviceid) as rec:
         whmcs_password = str(params.get("password") or "")
         redact.add_request_secrets([whmcs_password])
         if whmcs_password:
@@ -233,8 +232,7 @@ async def _set_enabled(resources: Resources, params: Params, *, enabled: bool) -
 
 async def terminate_account(resources: Resources, params: Params) -> Outcome:
     target = target_of(resources, params)
-    async with resources.locks.hold(target.serviceid):
-        rec = await resources.records.get(target.serviceid)
+    async with service(resources, target.serviceid) as rec:
         if rec is None or rec.state == "terminated":
             return Outcome(
                 {

@@ -31,7 +31,7 @@ from bridge.domain.usage_rules import (
 )
 from bridge.domain.values import BucketUsage
 from bridge.errors import BridgeError, MissingParam
-from bridge.functions.call import require_account, target_of
+from bridge.functions.call import change_policy, require_account, target_of
 from bridge.functions.context import Outcome, Resources
 from bridge.functions.ownership import authorize
 from bridge.logs import get_logger
@@ -242,11 +242,9 @@ async def _enforce(
     d = decide(row.state, used, product.disk_limit_bytes, product.warning_percent)
     # Backends with a native storage quota (ostor) stop writes themselves: no policy to switch.
     if d.apply_policy is not None and not isinstance(backend, StorageQuotas):
-        async with resources.locks.hold(row.serviceid):
-            rec = await resources.records.get(row.serviceid)
-            if rec is None or rec.state not in ("active", "suspended"):
-                return d  # terminated meanwhile
-            await backend.apply_policy(row.username, d.apply_policy, product.policy_documents(row.username))
+        policies = product.policy_documents(row.username)
+        if not await change_policy(resources, backend, row.serviceid, row.username, d.apply_policy, policies):
+            return d  # terminated meanwhile
         report.policy_changes.append({"serviceid": row.serviceid, "policy": d.apply_policy})
     if d.state != row.state:
         await UsageStore(resources.db).save_state(row.serviceid, d.state)

@@ -296,7 +296,7 @@ set_error_handler(function (int $type, string $message, string $file, int $line)
 });
 
 $input = json_decode((string) stream_get_contents(STDIN), true);
-$name = is_array($input) ? ($input['hook'] ?? $input['function'] ?? null) : null;
+$name = is_array($input) ? ($input['hook'] ?? $input['addon'] ?? $input['function'] ?? null) : null;
 if (!is_string($name) || !preg_match('/^[A-Za-z][A-Za-z0-9_]*$/', $name)) {
     WhmcsStandin::$result['exception'] = ['class' => 'StandinError', 'message' => 'stdin: a JSON object with "function"'];
     WhmcsStandin::emit(2);
@@ -359,7 +359,27 @@ register_shutdown_function(function (): void {
 
 ob_start();
 try {
-    if ($isHook) {
+    if (isset($input['addon'])) {
+        // addonmodules.php?module=<addon> (docs: Addon Modules): WHMCS's addon access control first (Setup > Addon
+        // Modules > Configure > Access Control, kept in tbladdonmodules as the allowed admin role ids; the admin's
+        // role is tbladmins.roleid), then <addon>_output($vars) with 'modulelink'; what it prints is the page.
+        // Server modules are loaded in the same request (WHMCS loads them for hooks and menus): their functions
+        // and the addon's must not clash, case-insensitively.
+        $allowedRoles = array_map('intval', (array) ($input['addon_access'] ?? []));
+        if (empty($_SESSION['adminid']) || !in_array((int) ($input['admin_role'] ?? 0), $allowedRoles, true)) {
+            WhmcsStandin::$result['return'] = null;
+            WhmcsStandin::$result['page'] = '<div id="standin-access-denied">Access Denied: you do not have'
+                . ' permission to access this addon module</div>';
+        } else {
+            standin_module_autoloader($moduleDir);
+            require_once $moduleDir . '/s3bridge.php';
+            require_once dirname($moduleDir, 2) . "/addons/$name/$name.php";
+            $vars = ['modulelink' => "addonmodules.php?module=$name", 'version' => '1.0', '_lang' => []];
+            ob_start();
+            WhmcsStandin::$result['return'] = call_user_func($name . '_output', $vars);
+            WhmcsStandin::$result['page'] = (string) ob_get_clean();
+        }
+    } elseif ($isHook) {
         require_once $moduleDir . '/hooks.php';
         $callbacks = WhmcsStandin::$hooks[$name] ?? [];
         usort($callbacks, function (array $a, array $b): int {

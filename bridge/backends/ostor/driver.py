@@ -22,9 +22,9 @@ from bridge.backends.ostor.admin_client import Target, for_bucket, for_user
 from bridge.backends.ostor.answers import OstorBucket, OstorUser
 from bridge.backends.ostor.clients import OstorClients
 from bridge.backends.ostor.errors import OstorNotFound, OstorProtocolError
-from bridge.backends.ostor.panel import OstorPanel
 from bridge.backends.ostor.settings import OstorSettings, user_email
 from bridge.backends.s3.data import credentials_work, empty_and_remove, empty_bucket, ensure_bucket, measure
+from bridge.backends.s3.panel_files import Identity, S3PanelFiles
 from bridge.config import BackendSettings
 from bridge.domain.drift import StoredAccount
 from bridge.domain.params import ServerParams
@@ -37,7 +37,7 @@ T = TypeVar("T")
 log = get_logger("s3bridge.ostor")
 
 
-class OstorBackend(OstorPanel):
+class OstorBackend:
     """`StorageBackend` plus the AccessKeys, RateLimiting, StorageQuotas and TrafficStatistics capabilities."""
 
     name = "ostor"
@@ -47,6 +47,7 @@ class OstorBackend(OstorPanel):
         self.clients = clients
         self.settings = settings or OstorSettings()
         self.admin = clients.admin(server, self.settings)
+        self.files = S3PanelFiles(server, clients, self._own_identity)
 
     def email(self, username: str) -> str:
         return user_email(username, self.settings.email_domain)
@@ -178,6 +179,12 @@ class OstorBackend(OstorPanel):
                 await self.admin.create_user(email)  # the gateway generates the first key pair
                 user = await self._require_user(username)
             return user
+
+    async def _own_identity(self, username: str) -> Identity:
+        """The panel's files act as the account's own key pair, as the driver's own data calls (the gateway makes
+        the user the owner of what it creates)."""
+        pair = await self._usable_pair(await self._require_user(username))
+        return pair.access_key, pair.secret_key, self.settings.region, "s3v4"
 
     async def _usable_pair(self, user: OstorUser) -> KeyPair:
         """A key pair to reach the user's buckets with; generates one if an admin revoked them all."""

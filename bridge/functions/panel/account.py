@@ -13,7 +13,7 @@ from bridge.domain.panel.envelope import Conflict, Forbidden, NotFound, PanelErr
 from bridge.domain.product_settings import InvalidSetting, parse_product
 from bridge.domain.secret import Secret
 from bridge.functions.areas import _endpoint as endpoint_of
-from bridge.functions.panel.context import PanelContext, Target, target
+from bridge.functions.panel.context import PanelAccount, PanelContext, target
 from bridge.whmcs.view_store import ViewStore
 
 GIB = 1024**3
@@ -28,7 +28,7 @@ def _month_start(today: date) -> date:
     return today.replace(day=1)
 
 
-async def _bucket_list(ctx: PanelContext, t: Target) -> tuple[list[dict[str, Any]], int]:
+async def _bucket_list(ctx: PanelContext, t: PanelAccount) -> tuple[list[dict[str, Any]], int]:
     latest = await ViewStore(ctx.res.db).latest(t.account.serviceid)
     listed = await t.call.backend.list_buckets(t.username)
     out = []
@@ -38,7 +38,7 @@ async def _bucket_list(ctx: PanelContext, t: Target) -> tuple[list[dict[str, Any
     return out, latest.used_bytes
 
 
-async def _secret(ctx: PanelContext, t: Target) -> Secret:
+async def _secret(ctx: PanelContext, t: PanelAccount) -> Secret:
     """The account's secret key: the service password WHMCS holds (decrypted by WHMCS)."""
     shim = ctx.caller.shim_params
     if shim is not None and ctx.caller.shim_serviceid == t.account.serviceid:
@@ -50,7 +50,7 @@ async def _secret(ctx: PanelContext, t: Target) -> Secret:
     return Secret(secret)
 
 
-def _access_key(t: Target) -> str:
+def _access_key(t: PanelAccount) -> str:
     return t.record.access_key or t.username
 
 
@@ -195,7 +195,18 @@ async def list_plans(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     if admin and p.get("id") is not None and not plans:
         raise NotFound("S3 plan not found")
     currency = None if admin else await ctx.store.client_currency(int(ctx.caller.client_id or 0))
+    if currency:  # WHMCS sells a product only in the currencies it has a price in
+        plans = [pl for pl in plans if _priced_in(pl, currency)]
     return {"plans": [_plan_json(pl, currency) for pl in plans]}
+
+
+def _priced_in(plan: dict[str, Any], currency: str) -> bool:
+    """Free, or some billing cycle has a price in `currency` (WHMCS marks a cycle not offered with -1). A plan with
+    no price rows at all (never saved with pricing) is left to WHMCS's own order checks, as before."""
+    if plan.get("paytype") == "free" or not plan["prices"]:
+        return True
+    row = next((r for r in plan["prices"] if r["code"] == currency), None)
+    return row is not None and any(Decimal(str(row[c])) >= 0 for c in _CYCLES)
 
 
 async def create_order(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -207,6 +218,10 @@ async def create_order(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     gateway = _order_gateway(plan)
     if not gateway:
         raise Forbidden(f"plan {plan['id']} cannot be ordered from the panel; order it in the client area's store")
+    currency = await ctx.store.client_currency(clientid)
+    if currency and not _priced_in(plan, currency):
+        raise PanelError(f"plan {plan['id']} has no price in {currency}, the currency you pay in",
+                         {"parameter": "plan_id"})  # fmt: skip
     if p.get("location") and p["location"] != plan["location"]:
         raise PanelError(f"plan {plan['id']} is offered in '{plan['location']}', not '{p['location']}'",
                          {"parameter": "location"})  # fmt: skip
@@ -223,7 +238,7 @@ async def create_order(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     return {"plan_id": int(plan["id"]), "bucket_name": suffix, **placed}
 
 
-async def _cancellable(ctx: PanelContext, p: dict[str, Any]) -> Target:
+async def _cancellable(ctx: PanelContext, p: dict[str, Any]) -> PanelAccount:
     t = await target(ctx, p)
     if t.account.status not in ("Active", "Suspended"):
         raise Conflict(f"service {t.account.serviceid} is {t.account.status}; only active services can be cancelled")
@@ -253,7 +268,16 @@ async def cancel_payment_account_deletion(ctx: PanelContext, p: dict[str, Any]) 
     t = await target(ctx, p)
     if not await ctx.store.cancel_requests(t.account.serviceid):
         raise NotFound("no cancellation request is pending for this account")
-    if not await ctx.store.withdraw_cancel_requests(t.account.serviceid, FILED_FROM_PANEL):
+    undone = await ctx.store.cancellation_side_effects()
+    if undone:  # deleting the request would leave the account without its invoices or its subscription
+        raise Conflict(
+            "this cancellation cannot be withdrawn here: when it was filed, WHMCS's settings ("
+            + ", ".join(undone)
+            + ") cancelled the service's unpaid invoices or its gateway subscription, which a withdrawal does not"
+            " restore; please contact support to keep the service"
+        )
+    by = f"client {ctx.caller.client_id}" if ctx.caller.role == "client" else "admin (s3bridge panel)"
+    if not await ctx.store.withdraw_cancel_requests(t.account.serviceid, FILED_FROM_PANEL, by=by):
         raise Forbidden(
             "the pending cancellation request was not filed from the panel, so it cannot be withdrawn here;"
             " contact the provider"
