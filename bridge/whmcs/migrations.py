@@ -307,7 +307,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             # holds only this module's tblservers rows, and the daemon's user reads it instead of the table, so it
             # never sees another module's server passwords. SELECT only (grants.py): the view is not written.
             """CREATE OR REPLACE SQL SECURITY DEFINER VIEW mod_s3bridge_servers AS
-            SELECT id, hostname, ipaddress, username, password, accesshash, secure, port, disabled
+            SELECT id, name, hostname, ipaddress, username, password, accesshash, secure, port, type, disabled
             FROM tblservers WHERE type = 's3bridge'""",
         ),
     ),
