@@ -17,7 +17,7 @@ from typing import Any
 
 from bridge.domain.audit_events import AuditEvent
 from bridge.domain.traffic import Figure, FigureSource, Rollup, TrafficCounts, estimate
-from bridge.domain.usage_rules import WHMCS_MB_MAX, whmcs_mb
+from bridge.domain.usage_rules import MB, WHMCS_MB_MAX, whmcs_mb
 from bridge.whmcs.db import Conn, Database
 from bridge.whmcs.usage_store import CHUNK, SKIPPED_STATUSES
 
@@ -286,7 +286,11 @@ class MeterStore:
                     " JOIN tblhosting h ON h.id = s.serviceid LEFT JOIN tblproducts p ON p.id = h.packageid"
                     " LEFT JOIN mod_s3bridge_traffic_daily d ON d.serviceid = s.serviceid AND d.day >= %s"
                     f" WHERE s.serverid = %s AND s.state IN ('active', 'suspended') AND h.domainstatus NOT IN ({marks})"
-                    " GROUP BY s.serviceid, p.overagesbwlimit, h.bwusage, h.bwlimit",
+                    " GROUP BY s.serviceid, p.overagesbwlimit, h.bwusage, h.bwlimit"
+                    # Only rows whose figures differ come back (whmcs_mb in integer SQL: ceil to whole MB, clamped),
+                    # so a cycle with no new traffic reads no rows; the check below stays the one that decides.
+                    f" HAVING LEAST((COALESCE(SUM(d.bytes_in + d.bytes_out), 0) + {MB - 1}) DIV {MB}, {WHMCS_MB_MAX})"
+                    f" <> h.bwusage OR LEAST(GREATEST(COALESCE(p.overagesbwlimit, 0), 0), {WHMCS_MB_MAX}) <> h.bwlimit",
                     (month_start, serverid, *SKIPPED_STATUSES),
                 )
                 rows: list[tuple[int, int, int]] = []

@@ -301,6 +301,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         10,
+        "native quotas the module set",
+        (
+            # NULL for services made before: whatever quota the server holds counts as the module's (as before).
+            AddColumn("mod_s3bridge_services", "quota_gb", "INT UNSIGNED NULL DEFAULT NULL"),
+            AddColumn("mod_s3bridge_services", "bucket_quota_gb", "INT UNSIGNED NULL DEFAULT NULL"),
+        ),
+    ),
+    Migration(
+        11,
         "the module's own servers, as a view",
         (
             # MySQL has no row-level rights: this view (run with its definer's rights, the account that migrates)
