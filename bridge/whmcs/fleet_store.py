@@ -87,7 +87,7 @@ class FleetStore:
                     " (SELECT COUNT(*) FROM mod_s3bridge_services s WHERE s.serverid = v.id"
                     "  AND s.state IN ('active', 'suspended')) AS services,"
                     " (SELECT MAX(s.usage_at) FROM mod_s3bridge_services s WHERE s.serverid = v.id) AS last_usage"
-                    " FROM tblservers v LEFT JOIN mod_s3bridge_reconcile_runs r ON r.serverid = v.id"
+                    " FROM mod_s3bridge_servers v LEFT JOIN mod_s3bridge_reconcile_runs r ON r.serverid = v.id"
                     " WHERE v.type = 's3bridge' ORDER BY v.name, v.id"
                 )
                 return [
