@@ -313,12 +313,14 @@ class MeterStore:
 
         return await self.db.run(q)
 
-    async def month_by_tenant(self, serverid: int, month_start: date, tenant: str | None = None) -> list[TenantMonth]:
-        """This month's traffic of every live service of a server, keyed as WHMCS keys usage metrics: by the
-        service's tblhosting.username (the module's ListAccountsUniqueIdentifierField)."""
+    async def month_by_tenant(
+        self, serverid: int, month_start: date, tenant: str | None = None, month_end: date | None = None
+    ) -> list[TenantMonth]:
+        """A month's traffic (from `month_start`, to `month_end` inclusive or so far) of every live service of a
+        server, keyed as WHMCS keys usage metrics: by tblhosting.username (ListAccountsUniqueIdentifierField)."""
         marks = ", ".join(["%s"] * len(SKIPPED_STATUSES))
         where = f"s.serverid = %s AND s.state IN ('active', 'suspended') AND h.domainstatus NOT IN ({marks})"
-        args: list[Any] = [month_start, serverid, *SKIPPED_STATUSES]
+        args: list[Any] = [month_start, month_end or date.max, serverid, *SKIPPED_STATUSES]
         if tenant is not None:
             where += " AND h.username = %s"
             args.append(tenant)
@@ -329,8 +331,8 @@ class MeterStore:
                     "SELECT s.serviceid, h.username AS tenant, COALESCE(SUM(d.bytes_in), 0) AS bytes_in,"  # noqa: S608
                     " COALESCE(SUM(d.bytes_out), 0) AS bytes_out, COALESCE(SUM(d.req_read + d.req_write + d.req_list"
                     " + d.req_delete + d.req_other), 0) AS requests FROM mod_s3bridge_services s"
-                    " JOIN tblhosting h ON h.id = s.serviceid"
-                    " LEFT JOIN mod_s3bridge_traffic_daily d ON d.serviceid = s.serviceid AND d.day >= %s"
+                    " JOIN tblhosting h ON h.id = s.serviceid LEFT JOIN mod_s3bridge_traffic_daily d"
+                    " ON d.serviceid = s.serviceid AND d.day >= %s AND d.day <= %s"
                     f" WHERE {where} AND h.username <> '' GROUP BY s.serviceid, h.username",
                     args,
                 )
