@@ -9,8 +9,6 @@ from bridge.domain.params import Params, optional_int
 from bridge.errors import BadParam, BridgeError
 from bridge.functions.context import Outcome, Resources
 from bridge.views.fleet_render import PAGES, FleetPage, render_fleet
-from bridge.whmcs.fleet_store import FleetStore
-from bridge.whmcs.heartbeats import Heartbeats
 
 ADDON_LINK = "addonmodules.php?module=s3bridge_fleet"
 
@@ -28,10 +26,10 @@ async def fleet_page(resources: Resources, params: Params) -> Outcome:
         raise BadParam("bridge_page", f"must be one of {', '.join(PAGES)}")
     search = str(params.get("bridge_search") or "").strip()[:100]
     language = str(params.get("bridge_language") or "english")
-    store = FleetStore(resources.db)
+    store = resources.stores.fleet
     base = FleetPage(language=language, page=page, link=ADDON_LINK, now=resources.now(), search=search)
     if page == "servers":
-        daemons = tuple(await Heartbeats(resources.db).all())
+        daemons = tuple(await resources.stores.heartbeats.all())
         view = replace(base, daemons=daemons, servers=tuple(await store.servers()))
     elif page == "accounts":
         lists = {k: tuple(v) for k, v in (await store.lists()).items()}

@@ -25,8 +25,8 @@ from bridge.functions.context import Outcome, Resources
 from bridge.functions.limits import apply_native_limits
 from bridge.functions.ownership import authorize, is_admin
 from bridge.whmcs import audit
+from bridge.whmcs.area_queries import RETAINED_OUTCOME
 from bridge.whmcs.records import ServiceRecord, UsernameTaken
-from bridge.whmcs.view_store import RETAINED_OUTCOME
 
 USERNAME_ATTEMPTS = 10
 
