@@ -299,6 +299,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) {_TABLE_OPTIONS}""",
         ),
     ),
+    Migration(
+        10,
+        "native quotas the module set",
+        (
+            # NULL for services made before: whatever quota the server holds counts as the module's (as before).
+            AddColumn("mod_s3bridge_services", "quota_gb", "INT UNSIGNED NULL DEFAULT NULL"),
+            AddColumn("mod_s3bridge_services", "bucket_quota_gb", "INT UNSIGNED NULL DEFAULT NULL"),
+        ),
+    ),
 )
 
 

@@ -34,7 +34,6 @@ PATHS = frozenset({"account", "service", "changing"})  # call.py's context manag
 # (file under bridge/, function) -> why it takes the service lock itself instead of call.py's path
 OWN_LOCK = {
     ("functions/metering.py", "_apply"): "the audit stream's limit decision; issue 17 moves it onto call.change_policy",
-    ("functions/reconcile.py", "_delete_orphan"): "an orphan on storage; where a record names it, under the lock",
 }
 # (file under bridge/, function) -> why it may change an account off the path
 OFF_PATH = {

@@ -185,3 +185,5 @@ def test_panel_config_sections_are_checked_and_named() -> None:
         parse_config({**base, "whmcs_api": {"url": "https://w.example/", "identifier": "i", "secret": "x"}})
     with pytest.raises(ConfigError, match=r"\[api\] listen is missing"):
         parse_config({**base, "api": {}})
+    with pytest.raises(ConfigError, match=r"\[api\] presign_expiry must be at most 900, got 86400"):
+        parse_config({**base, "api": {"listen": "127.0.0.1:8751", "presign_expiry": 86400}})
