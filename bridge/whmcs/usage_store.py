@@ -288,7 +288,8 @@ class UsageStore:
         def q(conn: Conn) -> dict[str, Any]:
             with conn.cursor() as cur:
                 cur.execute(
-                    "SELECT hostname, ipaddress, username, accesshash, secure, port FROM tblservers WHERE id = %s",
+                    "SELECT hostname, ipaddress, username, accesshash, secure, port"
+                    " FROM mod_s3bridge_servers WHERE id = %s",  # this module's tblservers rows (grants.py)
                     (serverid,),
                 )
                 return dict(cur.fetchone() or {})
