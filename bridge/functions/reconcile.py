@@ -145,9 +145,11 @@ async def reconcile_server(
     fix: Fix = "none",
     delete: Sequence[str] = (),
     grace: timedelta | None = None,
+    only: frozenset[tuple[str, str]] | None = None,
 ) -> ReconcileReport:
     """Find the server's drift, keep it for the pages, and (with `fix="safe"`) repair the safe findings; orphans
-    named in `delete` have their data deleted once past the grace period."""
+    named in `delete` have their data deleted once past the grace period. `only`: repair just these (kind, subject)
+    findings (the console's row buttons); all are still found and kept."""
     started = time.monotonic()
     backend = resources.backend_for(server)
     serverid = server.server_id or 0
@@ -163,6 +165,8 @@ async def reconcile_server(
     by_id = {s.row.serviceid: s for s in services}
     wanted = set(delete)
     for f in findings:
+        if only is not None and f.key not in only:
+            continue  # the console repairs one row at a time
         if fix == "safe" and f.safe:
             result = await _repair(resources, server, backend, by_id.get(f.serviceid or 0), f)
         elif f.repair == "delete_orphan" and f.subject in wanted:
