@@ -14,8 +14,6 @@ from bridge.errors import BadParam, BridgeError
 from bridge.functions.context import Outcome, Resources
 from bridge.functions.reconcile import reconcile_server
 from bridge.views.fleet_render import PAGES, FleetPage, Probe, render_fleet
-from bridge.whmcs.fleet_store import FleetStore
-from bridge.whmcs.heartbeats import Heartbeats
 
 ADDON_LINK = "addonmodules.php?module=s3bridge_fleet"
 PROBE_TIMEOUT_S = 3.0
@@ -88,11 +86,11 @@ async def fleet_page(resources: Resources, params: Params) -> Outcome:
         raise BadParam("bridge_page", f"must be one of {', '.join(PAGES)}")
     search = str(params.get("bridge_search") or "").strip()[:100]
     language = str(params.get("bridge_language") or "english")
-    store = FleetStore(resources.db)
+    store = resources.stores.fleet
     csrf = str(params.get("bridge_csrf_token") or "")[:256]
     base = FleetPage(language=language, page=page, link=ADDON_LINK, now=resources.now(), search=search)
     if page == "servers":
-        daemons = tuple(await Heartbeats(resources.db).all())
+        daemons = tuple(await resources.stores.heartbeats.all())
         servers = await store.servers()
         probes = await asyncio.gather(*(_probe(resources, s.serverid) for s in servers))
         view = replace(

@@ -273,7 +273,7 @@ class Meter:
             await backend.apply_policy(row.username, d.apply_policy, product.policy_documents(row.username))
         # Only the policy changes here; the crossing flags stay for the cron, which sends the email once.
         state = LimitState(policy=d.state.policy, warned=row.state.warned, over_limit=row.state.over_limit)
-        await UsageStore(self.resources.db).save_state(row.serviceid, state)
+        await self.resources.records.save_limit_state(row.serviceid, state)
         await self.store.record_decisions([(row.serviceid, figure)], datetime.now(UTC))
         self.stats.decisions += 1
         self.stats.policy_changes.append((row.serviceid, d.apply_policy, figure.source))
