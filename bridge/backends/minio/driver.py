@@ -56,6 +56,7 @@ class MinioBackend:
     admin, after the use case checked the bucket is in the account's namespace)."""
 
     name = "minio"
+    counts_objects = True  # usage lists (Recalculate) or reads the scanner, both with object counts
 
     def __init__(self, server: ServerParams, clients: MinioClients) -> None:
         self.server = server

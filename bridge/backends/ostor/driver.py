@@ -41,6 +41,7 @@ class OstorBackend:
     """`StorageBackend` plus the AccessKeys, RateLimiting, StorageQuotas and TrafficStatistics capabilities."""
 
     name = "ostor"
+    counts_objects = False  # usage is the gateway's `size.current` per bucket; its answer has no object count
 
     def __init__(self, server: ServerParams, clients: OstorClients, settings: OstorSettings | None = None) -> None:
         self.server = server
