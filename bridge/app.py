@@ -13,8 +13,8 @@ from bridge.backends.directory import ServerDirectory
 from bridge.backends.registry import Backends
 from bridge.config import SOURCE_EMAIL_TEMPLATES, Config
 from bridge.domain.sealing import SecretBox
-from bridge.functions.context import FunctionSpec, Resources
-from bridge.functions.metering import Meter
+from bridge.functions.context import FunctionSpec, MeterSettings, Resources
+from bridge.functions.meter.service import start_meter
 from bridge.functions.panel.entry import PanelRuntime
 from bridge.functions.registry import FUNCTIONS as DEFAULT_FUNCTIONS
 from bridge.views.emails import Mailer
@@ -56,6 +56,7 @@ async def backends_ctx(app: web.Application) -> AsyncIterator[None]:
         locks=locks,
         pending=PendingSecrets(app[DB], SecretBox.from_config(config.sealing_materials(), PENDING_PURPOSE)),
         usage_budget_s=config.backend.listing_budget,
+        meter=MeterSettings(config.meter, config.daemon.secrets) if config.meter.listen is not None else None,
     )
     yield
     await backends.close()
@@ -69,10 +70,8 @@ async def meter_ctx(app: web.Application) -> AsyncIterator[None]:
     if listen is None:
         yield
         return
-    meter = Meter(app[RESOURCES], config.meter, config.daemon.secrets, app[SERVERS])
-    app[RESOURCES].meter = meter
-    meter.start()
-    runner = web.AppRunner(create_audit_app(meter), access_log=None, shutdown_timeout=5)
+    meter = start_meter(app[RESOURCES], config, app[SERVERS])
+    runner = web.AppRunner(create_audit_app(meter, config.daemon.secrets), access_log=None, shutdown_timeout=5)
     await runner.setup()
     await web.TCPSite(runner, listen.host, listen.port).start()
     yield

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from bridge.functions.metering import audit_token
+from bridge.domain.audit_token import audit_token
 from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
 from rig.shim import ShimResult, run_shim
 from tests.conftest import CANARY_HMAC, Daemon, make_config, start_daemon

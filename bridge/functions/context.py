@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bridge.backends.base import BackendFactory
+from bridge.config import MeterConfig
 from bridge.domain.params import Params
 from bridge.views.emails import Mailer
 from bridge.whmcs.db import Database
@@ -15,12 +16,17 @@ from bridge.whmcs.pending_store import PendingSecrets
 from bridge.whmcs.records import ServiceRecords
 from bridge.whmcs.service_locks import ServiceLocks
 
-if TYPE_CHECKING:
-    from bridge.functions.metering import Meter
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class MeterSettings:
+    """Traffic metering's settings, for the module functions that configure it (the running meter is the app's)."""
+
+    config: MeterConfig
+    secrets: tuple[str, ...]  # the daemon's secrets: the audit token is derived from the first
 
 
 @dataclass
@@ -35,7 +41,7 @@ class Resources:
     pending: PendingSecrets  # sealed in the database, seen by every daemon
     now: Callable[[], datetime] = utcnow
     usage_budget_s: float = 10.0  # exact listings in a call stop here and say so
-    meter: Meter | None = None  # traffic metering, when the config has a [meter] section
+    meter: MeterSettings | None = None  # traffic metering, when the config has a [meter] section
 
 
 @dataclass

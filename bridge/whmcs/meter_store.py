@@ -16,13 +16,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from bridge.domain.audit_events import AuditEvent
-from bridge.domain.traffic import Figure, FigureSource, Rollup, TrafficCounts, estimate
+from bridge.domain.traffic import Billing, Figure, FigureSource, Rollup, TrafficCounts, estimate
 from bridge.domain.usage_rules import WHMCS_MB_MAX, whmcs_mb
 from bridge.whmcs.db import Conn, Database
 from bridge.whmcs.usage_store import CHUNK, SKIPPED_STATUSES
 
 PRUNE_ROWS = 50_000
 TRAFFIC_COLUMNS = ("bytes_in", "bytes_out", "req_read", "req_write", "req_list", "req_delete", "req_other")
+# req_refused (requests refused to someone else, billed to nobody) is kept beside them, never in a billed figure.
 
 
 def _utc(when: datetime | None) -> datetime | None:
@@ -80,24 +81,47 @@ class MeterStore:
 
         return await self.db.run(q)
 
+    async def save_server(self, serverid: int, sealed: bytes) -> None:
+        """A storage server's params, sealed by the caller (bridge.functions.meter.servers)."""
+
+        def q(conn: Conn) -> None:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "INSERT INTO mod_s3bridge_meter_servers (serverid, sealed) VALUES (%s, %s)"
+                    " ON DUPLICATE KEY UPDATE sealed = VALUES(sealed)",
+                    (serverid, sealed),
+                )
+
+        await self.db.run(q)
+
+    async def load_server(self, serverid: int) -> bytes | None:
+        def q(conn: Conn) -> bytes | None:
+            with conn.cursor() as cur:
+                cur.execute("SELECT sealed FROM mod_s3bridge_meter_servers WHERE serverid = %s", (serverid,))
+                row = cur.fetchone()
+                return bytes(row["sealed"]) if row else None
+
+        return await self.db.run(q)
+
     async def commit_batch(
         self,
         serverid: int,
-        events: Sequence[tuple[int, AuditEvent]],
-        count: Callable[[list[tuple[int, AuditEvent]]], Rollup],
+        events: Sequence[tuple[int, AuditEvent, Billing]],
+        count: Callable[[list[tuple[int, AuditEvent, Billing]]], Rollup],
     ) -> Rollup:
-        """Store the ids of `events` (service id, event), and the rollup `count` makes of those not seen before,
-        in one transaction."""
+        """Store the ids of `events` (service id, event, billing), and the rollup `count` makes of those not seen
+        before, in one transaction. Every value written is bounded by the decoder (bridge.domain.audit_events), so
+        no event can make the statement fail for the others."""
         batch = secrets.randbits(63)
 
         def q(conn: Conn) -> Rollup:
             with conn.cursor() as cur:
-                fresh: list[tuple[int, AuditEvent]] = list(events)
+                fresh: list[tuple[int, AuditEvent, Billing]] = list(events)
                 if events:
                     # Ints and hex digits only, formatted here: pymysql's per-value escaping was a third of the
                     # ingest's CPU time (bench/metering.py). Nothing from the request reaches the SQL text.
                     head = f"({int(serverid)},{int(batch)},X'"
-                    values = ",".join([f"{head}{e.key.hex()}')" for _, e in events])
+                    values = ",".join([f"{head}{e.key.hex()}')" for _, e, _ in events])
                     inserted = cur.execute(
                         "INSERT IGNORE INTO mod_s3bridge_audit_seen (serverid, batch, event_key) VALUES " + values  # noqa: S608
                     )
@@ -105,10 +129,10 @@ class MeterStore:
                         cur.execute("SELECT event_key FROM mod_s3bridge_audit_seen WHERE batch = %s", (batch,))
                         mine = {bytes(r["event_key"]) for r in cur.fetchall()}
                         fresh = []
-                        for sid, e in events:
+                        for sid, e, billing in events:
                             if e.key in mine:
                                 mine.discard(e.key)
-                                fresh.append((sid, e))
+                                fresh.append((sid, e, billing))
                 r = count(fresh)
                 self._write_rollup(cur, r)
                 return r
@@ -123,17 +147,18 @@ class MeterStore:
             rows = ",".join(
                 [
                     f"({int(sid)},'{date.fromisoformat(day).isoformat()}',{int(t.bytes_in)},{int(t.bytes_out)},"
-                    f"{int(t.read)},{int(t.write)},{int(t.list)},{int(t.delete)},{int(t.other)})"
+                    f"{int(t.read)},{int(t.write)},{int(t.list)},{int(t.delete)},{int(t.other)},{int(t.refused)})"
                     for (sid, day), t in sorted(r.traffic.items())
                 ]
             )
             cur.execute(
                 "INSERT INTO mod_s3bridge_traffic_daily (serviceid, day, bytes_in, bytes_out, req_read, req_write,"  # noqa: S608
-                f" req_list, req_delete, req_other) VALUES {rows}"
+                f" req_list, req_delete, req_other, req_refused) VALUES {rows}"
                 " ON DUPLICATE KEY UPDATE bytes_in = bytes_in + VALUES(bytes_in),"
                 " bytes_out = bytes_out + VALUES(bytes_out), req_read = req_read + VALUES(req_read),"
                 " req_write = req_write + VALUES(req_write), req_list = req_list + VALUES(req_list),"
-                " req_delete = req_delete + VALUES(req_delete), req_other = req_other + VALUES(req_other)"
+                " req_delete = req_delete + VALUES(req_delete), req_other = req_other + VALUES(req_other),"
+                " req_refused = req_refused + VALUES(req_refused)"
             )
         if r.disk:
             rows = ",".join(
@@ -178,9 +203,15 @@ class MeterStore:
                 for start in range(0, len(ids), CHUNK):
                     chunk = ids[start : start + CHUNK]
                     marks = ", ".join(["%s"] * len(chunk))
+                    # Writes of the figure's own minute count (they may have come after it: errs high); deletes of
+                    # that minute do not (they may have come before it, and the figure already left them out:
+                    # counting them would err low, which a tenant could use to write past the limit).
                     cur.execute(
                         "SELECT s.serviceid, s.used_bytes, s.figure_source,"  # noqa: S608 - placeholders only
-                        " COALESCE(SUM(w.written), 0) AS written, COALESCE(SUM(w.deleted), 0) AS deleted"
+                        " COALESCE(SUM(w.written), 0) AS written,"
+                        " COALESCE(SUM(CASE WHEN s.figure_at IS NULL"
+                        "   OR w.minute > DATE_FORMAT(s.figure_at, '%%Y-%%m-%%d %%H:%%i:00') THEN w.deleted END), 0)"
+                        " AS deleted"
                         " FROM mod_s3bridge_services s LEFT JOIN mod_s3bridge_disk_writes w"
                         " ON w.serviceid = s.serviceid AND w.minute >= COALESCE("
                         "   DATE_FORMAT(s.figure_at, '%%Y-%%m-%%d %%H:%%i:00'), '1970-01-01')"
@@ -343,8 +374,8 @@ class MeterStore:
         def q(conn: Conn) -> list[DayTraffic]:
             with conn.cursor() as cur:
                 cur.execute(
-                    "SELECT day, bytes_in, bytes_out, req_read, req_write, req_list, req_delete, req_other"
-                    " FROM mod_s3bridge_traffic_daily WHERE serviceid = %s AND day >= %s ORDER BY day",
+                    "SELECT day, bytes_in, bytes_out, req_read, req_write, req_list, req_delete, req_other,"
+                    " req_refused FROM mod_s3bridge_traffic_daily WHERE serviceid = %s AND day >= %s ORDER BY day",
                     (serviceid, since),
                 )
                 return [
@@ -352,7 +383,7 @@ class MeterStore:
                         r["day"],
                         int(r["bytes_in"]),
                         int(r["bytes_out"]),
-                        {k: int(r[f"req_{k}"]) for k in ("read", "write", "list", "delete", "other")},
+                        {k: int(r[f"req_{k}"]) for k in ("read", "write", "list", "delete", "other", "refused")},
                     )
                     for r in cur.fetchall()
                 ]
@@ -371,4 +402,5 @@ def month_totals(days: Iterable[DayTraffic], month_start: date) -> TrafficCounts
             t.list += d.requests["list"]
             t.delete += d.requests["delete"]
             t.other += d.requests["other"]
+            t.refused += d.requests.get("refused", 0)
     return t
