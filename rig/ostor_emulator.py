@@ -21,51 +21,65 @@ line n; [L] the public Go client of the ostor admin API github.com/Luzilla/acron
 usage collector github.com/60111767/s3_usage (s3_usage_collector/api/s3client.py, tasks/usage.py); [R] Virtuozzo's
 "Object Storage Orchestration API Reference" (docs.virtuozzo.com/..._ostor_api_reference, PUT/GET service
 ostor-limits; Acronis Storage 2.x edition); [A] Virtuozzo Hybrid Infrastructure admin guide, "Managing S3 user limits";
-[C] our choice where nothing public says (the bridge must then work either way: see `Variant`).
+**invented**: an answer no source documents (no guide line, no API reference page, no public client). Every
+invented answer that the bridge's behaviour could depend on is a `Variant` field with a second way, and the contract
+suite runs both (`VARIANTS`): the bridge must work whichever a real gateway sends. A live run settles them
+(`tests/contract/live.py`).
 
-- Signing: SigV2 string `METHOD\n\n\nDate\n/?ostor-<service>`, the service only [G 526-553 s3_curl, G 1395-1405
-  PHP; L utils.go createSignature; P signs the same resource]; `Date` in RFC 1123 with a zone name or a numeric zone
-  [L: time.RFC1123Z]; SigV4 accepted [G 491]; only system users [G 491-509]; skew over 15 minutes refused [C, AWS].
-- Errors: XML `<Error>` body and `X-Amz-Err-Message` header [L ostor.go: an error is read from that header]; codes and
-  statuses [C]: unknown user 404 NoSuchUser, user owning buckets 409 UserHasBuckets [G 697: refused, status C], third
-  key pair 409 TooManyAccessKeys [G 260: "maximum of 2", status C], unknown key 404 NoSuchAccessKey, unset quota 404
+- Signing: SigV2 string `METHOD\n\n\nDate\n/?ostor-<service>`, the service only [G 526-553 s3_curl, G 1395-1405 PHP; L
+  utils.go createSignature; P signs the same resource]; `Date` in RFC 1123 with a zone name or a numeric zone [L:
+  time.RFC1123Z]; SigV4 accepted [G 491]; only system users [G 491-509]; skew over 15 minutes refused [invented, as
+  AWS].
+- Errors of the admin services: the `X-Amz-Err-Message` header [L ostor.go: an error is read from that header]; the body
+  is invented: S3 XML `<Error>` (GUIDE), JSON `{"Code", "Message"}` (MIXED, SPARSE) or empty (STRICT)
+  (`Variant.error_body`); the S3 data plane answers XML as S3 does. Codes and statuses are invented: unknown user 404
+  NoSuchUser, user owning buckets 409 UserHasBuckets [G 697: refused, the status invented], third key pair 409
+  TooManyAccessKeys [G 260: "maximum of 2", the status invented], unknown key 404 NoSuchAccessKey, unset quota 404
   NoSuchQuota, non-system caller or disabled user 403 AccessDenied, bad signature 403 SignatureDoesNotMatch, skew 403
   RequestTimeTooSkewed, missing or bad parameter 400 InvalidArgument [R: 400 for bad parameters].
 - Success statuses: DELETE 204 [L user.go DeleteUser expects 204]; others 200 [P: any status <= 204 is success], JSON
   where the guide shows a body, else empty [G].
-- `?ostor-users` PUT: 16-hex user id, first pair whose id starts with it [G 589-600]; a second PUT for an existing
-  email makes a second user [G 607-624 lists two users with one email]; by-email operations act on the oldest [C].
+- `?ostor-users` PUT: 16-hex user id, first pair whose id starts with it [G 589-600]; a second PUT for an existing email
+  makes a second user [G 607-624 lists two users with one email]; by-email operations act on the oldest [invented].
 - `?ostor-users` GET list: a bare array [G 607-624], or `{"Users": [...]}` with `Flags` [L types.go, a real answer
   quoted in a comment] (`Variant.users_wrapped`).
 - `?ostor-users&emailAddress` GET: State, Flags, pairs with secrets, accounts [G 629-674]; `State` of a disabled user
-  "disabled" [C: the guide only shows "enabled"], or no `State` at all (`Variant.state_reported`) [C].
+  "disabled" [invented: the guide only shows "enabled"], or no `State` at all (`Variant.state_reported`) [invented].
+- A disabled user's S3 requests: refused 403 AccessDenied, or 401 (`Variant.disabled_status`) [invented: the guide says
+  only that a disabled user cannot reach its data].
 - enable/disable by POST [G 676-687; L: "lock/unlock requires POST (not PUT)"].
-- genKey: the new pair only [G 730-743], or all of the user's pairs, the new one first (`Variant.gen_key_lists_all`)
-  [L key.go RotateKey filters the answer for the pair it did not hold; ostormock's genKey answers two pairs].
+- genKey: the new pair only [G 730-743], or all of the user's pairs, the new one first (`Variant.gen_key_lists_all`) [L
+  key.go RotateKey filters the answer for the pair it did not hold; ostormock's genKey answers two pairs].
 - revokeKey by POST [G 745-749]. Accounts: created by PUT (text) or POST (sample) [G 810-827], deleted [G 829-833].
-- `?ostor-buckets`: `Buckets` with size.current/h_integral/hmax/last_ts, epoch, owner_id, name, creation_date, no
-  object count [G 700-720, 756-808]; `size.current` exact bytes [C: the guide's 12288 suggests 4 KiB rounding].
+- `?ostor-buckets`: `Buckets` with size.current/h_integral/hmax/last_ts, epoch, owner_id, name, creation_date, no object
+  count [G 700-720, 756-808]; `size.current` exact bytes [invented: the guide's 12288 suggests 4 KiB rounding].
 - Buckets are deleted with the system user's keys [G 718-722 `s3_curl DELETE .../bucketname`]; whether the system user
-  may also list and delete another user's objects is not documented: yes by default [C], no in
+  may also list and delete another user's objects is not documented: yes by default [invented], no in
   `Variant.system_deletes_objects=False`.
 - `?ostor-limits`: one limit-type/limit-resource/limit-value per PUT [G 867-924], values read back as "3600.00" and
   "100" [G 888-899]; integer-only values (`Variant.integer_limits`) [G: every example is an integer; R: "Type:
   integer"]; GET of a target without limits 404 NoSuchLimits (`Variant.limits_404_when_unset`) [R: "If limits for a
-  user/bucket requested are disabled, an error will be returned"; the status is C], else zeros [G 404-416 rm-limits
-  prints zeros]. Bandwidth unit "kbs/s" [G 374], "kb/s" [R, A], "kb/second" [L types.go]: stored as sent, not
+  user/bucket requested are disabled, an error will be returned"; the status 404 invented], else zeros [G 404-416
+  rm-limits prints zeros]. Bandwidth unit "kbs/s" [G 374], "kb/s" [R, A], "kb/second" [L types.go]: stored as sent, not
   interpreted (the bridge sends kilobits: see `bridge.backends.ostor_client.to_gateway_bandwidth`).
 - `?ostor-quotas`: per user, bucket, default; type "0"/"1"; size in GB [G 951-1066]; they need quota accounting
-  (`ostor-ctl add-acc`) [G 955-958]; without it (`Variant.quota_accounting=False`) every quota request is refused
-  400 InvalidRequest [C: the status a real gateway sends is not public].
-- `?ostor-usage`: list `{nr_items, truncated, items}`, read, delete [G 1082-1148]; names `s3-usage-<service id>-
-  <ISO start>-<period>` with hex service ids [G 1090-1097]; `service_id` printed as a bare number [G 1109], so a hex
-  id is printed bare too, which is not valid JSON (`Variant.hex_stats`) [C, from G; L's TODO: "limit queries over
-  710 produce broken JSON response" shows real gateways can answer broken JSON]; paging with `after=<last name>`
-  when truncated [L stats.go List(after)], or `after` ignored, the first page repeated (`Variant.ignores_after`)
-  [C; L's command loop guards against endless paging]. Public collectors also send `limit=` [P; L comments it out].
-Limits and quotas are stored and reported, not enforced. A variant is fixed per emulator; `VARIANTS` lists the ones
-the contract suite runs on: GUIDE (the guide's reading), MIXED (public clients' readings where the bridge must still do
-everything) and STRICT (every way at once, quota accounting off).
+  (`ostor-ctl add-acc`) [G 955-958]; without it (`Variant.quota_accounting=False`) every quota request is refused 400
+  InvalidRequest, or 501 NotImplemented (`Variant.quota_off_status`) [invented: the status a real gateway sends is not
+  public]. DELETE of limits or a quota never set: 204, or 404 NoSuchLimits / NoSuchQuota (`Variant.unset_deletes_404`)
+  [invented; R says only that reading limits never set is "an error"].
+- `?ostor-usage`: list `{nr_items, truncated, items}`, read, delete [G 1082-1148]; names `s3-usage-<service id>- <ISO
+  start>-<period>` with hex service ids [G 1090-1097]; `service_id` printed as a bare number [G 1109], so a hex id is
+  printed bare too, which is not valid JSON (`Variant.hex_stats`) [invented, from G; L's TODO: "limit queries over 710
+  produce broken JSON response" shows real gateways can answer broken JSON]; paging with `after=<last name>` when
+  truncated [R: `after` and `limit` are documented; L stats.go List(after)], or `after` ignored, the first page repeated
+  (`Variant.ignores_after`) [invented; L's command loop guards against endless paging]. Public collectors also send
+  `limit=` [P; L comments it out].
+A user's limits and quota go with the user when it is deleted, a bucket's with the bucket [invented: the emulator
+does so; `delete_account` reads and deletes what the bridge set before it deletes the user]. Limits and quotas are
+stored and reported, not enforced. A variant is fixed per emulator; `VARIANTS` lists the ones
+the contract suite runs on: GUIDE (the guide's reading, and the first way of each invented answer), MIXED (public
+clients' readings where the bridge must still do everything), STRICT (every way at once, quota accounting off) and
+SPARSE (the guide's documented answers with the second way of every invented one).
 
 The data plane is a minimal in-memory S3 surface here, not a real MinIO, because ostor's ownership model must be the
 same on both sides: a bucket belongs to the user whose key created it, `?ostor-buckets` reports its size, a user
@@ -96,7 +110,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 from urllib.parse import SplitResult, parse_qsl, quote_plus, unquote, urlsplit
 
 from aiohttp import web
@@ -131,6 +145,12 @@ class Variant:
     state_reported: bool = True  # False: user answers carry no `State`
     ignores_after: bool = False  # ?ostor-usage ignores `after=` and answers its first page again
     system_deletes_objects: bool = True  # False: the system user may delete others' buckets, not their objects
+    # Answers no source documents at all ("invented"): each has a second way, and the contract suite runs both.
+    unset_deletes_404: bool = False  # DELETE ?ostor-limits / ?ostor-quotas of a target with none set: 404, not 204
+    quota_off_status: int = 400  # the status of every ?ostor-quotas request without quota accounting (or 501)
+    disabled_status: int = 403  # what a disabled user's S3 request gets: 403 AccessDenied, or 401 AccessDenied
+    error_body: Literal["xml", "json", "header"] = "xml"  # error bodies: S3 XML, JSON, or empty (header only)
+    # `hex_stats` above is the fifth: a hex `service_id` printed bare.
 
 
 GUIDE = Variant()
@@ -145,6 +165,8 @@ STRICT = Variant(
     state_reported=False,
     ignores_after=True,
     system_deletes_objects=False,
+    unset_deletes_404=True,
+    error_body="header",
 )
 MIXED = Variant(  # the strict answers where the bridge must still do everything (quotas, owner-less deletes)
     name="mixed",
@@ -152,8 +174,20 @@ MIXED = Variant(  # the strict answers where the bridge must still do everything
     gen_key_lists_all=True,
     integer_limits=True,
     hex_stats=True,
+    unset_deletes_404=True,
+    disabled_status=401,
+    error_body="json",
 )
-VARIANTS = (GUIDE, MIXED, STRICT)
+SPARSE = Variant(  # the guide's answers where it has them, the other way for every invented one
+    name="sparse",
+    quota_accounting=False,
+    quota_off_status=501,
+    disabled_status=401,
+    error_body="json",
+    hex_stats=True,
+    limits_404_when_unset=True,
+)
+VARIANTS = (GUIDE, MIXED, STRICT, SPARSE)
 
 
 class GatewayError(Exception):
@@ -654,20 +688,24 @@ def admin_limits(state: State, call: Call) -> web.Response:
             }
         )
     if call.method == "DELETE":
-        state.limits.pop(target, None)
+        if state.limits.pop(target, None) is None and state.variant.unset_deletes_404:
+            raise GatewayError(404, "NoSuchLimits", "no limits are set")
         return web.Response(status=204)
     raise GatewayError(405, "MethodNotAllowed", f"{call.method} is not supported on ?ostor-limits")
 
 
 def admin_quotas(state: State, call: Call) -> web.Response:
     if not state.variant.quota_accounting:
-        raise GatewayError(400, "InvalidRequest", "quota accounting is not enabled on this volume")
+        code = "NotImplemented" if state.variant.quota_off_status == 501 else "InvalidRequest"
+        raise GatewayError(state.variant.quota_off_status, code, "quota accounting is not enabled on this volume")
     target = _target(state, call, defaults=True)
     kind = "0" if target[0] == "user" or target == ("default", "user") else "1"
     if call.method == "PUT":
         size = _number(_need(call, "quota-size"), "quota-size")
         state.quotas[target] = int(size)
         return web.Response()
+    if target not in state.quotas and call.method == "DELETE" and not state.variant.unset_deletes_404:
+        return web.Response(status=204)
     if target not in state.quotas:
         raise GatewayError(404, "NoSuchQuota", "no quota is set")
     if call.method == "GET":
@@ -970,11 +1008,21 @@ def s3_object(state: State, call: S3Call, name: str, key: str) -> web.Response:
 STATE: web.AppKey[State] = web.AppKey("ostor_state", State)
 
 
-def _error(err: GatewayError, request: web.Request) -> web.Response:
+def state_of(request: web.Request) -> State:
+    return request.app[STATE]
+
+
+def _error(err: GatewayError, request: web.Request, *, admin: bool = False) -> web.Response:
+    """S3's XML `<Error>` with the `X-Amz-Err-Message` header; the admin services answer as `Variant.error_body`
+    says (the S3 data plane always in XML, as S3 clients parse it)."""
     request_id = secrets.token_hex(8).upper()
     headers = {"X-Amz-Err-Message": err.message.encode("ascii", "replace").decode(), "x-amz-request-id": request_id}
-    if request.method == "HEAD":
+    body_kind = state_of(request).variant.error_body if admin else "xml"
+    if request.method == "HEAD" or body_kind == "header":
         return web.Response(status=err.status, headers=headers)
+    if body_kind == "json":
+        body = {"Code": err.code, "Message": err.message, "Resource": request.path, "RequestId": request_id}
+        return web.json_response(body, status=err.status, headers=headers)
     root = ET.Element("Error")
     _el(root, "Code", err.code)
     _el(root, "Message", err.message)
@@ -988,13 +1036,14 @@ def _error(err: GatewayError, request: web.Request) -> web.Response:
 async def handle(request: web.Request) -> web.Response:
     state = request.app[STATE]
     body = await request.read()
+    split = urlsplit(request.raw_path)
+    first = split.query.split("&", 1)[0].split("=", 1)[0] if split.query else ""
+    admin = split.path == "/" and first.startswith("ostor-")
     try:
         key = authenticate(state, request.method, f"http://{request.host}{request.raw_path}", request.headers, body)
         user = state.users[key.user_id]
-        split = urlsplit(request.raw_path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
-        first = split.query.split("&", 1)[0].split("=", 1)[0] if split.query else ""
-        if split.path == "/" and first.startswith("ostor-"):
+        if admin:
             if not user.system or user.state != "enabled":
                 raise GatewayError(403, "AccessDenied", "the admin services need a system user's keys")
             if first not in ADMIN:
@@ -1002,7 +1051,7 @@ async def handle(request: web.Request) -> web.Response:
             state.admin_calls.append((request.method, first, query))
             return ADMIN[first](state, Call(request.method, first, query, user))
         if user.state != "enabled":
-            raise GatewayError(403, "AccessDenied", "the user is disabled")
+            raise GatewayError(state.variant.disabled_status, "AccessDenied", "the user is disabled")
         call = S3Call(request, query, body, user)
         path = unquote(split.path)
         if path == "/":
@@ -1014,7 +1063,7 @@ async def handle(request: web.Request) -> web.Response:
             return s3_bucket(state, call, name)
         return s3_object(state, call, name, obj_key)
     except GatewayError as err:
-        return _error(err, request)
+        return _error(err, request, admin=admin)
 
 
 def make_app(state: State) -> web.Application:

@@ -212,7 +212,7 @@ def test_traffic_is_aggregated_into_bwusage_once_even_after_a_crash_between_comm
     with conn.cursor() as cur:
         cur.execute("SELECT bwusage FROM tblhosting WHERE id = %s", (svc.serviceid,))
         assert cur.fetchone()["bwusage"] == 6  # type: ignore[index]  # 3 MB up + 3 MB down, counted once
-        cur.execute("SELECT COUNT(*) AS n FROM mod_s3bridge_traffic WHERE source = %s", (name,))
+        cur.execute("SELECT COUNT(*) AS n FROM mod_s3bridge_traffic_sums WHERE source = %s", (name,))
         rows = cur.fetchone()["n"]  # type: ignore[index]
     assert rows >= 1
     run_shim("UsageUpdate", svc.server_params(), url=svc.url, secret=svc.secret)  # again: nothing new, no double

@@ -23,17 +23,22 @@ overwrite of such an object in an unversioned bucket frees the old size too). De
 figure frees space the estimate cannot see, so the estimate only errs high; the next scan or listing corrects it.
 Parts of unfinished multipart uploads count as written as soon as they arrive, so a tenant cannot park data past
 its limit in uploads it never completes; aborting the upload gives them back.
+
+ostor's statistics objects arrive as rows per bucket, epoch, user and tag: `sum_per_owner_day` adds them up per
+(object, user, day) before they are stored, so no row is lost to a repeated key.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Literal
 
 from bridge.domain.audit_events import COPIES, AuditEvent
 from bridge.domain.naming import SEPARATOR
+from bridge.domain.values import TrafficRecord
 
 FigureSource = Literal["scan", "listing", "estimate"]
 Billing = Literal["billed", "refused", "own"]
@@ -236,3 +241,59 @@ def estimate(baseline: int, baseline_source: FigureSource, written: int, deleted
     if not written and not deleted:
         return Figure(baseline, baseline_source, baseline)
     return Figure(max(0, baseline + written - deleted), "estimate", baseline, written, deleted)
+
+
+# -- ostor statistics objects ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnerDayTraffic:
+    """One statistics object's traffic of one storage user (one service) on one UTC day: every row of the object
+    for that user summed, whatever its bucket, epoch or tag."""
+
+    source: str
+    owner_id: str
+    day: str  # YYYY-MM-DD (UTC) of the object's period start
+    period_start: int
+    period_s: int
+    ops_put: int = 0
+    ops_get: int = 0
+    ops_list: int = 0
+    ops_other: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+
+
+def utc_day(unix_s: int) -> str:
+    """The UTC calendar day of a unix time, without a clock read or a time zone database."""
+    return date.fromordinal(date(1970, 1, 1).toordinal() + unix_s // 86400).isoformat()
+
+
+def sum_per_owner_day(records: Iterable[TrafficRecord]) -> list[OwnerDayTraffic]:
+    """The rows of statistics objects summed per (object, user, day), in first-seen order.
+
+    A gateway keys its rows by bucket, epoch, user id and tag (guide l.1115-1119), so one object can hold the same
+    user and bucket twice (the guide's own sample, l.3349-3350: bucket `client` with epochs 98305 and 90113). Every
+    row counts: none is ever dropped as a repeat."""
+    out: dict[tuple[str, str, str], OwnerDayTraffic] = {}
+    for r in records:
+        key = (r.source, r.owner_id, utc_day(r.period_start))
+        seen = out.get(key)
+        if seen is None:
+            out[key] = OwnerDayTraffic(
+                r.source, r.owner_id, key[2], r.period_start, r.period_s,
+                r.ops_put, r.ops_get, r.ops_list, r.ops_other, r.bytes_in, r.bytes_out,
+            )  # fmt: skip
+            continue
+        out[key] = replace(
+            seen,
+            period_start=min(seen.period_start, r.period_start),
+            period_s=max(seen.period_s, r.period_s),
+            ops_put=seen.ops_put + r.ops_put,
+            ops_get=seen.ops_get + r.ops_get,
+            ops_list=seen.ops_list + r.ops_list,
+            ops_other=seen.ops_other + r.ops_other,
+            bytes_in=seen.bytes_in + r.bytes_in,
+            bytes_out=seen.bytes_out + r.bytes_out,
+        )
+    return list(out.values())

@@ -279,19 +279,20 @@ class MeterStore:
         return await self.db.run(q)
 
     async def rollup_ostor(self, serverid: int, since: date) -> None:
-        """ostor's statistics objects (mod_s3bridge_traffic) into the same daily rows MinIO's audit stream feeds:
-        recomputed per day from the stored objects, so collecting again changes nothing."""
+        """ostor's statistics objects (mod_s3bridge_traffic_sums, one row per object, user and day) into the same
+        daily rows MinIO's audit stream feeds: recomputed per day from the stored objects, so collecting again
+        changes nothing."""
 
         def q(conn: Conn) -> None:
             with conn.cursor() as cur:
                 cur.execute(
                     "INSERT INTO mod_s3bridge_traffic_daily (serviceid, day, bytes_in, bytes_out, req_read, req_write,"
                     " req_list, req_delete, req_other)"
-                    " SELECT s.serviceid, DATE(t.period_start), SUM(t.bytes_in), SUM(t.bytes_out), SUM(t.ops_get),"
-                    " SUM(t.ops_put), SUM(t.ops_list), 0, SUM(t.ops_other) FROM mod_s3bridge_traffic t"
+                    " SELECT s.serviceid, t.day, SUM(t.bytes_in), SUM(t.bytes_out), SUM(t.ops_get),"
+                    " SUM(t.ops_put), SUM(t.ops_list), 0, SUM(t.ops_other) FROM mod_s3bridge_traffic_sums t"
                     " JOIN mod_s3bridge_services s ON s.serverid = t.serverid AND s.backend_user_id = t.owner_id"
-                    " WHERE t.serverid = %s AND t.period_start >= %s AND s.backend_user_id <> ''"
-                    " GROUP BY s.serviceid, DATE(t.period_start)"
+                    " WHERE t.serverid = %s AND t.day >= %s AND s.backend_user_id <> ''"
+                    " GROUP BY s.serviceid, t.day"
                     " ON DUPLICATE KEY UPDATE bytes_in = VALUES(bytes_in), bytes_out = VALUES(bytes_out),"
                     " req_read = VALUES(req_read), req_write = VALUES(req_write), req_list = VALUES(req_list),"
                     " req_delete = VALUES(req_delete), req_other = VALUES(req_other)",

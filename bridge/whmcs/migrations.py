@@ -230,6 +230,40 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         8,
+        "ostor traffic summed per service and day",
+        (
+            # Version 3's table is keyed (source, owner_id, bucket) and was written with INSERT IGNORE: a statistics
+            # object naming one bucket twice (other epoch or tag) lost the second row. Its rows are copied (summed)
+            # and it is read no more; the collector writes here, one row per (object, user, day).
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_traffic_sums (
+            serverid INT UNSIGNED NOT NULL,
+            owner_id VARCHAR(128) NOT NULL,
+            day DATE NOT NULL,
+            source VARCHAR(255) NOT NULL,
+            period_start DATETIME NOT NULL,
+            period_s INT UNSIGNED NOT NULL,
+            ops_put BIGINT UNSIGNED NOT NULL,
+            ops_get BIGINT UNSIGNED NOT NULL,
+            ops_list BIGINT UNSIGNED NOT NULL,
+            ops_other BIGINT UNSIGNED NOT NULL,
+            bytes_in BIGINT UNSIGNED NOT NULL,
+            bytes_out BIGINT UNSIGNED NOT NULL,
+            collected_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            PRIMARY KEY (serverid, owner_id, day, source),
+            KEY server_day (serverid, day)
+        ) {_TABLE_OPTIONS}""",
+            """INSERT INTO mod_s3bridge_traffic_sums (serverid, owner_id, day, source, period_start, period_s,
+            ops_put, ops_get, ops_list, ops_other, bytes_in, bytes_out)
+            SELECT serverid, owner_id, DATE(period_start), source, MIN(period_start), MAX(period_s), SUM(ops_put),
+            SUM(ops_get), SUM(ops_list), SUM(ops_other), SUM(bytes_in), SUM(bytes_out) FROM mod_s3bridge_traffic
+            GROUP BY serverid, owner_id, DATE(period_start), source
+            ON DUPLICATE KEY UPDATE ops_put = VALUES(ops_put), ops_get = VALUES(ops_get),
+            ops_list = VALUES(ops_list), ops_other = VALUES(ops_other), bytes_in = VALUES(bytes_in),
+            bytes_out = VALUES(bytes_out)""",
+        ),
+    ),
+    Migration(
+        9,
         "metering: refused requests, servers the meter enforces on after a restart",
         (
             AddColumn("mod_s3bridge_traffic_daily", "req_refused", "BIGINT UNSIGNED NOT NULL DEFAULT 0"),

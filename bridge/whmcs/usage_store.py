@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import pymysql.cursors
 
+from bridge.domain.traffic import sum_per_owner_day
 from bridge.domain.usage_rules import LimitState, ServiceUsage, whmcs_mb
 from bridge.domain.values import TrafficRecord
 from bridge.whmcs.db import Conn, Database
@@ -261,33 +262,38 @@ class UsageStore:
         return await self.db.run(q)
 
     async def store_traffic(self, serverid: int, source: str, records: Sequence[TrafficRecord]) -> None:
-        """One statistics object's rows, committed before the caller deletes the object. Idempotent by
-        (source, owner, bucket): collecting the same object again after a crash adds nothing."""
+        """One statistics object's rows, summed per (user, day) and committed before the caller deletes the object.
+        Idempotent by (server, user, day, object): collecting the same object again after a crash adds nothing,
+        and rows repeating a bucket (another epoch or tag) are added, never dropped."""
+        sums = sum_per_owner_day(replace(r, source=r.source or source) for r in records)
         rows = [
             (
-                r.source or source,
-                r.owner_id,
-                r.bucket,
                 serverid,
-                datetime.fromtimestamp(r.period_start, UTC).replace(tzinfo=None),
-                r.period_s,
-                r.ops_put,
-                r.ops_get,
-                r.ops_list,
-                r.ops_other,
-                r.bytes_in,
-                r.bytes_out,
+                t.owner_id,
+                t.day,
+                t.source,
+                datetime.fromtimestamp(t.period_start, UTC).replace(tzinfo=None),
+                t.period_s,
+                t.ops_put,
+                t.ops_get,
+                t.ops_list,
+                t.ops_other,
+                t.bytes_in,
+                t.bytes_out,
             )
-            for r in records
+            for t in sums
         ]
 
         def q(conn: Conn) -> None:
             if rows:
                 with conn.cursor() as cur:
                     cur.executemany(
-                        "INSERT IGNORE INTO mod_s3bridge_traffic (source, owner_id, bucket, serverid, period_start,"
+                        "INSERT INTO mod_s3bridge_traffic_sums (serverid, owner_id, day, source, period_start,"
                         " period_s, ops_put, ops_get, ops_list, ops_other, bytes_in, bytes_out)"
-                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                        " ON DUPLICATE KEY UPDATE ops_put = VALUES(ops_put), ops_get = VALUES(ops_get),"
+                        " ops_list = VALUES(ops_list), ops_other = VALUES(ops_other), bytes_in = VALUES(bytes_in),"
+                        " bytes_out = VALUES(bytes_out)",
                         rows,
                     )
 

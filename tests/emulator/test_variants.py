@@ -9,10 +9,11 @@ import aiohttp
 import pytest
 from minio.error import S3Error
 
+import rig.ostor_emulator as emulator_module
 from bridge.backends.ostor_client import Keys, OstorAdminClient, for_user, parse_users
-from bridge.backends.ostor_errors import OstorNotFound, OstorRefused
+from bridge.backends.ostor_errors import OstorNotFound, OstorRefused, parse_error
 from bridge.domain.values import KeyPair
-from rig.ostor_emulator import GUIDE, STRICT, OstorEmulator, Variant
+from rig.ostor_emulator import GUIDE, STRICT, VARIANTS, OstorEmulator, Variant
 from tests.emulator.conftest import as_user, put_limit, run
 
 
@@ -116,3 +117,75 @@ async def test_a_system_user_deletes_any_bucket_and_reaches_its_objects_only_whe
             assert code == ("" if objects_ok else "AccessDenied")
             await run(system.remove_bucket, "client")
             assert await admin.list_buckets(user.email) == ()
+
+
+INVENTED = ("unset_deletes_404", "quota_off_status", "disabled_status", "error_body", "hex_stats")
+
+
+@pytest.mark.parametrize("field", INVENTED)
+def test_every_invented_answer_runs_both_ways_in_the_contract_suites_variants(field: str) -> None:
+    """An answer no source documents is a Variant field the contract suite sees with two values at least (for the
+    quota answer: among the variants without quota accounting, where it is sent)."""
+    among = [v for v in VARIANTS if not v.quota_accounting] if field == "quota_off_status" else list(VARIANTS)
+    assert len({getattr(v, field) for v in among}) >= 2, [(v.name, getattr(v, field)) for v in among]
+    assert "invented" in (Variant.__doc__ or "") + (emulator_module.__doc__ or "")
+    assert f"Variant.{field}" in (emulator_module.__doc__ or ""), f"the module docstring must source {field}"
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
+async def test_deleting_limits_or_a_quota_never_set_answers_as_the_variant_says(
+    session: aiohttp.ClientSession, variant: Variant
+) -> None:
+    async with OstorEmulator(variant=variant) as emu:
+        admin = OstorAdminClient(session, emu.url, Keys(emu.access_key, emu.secret_key))
+        user = await admin.create_user("user@example.com")
+        services = ["ostor-limits", *(["ostor-quotas"] if variant.quota_accounting else [])]
+        for service in services:
+            if variant.unset_deletes_404:
+                with pytest.raises(OstorNotFound):
+                    await raw(admin, "DELETE", service, [for_user(user.email)])
+            else:
+                assert await raw(admin, "DELETE", service, [for_user(user.email)]) == b""
+
+
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if not v.quota_accounting], ids=lambda v: v.name)
+async def test_without_quota_accounting_quotas_are_refused_with_the_variants_status(
+    session: aiohttp.ClientSession, variant: Variant
+) -> None:
+    async with OstorEmulator(variant=variant) as emu:
+        admin = OstorAdminClient(session, emu.url, Keys(emu.access_key, emu.secret_key))
+        user = await admin.create_user("user@example.com")
+        with pytest.raises(OstorRefused) as refused:
+            await raw(admin, "GET", "ostor-quotas", [for_user(user.email)])
+        assert refused.value.gateway_status == variant.quota_off_status
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
+async def test_a_disabled_users_s3_request_gets_the_variants_status_in_s3_xml(
+    session: aiohttp.ClientSession, variant: Variant
+) -> None:
+    async with OstorEmulator(variant=variant) as emu:
+        admin = OstorAdminClient(session, emu.url, Keys(emu.access_key, emu.secret_key))
+        user = await admin.create_user("user@example.com")
+        await admin.set_user_enabled(user.email, False)
+        with pytest.raises(S3Error) as refused:
+            await run(as_user(emu, user.keys[0]).list_buckets)
+        assert (refused.value.response.status, refused.value.code) == (variant.disabled_status, "AccessDenied")
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
+async def test_admin_errors_come_in_the_variants_body_and_the_client_reads_each(
+    session: aiohttp.ClientSession, variant: Variant
+) -> None:
+    async with OstorEmulator(variant=variant) as emu:
+        url = f"{emu.url}/?ostor-users&emailAddress=nobody%40example.com"
+        admin = OstorAdminClient(session, emu.url, Keys(emu.access_key, emu.secret_key))
+        req = admin.prepare("GET", "ostor-users", [("emailAddress", "nobody@example.com")])
+        async with session.get(url, headers=req.headers) as resp:
+            body, headers = await resp.read(), dict(resp.headers)
+        assert resp.status == 404
+        kind = {b"<": "xml", b"{": "json", b"": "header"}[body[:1]]
+        assert kind == variant.error_body
+        error = parse_error(resp.status, headers, body)
+        assert "no user with email nobody@example.com" in error.message
+        assert error.code == ("" if kind == "header" else "NoSuchUser")
