@@ -269,25 +269,32 @@ def test_copies_count_the_sources_size_toward_the_estimate_not_traffic_in() -> N
     names. No byte crossed the network: Traffic In stays 0. An unknown source asks for a measurement."""
     known = KnownObjects()
     billed([(1, ev("PutObject", rx=900_000, obj="src"))], known)
-    copy = {"requestHeader": {"X-Amz-Copy-Source": "/alice--b1/src"}}
-    r = billed([(1, ev("CopyObject", obj=f"c{i}", tx=234, **copy)) for i in range(20)], known)
+    # MinIO names the source in api.bucket/api.object (its last authorization check); the destination is the path
+    copy = {"requestHeader": {"X-Amz-Copy-Source": "/alice--b1/src"}, "obj": "src"}
+    r = billed([(1, ev("CopyObject", tx=234, requestPath=f"/alice--b1/c{i}", **copy)) for i in range(20)], known)
+    assert {e.object for e in [ev("CopyObject", requestPath="/alice--b1/c%201", **copy)]} == {"c 1"}
     assert sum(d.written for d in r.disk.values()) == 20 * 900_000
     [t] = r.traffic.values()
     assert t.bytes_in == 0
     part = {"requestHeader": {"X-Amz-Copy-Source": "alice--b1/src", "X-Amz-Copy-Source-Range": "bytes=0-99999"},
-            "requestQuery": {"uploadId": "U9"}}  # fmt: skip
+            "requestQuery": {"uploadId": "U9"}, "requestPath": "/alice--b1/big"}  # fmt: skip
     r = billed([(1, ev("CopyObjectPart", obj="big", **part))], known)
     assert sum(d.written for d in r.disk.values()) == 100_000
     unknown = {"requestHeader": {"X-Amz-Copy-Source": "/alice--b1/never-seen%20before"}}
-    r = billed([(1, ev("CopyObject", obj="x", **unknown))], known)
+    r = billed([(1, ev("CopyObject", requestPath="/alice--b1/x", **unknown))], known)
     assert r.unsized == {1}
     assert not r.disk
 
 
-def test_a_copy_without_a_readable_source_header_is_dropped() -> None:
-    assert from_entry(entry("CopyObject")) is None
-    assert from_entry(entry("CopyObject", requestHeader={"X-Amz-Copy-Source": "nobucket"})) is None
-    assert from_entry(entry("CopyObject", status=403)) is not None  # refused: nothing was copied
+def test_a_copy_without_a_readable_source_or_destination_is_dropped() -> None:
+    to = "/alice--b1/dest"
+    assert from_entry(entry("CopyObject", requestPath=to)) is None
+    assert from_entry(entry("CopyObject", requestHeader={"X-Amz-Copy-Source": "nobucket"}, requestPath=to)) is None
+    assert from_entry(entry("CopyObject", requestHeader={"X-Amz-Copy-Source": "alice--b1/s"})) is None
+    assert from_entry(entry("CopyObject", status=403, requestPath=to)) is not None  # refused: nothing was copied
+    vhost = ev("CopyObject", requestHeader={"X-Amz-Copy-Source": "b--x/s"}, requestPath="/k/2",
+               requestHost="alice--b1.s3.example.com")  # fmt: skip
+    assert (vhost.bucket, vhost.object) == ("alice--b1", "k/2")
 
 
 # -- property tests over the decoder (Hypothesis): whatever a client puts in the fields it controls, and whatever

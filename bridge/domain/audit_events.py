@@ -99,6 +99,11 @@ class AuditEvent:
     def minute(self) -> str:
         return self.time[:16]
 
+    @property
+    def second(self) -> str:
+        """MinIO stamps an entry when the request ends: `YYYY-MM-DDTHH:MM:SS`."""
+        return self.time[:19]
+
 
 class AuditFormatError(ValueError):
     """A body that is not MinIO audit JSON at all; the message names the problem."""
@@ -166,12 +171,14 @@ class _Entry(msgspec.Struct):
     responseHeader: _ResponseHeader | None = None
     accessKey: str = ""
     parentUser: str = ""
+    requestPath: str = ""
+    requestHost: str = ""
 
 
 _BODY = msgspec.json.Decoder(list[_Entry])
 _LINE = msgspec.json.Decoder(_Entry)
 
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d", re.ASCII)
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d", re.ASCII)
 _DIGITS = re.compile(r"[0-9]{1,13}", re.ASCII)  # 13 digits hold 5 TiB; more is never a real length
 _API_NAME = re.compile(r"[A-Za-z0-9]{1,64}", re.ASCII)
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,62}", re.ASCII)
@@ -216,6 +223,22 @@ def _copy_source(text: str) -> tuple[str, str]:
     if not sep or not key or not _BUCKET.fullmatch(bucket) or not _key_ok(key):
         raise _Bad("X-Amz-Copy-Source")
     return bucket, key
+
+
+def _copy_destination(e: _Entry) -> tuple[str, str] | None:
+    """Where a copy wrote. MinIO's `api.bucket`/`api.object` of a copy name the source (its last authorization check
+    was the source's read), so the destination comes from the request's path (path-style `/bucket/key`) or, with
+    virtual-host addressing, its host (`bucket.domain`, path `/key`); account buckets always hold `--`."""
+    path = _unquote(e.requestPath).lstrip("/")
+    bucket, sep, key = path.partition("/")
+    if sep and key and _BUCKET.fullmatch(bucket) and "--" in bucket:
+        return bucket, key
+    host_bucket = e.requestHost.partition(".")[0]
+    if "." in e.requestHost and _BUCKET.fullmatch(host_bucket) and "--" in host_bucket and path:
+        return host_bucket, path
+    if sep and key and _BUCKET.fullmatch(bucket):
+        return bucket, key
+    return None
 
 
 def _bytes_in(api: _Api, h: _RequestHeader | None) -> int:
@@ -269,6 +292,14 @@ def _event(e: _Entry) -> AuditEvent | None:
         raise _Bad("request size beyond S3's maximum")
     copy_source: tuple[str, str] | None = None
     copy_range: int | None = None
+    bucket, obj = api.bucket, api.object
+    if name in COPIES:
+        dest = _copy_destination(e)
+        if dest is None:
+            raise _Bad("requestPath of a copy")
+        bucket, obj = dest
+        if not _key_ok(obj):
+            raise _Bad("requestPath of a copy")
     if name in COPIES and ok:
         copy_source = _copy_source(h.copy_source if h is not None else "")
         if h is not None and h.copy_range:
@@ -287,8 +318,8 @@ def _event(e: _Entry) -> AuditEvent | None:
         e.time,
         name,
         rclass,
-        api.bucket,
-        api.object,
+        bucket,
+        obj,
         status,
         bytes_in,
         max(api.tx, 0),

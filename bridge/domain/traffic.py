@@ -2,7 +2,8 @@
 
 Events are attributed to the service owning the bucket (`<username>--*`), whoever made the request (a presigned
 or public read of a tenant's object is that tenant's traffic); requests without a bucket (ListBuckets) go to the
-user who made them. Counters are kept per service and UTC day; the estimate's inputs per service and UTC minute.
+user who made them. Counters are kept per service and UTC day; the estimate's inputs per service and UTC second (a
+figure taken within a second must be told from the writes and deletes around it: see `estimate`).
 
 Billed is only what the customer did (`Attribution.billing`):
 - "refused": refused for authentication or authorization (401, 403) whoever asked, and any client error (4xx:
@@ -179,7 +180,7 @@ class KnownObjects:
 
 @dataclass
 class Rollup:
-    """What one batch of new events adds: traffic per (service, day), disk deltas per (service, minute)."""
+    """What one batch of new events adds: traffic per (service, day), disk deltas per (service, second)."""
 
     traffic: dict[tuple[int, str], TrafficCounts] = field(default_factory=dict)
     disk: dict[tuple[int, str], DiskDelta] = field(default_factory=dict)
@@ -216,7 +217,7 @@ def rollup(events: Iterable[tuple[int, AuditEvent, Billing]], known: KnownObject
             if delta.unsized:
                 out.unsized.add(sid)
             if delta.written or delta.deleted:
-                dk = (sid, e.minute)
+                dk = (sid, e.second)
                 acc = disk.get(dk)
                 if acc is None:
                     acc = disk[dk] = DiskDelta()
@@ -237,7 +238,11 @@ class Figure:
 
 
 def estimate(baseline: int, baseline_source: FigureSource, written: int, deleted: int) -> Figure:
-    """The baseline when nothing happened since, else baseline + written - known deletes (never below zero)."""
+    """The baseline when nothing happened since, else baseline + written - known deletes (never below zero).
+
+    The caller sums writes from the figure's own second on and deletes only after it: what happened within that
+    second may be in the figure or not, and the estimate must never err low (a delete subtracted twice would let a
+    tenant write past the limit); a write counted twice errs high, and the next listing or scan corrects it."""
     if not written and not deleted:
         return Figure(baseline, baseline_source, baseline)
     return Figure(max(0, baseline + written - deleted), "estimate", baseline, written, deleted)

@@ -33,8 +33,15 @@ def _utc(when: datetime | None) -> datetime | None:
     return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
 
 
-def _minute(text: str) -> datetime:
-    return datetime.strptime(text[:16], "%Y-%m-%dT%H:%M")
+def _second(text: str) -> datetime:
+    return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")
+
+
+def _figure_time(when: datetime | None) -> datetime | None:
+    """A figure's time, down to the second it started in (never rounded up: what happened in that second is
+    treated as possibly before it, see bridge.domain.traffic.estimate)."""
+    at = _utc(when)
+    return None if at is None else at.replace(microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -163,7 +170,7 @@ class MeterStore:
         if r.disk:
             rows = ",".join(
                 [
-                    f"({int(sid)},'{_minute(m):%Y-%m-%d %H:%M:00}',{int(d.written)},{int(d.deleted)})"
+                    f"({int(sid)},'{_second(m):%Y-%m-%d %H:%M:%S}',{int(d.written)},{int(d.deleted)})"
                     for (sid, m), d in sorted(r.disk.items())
                 ]
             )
@@ -183,6 +190,15 @@ class MeterStore:
                     (int(seen_hours), PRUNE_ROWS),
                 )
                 n += cur.execute("DELETE FROM mod_s3bridge_disk_writes WHERE minute < %s", (disk_before,))
+                # Per-second rows before a service's figure are never read again (a hostile tenant writing every
+                # second would otherwise keep 35 days of them): an hour's margin, in chunks.
+                n += cur.execute(
+                    "DELETE FROM mod_s3bridge_disk_writes WHERE (serviceid, minute) IN (SELECT * FROM ("
+                    " SELECT w.serviceid, w.minute FROM mod_s3bridge_disk_writes w JOIN mod_s3bridge_services s"
+                    " ON s.serviceid = w.serviceid WHERE s.figure_at IS NOT NULL"
+                    " AND w.minute < s.figure_at - INTERVAL 1 HOUR LIMIT %s) AS old)",
+                    (PRUNE_ROWS,),
+                )
             return n
 
         total = 0
@@ -203,18 +219,17 @@ class MeterStore:
                 for start in range(0, len(ids), CHUNK):
                     chunk = ids[start : start + CHUNK]
                     marks = ", ".join(["%s"] * len(chunk))
-                    # Writes of the figure's own minute count (they may have come after it: errs high); deletes of
-                    # that minute do not (they may have come before it, and the figure already left them out:
+                    # Disk deltas are kept per second (the `minute` column holds the second since migration 9).
+                    # Writes of the figure's own second count (they may have come after it: errs high); deletes of
+                    # that second do not (they may have come before it, and the figure already left them out:
                     # counting them would err low, which a tenant could use to write past the limit).
                     cur.execute(
                         "SELECT s.serviceid, s.used_bytes, s.figure_source,"  # noqa: S608 - placeholders only
                         " COALESCE(SUM(w.written), 0) AS written,"
-                        " COALESCE(SUM(CASE WHEN s.figure_at IS NULL"
-                        "   OR w.minute > DATE_FORMAT(s.figure_at, '%%Y-%%m-%%d %%H:%%i:00') THEN w.deleted END), 0)"
+                        " COALESCE(SUM(CASE WHEN s.figure_at IS NULL OR w.minute > s.figure_at THEN w.deleted END), 0)"
                         " AS deleted"
                         " FROM mod_s3bridge_services s LEFT JOIN mod_s3bridge_disk_writes w"
-                        " ON w.serviceid = s.serviceid AND w.minute >= COALESCE("
-                        "   DATE_FORMAT(s.figure_at, '%%Y-%%m-%%d %%H:%%i:00'), '1970-01-01')"
+                        " ON w.serviceid = s.serviceid AND w.minute >= COALESCE(s.figure_at, '1970-01-01')"
                         f" WHERE s.serviceid IN ({marks}) GROUP BY s.serviceid, s.used_bytes, s.figure_source",
                         chunk,
                     )
@@ -235,7 +250,7 @@ class MeterStore:
             with conn.cursor() as cur:
                 cur.executemany(
                     "UPDATE mod_s3bridge_services SET figure_at = %s, figure_source = %s WHERE serviceid = %s",
-                    [(_utc(at), src, sid) for sid, at, src in times],
+                    [(_figure_time(at), src, sid) for sid, at, src in times],
                 )
 
         await self.db.run(q)
@@ -248,7 +263,7 @@ class MeterStore:
                 cur.execute(
                     "UPDATE mod_s3bridge_services SET used_bytes = %s, usage_exact = 1, figure_at = %s,"
                     " figure_source = 'listing' WHERE serviceid = %s",
-                    (used, _utc(at), serviceid),
+                    (used, _figure_time(at), serviceid),
                 )
 
         await self.db.run(q)
