@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from bridge.backends.base import AccountInfo
-from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics
+from bridge.backends.capabilities import AccessKeys, AuditWebhook, RateLimiting, StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params
 from bridge.domain.usage_rules import WHMCS_MB_MAX, overflows_whmcs
 from bridge.domain.values import DailyPoint
@@ -54,8 +54,19 @@ async def _buckets(target: Target, username: str, latest: LatestUsage) -> tuple[
     return tuple(out), ""
 
 
-async def _traffic(resources: Resources, serviceid: int) -> tuple[tuple[DailyPoint, ...], Traffic | None]:
-    """The last 30 days of traffic (bytes in + out per day) and this month's totals; None without any traffic."""
+AUDIT_EXACTNESS = (
+    "Traffic is counted from MinIO's audit log, once per request MinIO reports: a floor, never more than the"
+    " customer did. MinIO drops the entries of some requests whose client closes the connection at once (curl,"
+    " one-shot scripts); kept-open connections (SDKs, mc, rclone) are exact. Requests refused to others (no key,"
+    " another account, a bucket that does not exist) and the daemon's own are billed to nobody."
+)
+
+
+async def _traffic(
+    resources: Resources, serviceid: int, *, refused: bool = False
+) -> tuple[tuple[DailyPoint, ...], Traffic | None]:
+    """The last 30 days of traffic (bytes in + out per day) and this month's totals; None without any traffic.
+    `refused`: the requests refused to others this month too (the admin's view; never billed)."""
     today = resources.now().date()
     month_start = today.replace(day=1)
     days = await MeterStore(resources.db).traffic_days(serviceid, min(month_start, today - timedelta(days=29)))
@@ -64,6 +75,8 @@ async def _traffic(resources: Resources, serviceid: int) -> tuple[tuple[DailyPoi
     recent = tuple(DailyPoint(d.day, d.bytes_in + d.bytes_out) for d in days if d.day >= today - timedelta(days=29))
     m = month_totals(days, month_start)
     requests = {"read": m.read, "write": m.write, "list": m.list, "delete": m.delete, "other": m.other}
+    if refused:
+        requests["refused, not billed"] = m.refused
     return recent, Traffic(m.bytes_in, m.bytes_out, requests)
 
 
@@ -173,6 +186,8 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
                 f"{len(unread)} usage statistics object{'s' if len(unread) > 1 else ''} on this server could not be"
                 f" read and {'are' if len(unread) > 1 else 'is'} kept on the gateway, not billed: {shown}"
             )
+    if isinstance(target.backend, AuditWebhook):
+        traffic_note = " ".join(n for n in (traffic_note, AUDIT_EXACTNESS) if n)
     policy_name = info.policy if info else ""
     kind: Literal["standard", "limited", "unknown"] = rec.policy if policy_name else "unknown"  # what the bridge set
     view = AdminTabView(
@@ -188,7 +203,7 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
         buckets=buckets,
         state=rec.state,
         notes=tuple(n for n in (problem, limits_note, traffic_note, _clamp_note(target, latest)) if n),
-        traffic_month=(await _traffic(resources, target.serviceid))[1],
+        traffic_month=(await _traffic(resources, target.serviceid, refused=True))[1],
         decision=await _decision(resources, target.serviceid),
     )
     return Outcome({"fields": render_admin_tab(view)})

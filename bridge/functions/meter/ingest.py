@@ -167,8 +167,12 @@ class Meter:
         now = time.monotonic()
         if cached is not None:
             loaded_at, who = cached
-            fresh = now - loaded_at < USERNAMES_TTL
-            if (fresh or all(who.service_of(e) is not None for e in events)) and (fresh or who.admin_keys):
+            if now - loaded_at < USERNAMES_TTL or all(who.service_of(e) is not None for e in events):
+                if not who.admin_keys:  # the server's admin key, once known (memory; the database every few s)
+                    server = await self.servers.params(server_id)
+                    if server is not None:
+                        who = Attribution(who.by_name, (server.access_key,))
+                        self._attributions[server_id] = (loaded_at, who)
                 return who
         server = await self.servers.params(server_id)
         who = Attribution(await self.store.usernames_of_server(server_id), (server.access_key,) if server else ())
