@@ -14,13 +14,13 @@ OWN_LOCK = {
     ("lifecycle", "terminate_account"): "an account already gone is success",
     ("usage_update", "_enforce"): "server-wide loop; locks only the services whose policy changes",
     ("areas", "client_area"): "locks only when a rotation is pending; 'not ready' is its own answer",
-    ("metering", "_apply"): "the audit stream's limit decision, outside any WHMCS call; locks only on a policy change",
+    ("decider", "_apply"): "the audit stream's limit decision, outside any WHMCS call; locks only on a policy change",
 }
 
 
 def lock_holders() -> set[tuple[str, str]]:
     found = set()
-    for path in FUNCTIONS.glob("*.py"):
+    for path in FUNCTIONS.rglob("*.py"):  # subpackages too (functions/meter/, functions/panel/)
         if path.stem == "call":
             continue
         for fn in ast.walk(ast.parse(path.read_text())):
