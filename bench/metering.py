@@ -32,7 +32,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
-from bench.common import RESULTS
+from bench.common import write_results
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -386,11 +386,7 @@ def main() -> int:
 
 
 def _write(result: dict[str, Any]) -> int:
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "metering.json"
-    out.write_text(json.dumps({"bench": "metering", "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                               **result}, indent=2))  # fmt: skip
-    print(f"written {out}")
+    write_results("metering", result)
     return 0
 
 

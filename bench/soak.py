@@ -40,7 +40,7 @@ from botocore.config import Config as BotoConfig
 from minio import Minio, MinioAdmin
 from minio.credentials.providers import StaticProvider
 
-from bench.common import RESULTS
+from bench.common import write_results
 from rig.paths import REPO
 from rig.sample_whmcs import insert_client, insert_product, insert_service
 from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
@@ -315,28 +315,21 @@ def verify(
     for sample in rss[::6]:
         print(f"{sample['t_s']:>6} s  " + "  ".join(f"{k / 1024:7.1f}" for k in sample["rss_kib"]))
     print("\nproblems:", problems or "none")
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "soak.json"
-    out.write_text(
-        json.dumps(
-            {
-                "bench": "soak",
-                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "minutes": round(elapsed / 60, 1),
-                "rate_per_s": args.rate,
-                "kills": kills,
-                "services": len(services),
-                "calls": dict(tally.calls),
-                "failovers": tally.failovers,
-                "emails_per_heavy_service": dict(emails),
-                "lost_emails_live_services": lost,
-                "problems": problems,
-                "rss_curve": rss,
-            },
-            indent=2,
-        )
+    write_results(
+        "soak",
+        {
+            "minutes": round(elapsed / 60, 1),
+            "rate_per_s": args.rate,
+            "kills": kills,
+            "services": len(services),
+            "calls": dict(tally.calls),
+            "failovers": tally.failovers,
+            "emails_per_heavy_service": dict(emails),
+            "lost_emails_live_services": lost,
+            "problems": problems,
+            "rss_curve": rss,
+        },
     )
-    print(f"written {out}")
     return 1 if problems else 0
 
 

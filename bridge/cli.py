@@ -1,25 +1,25 @@
-"""`s3bridge serve | migrate | check`."""
+"""`s3bridge serve | migrate | check | grants | token | reconcile`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import json
 import os
 import signal
 import socket
 import sys
 from collections.abc import Sequence
 
-from aiohttp import web
-
 from bridge import __version__, redact
-from bridge.app import create_app
+from bridge.app import LISTENERS, running
 from bridge.config import Config, ConfigError, default_path, load_config
+from bridge.domain.drift import EXIT_UNKNOWN, exit_status
 from bridge.errors import BridgeError
 from bridge.functions.panel.tokens import create_admin_token
 from bridge.logs import configure_logging, get_logger
-from bridge.web.panel_api import create_api_app
+from bridge.views.drift_text import describe
+from bridge.web.module_client import call_daemon
 from bridge.whmcs.db import Database, connect
 from bridge.whmcs.grants import grant_statements
 from bridge.whmcs.migrations import migrate
@@ -38,56 +38,19 @@ def sd_notify(state: str) -> None:
         s.sendall(state.encode())
 
 
-async def serve(config: Config) -> None:
+async def serve(config: Config, only: Sequence[str] = ()) -> None:
+    """Run the listeners (`bridge.app.running` starts and stops everything, in order) until SIGTERM or SIGINT."""
     log = get_logger("s3bridge")
-    app = create_app(config)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=config.daemon.shutdown_timeout, access_log=None)
-    await runner.setup()
-    listen = config.daemon.listen
-    site: web.BaseSite
-    if listen.unix_path:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(listen.unix_path)  # a stale socket from a crashed run
-        site = web.UnixSite(runner, listen.unix_path)
-    else:
-        site = web.TCPSite(runner, listen.host, listen.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await site.start()
-    if listen.unix_path:
-        os.chmod(listen.unix_path, 0o660)
-    log.info("listening", address=listen.describe(), version=__version__, pid=os.getpid())
-    api_runner = await start_api(app, config) if config.api else None
-    sd_notify("READY=1")
-    await stop.wait()
-    sd_notify("STOPPING=1")
-    log.info(
-        "stopping", detail="no longer accepting; finishing in-flight calls", timeout_s=config.daemon.shutdown_timeout
-    )
-    if api_runner is not None:
-        await api_runner.cleanup()
-    await runner.cleanup()
+    async with running(config, only) as guards:
+        log.info("ready", listeners=sorted(guards), version=__version__, pid=os.getpid())
+        sd_notify("READY=1")
+        await stop.wait()
+        sd_notify("STOPPING=1")
     log.info("stopped")
-
-
-async def start_api(app: web.Application, config: Config) -> web.AppRunner:
-    """The panel API's bearer-token listener (`[api] listen`), beside the shim's."""
-    assert config.api is not None
-    runner = web.AppRunner(create_api_app(app), handle_signals=False, access_log=None)
-    await runner.setup()
-    listen = config.api.listen
-    site: web.BaseSite
-    if listen.unix_path:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(listen.unix_path)
-        site = web.UnixSite(runner, listen.unix_path)
-    else:
-        site = web.TCPSite(runner, listen.host, listen.port)
-    await site.start()
-    get_logger("s3bridge").info("api_listening", address=listen.describe())
-    return runner
 
 
 async def token_command(config: Config, args: argparse.Namespace) -> str:
@@ -101,6 +64,15 @@ async def token_command(config: Config, args: argparse.Namespace) -> str:
         return f"token {args.token_id} revoked"
     finally:
         db.close()
+
+
+async def reconcile_command(config: Config, args: argparse.Namespace) -> int:
+    """Ask the running daemon to reconcile one server (it holds the server's credentials from WHMCS's calls)."""
+    params = {"serverid": args.server, "bridge_fix": args.fix, "delete": args.delete or []}
+    result = await call_daemon(config.daemon.listen, config.daemon.secrets[0], "Reconcile", params, wait_s=args.timeout)
+    print(json.dumps(result, indent=2, sort_keys=True) if args.json else describe(result))
+    left = [(f["kind"], f["expected"]) for f in result["findings"] if f.get("outcome") != "repaired"]
+    return exit_status(left)
 
 
 def _load(path: str | None) -> Config:
@@ -118,6 +90,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", help="TOML config file (default: $S3BRIDGE_CONFIG or /etc/s3bridge/s3bridge.toml)")
+        if name == "serve":
+            p.add_argument(
+                "--only",
+                action="append",
+                choices=LISTENERS,
+                default=[],
+                help="run only this listener (repeatable); default: every configured one",
+            )
     g = sub.add_parser("grants", help="print the least-privilege GRANT statements for the daemon's DB user")
     g.add_argument("--config", help="TOML config file (the database name and user are read from it)")
     g.add_argument("--host", default="localhost", help="the host part of the MySQL account (default: localhost)")
@@ -131,19 +111,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     tr.add_argument("token_id")
     for sp in (tc, tr):
         sp.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file")
+    r = sub.add_parser(
+        "reconcile",
+        help="compare a storage server with WHMCS (exit 0 clean, 1 drift, 2 a suspended service can still write,"
+        " 3 could not run)",
+    )
+    r.add_argument("--config", help="TOML config file (the daemon's address and secret are read from it)")
+    r.add_argument("--server", type=int, required=True, help="the WHMCS server id (Setup > Servers)")
+    r.add_argument("--json", action="store_true", help="print the findings as JSON")
+    r.add_argument("--fix", choices=("none", "safe"), default="none", help="safe: apply what WHMCS says")
+    r.add_argument(
+        "--delete",
+        action="append",
+        metavar="ACCOUNT",
+        help="delete this orphan account's data (type its name; only after the grace period); repeatable",
+    )
+    r.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the daemon (default 600)")
     args = parser.parse_args(argv)
 
     try:
         config = _load(args.config)
     except ConfigError as e:
         print(f"s3bridge: config error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_UNKNOWN if args.command == "reconcile" else 2
     redact.register_static(config.secret_values())
     configure_logging(config.daemon.log_level)
 
+    if args.command == "reconcile":
+        try:
+            return asyncio.run(reconcile_command(config, args))
+        except BridgeError as e:
+            print(f"s3bridge: {redact.scrub(e.message)}", file=sys.stderr)
+            return EXIT_UNKNOWN
     try:
         if args.command == "serve":
-            asyncio.run(serve(config))
+            asyncio.run(serve(config, args.only))
         elif args.command == "migrate":
             conn = connect(config.whmcs_db)
             try:

@@ -5,6 +5,7 @@ A missing or wrong key raises ConfigError whose message is one line naming the k
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass
@@ -31,6 +32,16 @@ class Listen:
 
 
 @dataclass(frozen=True)
+class ListenerLimits:
+    """What one listener lets a connection do before it has proven anything (README "Public listeners")."""
+
+    header_timeout: float = 10.0  # seconds from connecting (or the previous answer) to a complete request head
+    body_timeout: float = 30.0  # seconds to receive a request's whole body
+    max_connections: int = 1024  # open connections at once; more are closed as they arrive
+    keepalive_timeout: float = 15.0  # an idle kept-alive connection is closed after this
+
+
+@dataclass(frozen=True)
 class DaemonConfig:
     listen: Listen
     secrets: tuple[str, ...]
@@ -40,6 +51,7 @@ class DaemonConfig:
     # Keys sealing pending secrets in the database (first seals, all open); empty: derived from `secrets`.
     state_keys: tuple[str, ...] = ()
     lock_wait: float = 60.0  # seconds a call waits for another daemon's call on the same service
+    limits: ListenerLimits = ListenerLimits(max_connections=4096)  # the shim's listener
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,7 @@ class ApiConfig:
     search_budget: float = 2.0  # seconds a substring search of get_files may spend before it says it stopped
     presign_expiry: int = 300  # seconds a presigned download URL or upload form stays valid
     max_upload_bytes: int = 5 * 1024**3  # the largest object a presigned upload form accepts (S3's single PUT)
+    limits: ListenerLimits = ListenerLimits()
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,7 @@ class MeterConfig:
     queue_dir: str = "/var/lib/minio/s3bridge-audit"  # on the MinIO host: where MinIO keeps entries while we are down
     queue_size: int = 1_000_000  # entries MinIO may keep there (batches of batch_size)
     batch_size: int = 100  # entries per POST
+    limits: ListenerLimits = ListenerLimits(max_connections=256, body_timeout=60.0)
 
     @property
     def endpoint(self) -> str:
@@ -108,6 +122,16 @@ class MeterConfig:
             return self.url.rstrip("/")
         assert self.listen is not None
         return f"http://{self.listen.describe()}"
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    """The operator's view: reconcile's grace period before an orphan's data may be deleted, and the Prometheus
+    metrics listener (off when `metrics_listen` is None) with the addresses allowed to scrape it."""
+
+    orphan_grace_hours: float = 72.0
+    metrics_listen: Listen | None = None
+    metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
 
 
 @dataclass(frozen=True)
@@ -119,6 +143,7 @@ class Config:
     api: ApiConfig | None = None  # no [api] section: no bearer-token listener
     whmcs_api: WhmcsApiConfig | None = None
     meter: MeterConfig = MeterConfig()
+    fleet: FleetConfig = FleetConfig()
 
     def secret_values(self) -> list[str]:
         extra = [self.whmcs_api.secret, self.whmcs_api.accesskey] if self.whmcs_api else []
@@ -201,8 +226,22 @@ def parse_listen(value: str, section: _Section) -> Listen:
     return Listen(host=host.strip("[]"), port=int(port_s))
 
 
+LIMIT_KEYS = {"header_timeout", "body_timeout", "max_connections", "keepalive_timeout"}
+
+
+def parse_limits(section: _Section, default: ListenerLimits) -> ListenerLimits:
+    """A listener's limits from its section (`header_timeout`, `body_timeout`, `max_connections`,
+    `keepalive_timeout`), each defaulting to the listener's own default."""
+    return ListenerLimits(
+        header_timeout=section.positive("header_timeout", float, default.header_timeout),
+        body_timeout=section.positive("body_timeout", float, default.body_timeout),
+        max_connections=section.positive("max_connections", int, default.max_connections),
+        keepalive_timeout=section.positive("keepalive_timeout", float, default.keepalive_timeout),
+    )
+
+
 def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
-    unknown = sorted(set(data) - {"daemon", "whmcs_db", "backend", "api", "whmcs_api", "meter"})
+    unknown = sorted(set(data) - {"daemon", "whmcs_db", "backend", "api", "whmcs_api", "meter", "fleet"})
     if unknown:
         raise ConfigError(f"{source}: section [{unknown[0]}] is not a known section (typo?)")
 
@@ -210,7 +249,8 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         _table(data, "daemon", source, required=True),
         "daemon",
         source,
-        {"listen", "secrets", "shutdown_timeout", "log_level", "email_templates", "state_keys", "lock_wait"},
+        {"listen", "secrets", "shutdown_timeout", "log_level", "email_templates", "state_keys", "lock_wait"}
+        | LIMIT_KEYS,
     )
     listen = parse_listen(d.get("listen", str, "127.0.0.1:8750"), d)
     secrets = d.get("secrets", list, required=True)
@@ -245,6 +285,7 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         email_templates=email_templates,
         state_keys=tuple(state_keys),
         lock_wait=d.positive("lock_wait", float, 60.0),
+        limits=parse_limits(d, DaemonConfig.limits),
     )
 
     w = _Section(
@@ -296,6 +337,7 @@ def parse_config(data: dict[str, Any], source: str = "<memory>") -> Config:
         api=_api(data, source),
         whmcs_api=_whmcs_api(data, source),
         meter=parse_meter(data, source),
+        fleet=parse_fleet(data, source),
     )
 
 
@@ -303,12 +345,13 @@ def _api(data: dict[str, Any], source: str) -> ApiConfig | None:
     if "api" not in data:
         return None
     a = _Section(_table(data, "api", source, required=True), "api", source,
-                 {"listen", "search_budget", "presign_expiry", "max_upload_bytes"})  # fmt: skip
+                 {"listen", "search_budget", "presign_expiry", "max_upload_bytes"} | LIMIT_KEYS)  # fmt: skip
     return ApiConfig(
         listen=parse_listen(a.get("listen", str, required=True), a),
         search_budget=a.positive("search_budget", float, 2.0),
         presign_expiry=a.positive("presign_expiry", int, 300),
         max_upload_bytes=a.positive("max_upload_bytes", int, 5 * 1024**3),
+        limits=parse_limits(a, ApiConfig.limits),
     )
 
 
@@ -341,7 +384,8 @@ def parse_meter(data: dict[str, Any], source: str) -> MeterConfig:
         _table(data, "meter", source, required=False),
         "meter",
         source,
-        {"listen", "url", "flush_interval", "flush_events", "dedupe_hours", "queue_dir", "queue_size", "batch_size"},
+        {"listen", "url", "flush_interval", "flush_events", "dedupe_hours", "queue_dir", "queue_size", "batch_size"}
+        | LIMIT_KEYS,
     )
     if "listen" not in m.data:
         return MeterConfig()
@@ -363,4 +407,31 @@ def parse_meter(data: dict[str, Any], source: str) -> MeterConfig:
         queue_dir=queue_dir,
         queue_size=m.positive("queue_size", int, 1_000_000),
         batch_size=m.positive("batch_size", int, 100),
+        limits=parse_limits(m, MeterConfig.limits),
+    )
+
+
+def parse_fleet(data: dict[str, Any], source: str) -> FleetConfig:
+    f = _Section(
+        _table(data, "fleet", source, required=False),
+        "fleet",
+        source,
+        {"orphan_grace_hours", "metrics_listen", "metrics_allow"},
+    )
+    listen = None
+    if "metrics_listen" in f.data:
+        listen = parse_listen(f.get("metrics_listen", str), f)
+        if listen.unix_path:
+            f.fail("metrics_listen", "must be host:port: Prometheus scrapes over HTTP")
+    allow: list[Any] = f.get("metrics_allow", list, list(FleetConfig.metrics_allow))
+    nets: list[str] = []
+    for item in allow:
+        try:
+            nets.append(str(ipaddress.ip_network(str(item), strict=False)))
+        except ValueError:
+            f.fail("metrics_allow", f'holds "{item}", which is not an address or network such as 10.0.0.0/8')
+    return FleetConfig(
+        orphan_grace_hours=_not_negative(f, "orphan_grace_hours", 72.0),
+        metrics_listen=listen,
+        metrics_allow=tuple(nets),
     )

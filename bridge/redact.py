@@ -53,6 +53,34 @@ def scrub(text: str) -> str:
     return text
 
 
+ADDRESS_HIDDEN = "[internal address]"
+# URLs, and host:port / IP addresses (a host name needs a dot, so "10:30" is not one): what a customer must not see.
+_ADDRESS = re.compile(
+    r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>()]+"
+    r"|\[[0-9a-f:.]+\](?::\d{1,5})?"
+    r"|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b"
+    r"|\b(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*:\d{1,5}\b"
+    r"|\blocalhost:\d{1,5}\b"
+    r"|\bunix:/\S+",
+    re.I,
+)
+
+
+def public(text: str) -> str:
+    """`scrub`, and every internal address (URL, host:port, IP, socket path) replaced: for texts a customer sees."""
+    return _ADDRESS.sub(ADDRESS_HIDDEN, scrub(text))
+
+
+def public_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return public(value)
+    if isinstance(value, Mapping):
+        return {k: public_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [public_value(v) for v in value]
+    return value
+
+
 def scrub_value(value: Any, key: str = "") -> Any:
     if key and is_secret_key(key) and value not in (None, "", 0, False):
         return REDACTED

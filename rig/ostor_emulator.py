@@ -61,7 +61,7 @@ suite runs both (`VARIANTS`): the bridge must work whichever a real gateway send
   integer"]; GET of a target without limits 404 NoSuchLimits (`Variant.limits_404_when_unset`) [R: "If limits for a
   user/bucket requested are disabled, an error will be returned"; the status 404 invented], else zeros [G 404-416
   rm-limits prints zeros]. Bandwidth unit "kbs/s" [G 374], "kb/s" [R, A], "kb/second" [L types.go]: stored as sent, not
-  interpreted (the bridge sends kilobits: see `bridge.backends.ostor_client.to_gateway_bandwidth`).
+  interpreted (the bridge sends kilobits: see `bridge.backends.ostor.units.to_gateway_bandwidth`).
 - `?ostor-quotas`: per user, bucket, default; type "0"/"1"; size in GB [G 951-1066]; they need quota accounting
   (`ostor-ctl add-acc`) [G 955-958]; without it (`Variant.quota_accounting=False`) every quota request is refused 400
   InvalidRequest, or 501 NotImplemented (`Variant.quota_off_status`) [invented: the status a real gateway sends is not

@@ -80,9 +80,14 @@ def _serve(args: list[str], env: dict[str, str], probe: str, what: str, port: in
 
 @contextlib.contextmanager
 def whmcs_api(db: MariaDB, database: str, daemon_url: str, daemon_secret: str, identifier: str,
-              secret: str, port: int = 0) -> Iterator[Site]:  # fmt: skip
+              secret: str, port: int = 0, *, access_key: str = "",
+              role_actions: tuple[str, ...] | None = None) -> Iterator[Site]:  # fmt: skip
+    """api.php; `access_key` is configuration.php's $api_access_key (WHMCS's way past API IP Access Restriction),
+    `role_actions` what the credential's API role allows (default: the stand-in's four actions)."""
     env = {**_env(db, database, daemon_url, daemon_secret), "STANDIN_API_IDENTIFIER": identifier,
-           "STANDIN_API_SECRET": secret}  # fmt: skip
+           "STANDIN_API_SECRET": secret, "STANDIN_API_ACCESS_KEY": access_key}  # fmt: skip
+    if role_actions is not None:
+        env["STANDIN_API_ROLE_ACTIONS"] = ",".join(role_actions) or "none"
     with _serve(["-t", str(STANDIN_DIR)], env, "/api.php", "PHP built-in server (stand-in api.php)", port) as site:
         yield site
 

@@ -37,6 +37,8 @@ class ShimResult:
     raw: str
     page: str | None = None
     php_errors: list[dict[str, Any]] = field(default_factory=list)
+    session: Any = None  # WHMCS's PHP session after the call ([] or {} when WHMCS ended it)
+    client_area_after: Any = None  # what ClientArea answered when WHMCS called it after a custom function
 
 
 def php_command(version: str | None = None) -> tuple[list[str], dict[str, str]]:
@@ -57,8 +59,13 @@ def install_module(url: str, secret: str, *, config: dict[str, Any] | None = Non
     key = (str(src), url, secret) if config is None else (str(src), url, json.dumps(config))
     if key in _installed and _installed[key].exists():
         return _installed[key]
-    dest = Path(tempfile.mkdtemp(prefix="s3bridge-module-")) / "s3bridge"
+    # WHMCS's layout: modules/servers/s3bridge beside modules/addons/s3bridge_fleet (which shares its config.php)
+    root = Path(tempfile.mkdtemp(prefix="s3bridge-module-")) / "modules"
+    dest = root / "servers" / "s3bridge"
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns("config.php"))
+    addon = src.parent.parent / "addons" / "s3bridge_fleet"
+    if addon.is_dir():
+        shutil.copytree(addon, root / "addons" / "s3bridge_fleet")
     values = config if config is not None else ({"url": url, "secret": secret} if url or secret else None)
     if values is not None:
         body = "".join(f"    {json.dumps(k)} => {json.dumps(v)},\n" for k, v in values.items())
@@ -114,10 +121,32 @@ def run_hook(
     extra_env: dict[str, str] | None = None,
     php: str | None = None,
     timeout: float = 120,
+    config: dict[str, Any] | None = None,
 ) -> ShimResult:
-    """Run the callbacks the module's hooks.php registers for `hook`, as WHMCS's cron would (with [])."""
+    """Run the callbacks the module's hooks.php registers for `hook`, as WHMCS's cron would (with []); `config`:
+    the whole config.php instead of url and secret."""
     req = {"hook": hook, "vars": vars_ or {}, "module_debug": True}
-    return _run(req, url=url, secret=secret, extra_env=extra_env, php=php, timeout=timeout)
+    return _run(req, url=url, secret=secret, extra_env=extra_env, php=php, timeout=timeout, config=config)
+
+
+def run_addon(
+    addon: str,
+    *,
+    url: str,
+    secret: str,
+    session: dict[str, Any] | None = None,
+    admin_role: int = 1,
+    access: list[int] | None = None,
+    request: dict[str, Any] | None = None,
+    php: str | None = None,
+    timeout: float = 120,
+) -> ShimResult:
+    """Open an addon module's admin page as WHMCS's addonmodules.php does: `access` is the addon's Access Control
+    (the admin role ids allowed), `admin_role` the logged-in admin's role."""
+    req = {"addon": addon, "context": "admin", "session": session if session is not None else {"adminid": 1},
+           "admin_role": admin_role, "addon_access": access if access is not None else [1],
+           "request": request or {}, "module_debug": True}  # fmt: skip
+    return _run(req, url=url, secret=secret, extra_env=None, php=php, timeout=timeout)
 
 
 def _run(
@@ -128,8 +157,9 @@ def _run(
     extra_env: dict[str, str] | None,
     php: str | None,
     timeout: float,
+    config: dict[str, Any] | None = None,
 ) -> ShimResult:
-    request["module_dir"] = str(install_module(url, secret))
+    request["module_dir"] = str(install_module(url, secret, config=config))
     command, php_env = php_command(php)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("S3BRIDGE_", "STANDIN_"))}
     env.update({**php_env, **(extra_env or {})})
@@ -155,4 +185,6 @@ def _run(
         raw,
         data.get("page"),
         data.get("php_errors", []),
+        data.get("session"),
+        data.get("client_area_after"),
     )

@@ -35,6 +35,7 @@ class Stack:
     daemon_pid: int
     api_url: str = ""  # the panel API's bearer-token listener, when the stack was started with api=True
     meter_listen: str = ""  # the audit listener, when started with meter=True
+    metrics_url: str = ""  # Prometheus's /metrics, when started with fleet=True
 
     def server_params(self, serverid: int = 1) -> dict[str, Any]:
         return {
@@ -72,6 +73,7 @@ def running_stack(
     api: bool = False,
     meter: bool = False,
     minio_env: dict[str, str] | None = None,
+    fleet: bool = False,
 ) -> Iterator[Stack]:
     root = scratch_dir(prefix)
     (root / "mariadb").mkdir()
@@ -98,6 +100,10 @@ def running_stack(
         if meter:
             with config.open("a") as f:
                 f.write(f'\n[meter]\nlisten = "{meter_listen}"\nqueue_dir = "{root / "audit-queue"}"\n')
+        metrics_listen = f"127.0.0.1:{free_port()}" if fleet else ""
+        if fleet:
+            with config.open("a") as f:
+                f.write(f'\n[fleet]\nmetrics_listen = "{metrics_listen}"\n')
         config.chmod(0o600)
         subprocess.run(
             [sys.executable, "-m", "bridge", "migrate", "--config", str(config)],
@@ -131,6 +137,7 @@ def running_stack(
             daemon.pid,
             f"http://{api_listen}" if api else "",
             meter_listen=meter_listen,
+            metrics_url=f"http://{metrics_listen}/metrics" if fleet else "",
         )
     finally:
         if daemon is not None:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the product and its tests need on a fresh machine of this kind, idempotently:
-# Debian packages (MariaDB, PHP CLI with curl and mysql, Smarty, Chromium), a Python venv with the project, the MinIO
+# Debian packages (MariaDB, PHP CLI with curl and mysql, Smarty, Chromium, nginx), a Python venv with the project, the MinIO
 # server built from source with `go install`, and PHP 7.4-8.3 as WebAssembly from npm (all cached outside the repo,
 # reused when present).
 set -euo pipefail
@@ -18,13 +18,15 @@ php -m 2>/dev/null | grep -qx mysqli || need+=(php-mysql)
 [ -f /usr/share/php/smarty4/Smarty.class.php ] || need+=(smarty4)  # WHMCS renders module templates with Smarty
 [ -f /usr/share/php/smarty3/Smarty.class.php ] || need+=(smarty3)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)  # page tests: the client area in a real browser
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)  # the README's site for [api], tested
 if [ ${#need[@]} -gt 0 ]; then
   say "installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  # The package starts a system-wide server; the rig runs its own on a free port, so stop that one.
+  # The packages start system-wide servers; the rig runs its own on free ports, so stop those.
   { $SUDO systemctl stop mariadb 2>/dev/null || $SUDO service mariadb stop 2>/dev/null || true; } >/dev/null 2>&1
+  { $SUDO systemctl stop nginx 2>/dev/null || $SUDO service nginx stop 2>/dev/null || true; } >/dev/null 2>&1
 fi
 
 # 2. Python venv with the project and its dev tools

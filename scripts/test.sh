@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Command 2: set up (idempotent) and run every check: ruff, mypy (strict, all Python), php -l on the shim, and the
 # whole pytest suite against real MariaDB, real MinIO and the real PHP shim. The shim's scenarios run on PHP 7.4,
-# 8.0, 8.1 and 8.3 (npm's @php-wasm under node) besides Debian's 8.2 (tests/test_php_matrix.py). Extra arguments
-# go to pytest.
+# 8.0, 8.1 and 8.3 (npm's @php-wasm under node) besides Debian's 8.2 (tests/integration/shim/test_php_matrix.py).
+# Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh

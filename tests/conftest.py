@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import secrets
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from bridge.config import Config, parse_config
 from rig.paths import REPO
 from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
 from rig.shim import ShimResult, run_shim
-from tests.pages import PageServer
+from tests.support.browser import PageServer
 
 CANARY_DB_PASSWORD = "canary-dbpass-7f3e9a1c55d2"
 CANARY_HMAC = "canary-hmac-secret-0b8d44e2c7a9f6e1"
@@ -122,19 +124,30 @@ class Daemon:
         return self.log_path.read_text(errors="replace")
 
 
-def start_daemon(cfg: dict[str, Any]) -> Daemon:
+def start_daemon(cfg: dict[str, Any], *, only: str = "", open_files: tuple[int, int] | None = None) -> Daemon:
+    """`s3bridge serve` in a process of its own (`only`: `--only <listener>`; `open_files`: its RLIMIT_NOFILE
+    soft and hard limits, as systemd's LimitNOFILE sets them)."""
     path = write_config(cfg)
     log_path = path.parent / "daemon.log"
     out = log_path.open("ab")
+
+    def limit_files() -> None:
+        if open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, open_files)
+
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bridge", "serve", "--config", str(path)], stdout=out, stderr=subprocess.STDOUT, cwd=REPO
-    )
-    listen = cfg["daemon"]["listen"]
+        [sys.executable, "-m", "bridge", "serve", "--config", str(path), *(["--only", only] if only else [])],
+        stdout=out, stderr=subprocess.STDOUT, cwd=REPO, preexec_fn=limit_files,
+    )  # fmt: skip
+    listen = cfg[only]["listen"] if only in ("api", "meter") else cfg["daemon"]["listen"]
     url = f"http://{listen}"
 
     def healthy() -> bool:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
-            return bool(r.status == 200)
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
+                return bool(r.status == 200)
+        except urllib.error.HTTPError as e:
+            return e.code == 404 and only == "api"  # the [api] listener has no health route: it answers
 
     if not listen.startswith("unix:"):
         wait_until(healthy, 30, "s3bridge daemon", proc, log_path)
@@ -186,7 +199,7 @@ def browser() -> Iterator[Any]:
     """Debian's Chromium, driven by Playwright (the page tests)."""
     from playwright.sync_api import sync_playwright
 
-    from tests.pages import CHROMIUM_ARGS
+    from tests.support.browser import CHROMIUM_ARGS
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

@@ -5,7 +5,8 @@ One source for `configoption1..24`: the daemon's list. Descriptions are HTML-esc
 setting's Description as raw HTML (a literal `<USER_ID>` would otherwise be an invisible tag).
 
     python tools/gen_shim_settings.py          # rewrite the file
-    python tools/gen_shim_settings.py --check  # exit 1 when the file is stale (tests/test_product_settings.py)
+    python tools/gen_shim_settings.py --check  # exit 1 when the file is stale
+                                               # (tests/integration/shim/test_product_settings.py)
 """
 
 from __future__ import annotations

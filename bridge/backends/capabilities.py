@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from bridge.domain.drift import StoredAccount
+from bridge.domain.panel.storage import AccessKey, KeySpec, NewAccessKey, ObjectPage
 from bridge.domain.values import KeyPair, RateLimits, TrafficCollection, TrafficRecord
 
 
@@ -103,3 +105,52 @@ class ScannerClock(Protocol):
     latest `server_usage` call, None before it)."""
 
     last_scan: datetime | None
+
+
+@runtime_checkable
+class AccountInventory(Protocol):
+    """Every account on the server in one listing (reconcile compares it with WHMCS), never one call per account."""
+
+    async def list_accounts(self) -> list[StoredAccount]:
+        """Every user the server holds, each marked `managed` when it looks like one the bridge made."""
+        ...
+
+
+# -- the self-service panel (docs/PANEL.md) --------------------------------------------------------------------------
+
+
+@runtime_checkable
+class PanelStorage(Protocol):
+    async def create_bucket(self, username: str, bucket: str) -> None: ...
+
+    async def delete_bucket(self, username: str, bucket: str) -> None: ...
+
+    async def list_page(self, username: str, bucket: str, prefix: str, position: str, max_keys: int) -> ObjectPage: ...
+
+    async def search_contains(
+        self, username: str, bucket: str, prefix: str, term: str, position: str, max_keys: int, budget_s: float
+    ) -> ObjectPage: ...
+
+    async def delete_objects(
+        self, username: str, bucket: str, keys: tuple[str, ...]
+    ) -> tuple[list[str], list[dict[str, str]]]: ...
+
+    async def presign_get(self, username: str, bucket: str, key: str, expires_s: int, endpoint_url: str = "") -> str:
+        """A GET URL for the object, signed for `endpoint_url` (the endpoint clients use) when given."""
+        ...
+
+    async def presign_post(
+        self, username: str, bucket: str, prefix: str, expires_s: int, max_bytes: int, *, endpoint_url: str = "",
+        redirect: str = "",
+    ) -> dict[str, Any]: ...  # fmt: skip
+
+
+@runtime_checkable
+class ServiceAccountKeys(Protocol):
+    async def list_access_keys(self, username: str) -> list[AccessKey]: ...
+
+    async def create_access_key(self, username: str, spec: KeySpec) -> NewAccessKey: ...
+
+    async def revoke_access_key(self, username: str, access_key: str) -> bool:
+        """False when the key is not one of the account's (nothing revoked)."""
+        ...

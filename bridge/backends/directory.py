@@ -38,5 +38,9 @@ class ServerDirectory:
         server = self._servers.get(server_id)
         return None if server is None else self.factory(server)
 
+    def server(self, server_id: int) -> ServerParams | None:
+        """The params of the latest call naming this server (None before one)."""
+        return self._servers.get(server_id)
+
     def known(self) -> list[int]:
         return sorted(self._servers)

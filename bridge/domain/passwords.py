@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from bridge.domain.secret import Secret
+
 # MinIO secret keys are 8 to 40 characters.
 MIN_LENGTH, MAX_LENGTH = 8, 40
 MIN_DISTINCT = 10
@@ -38,8 +40,8 @@ class PasswordRule:
             raise PasswordRuleError("charset may hold only printable ASCII characters without spaces")
         return cls(length, distinct)
 
-    def generate(self) -> str:
-        return "".join(secrets.choice(self.charset) for _ in range(self.length))
+    def generate(self) -> Secret:
+        return Secret("".join(secrets.choice(self.charset) for _ in range(self.length)))
 
 
 def check_password(password: str) -> None:

@@ -2,7 +2,11 @@
 
 A template is the JSON policy the admin writes, with `<USER_ID>` where the username goes (as in the seed module).
 Templates are checked before anything is created: every Allow statement may only reach the user's own buckets
-(`arn:aws:s3:::<USER_ID>--*` and below), and may not list every bucket on the server.
+(`arn:aws:s3:::<USER_ID>--*` and below), may not list every bucket on the server, and may not name an Object Lock
+action. Every rendered policy ends with a statement denying Object Lock (`OBJECT_LOCK_DENY`), so a template whose
+Allow is wide (`s3:*`, `s3:PutObject*`) still cannot make data that nobody, not even the storage server's root
+user, can delete before a retention date the customer chose (a bucket created with Object Lock needs
+`s3:PutBucketObjectLockConfiguration` on MinIO, so it is refused too).
 """
 
 from __future__ import annotations
@@ -15,6 +19,19 @@ from bridge.domain.naming import SEPARATOR
 PolicyKind = Literal["standard", "limited"]
 PLACEHOLDER = "<USER_ID>"
 OWN = f"arn:aws:s3:::{PLACEHOLDER}{SEPARATOR}"
+
+OBJECT_LOCK_ACTIONS = (
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:BypassGovernanceRetention",
+)
+OBJECT_LOCK_DENY: dict[str, Any] = {
+    "Sid": "S3BridgeNoObjectLock",
+    "Effect": "Deny",
+    "Action": list(OBJECT_LOCK_ACTIONS),
+    "Resource": ["arn:aws:s3:::*"],
+}
 
 DEFAULT_STANDARD = json.dumps(
     {
@@ -82,6 +99,12 @@ def parse_template(template: str) -> dict[str, Any]:
             raise PolicyError(f'statement {i + 1} needs "Action"')
         if any(a.startswith("admin:") for a in actions):
             raise PolicyError(f"statement {i + 1}: admin actions act on the whole server; remove them")
+        for action in OBJECT_LOCK_ACTIONS:
+            if action.lower() in actions:
+                raise PolicyError(
+                    f"statement {i + 1}: allows {action} (Object Lock): objects under retention or legal hold cannot"
+                    " be deleted by anyone, so Terminate could never remove the account; remove the action"
+                )
     return doc
 
 
@@ -99,6 +122,7 @@ def render(template: str, username: str) -> dict[str, Any]:
         return value
 
     rendered: dict[str, Any] = sub(doc)
+    rendered["Statement"] = [*rendered["Statement"], OBJECT_LOCK_DENY]
     return rendered
 
 

@@ -1,8 +1,8 @@
 """Product settings (WHMCS ConfigOptions, `configoption1..24`): definitions and validation (pure).
 
 The order here fixes `configoptionN`; the shim's `s3bridge_ConfigOptions()` declares the same list, and
-tests/test_product_settings.py checks the two agree. Every invalid setting fails the call with a message naming
-the setting, before anything is created.
+tests/integration/shim/test_product_settings.py checks the two agree. Every invalid setting fails the call with a
+message naming the setting, before anything is created.
 """
 
 from __future__ import annotations

@@ -16,12 +16,13 @@ from bridge.domain.params import Params
 from bridge.domain.usage_rules import WHMCS_MB_MAX, overflows_whmcs
 from bridge.domain.values import DailyPoint
 from bridge.errors import BackendError, BridgeError
-from bridge.functions.call import Target, settle_rotation, target_of
+from bridge.functions.call import Target, settled, target_of
 from bridge.functions.context import Outcome, Resources
 from bridge.functions.limits import describe_limits, limits_sentence
 from bridge.functions.ownership import authorize
 from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Decision, Disk, Traffic
 from bridge.views.render import render_admin_tab, render_client_area
+from bridge.whmcs.drift_store import DriftStore
 from bridge.whmcs.meter_store import MeterStore, month_totals
 from bridge.whmcs.view_store import LatestUsage, ViewStore
 
@@ -97,8 +98,7 @@ async def client_area(resources: Resources, params: Params) -> Outcome:
     if rec is None or not rec.exists or rec.state == "creating":
         raise BridgeError(f"the storage account of service {target.serviceid} is not ready yet", code="no_account")
     if rec.pending_access_key:  # the client now sees the new keys: WHMCS holds them, the old pair can go
-        async with resources.locks.hold(target.serviceid):
-            rec = await settle_rotation(resources, target, rec, params)
+        rec = await settled(resources, target, params)
     store = ViewStore(resources.db)
     latest = await store.latest(target.serviceid)
     buckets, problem = await _buckets(target, rec.username, latest)
@@ -152,6 +152,21 @@ def _clamp_note(target: Target, latest: LatestUsage) -> str:
     )
 
 
+async def _drift_note(resources: Resources, target: Target) -> str:
+    """The server's drift count from its last reconcile (WHMCS's daily cron, or `s3bridge reconcile`)."""
+    serverid = target.server.server_id or 0
+    last = await DriftStore(resources.db).last_run(serverid)
+    if last is None:
+        return ""
+    finished, findings = last
+    if not findings:
+        return f"Reconcile {finished:%Y-%m-%d %H:%M} UTC: WHMCS and the storage server agree"
+    return (
+        f"Reconcile {finished:%Y-%m-%d %H:%M} UTC: {findings} finding{'s' if findings != 1 else ''} on this server"
+        f" (see `s3bridge reconcile --server {serverid}`)"
+    )
+
+
 async def admin_tab(resources: Resources, params: Params) -> Outcome:
     target = target_of(resources, params)
     rec = await resources.records.get(target.serviceid)
@@ -186,6 +201,10 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
                 f"{len(unread)} usage statistics object{'s' if len(unread) > 1 else ''} on this server could not be"
                 f" read and {'are' if len(unread) > 1 else 'is'} kept on the gateway, not billed: {shown}"
             )
+    drift_note = await _drift_note(resources, target)
+    retained = ""
+    if rec.state == "retained":
+        retained = "Terminate could not finish: " + (await ViewStore(resources.db).retained_note(target.serviceid))
     if isinstance(target.backend, AuditWebhook):
         traffic_note = " ".join(n for n in (traffic_note, AUDIT_EXACTNESS) if n)
     policy_name = info.policy if info else ""
@@ -202,7 +221,9 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
         disk=_disk(target, latest),
         buckets=buckets,
         state=rec.state,
-        notes=tuple(n for n in (problem, limits_note, traffic_note, _clamp_note(target, latest)) if n),
+        notes=tuple(
+            n for n in (retained, problem, limits_note, traffic_note, _clamp_note(target, latest), drift_note) if n
+        ),
         traffic_month=(await _traffic(resources, target.serviceid, refused=True))[1],
         decision=await _decision(resources, target.serviceid),
     )

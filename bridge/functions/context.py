@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bridge.backends.base import BackendFactory
@@ -21,14 +21,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class MeterSettings:
-    """Traffic metering's settings, for the module functions that configure it (the running meter is the app's)."""
-
-    config: MeterConfig
-    secrets: tuple[str, ...]  # the daemon's secrets: the audit token is derived from the first
-
-
 @dataclass
 class Resources:
     """The resources a use case may use; built once by the app factory."""
@@ -41,7 +33,9 @@ class Resources:
     pending: PendingSecrets  # sealed in the database, seen by every daemon
     now: Callable[[], datetime] = utcnow
     usage_budget_s: float = 10.0  # exact listings in a call stop here and say so
-    meter: MeterSettings | None = None  # traffic metering, when the config has a [meter] section
+    meter_config: MeterConfig | None = None  # the config's [meter] section (whichever process runs the listener)
+    meter_secrets: tuple[str, ...] = ()  # the daemon's secrets: the audit tokens derive from the first
+    orphan_grace: timedelta = timedelta(hours=72)  # reconcile: an orphan's data waits this long ([fleet])
 
 
 @dataclass

@@ -13,19 +13,22 @@ import structlog
 from bridge import redact
 from bridge.backends.base import AccountSpec
 from bridge.backends.capabilities import AccessKeys, StorageQuotas, TrafficStatistics
+from bridge.backends.s3.data import ObjectsRetained
 from bridge.domain import effects, naming, policies
 from bridge.domain.naming import NamingError
-from bridge.domain.params import Params, optional_int, require_str
+from bridge.domain.params import Params, require_str
 from bridge.domain.passwords import PasswordRuleError, check_password
 from bridge.domain.policies import PolicyKind
 from bridge.domain.product_settings import InvalidSetting, setting
+from bridge.domain.secret import Secret
 from bridge.errors import BadParam, BridgeError, Unsupported
-from bridge.functions.call import Target, account, target_of
+from bridge.functions.call import Target, account, service, target_of
 from bridge.functions.context import Outcome, Resources
 from bridge.functions.limits import apply_native_limits
-from bridge.functions.ownership import authorize
+from bridge.functions.ownership import authorize, is_admin
 from bridge.whmcs import audit
 from bridge.whmcs.records import ServiceRecord, UsernameTaken
+from bridge.whmcs.view_store import RETAINED_OUTCOME
 
 USERNAME_ATTEMPTS = 10
 
@@ -73,15 +76,14 @@ def _names(buckets: list[str], limit: int = 10) -> str:
 async def adopt_buckets(resources: Resources, params: Params) -> Outcome:
     """Admin button: CreateAccount that gives the buckets already in the new account's namespace to this service
     (left over on the server, or made there by an admin), after the admin has looked at them. Audited."""
-    if not optional_int(params, "bridge_admin_id"):
+    if not is_admin(params):
         raise AdminOnly("only an administrator can adopt existing buckets")
     return await create_account(resources, params, adopt=True)
 
 
 async def create_account(resources: Resources, params: Params, *, adopt: bool = False) -> Outcome:
     target = target_of(resources, params)
-    async with resources.locks.hold(target.serviceid):
-        rec = await resources.records.get(target.serviceid)
+    async with service(resources, target.serviceid) as rec:
         whmcs_password = str(params.get("password") or "")
         redact.add_request_secrets([whmcs_password])
         if whmcs_password:
@@ -135,8 +137,8 @@ async def create_account(resources: Resources, params: Params, *, adopt: bool = 
         # The secret to write to storage, and the one to hand to WHMCS. A repeat before WHMCS stored the pending
         # secret hands out the same one again; a working WHMCS password is kept; otherwise a new one is made.
         pending = await resources.pending.get(target.serviceid)
-        set_secret: str | None = None
-        tell_whmcs: str | None = None
+        set_secret: Secret | None = None
+        tell_whmcs: Secret | None = None
         if rec.state == "active" and pending is not None:
             tell_whmcs = pending
         elif (
@@ -207,7 +209,7 @@ async def _create_with_keys(resources: Resources, target: Target, rec: ServiceRe
     message = f"account '{rec.username}' " + ("already existed; completed and checked" if was_active else "created")
     return Outcome(
         {"message": message, "username": rec.username, "access_key": pair.access_key},
-        [effects.store_credentials(target.serviceid, pair.access_key, pair.secret_key)],
+        [effects.store_credentials(target.serviceid, pair.access_key, Secret(pair.secret_key))],
     )
 
 
@@ -230,8 +232,7 @@ async def _set_enabled(resources: Resources, params: Params, *, enabled: bool) -
 
 async def terminate_account(resources: Resources, params: Params) -> Outcome:
     target = target_of(resources, params)
-    async with resources.locks.hold(target.serviceid):
-        rec = await resources.records.get(target.serviceid)
+    async with service(resources, target.serviceid) as rec:
         if rec is None or rec.state == "terminated":
             return Outcome(
                 {
@@ -240,7 +241,19 @@ async def terminate_account(resources: Resources, params: Params) -> Outcome:
                 }
             )
         await resources.records.update(target.serviceid, state="terminating")
-        report = await target.backend.delete_account(rec.username)
+        try:
+            report = await target.backend.delete_account(rec.username)
+        except ObjectsRetained as e:  # locked before policies denied Object Lock: the admin tab says so
+            await resources.records.update(target.serviceid, state="retained")
+            await audit.record(
+                resources.db,
+                request_id=str(structlog.contextvars.get_contextvars().get("request_id", "")),
+                action="TerminateAccount",
+                outcome=RETAINED_OUTCOME,
+                detail=e.message,
+                serviceid=target.serviceid,
+            )
+            raise
         await resources.records.update(target.serviceid, state="terminated")
         await resources.pending.drop(target.serviceid)
         return Outcome(
@@ -305,7 +318,7 @@ async def _begin_rotation(resources: Resources, target: Target, rec: ServiceReco
             " WHMCS holds the new one",
             "access_key": new.access_key,
         },
-        [effects.store_credentials(target.serviceid, new.access_key, new.secret_key)],
+        [effects.store_credentials(target.serviceid, new.access_key, Secret(new.secret_key))],
     )
 
 

@@ -29,23 +29,22 @@ async def enable_metering(resources: Resources, params: Params) -> Outcome:
     """Enable Traffic Metering (admin button, any service of the server): point the server's `audit_webhook`
     target `s3bridge` at this daemon's audit listener, with a token derived from the daemon's secret and a queue
     directory, through MinIO's admin API. Takes effect at once (the subsystem is dynamic); safe to click again."""
-    if optional_int(params, "bridge_client_id") is not None and not optional_int(params, "bridge_admin_id"):
+    if optional_int(params, "bridge_client_id") is not None:
         raise AdminOnly("Enable Traffic Metering is an admin action for the whole server")
     server = ServerParams.from_params(params)
     if server.server_id is None:
         raise MissingParam("serverid")
-    meter = resources.meter
-    if meter is None:
+    cfg = resources.meter_config
+    if cfg is None or not resources.meter_secrets:
         raise MeterOff(
             'traffic metering is off in the daemon\'s configuration: add a [meter] section with listen = "host:port"'
         )
     backend = resources.backend_for(server)
     if not isinstance(backend, AuditWebhook):
         raise Unsupported(f"{backend.name} has no audit webhook; its traffic comes from the usage statistics")
-    cfg = meter.config
     settings = {
         "endpoint": f"{cfg.endpoint}/v1/audit/{server.server_id}",
-        "auth_token": audit_token(meter.secrets[0], server.server_id),
+        "auth_token": audit_token(resources.meter_secrets[0], server.server_id),
         "queue_dir": server.option("audit_queue_dir", cfg.queue_dir),
         "queue_size": str(cfg.queue_size),
         "batch_size": str(cfg.batch_size),

@@ -2,7 +2,8 @@
 
 In a client's context the shim sends the logged-in client as `bridge_client_id`: the service's tblhosting.userid
 must be that client, or the call is refused and audited. Admin context (`bridge_admin_id`) and WHMCS's own
-automation (neither) pass.
+automation (neither) pass. A call naming a client is the client's even if it also names an admin: WHMCS keeps
+both in one session ("Login as Client"), and the shim decides by the area the request came from.
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ class NotOwner(BridgeError):
 
 async def authorize(resources: Resources, params: Params, serviceid: int, action: str) -> None:
     """Refuse (and audit) a client asking for a service that is not theirs. Admins and WHMCS itself pass."""
-    if optional_int(params, "bridge_admin_id"):
-        return
     client = optional_int(params, "bridge_client_id")
-    if client is None:
+    if not client:
         return
     owner = await resources.records.client_of(serviceid)
     if owner != client:
@@ -39,3 +38,9 @@ async def authorize(resources: Resources, params: Params, serviceid: int, action
             serviceid=serviceid,
         )
         raise NotOwner(f"service {serviceid} does not belong to the logged-in client")
+
+
+def is_admin(params: Params) -> bool:
+    """An admin in the admin area: an admin id and no client (a client-area call is the client's, whoever else is
+    in WHMCS's session)."""
+    return bool(optional_int(params, "bridge_admin_id")) and not optional_int(params, "bridge_client_id")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.functions import areas, lifecycle, limits, metering, usage_update
+from bridge.functions import areas, fleet, lifecycle, limits, metering, reconcile, server_sync, usage_update
 from bridge.functions.connection import test_connection
 from bridge.functions.context import FunctionSpec
 
@@ -35,6 +35,9 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec("ClientArea", areas.client_area, required=SERVICE_PARAMS),
         FunctionSpec("AdminServicesTabFields", areas.admin_tab, required=SERVICE_PARAMS),
         FunctionSpec("EnableMetering", metering.enable_metering, required=(*SERVER_PARAMS, "serverid")),
+        FunctionSpec("Reconcile", reconcile.reconcile, required=("serverid",)),
+        FunctionSpec("FleetPage", fleet.fleet_page),
+        FunctionSpec("ListAccounts", server_sync.list_accounts, required=(*SERVER_PARAMS, "serverid")),
         FunctionSpec("MetricUsage", metering.metric_usage, required=(*SERVER_PARAMS, "serverid")),
     )
 }

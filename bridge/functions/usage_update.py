@@ -6,14 +6,19 @@ services; decisions cost a backend target only where something changes.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from bridge import metrics
 from bridge.backends.base import StorageBackend
 from bridge.backends.capabilities import ScannerClock, StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params, ServerParams
 from bridge.domain.product_settings import ProductSettings, parse_product
+from bridge.domain.traffic import estimate
 from bridge.domain.usage_rules import (
     WHMCS_MB_MAX,
     Decision,
@@ -26,13 +31,13 @@ from bridge.domain.usage_rules import (
 )
 from bridge.domain.values import BucketUsage
 from bridge.errors import BridgeError, MissingParam
-from bridge.functions.call import require_account, target_of
+from bridge.functions.call import change_policy, require_account, target_of
 from bridge.functions.context import Outcome, Resources
 from bridge.functions.ownership import authorize
 from bridge.logs import get_logger
 from bridge.views.emails import DiskFigures, EmailKind
 from bridge.whmcs.meter_store import MeterStore
-from bridge.whmcs.usage_store import FigureWrite, ServiceRow, UsageStore
+from bridge.whmcs.usage_store import FigureWrite, ServiceRow, UsageStore, db_time
 
 log = get_logger("s3bridge.usage")
 
@@ -47,6 +52,7 @@ class Report:
     history_deleted: int = 0
     traffic_objects: int = 0
     written: int = 0  # services whose figures changed (the others' were already right)
+    history: int = 0  # services whose daily history rows were written (the first daily run of a day: all)
     clamped: list[int] = field(default_factory=list)  # services whose figures exceed tblhosting's int columns
     traffic_unreadable: list[str] = field(default_factory=list)  # statistics objects kept on the server, unread
     effects: list[dict[str, Any]] = field(default_factory=list)
@@ -61,6 +67,7 @@ class Report:
             "history_deleted": self.history_deleted,
             "traffic_objects": self.traffic_objects,
             "written": self.written,
+            "history": self.history,
             "clamped": self.clamped,
             "traffic_unreadable": self.traffic_unreadable,
         }
@@ -77,6 +84,20 @@ async def enforce_limits(resources: Resources, params: Params) -> Outcome:
 
 
 async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outcome:
+    """`_collect_once`, timed by kind and result (bridge/metrics.py)."""
+    kind = "daily" if daily else "check"
+    started = time.perf_counter()
+    try:
+        outcome = await _collect_once(resources, params, daily=daily)
+    except BridgeError as e:
+        metrics.USAGE_CYCLE_SECONDS.labels(kind, e.code).observe(time.perf_counter() - started)
+        raise
+    metrics.USAGE_CYCLE_SECONDS.labels(kind, "ok").observe(time.perf_counter() - started)
+    metrics.USAGE_CYCLE_LAST.labels(kind).set(time.time())
+    return outcome
+
+
+async def _collect_once(resources: Resources, params: Params, *, daily: bool) -> Outcome:
     store = UsageStore(resources.db)
     meter = MeterStore(resources.db)
     if params.get("serverport") in (None, "") and params.get("serverid") not in (None, ""):
@@ -85,17 +106,24 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
     server = ServerParams.from_params(params)
     if server.server_id is None:
         raise MissingParam("serverid")
-    rows = await store.services_of_server(server.server_id)
+    backend = resources.backend_for(server)
+    # The storage server builds its answer while the database gives ours: neither waits for the other.
+    scan = asyncio.ensure_future(backend.server_usage())
+    try:
+        rows = await store.services_of_server(server.server_id)
+        # Each product is read and parsed once, however many services use it.
+        catalog = await store.products(r.packageid for r in rows)
+    except BaseException:
+        await _abandon(scan)
+        raise
     report = Report(services=len(rows))
     if not rows:
+        await _abandon(scan)
         return Outcome(report.result())
-    backend = resources.backend_for(server)
-    buckets = await backend.server_usage()
+    buckets = await scan
     report.buckets = len(buckets)
     usages = assign(buckets, {r.serviceid: r.username for r in rows}, {r.serviceid: r.backend_user_id for r in rows})
 
-    # Each product is read and parsed once, however many services use it.
-    catalog = await store.products(r.packageid for r in rows)
     parsed: dict[int, ProductSettings | BridgeError] = {}
     for pid, product in catalog.items():
         try:
@@ -110,11 +138,16 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
         else:
             products[r.serviceid] = settings
 
-    # Only services whose figures changed are written; the rest get their timestamps in one statement.
+    # Only what differs from what is stored is written: a run that finds nothing new writes nothing (see
+    # tests/integration/usage/test_usage_cycle_queries.py). The figures are those of the scan that measured them.
     now = resources.now()
     today = now.date()
+    scanned_at = backend.last_scan if isinstance(backend, ScannerClock) else now
+    measured_at, figure_at = db_time(scanned_at or now), db_time(scanned_at)
     writes: list[FigureWrite] = []
     history: list[ServiceUsage] = []
+    remeasured: list[int] = []  # services whose stored measuring time, scan or history day is not this run's
+    first_today: list[int] = []  # services this day's first daily run measures: WHMCS's lastupdate
     for r in rows:
         product_settings = products.get(r.serviceid)
         if product_settings is None:
@@ -122,16 +155,23 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
         usage = usages[r.serviceid]
         digest = usage_digest(usage.buckets)
         limit = product_settings.disk_limit_bytes
-        if daily and (digest != r.digest or r.history_day != today):
+        new_day = daily and r.history_day != today
+        if daily and (digest != r.digest or new_day):
             history.append(usage)
         whmcs = whmcs_mb(usage.bytes) != r.diskusage_mb or whmcs_mb(limit) != r.disklimit_mb
-        if whmcs or digest != r.digest or usage.bytes != r.used_bytes or (daily and r.history_day != today):
+        if whmcs or digest != r.digest or usage.bytes != r.used_bytes:
             writes.append(FigureWrite(usage, limit, digest, whmcs))
+        if new_day or (r.usage_at, r.figure_at, r.figure_source) != (measured_at, figure_at, "scan"):
+            remeasured.append(r.serviceid)
+        if new_day and not whmcs:
+            first_today.append(r.serviceid)
     if daily:
         await store.write_history(history, today)
-    await store.write_figures(writes, now, exact=False, history_day=today if daily else None)
-    await store.touch(server.server_id, now, skip=[r.serviceid for r in rows if r.serviceid not in products])
+    await store.write_figures(writes, now, exact=False, history_day=today if daily else None, measured_at=measured_at)
+    await store.mark_measured(remeasured, measured_at or now, figure_at, today if daily else None)
+    await store.stamp_lastupdate(first_today, now)  # once a day, as WHMCS's own modules stamp it
     report.written = len(writes)
+    report.history = len(history)
     report.clamped = [
         sid for sid, p in products.items() if overflows_whmcs(p.disk_limit_bytes) or overflows_whmcs(usages[sid].bytes)
     ]
@@ -154,16 +194,25 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
         )
     # Traffic of the month (audit stream or statistics objects) into tblhosting.bwusage, bwlimit from the product.
     await meter.write_bandwidth(server.server_id, today.replace(day=1))
-    # Decisions use the estimate: this scan's figures + what the audit stream saw written since the scan.
-    scanned_at = backend.last_scan if isinstance(backend, ScannerClock) else now
-    await meter.set_figure_times([(sid, scanned_at, "scan") for sid in products])
-    figures = await meter.figures(products)
-    await meter.record_decisions([(sid, f) for sid, f in figures.items()], now)
+    # Decisions use the estimate: this scan's figure + what the audit stream saw written since the scan. Without
+    # writes seen by the stream, the estimate is the scan's figure: only the others are asked of the meter.
+    metered = [r.serviceid for r in rows if r.disk_writes and r.serviceid in products]
+    figures = await meter.figures(metered) if metered else {}
+    for sid in products:
+        if sid not in figures:
+            figures[sid] = estimate(usages[sid].bytes, "scan", 0, 0)
+    by_id = {r.serviceid: r for r in rows}
+    decided = [
+        (sid, f)
+        for sid, f in figures.items()
+        if (f.source, f.bytes) != (by_id[sid].decided_by, by_id[sid].decided_bytes)
+    ]
+    if decided:  # only decisions whose figure changed: decided_at says since when this figure decides
+        await meter.record_decisions(decided, now)
     for r in rows:
         if r.serviceid in products:
             name = catalog[r.packageid].name
-            used = figures[r.serviceid].bytes if r.serviceid in figures else usages[r.serviceid].bytes
-            await _enforce(resources, backend, r, products[r.serviceid], used, report, name)
+            await _enforce(resources, backend, r, products[r.serviceid], figures[r.serviceid].bytes, report, name)
     log.info(
         "usage_collected",
         server=server.endpoint,
@@ -171,6 +220,13 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
         **{k: v for k, v in report.result().items() if k in ("services", "buckets", "emails")},
     )
     return Outcome(report.result(), report.effects)
+
+
+async def _abandon(task: asyncio.Future[Any]) -> None:
+    """Drop a storage server call whose answer is no longer wanted (its error included)."""
+    task.cancel()
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await task
 
 
 async def _enforce(
@@ -186,11 +242,9 @@ async def _enforce(
     d = decide(row.state, used, product.disk_limit_bytes, product.warning_percent)
     # Backends with a native storage quota (ostor) stop writes themselves: no policy to switch.
     if d.apply_policy is not None and not isinstance(backend, StorageQuotas):
-        async with resources.locks.hold(row.serviceid):
-            rec = await resources.records.get(row.serviceid)
-            if rec is None or rec.state not in ("active", "suspended"):
-                return d  # terminated meanwhile
-            await backend.apply_policy(row.username, d.apply_policy, product.policy_documents(row.username))
+        policies = product.policy_documents(row.username)
+        if not await change_policy(resources, backend, row.serviceid, row.username, d.apply_policy, policies):
+            return d  # terminated meanwhile
         report.policy_changes.append({"serviceid": row.serviceid, "policy": d.apply_policy})
     if d.state != row.state:
         await UsageStore(resources.db).save_state(row.serviceid, d.state)

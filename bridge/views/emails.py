@@ -95,8 +95,9 @@ class DiskFigures:
 
 
 def whmcs_safe(text: str) -> Markup:
-    """Client-supplied text for an email body: HTML-escaped, and with braces as entities, because WHMCS parses a
-    custom message as a Smarty template (a client named "{$client_password}" must stay text)."""
+    """Client-supplied text in HTML a WHMCS template may see (pages, charts): HTML-escaped, and with braces as
+    entities so no Smarty tag can form. Not for email bodies: WHMCS decodes those once before Smarty parses them, so
+    customer text goes in `customvars` (Mailer.effect)."""
     escaped = str(escape(text)).replace("{", "&#123;").replace("}", "&#125;")
     return Markup(escaped)  # noqa: S704 - built from escape() output: no markup can come through
 
@@ -138,21 +139,35 @@ class Mailer:
                 id=serviceid,
                 customvars=phpserialize.customvars(figures.whmcs_merge_fields(username)),
             )
-        context = {
-            "client_name": whmcs_safe(client_name),
-            "product_name": whmcs_safe(product_name),
-            "username": username,
-            **figures.context(),
-        }
+        # WHMCS undoes escaping in a custom message (localAPI decodes then encodes its input, sendemail.php decodes
+        # the message again) and renders it as a Smarty template: text a client or an admin typed must not be in
+        # the body. It travels in `customvars` (passed untouched), HTML-escaped, and the body names it.
+        slots = {name: Markup("\x00" + name + "\x00") for name in CUSTOMER_TEXT}  # noqa: S704 - our own fixed slot
+        context: dict[str, Any] = {**slots, "username": username, **figures.context()}
         subject, body = self.render(kind, language, context)
+        values = {"client_name": client_name, "product_name": product_name}
         return effects.localapi(
             "SendEmail",
             customtype="product",
-            customsubject=subject,
-            custommessage=one_line(body),
+            customsubject=smarty_text(subject),
+            custommessage=smarty_text(one_line(body)),
+            customvars=phpserialize.customvars({VAR_PREFIX + k: str(escape(v)) for k, v in values.items()}),
             nonl2br=True,
             id=serviceid,
         )
+
+
+CUSTOMER_TEXT = ("client_name", "product_name")
+VAR_PREFIX = "s3bridge_"
+
+
+def smarty_text(rendered: str) -> str:
+    """Our rendered email as the Smarty template WHMCS makes of it: every literal brace as Smarty's {ldelim} /
+    {rdelim}, and each customer-text slot as its `customvars` variable."""
+    text = rendered.replace("{", "\x01").replace("}", "\x02").replace("\x01", "{ldelim}").replace("\x02", "{rdelim}")
+    for name in CUSTOMER_TEXT:
+        text = text.replace("\x00" + name + "\x00", "{$" + VAR_PREFIX + name + "}")
+    return text
 
 
 def one_line(html: str) -> str:

@@ -54,3 +54,9 @@ class Admission:
 
     def __len__(self) -> int:
         return len(self._gates)
+
+    def depth(self) -> tuple[int, int]:
+        """(calls running, calls waiting) over every storage server now."""
+        waiting = sum(g.waiting for g in self._gates.values())
+        running = sum(g.users - g.waiting for g in self._gates.values())
+        return running, waiting

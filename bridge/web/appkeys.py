@@ -23,3 +23,4 @@ SERVERS = web.AppKey("servers", ServerDirectory)
 ADMISSION = web.AppKey("admission", Admission)
 CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 PANEL = web.AppKey("panel", PanelRuntime)
+BODY_TIMEOUT = web.AppKey("body_timeout", float)  # seconds the listener waits for a whole request body

@@ -16,6 +16,8 @@ from bridge.domain.audit_events import AuditFormatError, decode_post
 from bridge.domain.audit_token import token_ok
 from bridge.functions.meter.ingest import Meter
 from bridge.logs import get_logger
+from bridge.web.appkeys import BODY_TIMEOUT
+from bridge.web.guard import BodyTimeout, head_deadline, read_body
 
 METER = web.AppKey("meter", Meter)
 SECRETS = web.AppKey("audit_secrets", tuple)
@@ -29,7 +31,12 @@ async def receive(request: web.Request) -> web.Response:
     if not token_ok(request.app[SECRETS], server_id, request.headers.get("Authorization", "")):
         log.warning("audit_refused", server_id=server_id, remote=request.remote, reason="bad token")
         return web.json_response({"error": "bad token for this server id"}, status=401)
-    body = await request.read()
+    try:
+        body = await read_body(request, request.app[BODY_TIMEOUT])
+    except BodyTimeout as e:
+        response = web.json_response({"error": e.message}, status=408)
+        response.force_close()
+        return response
     try:
         post = decode_post(body)
     except AuditFormatError as e:
@@ -48,9 +55,10 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-def create_audit_app(meter: Meter, secrets: tuple[str, ...]) -> web.Application:
-    app = web.Application(client_max_size=MAX_AUDIT_BODY)
+def create_audit_app(meter: Meter, body_timeout: float, secrets: tuple[str, ...]) -> web.Application:
+    app = web.Application(client_max_size=MAX_AUDIT_BODY, middlewares=[head_deadline])
     app[METER] = meter
+    app[BODY_TIMEOUT] = body_timeout
     app[SECRETS] = secrets
     app.router.add_post(r"/v1/audit/{serverid:[0-9]{1,10}}", receive)
     app.router.add_get("/healthz", healthz)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,12 +11,14 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from bridge import redact
+from bridge import metrics, redact
 from bridge.domain.params import ServerParams
+from bridge.domain.secret import secrets_in
 from bridge.errors import AuthError, BadParam, BadRequest, BridgeError, Busy, MissingParam, UnknownFunction
 from bridge.functions.panel.events import record_lifecycle
 from bridge.logs import get_logger
-from bridge.web.appkeys import ADMISSION, DB, FUNCTIONS, RESOURCES, VERIFIER
+from bridge.web.appkeys import ADMISSION, BODY_TIMEOUT, DB, FUNCTIONS, RESOURCES, VERIFIER
+from bridge.web.guard import BodyTimeout, loads_bounded, read_body
 from bridge.whmcs import audit
 
 log = get_logger("s3bridge.web")
@@ -60,6 +63,8 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     except BridgeError as e:
         log.info("call_failed", code=e.code, status=e.status, error=e.message)
         response = json_response(error_body(e), e.status)
+        if isinstance(e, BodyTimeout):
+            response.force_close()
         if isinstance(e, Busy):
             response.headers["Retry-After"] = str(e.retry_after)
     except Exception:
@@ -74,7 +79,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
 
 def parse_body(body: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(body)
+        data = loads_bounded(body)
     except (UnicodeDecodeError, ValueError) as e:
         raise BadRequest(f"request body is not valid JSON: {e}", code="bad_json") from None
     if not isinstance(data, dict):
@@ -84,12 +89,40 @@ def parse_body(body: bytes) -> dict[str, Any]:
         raise MissingParam("params")
     if not isinstance(params, dict):
         raise BadParam("params", "must be a JSON object")
+    try:  # JSON may escape lone surrogates (\\ud800): text no database, storage server or log can take
+        json.dumps(params, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(
+            "request body holds a lone surrogate (\\ud800-\\udfff), which is not text", code="bad_json"
+        ) from None
     return params
 
 
 async def module_call(request: web.Request) -> web.Response:
-    body = await request.read()
+    """`_module_call`, counted and timed by function and outcome (bridge/metrics.py)."""
     name = request.match_info["function"]
+    label = name if name in request.app[FUNCTIONS] else "other"
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        return await _module_call(request, name)
+    except BridgeError as e:
+        outcome = e.code
+        if isinstance(e, AuthError):
+            metrics.REFUSED.labels(e.code).inc()
+        elif isinstance(e, Busy):
+            metrics.OVERLOADED.labels(e.code).inc()
+        raise
+    except Exception:
+        outcome = "internal"
+        raise
+    finally:
+        metrics.CALLS.labels(label, outcome).inc()
+        metrics.CALL_SECONDS.labels(label, outcome).observe(time.perf_counter() - started)
+
+
+async def _module_call(request: web.Request, name: str) -> web.Response:
+    body = await read_body(request, request.app[BODY_TIMEOUT])
     try:
         await request.app[VERIFIER].verify(request.method, request.path, request.headers, body)
     except AuthError as e:
@@ -121,7 +154,10 @@ async def module_call(request: web.Request) -> web.Response:
         outcome = await spec.handler(request.app[RESOURCES], params)
     await record_lifecycle(request.app[RESOURCES], name, params, outcome)
     log.info("call_done", function=name)
-    secrets = redact.request_secrets()  # the shim masks these in WHMCS's module log
+    # The shim masks these in WHMCS's module log: this call's request secrets, and every Secret the answer carries
+    # (new passwords, pending ones handed out again, key pairs, API tokens), wherever in the answer it is.
+    redact.add_request_secrets(secrets_in(outcome.result, outcome.effects))
+    secrets = redact.request_secrets()
     return json_response({"ok": True, "result": outcome.result, "effects": outcome.effects, "secrets": secrets})
 
 

@@ -23,12 +23,33 @@ class WhmcsApiError(BridgeError):
     code = "whmcs_api"
 
 
+# Every action the daemon calls: the API role of the credential must allow exactly these (README "The WHMCS API
+# credential"); calling another is a programming error caught here, so the README's list stays the truth.
+ACTIONS = ("AddOrder", "AddCancelRequest", "ModuleTerminate", "DecryptPassword")
+
+
+def refusal_hint(message: str) -> str:
+    """What an operator does about WHMCS's refusal (developers.whmcs.com "Access Control" and API roles)."""
+    if message.startswith("Invalid IP"):
+        return (
+            "; allow the daemon's address under System Settings > General Settings > Security > API IP Access"
+            " Restriction, or set [whmcs_api] accesskey to configuration.php's $api_access_key"
+        )
+    if message.startswith("Invalid Permissions"):
+        return f"; the API role of [whmcs_api]'s credential must allow {', '.join(ACTIONS)}"
+    if message.startswith("Authentication Failed"):
+        return "; check [whmcs_api] identifier and secret (System Settings > Manage API Credentials)"
+    return ""
+
+
 class WhmcsApi:
     def __init__(self, cfg: WhmcsApiConfig, session: aiohttp.ClientSession) -> None:
         self.cfg = cfg
         self.session = session
 
     async def call(self, action: str, **fields: Any) -> dict[str, Any]:
+        if action not in ACTIONS:
+            raise ValueError(f"WHMCS API action {action!r} is not in api_client.ACTIONS (and the README's role)")
         form: dict[str, str] = {
             "action": action,
             "identifier": self.cfg.identifier,
@@ -54,7 +75,7 @@ class WhmcsApi:
             raise WhmcsApiError(f"{where} answered {action} with HTTP {r.status} and no JSON") from None
         if not isinstance(data, dict) or data.get("result") != "success":
             message = str(data.get("message") if isinstance(data, dict) else "") or f"HTTP {r.status}"
-            raise WhmcsApiError(f"{where} refused {action}: {message}")
+            raise WhmcsApiError(f"{where} refused {action}: {message}{refusal_hint(message)}")
         return data
 
     async def decrypt(self, encrypted: str) -> str:

@@ -1,7 +1,9 @@
 """The least-privilege grants of the daemon's database user (pure: builds SQL text, runs nothing).
 
-SELECT on the WHMCS tables it reads, UPDATE on tblhosting's usage columns only, INSERT on tblnotes, and full rights on
-its own mod_s3bridge_* tables. `s3bridge grants` prints them for the DBA; the rig applies them in tests.
+SELECT on the WHMCS tables it reads (tblclients: only the columns it uses, never password hashes, `authdata`,
+security answers, card or bank data, gateway ids), UPDATE on tblhosting's usage columns only, INSERT on tblnotes,
+DELETE on tblcancelrequests (withdrawing the panel's own requests), and full rights on its own mod_s3bridge_* tables.
+`s3bridge grants` prints them for the DBA; the rig applies them in tests (so every test runs with them).
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ import re
 from bridge.whmcs.migrations import MIGRATIONS, SCHEMA_TABLE
 
 WHMCS_TABLES_READ = (
-    "tblhosting", "tblproducts", "tblservers", "tblclients", "tblcustomfields", "tblcustomfieldsvalues",
+    "tblhosting", "tblproducts", "tblservers", "tblcustomfields", "tblcustomfieldsvalues",
     "tblconfiguration", "tblemailtemplates", "tblservergroups", "tblservergroupsrel", "tblcurrencies",
     "tblpricing", "tblnotes", "tblmetric_usage", "tblcancelrequests",
 )  # fmt: skip
 USAGE_COLUMNS = ("diskusage", "disklimit", "bwusage", "bwlimit", "lastupdate")
+# What the pages, emails, the panel and its tokens use of a client: name, email, language, currency, the default
+# gateway's name (panel orders) and the status (a closed client's tokens are refused). A query naming any other
+# column fails with "SELECT command denied ... for column": add it here only if it is shown or decided on.
+CLIENT_COLUMNS = ("id", "firstname", "lastname", "companyname", "email", "language", "currency", "defaultgateway",
+                  "status")  # fmt: skip
 
 _CREATE = re.compile(r"CREATE TABLE IF NOT EXISTS\s+`?(mod_s3bridge_[a-z0-9_]+)`?", re.I)
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -36,6 +43,7 @@ def grant_statements(database: str, user: str, host: str) -> list[str]:
             raise ValueError(f"{what} name {value!r} must be 1-64 letters, digits, '_', '.' or '-'")
     who = f"'{user}'@'{host}'"
     statements = [f"GRANT SELECT ON `{database}`.`{t}` TO {who}" for t in WHMCS_TABLES_READ]
+    statements.append(f"GRANT SELECT ({', '.join(CLIENT_COLUMNS)}) ON `{database}`.`tblclients` TO {who}")
     statements.append(f"GRANT UPDATE ({', '.join(USAGE_COLUMNS)}) ON `{database}`.`tblhosting` TO {who}")
     statements.append(f"GRANT INSERT ON `{database}`.`tblnotes` TO {who}")
     # the panel's cancel_payment_account_deletion: WHMCS's API can add a cancellation request but not withdraw one

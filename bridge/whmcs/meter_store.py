@@ -219,7 +219,7 @@ class MeterStore:
                 for start in range(0, len(ids), CHUNK):
                     chunk = ids[start : start + CHUNK]
                     marks = ", ".join(["%s"] * len(chunk))
-                    # Disk deltas are kept per second (the `minute` column holds the second since migration 9).
+                    # Disk deltas are kept per second (the `minute` column holds the second since migration 10).
                     # Writes of the figure's own second count (they may have come after it: errs high); deletes of
                     # that second do not (they may have come before it, and the figure already left them out:
                     # counting them would err low, which a tenant could use to write past the limit).
@@ -318,25 +318,28 @@ class MeterStore:
 
     async def write_bandwidth(self, serverid: int, month_start: date) -> int:
         """tblhosting.bwusage (MB, bytes in + out since the first of the month) and bwlimit (the product's
-        bandwidth limit, tblproducts.overagesbwlimit, MB) for every live service of the server: one batched write
-        per 500. Returns how many services were written."""
+        bandwidth limit, tblproducts.overagesbwlimit, MB) for every live service of the server whose figures
+        differ from tblhosting's: one batched write per 500 of those, none when nothing changed. Returns how many
+        services were written."""
 
         def q(conn: Conn) -> int:
             marks = ", ".join(["%s"] * len(SKIPPED_STATUSES))
             with conn.cursor() as cur:
                 cur.execute(
-                    "SELECT s.serviceid, COALESCE(p.overagesbwlimit, 0) AS bwlimit,"  # noqa: S608 - placeholders only
+                    "SELECT s.serviceid, COALESCE(p.overagesbwlimit, 0) AS bwlimit, h.bwusage AS was_usage,"  # noqa: S608
+                    " h.bwlimit AS was_limit,"
                     " COALESCE(SUM(d.bytes_in + d.bytes_out), 0) AS bytes FROM mod_s3bridge_services s"
                     " JOIN tblhosting h ON h.id = s.serviceid LEFT JOIN tblproducts p ON p.id = h.packageid"
                     " LEFT JOIN mod_s3bridge_traffic_daily d ON d.serviceid = s.serviceid AND d.day >= %s"
                     f" WHERE s.serverid = %s AND s.state IN ('active', 'suspended') AND h.domainstatus NOT IN ({marks})"
-                    " GROUP BY s.serviceid, p.overagesbwlimit",
+                    " GROUP BY s.serviceid, p.overagesbwlimit, h.bwusage, h.bwlimit",
                     (month_start, serverid, *SKIPPED_STATUSES),
                 )
-                rows = [
-                    (int(r["serviceid"]), whmcs_mb(int(r["bytes"])), min(max(0, int(r["bwlimit"])), WHMCS_MB_MAX))
-                    for r in cur.fetchall()
-                ]
+                rows: list[tuple[int, int, int]] = []
+                for r in cur.fetchall():
+                    mb, limit = whmcs_mb(int(r["bytes"])), min(max(0, int(r["bwlimit"])), WHMCS_MB_MAX)
+                    if (mb, limit) != (int(r["was_usage"]), int(r["was_limit"])):  # only what changed is written
+                        rows.append((int(r["serviceid"]), mb, limit))
                 for start in range(0, len(rows), CHUNK):
                     chunk = rows[start : start + CHUNK]
                     case = " ".join(["WHEN %s THEN %s"] * len(chunk))

@@ -264,6 +264,43 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         9,
+        "drift findings and daemon heartbeats",
+        (
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_drift (
+            serverid INT UNSIGNED NOT NULL,
+            kind VARCHAR(32) NOT NULL,
+            subject VARCHAR(128) NOT NULL,
+            serviceid INT UNSIGNED NULL,
+            expected VARCHAR(128) NOT NULL DEFAULT '',
+            actual VARCHAR(128) NOT NULL DEFAULT '',
+            repair VARCHAR(32) NOT NULL DEFAULT '',
+            first_seen DATETIME NOT NULL,
+            last_seen DATETIME NOT NULL,
+            PRIMARY KEY (serverid, kind, subject),
+            KEY serviceid (serviceid)
+        ) {_TABLE_OPTIONS}""",
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_reconcile_runs (
+            serverid INT UNSIGNED NOT NULL PRIMARY KEY,
+            finished_at DATETIME NOT NULL,
+            duration_ms INT UNSIGNED NOT NULL DEFAULT 0,
+            findings INT UNSIGNED NOT NULL DEFAULT 0,
+            repaired INT UNSIGNED NOT NULL DEFAULT 0,
+            error VARCHAR(255) NOT NULL DEFAULT ''
+        ) {_TABLE_OPTIONS}""",
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_daemons (
+            daemon_id VARCHAR(64) NOT NULL PRIMARY KEY,
+            hostname VARCHAR(255) NOT NULL DEFAULT '',
+            pid INT UNSIGNED NOT NULL DEFAULT 0,
+            version VARCHAR(32) NOT NULL DEFAULT '',
+            started_at DATETIME NOT NULL,
+            last_seen DATETIME NOT NULL,
+            stopped_at DATETIME NULL,
+            KEY last_seen (last_seen)
+        ) {_TABLE_OPTIONS}""",
+        ),
+    ),
+    Migration(
+        10,
         "metering: refused requests, servers the meter enforces on after a restart",
         (
             AddColumn("mod_s3bridge_traffic_daily", "req_refused", "BIGINT UNSIGNED NOT NULL DEFAULT 0"),

@@ -141,6 +141,17 @@ class PanelStore:
 
         return await self.db.run(q)
 
+    async def client_status(self, clientid: int) -> str | None:
+        """tblclients.status ('Active', 'Inactive', 'Closed'); None when WHMCS has no such client."""
+
+        def q(conn: Conn) -> str | None:
+            with conn.cursor() as cur:
+                cur.execute("SELECT status FROM tblclients WHERE id = %s", (clientid,))
+                row = cur.fetchone()
+                return None if row is None else str(row["status"])
+
+        return await self.db.run(q)
+
     # -- plans --------------------------------------------------------------------------------------------------
 
     async def plans(self, plan_id: int | None, *, only_active: bool) -> list[dict[str, Any]]:
@@ -382,10 +393,15 @@ class PanelStore:
 
         return await self.db.run(q)
 
-    async def withdraw_cancel_requests(self, serviceid: int) -> int:
+    async def withdraw_cancel_requests(self, serviceid: int, filed_mark: str) -> int:
+        """Deletes the service's requests whose reason ends with `filed_mark` (the panel's own); others stay."""
+
         def q(conn: Conn) -> int:
             with conn.cursor() as cur:
-                cur.execute("DELETE FROM tblcancelrequests WHERE relid = %s", (serviceid,))
+                cur.execute(
+                    "DELETE FROM tblcancelrequests WHERE relid = %s AND RIGHT(reason, %s) = %s",
+                    (serviceid, len(filed_mark), filed_mark),
+                )
                 return int(cur.rowcount)
 
         return await self.db.run(q)

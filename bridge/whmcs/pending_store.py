@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from bridge.domain.sealing import SecretBox
+from bridge.domain.secret import Secret
 from bridge.whmcs.db import Conn, Database
 
 TTL_SECONDS = 15 * 60
@@ -44,7 +45,7 @@ class PendingSecrets:
 
         await self.db.run(q)
 
-    async def get(self, serviceid: int) -> str | None:
+    async def get(self, serviceid: int) -> Secret | None:
         now = int(self.clock())
 
         def q(conn: Conn) -> bytes | None:
@@ -56,7 +57,8 @@ class PendingSecrets:
                 return bytes(row["sealed"]) if row else None
 
         sealed = await self.db.run(q)
-        return None if sealed is None else self.box.open(sealed, _context(serviceid))
+        plain = None if sealed is None else self.box.open(sealed, _context(serviceid))
+        return None if plain is None else Secret(plain)
 
     async def settle(self, serviceid: int, seen: str) -> None:
         """WHMCS sent `seen` as the service password: if it is the pending one, WHMCS holds it; forget it."""

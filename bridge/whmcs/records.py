@@ -14,7 +14,8 @@ import pymysql
 from bridge.domain.policies import PolicyKind
 from bridge.whmcs.db import Conn, Database
 
-State = Literal["creating", "active", "suspended", "terminating", "terminated"]
+# retained: Terminate deleted all it could; versions under COMPLIANCE retention stay and the user is disabled
+State = Literal["creating", "active", "suspended", "terminating", "retained", "terminated"]
 
 
 @dataclass(frozen=True)

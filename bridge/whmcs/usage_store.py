@@ -46,6 +46,12 @@ class ServiceRow:
     history_day: date | None = None  # the last day history rows were written for
     diskusage_mb: int = 0  # tblhosting as WHMCS holds it now
     disklimit_mb: int = 0
+    usage_at: datetime | None = None  # when the figures were measured (naive UTC, whole seconds)
+    figure_at: datetime | None = None  # what the disk estimate counts from (bridge.whmcs.meter_store)
+    figure_source: str = "scan"
+    decided_by: str = ""  # the figure the latest limit decision used
+    decided_bytes: int = 0
+    disk_writes: bool = False  # the audit stream recorded writes or deletes for it (the estimate may differ)
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,9 @@ _ROW_COLUMNS = (
     "s.serviceid, s.username, s.backend_user_id, s.policy, s.warned, s.over_limit, s.used_bytes, s.usage_digest,"
     " s.history_day, h.domainstatus, h.packageid, h.diskusage, h.disklimit, c.firstname, c.lastname,"
     # a client's language '' is WHMCS's "Default": the system language (tblconfiguration Language)
-    " COALESCE(NULLIF(c.language, ''), (SELECT value FROM tblconfiguration WHERE setting = 'Language'))"
+    " COALESCE(NULLIF(c.language, ''), (SELECT value FROM tblconfiguration WHERE setting = 'Language')),"
+    " s.usage_at, s.figure_at, s.figure_source, s.decided_by, s.decided_bytes,"
+    " EXISTS (SELECT 1 FROM mod_s3bridge_disk_writes w WHERE w.serviceid = s.serviceid)"
 )
 
 
@@ -77,6 +85,19 @@ def _live(serverid: int) -> tuple[str, list[Any]]:
     marks = ", ".join(["%s"] * len(SKIPPED_STATUSES))
     where = "s.serverid = %s AND s.state IN ('active', 'suspended') AND h.domainstatus NOT IN (" + marks + ")"
     return where, [serverid, *SKIPPED_STATUSES]
+
+
+def db_time(when: datetime | None) -> datetime | None:
+    """A moment as our own DATETIME columns hold it: naive UTC, whole seconds (so it compares equal once stored)."""
+    if when is None:
+        return None
+    return (when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when).replace(microsecond=0)
+
+
+def _int_list(ids: Iterable[int]) -> str:
+    """Service ids as SQL text: ints formatted here (nothing from a request reaches the SQL text). A list of ints
+    costs pymysql a per-value escape and the statement count nothing, whatever its length."""
+    return ",".join([str(int(i)) for i in ids])
 
 
 def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
@@ -133,9 +154,15 @@ class UsageStore:
                 history_day=history_day,
                 diskusage_mb=int(du or 0),
                 disklimit_mb=int(dl or 0),
+                usage_at=usage_at,
+                figure_at=figure_at,
+                figure_source=str(source),
+                decided_by=str(decided_by),
+                decided_bytes=int(decided_bytes),
+                disk_writes=bool(writes),
             )
             for (sid, username, owner, policy, warned, over, used, digest, history_day, status, pid, du, dl, first,
-                 last, language) in await self.db.run(q)
+                 last, language, usage_at, figure_at, source, decided_by, decided_bytes, writes) in await self.db.run(q)
         ]  # fmt: skip
 
     async def products(self, ids: Iterable[int]) -> dict[int, Product]:
@@ -161,12 +188,20 @@ class UsageStore:
         return await self.db.run(q)
 
     async def write_figures(
-        self, writes: Sequence[FigureWrite], when: datetime, *, exact: bool, history_day: date | None
+        self,
+        writes: Sequence[FigureWrite],
+        when: datetime,
+        *,
+        exact: bool,
+        history_day: date | None,
+        measured_at: datetime | None = None,
     ) -> None:
         """New figures for the services that changed: tblhosting diskusage/disklimit/lastupdate where WHMCS's MB
-        figures differ, and the daemon's copy (bytes, digest, exactness, the day history was written for: None when
-        it was not). One statement per table per 1,000 services, joined to the new values (linear, unlike CASE)."""
+        figures differ, and the daemon's copy (bytes, digest, exactness, when measured (`measured_at`, default
+        `when`), the day history was written for: None when it was not). One statement per table per 1,000
+        services, joined to the new values (linear, unlike CASE)."""
         stamp = whmcs_time(when)
+        measured = db_time(measured_at or when)
         whmcs = [w for w in writes if w.whmcs]
 
         def q(conn: Conn) -> None:
@@ -186,27 +221,43 @@ class UsageStore:
                         f"UPDATE mod_s3bridge_services s JOIN {_rows(('id', 'used', 'digest'), len(chunk))} v"  # noqa: S608
                         " ON s.serviceid = v.id SET s.used_bytes = v.used, s.usage_digest = v.digest,"
                         " s.usage_at = %s, s.usage_exact = %s, s.history_day = %s",
-                        [*row_values, when, int(exact), history_day],
+                        [*row_values, measured, int(exact), history_day],
                     )
 
         if writes:
             await self.db.run(q)
 
-    async def touch(self, serverid: int, when: datetime, *, skip: Sequence[int] = ()) -> None:
-        """Every live service of the server was measured now (lastupdate, usage_at), changed or not: one statement
-        per table. `skip`: services whose figures could not be taken (a misconfigured product)."""
-        where, args = _live(serverid)
-        if skip:
-            where += " AND s.serviceid NOT IN (" + ", ".join(["%s"] * len(skip)) + ")"
-            args += list(skip)
+    async def mark_measured(
+        self,
+        serviceids: Sequence[int],
+        measured_at: datetime,
+        figure_at: datetime | None,
+        history_day: date | None,
+    ) -> None:
+        """These services' figures are the ones measured at `measured_at` (usage_at), and their disk estimate counts
+        from the scan at `figure_at`; with `history_day`, today's history rows are written for each of them. One
+        statement, whatever the number of services; the caller sends it only when a stored value differs."""
+        if not serviceids:
+            return
+        ids = _int_list(serviceids)
+        sets = "usage_at = %s, figure_at = %s, figure_source = 'scan'" + (", history_day = %s" if history_day else "")
+        args: list[Any] = [db_time(measured_at), db_time(figure_at)] + ([history_day] if history_day else [])
 
         def q(conn: Conn) -> None:
             with conn.cursor() as cur:
-                cur.execute(
-                    "UPDATE tblhosting h JOIN mod_s3bridge_services s ON s.serviceid = h.id"  # noqa: S608
-                    f" SET h.lastupdate = %s, s.usage_at = %s WHERE {where}",
-                    [whmcs_time(when), when, *args],
-                )
+                cur.execute(f"UPDATE mod_s3bridge_services SET {sets} WHERE serviceid IN ({ids})", args)  # noqa: S608
+
+        await self.db.run(q)
+
+    async def stamp_lastupdate(self, serviceids: Sequence[int], when: datetime) -> None:
+        """tblhosting.lastupdate of these services (WHMCS shows it as the usage's "Last Updated"): one statement."""
+        if not serviceids:
+            return
+        ids = _int_list(serviceids)
+
+        def q(conn: Conn) -> None:
+            with conn.cursor() as cur:
+                cur.execute(f"UPDATE tblhosting SET lastupdate = %s WHERE id IN ({ids})", (whmcs_time(when),))  # noqa: S608
 
         await self.db.run(q)
 
@@ -232,10 +283,12 @@ class UsageStore:
                         bucket_rows,
                     )
 
-        await self.db.run(q)
+        if service_rows:
+            await self.db.run(q)
 
     async def apply_retention(self, keep_days: dict[int, int], today: date) -> int:
-        """Delete history older than each service's product retention. Returns rows deleted."""
+        """Delete history older than each service's product retention: one statement per table per retention
+        setting in use, whatever the number of services. Returns rows deleted."""
         by_days: dict[int, list[int]] = {}
         for sid, days in keep_days.items():
             by_days.setdefault(days, []).append(sid)
@@ -245,21 +298,18 @@ class UsageStore:
             with conn.cursor() as cur:
                 for days, sids in by_days.items():
                     cutoff = date.fromordinal(today.toordinal() - days)
-                    for start in range(0, len(sids), CHUNK):
-                        chunk = sids[start : start + CHUNK]
-                        marks = ", ".join(["%s"] * len(chunk))
-                        for table in (
-                            "mod_s3bridge_usage_daily",
-                            "mod_s3bridge_bucket_usage_daily",
-                            "mod_s3bridge_traffic_daily",
-                        ):
-                            deleted += cur.execute(
-                                f"DELETE FROM {table} WHERE day < %s AND serviceid IN ({marks})",  # noqa: S608
-                                [cutoff, *chunk],
-                            )
+                    for table in (
+                        "mod_s3bridge_usage_daily",
+                        "mod_s3bridge_bucket_usage_daily",
+                        "mod_s3bridge_traffic_daily",
+                    ):
+                        deleted += cur.execute(
+                            f"DELETE FROM {table} WHERE day < %s AND serviceid IN ({_int_list(sids)})",  # noqa: S608
+                            [cutoff],
+                        )
             return deleted
 
-        return await self.db.run(q)
+        return await self.db.run(q) if by_days else 0
 
     async def store_traffic(self, serverid: int, source: str, records: Sequence[TrafficRecord]) -> None:
         """One statistics object's rows, summed per (user, day) and committed before the caller deletes the object.

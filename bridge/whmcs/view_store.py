@@ -9,6 +9,8 @@ from typing import Any
 from bridge.domain.values import DailyPoint, MonthlyPoint
 from bridge.whmcs.db import Conn, Database
 
+RETAINED_OUTCOME = "objects_retained"  # the audit outcome of a Terminate that Object Lock stopped
+
 
 @dataclass(frozen=True)
 class LatestUsage:
@@ -30,6 +32,21 @@ class ViewStore:
                 cur.execute("SELECT value FROM tblconfiguration WHERE setting = 'Language'")
                 row = cur.fetchone()
             return str(row["value"]) if row else ""
+
+        return await self.db.run(q)
+
+    async def retained_note(self, serviceid: int) -> str:
+        """What the latest Terminate said it could not delete (Object Lock), or ''."""
+
+        def q(conn: Conn) -> str:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT detail FROM mod_s3bridge_audit WHERE serviceid = %s AND outcome = %s"
+                    " ORDER BY id DESC LIMIT 1",
+                    (serviceid, RETAINED_OUTCOME),
+                )
+                row = cur.fetchone()
+                return str(row["detail"]) if row else ""
 
         return await self.db.run(q)
 

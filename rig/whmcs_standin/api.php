@@ -13,6 +13,12 @@
  *   ModuleTerminate (serviceid)                           -> runs the module's TerminateAccount like WHMCS, then
  *                                                            marks the service Terminated
  * Every call is recorded in the table standin_api_calls (action, the fields without identifier/secret).
+ * Refused as WHMCS refuses (developers.whmcs.com "Access Control"; messages as WHMCS answers them):
+ *   - a caller whose address is not in API IP Access Restriction (tblconfiguration `APIAllowedIPs`, a serialized
+ *     array of ['ip' => ..., 'note' => ...]) and who sends no `accesskey` equal to configuration.php's
+ *     $api_access_key (here env STANDIN_API_ACCESS_KEY; none set: no key opens the door): "Invalid IP <address>";
+ *   - an action the credential's API role does not allow (env STANDIN_API_ROLE_ACTIONS, comma-separated; default
+ *     the four actions above): 'Invalid Permissions: API action "<action>" is not allowed'.
  * Env: STANDIN_DB_DSN / _USER / _PASSWORD (the database), STANDIN_API_IDENTIFIER / STANDIN_API_SECRET (the one
  * valid credential), S3BRIDGE_URL / S3BRIDGE_SECRET (for ModuleTerminate's module call).
  * Stored passwords use the stand-in's scheme 'standin-enc:' . base64(plain) (real WHMCS has its own encryption).
@@ -37,14 +43,34 @@ $post = $_POST;
 if (($_SERVER['REQUEST_METHOD'] ?? '') !== 'POST') {
     standin_error('Invalid request method');  // WHMCS's API takes POST only
 }
-// WHMCS: "Authentication Failed" for a wrong identifier or secret, checked before anything else.
+$pdo = new PDO((string) getenv('STANDIN_DB_DSN'), (string) getenv('STANDIN_DB_USER'),
+    (string) getenv('STANDIN_DB_PASSWORD'), [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
+    PDO::ATTR_DEFAULT_FETCH_MODE => PDO::FETCH_ASSOC]);
+// WHMCS: the caller's address must be allowed, or the request must carry the access key (checked first).
+$caller = (string) ($_SERVER['REMOTE_ADDR'] ?? '');
+$q = $pdo->prepare("SELECT value FROM tblconfiguration WHERE setting = 'APIAllowedIPs'");
+$q->execute();
+$allowed = @unserialize((string) $q->fetchColumn(), ['allowed_classes' => false]);
+$allowedIps = array_map(function ($entry): string {
+    return is_array($entry) ? (string) ($entry['ip'] ?? '') : '';
+}, is_array($allowed) ? $allowed : []);
+$accessKey = (string) getenv('STANDIN_API_ACCESS_KEY');
+$keyGiven = (string) ($post['accesskey'] ?? '');
+if (!in_array($caller, $allowedIps, true) && !($accessKey !== '' && hash_equals($accessKey, $keyGiven))) {
+    standin_error('Invalid IP ' . $caller);
+}
+// WHMCS: "Authentication Failed" for a wrong identifier or secret.
 if (!hash_equals((string) getenv('STANDIN_API_IDENTIFIER'), (string) ($post['identifier'] ?? ''))
     || !hash_equals((string) getenv('STANDIN_API_SECRET'), (string) ($post['secret'] ?? ''))) {
     standin_error('Authentication Failed');
 }
-$pdo = new PDO((string) getenv('STANDIN_DB_DSN'), (string) getenv('STANDIN_DB_USER'),
-    (string) getenv('STANDIN_DB_PASSWORD'), [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
-    PDO::ATTR_DEFAULT_FETCH_MODE => PDO::FETCH_ASSOC]);
+// WHMCS: the credential's API role lists the actions it may call.
+$roleActions = array_filter(array_map('trim', explode(',', (string) (getenv('STANDIN_API_ROLE_ACTIONS')
+    ?: 'DecryptPassword,AddOrder,AddCancelRequest,ModuleTerminate'))));
+$asked = (string) ($post['action'] ?? '');
+if (!in_array(strtolower($asked), array_map('strtolower', $roleActions), true)) {
+    standin_error('Invalid Permissions: API action "' . strtolower($asked) . '" is not allowed');
+}
 $pdo->exec('CREATE TABLE IF NOT EXISTS standin_api_calls (id INT AUTO_INCREMENT PRIMARY KEY, action VARCHAR(64)'
     . ' NOT NULL, fields TEXT NOT NULL)');
 $action = (string) ($post['action'] ?? '');

@@ -6,6 +6,8 @@
  * A router for PHP's built-in server (`php -S host:port rig/whmcs_standin/clientarea.php`) over the stand-in
  * database, so a browser can use the module's client area the way a customer does:
  *   /login?uid=N                        logs client N in (a PHP session, like WHMCS's) and goes to their service
+ *   /login?uid=N&adminid=A              admin A's "Login as Client": WHMCS keeps the admin and the client in one
+ *                                       session, so the client pages see both ids (DESIGN)
  *   /clientarea.php?action=productdetails&id=S
  *                                       the service page: refused unless the logged-in client owns S (WHMCS
  *                                       answers with its own page); the module's ClientArea output inside a
@@ -15,19 +17,34 @@
  *                                       ClientAreaAllowedFunctions; an array answer with 'templatefile' is shown
  *                                       as a page, a string as the success or error message
  *   /bootstrap.min.css                  Bootstrap 4 (env STANDIN_BOOTSTRAP_CSS), like WHMCS's theme
- * WHMCS functions provided: generate_token / check_token (a per-session token; a mismatch stops the request with
- * WHMCS's message), localAPI (the actions of whmcs_actions.php against the database), logModuleCall, decrypt.
- * Template variables are entity-decoded like WHMCS does (strings only) and printed as the module's .tpl prints
- * {$s3bridge_html nofilter}; the templates themselves are rendered with real Smarty by the fidelity tests.
+ * WHMCS functions provided: generate_token / check_token (a per-session token; a mismatch ends the session and
+ * redirects to the login page), localAPI (the actions of whmcs_actions.php against the database, input decoded then
+ * encoded as WHMCS does), logModuleCall, decrypt. As in WHMCS (sources in standin.php and smarty.php): request input
+ * ($_GET, $_POST, $_REQUEST) is entity-encoded before the module runs; custom functions run only for Active
+ * services, and ClientArea is still called after one (its answer discarded when the function answered with a page);
+ * template variables are entity-decoded (strings only) and the module's templates (templates/overview.tpl,
+ * templates/panel.tpl) rendered by SmartyBC 3.1 under WHMCS's system security policy.
  * Env: STANDIN_DB_DSN / _USER / _PASSWORD, S3BRIDGE_URL / S3BRIDGE_SECRET, STANDIN_BOOTSTRAP_CSS.
  */
 
 declare(strict_types=1);
 
 define('WHMCS', true);
+define('CLIENTAREA', true);  // as WHMCS's clientarea.php does: the pages say their area
 require_once __DIR__ . '/whmcs_actions.php';
+require_once __DIR__ . '/smarty.php';
+require_once __DIR__ . '/Capsule.php';  // WHMCS\Database\Capsule and WHMCS\Config\Setting, as in WHMCS
+require_once __DIR__ . '/Setting.php';
 
 session_start();
+// WHMCS entity-encodes request input before any module code runs (issue 20 item 8; modules decode it themselves).
+$standinEncode = function ($value) use (&$standinEncode) {
+    return is_array($value) ? array_map($standinEncode, $value)
+        : (is_string($value) ? htmlspecialchars($value, ENT_QUOTES, 'UTF-8') : $value);
+};
+$_GET = $standinEncode($_GET);
+$_POST = $standinEncode($_POST);
+$_REQUEST = array_merge($_GET, $_POST);
 $path = (string) parse_url((string) ($_SERVER['REQUEST_URI'] ?? '/'), PHP_URL_PATH);
 $pdo = new PDO((string) getenv('STANDIN_DB_DSN'), (string) getenv('STANDIN_DB_USER'),
     (string) getenv('STANDIN_DB_PASSWORD'), [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
@@ -46,10 +63,15 @@ function decrypt(string $value): string
     return standin_decrypt($value);
 }
 
+/** localAPI: Sanitize::encode(Sanitize::decode(...)) on every input value (DESIGN), then the action. */
 function localAPI($command, $values, $admin = '')
 {
     global $pdo;
-    return standin_api_action($pdo, (string) $command, is_array($values) ? $values : []);
+    $clean = function ($value) use (&$clean) {
+        return is_array($value) ? array_map($clean, $value) : (is_string($value)
+            ? htmlspecialchars(html_entity_decode($value, ENT_QUOTES, 'UTF-8'), ENT_QUOTES, 'UTF-8') : $value);
+    };
+    return standin_api_action($pdo, (string) $command, $clean(is_array($values) ? $values : []));
 }
 
 function generate_token(string $type = 'plain'): string
@@ -60,21 +82,35 @@ function generate_token(string $type = 'plain'): string
     return $type === 'plain' ? $_SESSION['tkval'] : '<input type="hidden" name="token" value="' . $_SESSION['tkval'] . '">';
 }
 
-/** WHMCS: a missing or wrong token ends the request with "Invalid CSRF Protection Token". */
+/** WHMCS: a missing or wrong token in the client area ends the session and redirects to the login page (DESIGN
+ * "More, from WHMCS 8.7's own code paths"). */
 function check_token(string $namespace = 'WHMCS.default'): void
 {
     $given = $_POST['token'] ?? '';
     if (!is_string($given) || empty($_SESSION['tkval']) || !hash_equals((string) $_SESSION['tkval'], $given)) {
-        http_response_code(400);
+        $_SESSION = [];
+        session_destroy();
+        header('Location: /login.php?invalidtoken=1', true, 302);
         echo 'Invalid CSRF Protection Token';
         exit;
     }
 }
 
-/** WHMCS entity-decodes string template variables before Smarty prints them (objects pass untouched). */
-function standin_template_var($value): string
+/** The module's template as WHMCS renders it: variables entity-decoded (strings only; objects pass untouched), then
+ * SmartyBC 3.1 under WHMCS's system security policy (smarty.php). */
+function standin_module_template(string $template, array $vars): string
 {
-    return is_string($value) ? html_entity_decode($value, ENT_QUOTES) : (string) $value;
+    $smarty = standin_smarty(dirname(__DIR__, 2) . '/hooks_php_shim/modules/servers/s3bridge', 'system');
+    foreach ($vars as $name => $value) {
+        $smarty->assign((string) $name, is_string($value) ? html_entity_decode($value, ENT_QUOTES, 'UTF-8') : $value);
+    }
+    $smarty->assign('token', generate_token('plain'));
+    $file = preg_match('/\.tpl$/', $template) ? $template : $template . '.tpl';
+    $html = (string) $smarty->fetch($file);
+    // Says which template and engine made the part (tests check the page went through WHMCS's Smarty).
+    return '<div class="whmcs-module-template" data-template="' . htmlspecialchars($file) . '" data-engine="'
+        . htmlspecialchars(get_class($smarty) . ' ' . Smarty::SMARTY_VERSION . ' '
+        . get_class($smarty->security_policy)) . '">' . $html . '</div>';
 }
 
 function standin_shell(string $title, string $body, string $lang = 'en'): void
@@ -95,8 +131,14 @@ if ($path === '/bootstrap.min.css') {
     readfile((string) getenv('STANDIN_BOOTSTRAP_CSS'));
     exit;
 }
+if ($path === '/login.php') {  // where WHMCS sends a client whose session ended
+    http_response_code(200);
+    standin_shell('Login', '<div class="alert alert-info" id="whmcs-login">Please log in</div>');
+    exit;
+}
 if ($path === '/login') {
-    $_SESSION = ['uid' => (int) ($_GET['uid'] ?? 0)];
+    $_SESSION = ['uid' => (int) ($_GET['uid'] ?? 0)] + (empty($_GET['adminid']) ? []
+        : ['adminid' => (int) $_GET['adminid']]);
     session_regenerate_id(true);
     $q = $pdo->prepare("SELECT id FROM tblhosting WHERE userid = ? AND domainstatus IN ('Active', 'Suspended')"
         . ' ORDER BY id DESC LIMIT 1');
@@ -128,16 +170,25 @@ if (($_GET['modop'] ?? '') === 'custom') {
         standin_shell($title, '<div class="alert alert-danger">Invalid custom function</div>');
         exit;
     }
-    $out = ('s3bridge_' . $function)($params);
-    if (is_array($out) && isset($out['templatefile'])) {
-        standin_shell($title, standin_template_var($out['vars']['s3bridge_html'] ?? ''));
-    } else {
-        $text = $out === 'success' ? 'Action Completed Successfully' : (string) $out;
-        standin_shell($title, '<div class="alert alert-info">' . htmlspecialchars($text) . '</div>');
+    if ((string) $service['domainstatus'] !== 'Active') {  // custom functions run only for Active services
+        standin_shell($title, '<div class="alert alert-danger">This service is not active</div>');
+        exit;
     }
+    $out = ('s3bridge_' . $function)($params);
+    $area = s3bridge_ClientArea($params);  // WHMCS builds the service page all the same
+    if (is_array($out) && isset($out['templatefile'])) {  // the function's own page: ClientArea's answer discarded
+        standin_shell($title, standin_module_template((string) $out['templatefile'], (array) ($out['vars'] ?? [])));
+        exit;
+    }
+    $text = $out === 'success' ? 'Action Completed Successfully' : (string) $out;
+    $module = isset($area['tabOverviewModuleOutputTemplate']) ? standin_module_template(
+        (string) $area['tabOverviewModuleOutputTemplate'], (array) ($area['templateVariables'] ?? [])) : '';
+    standin_shell($title, '<div class="alert alert-info">' . htmlspecialchars($text) . '</div>'
+        . '<div class="product-details-tab-container">' . $module . '</div>');
     exit;
 }
 $out = s3bridge_ClientArea($params);
-$vars = $out['templateVariables'] ?? $out['vars'] ?? [];
-standin_shell($title, '<div class="product-details-tab-container">' . standin_template_var($vars['s3bridge_html'] ?? '')
-    . '</div>');
+$template = (string) ($out['tabOverviewModuleOutputTemplate'] ?? $out['templatefile'] ?? '');
+$module = $template !== '' ? standin_module_template($template, (array) ($out['templateVariables'] ?? $out['vars']
+    ?? [])) : '';
+standin_shell($title, '<div class="product-details-tab-container">' . $module . '</div>');

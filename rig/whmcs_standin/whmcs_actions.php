@@ -15,7 +15,8 @@ function standin_fail(string $message): array
 
 function standin_decrypt(string $value): string
 {
-    return str_starts_with($value, 'standin-enc:') ? (string) base64_decode(substr($value, 12), true) : '';
+    // strpos, not str_starts_with: the stand-in runs on PHP 7.4 like the WHMCS versions it stands for.
+    return strpos($value, 'standin-enc:') === 0 ? (string) base64_decode(substr($value, 12), true) : '';
 }
 
 function standin_service(PDO $pdo, int $id): ?array

@@ -28,8 +28,11 @@ from minio.error import MinioAdminException, S3Error
 
 from bridge.backends.base import AccountSpec, StorageBackend
 from bridge.backends.capabilities import AccessKeys
-from bridge.backends.minio_backend import MinioBackend, MinioClients
-from bridge.backends.ostor_backend import OstorBackend, OstorClients, OstorSettings
+from bridge.backends.minio.clients import MinioClients
+from bridge.backends.minio.driver import MinioBackend
+from bridge.backends.ostor.clients import OstorClients
+from bridge.backends.ostor.driver import OstorBackend
+from bridge.backends.ostor.settings import OstorSettings
 from bridge.config import BackendSettings
 from bridge.domain.params import ServerParams
 from bridge.domain.policies import DEFAULT_LIMITED, DEFAULT_STANDARD, PolicyKind, render

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from bridge.backends.ostor_backend import OstorSettings
+from bridge.backends.ostor.settings import OstorSettings
 from bridge.domain.params import ServerParams
 
 PREFIX = "S3BRIDGE_LIVE_OSTOR_"

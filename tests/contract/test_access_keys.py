@@ -9,7 +9,7 @@ from bridge.domain.values import KeyPair
 from bridge.errors import BackendError
 from tests.conftest import unique
 from tests.contract.conftest import Harness, having
-from tests.key_rotation import rotate_key_pair
+from tests.support.key_rotation import rotate_key_pair
 
 
 def keys_of(h: Harness) -> AccessKeys:

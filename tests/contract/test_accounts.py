@@ -9,8 +9,8 @@ import pytest
 
 from bridge.backends.base import AccountInfo, AccountSpec
 from bridge.backends.capabilities import AccessKeys
-from bridge.backends.minio_backend import MinioBackend, policy_name
-from bridge.backends.ostor_backend import OstorBackend
+from bridge.backends.minio.driver import MinioBackend, policy_name
+from bridge.backends.ostor.driver import OstorBackend
 from bridge.errors import BackendError, Unsupported
 from tests.conftest import unique
 from tests.contract.conftest import Harness, having, lacking, policies_for

@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics
-from bridge.backends.ostor_backend import OstorBackend
+from bridge.backends.ostor.driver import OstorBackend
 from bridge.domain.values import RateLimits, TrafficCollection, TrafficRecord
 from bridge.errors import BackendError
 from tests.conftest import unique

@@ -10,7 +10,8 @@ import aiohttp
 import pytest
 from minio import Minio
 
-from bridge.backends.ostor_client import Keys, OstorAdminClient, Target
+from bridge.backends.ostor.admin_client import OstorAdminClient, Target
+from bridge.backends.ostor.signing import Keys
 from bridge.domain.values import KeyPair
 from rig.ostor_emulator import OstorEmulator
 

@@ -11,8 +11,8 @@ import pytest
 from minio.error import S3Error
 from yarl import URL
 
-from bridge.backends.ostor_client import OstorAdminClient, for_bucket, for_default, for_user
-from bridge.backends.ostor_errors import OstorConflict, OstorNotFound
+from bridge.backends.ostor.admin_client import OstorAdminClient, for_bucket, for_default, for_user
+from bridge.backends.ostor.errors import OstorConflict, OstorNotFound
 from bridge.errors import BackendError
 from rig.ostor_emulator import OstorEmulator
 from tests.emulator.conftest import Clock, as_user, put_limit, run

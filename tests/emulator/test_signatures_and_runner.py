@@ -12,8 +12,9 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from bridge.backends.ostor_client import Keys, OstorAdminClient, for_user, sign_v2
-from bridge.backends.ostor_errors import parse_error
+from bridge.backends.ostor.admin_client import OstorAdminClient, for_user
+from bridge.backends.ostor.errors import parse_error
+from bridge.backends.ostor.signing import Keys, sign_v2
 from bridge.errors import BackendAuthError, BackendError, BackendForbidden
 from rig.ostor_emulator import OstorEmulator
 from rig.paths import REPO

@@ -10,8 +10,10 @@ import pytest
 from minio.error import S3Error
 
 import rig.ostor_emulator as emulator_module
-from bridge.backends.ostor_client import Keys, OstorAdminClient, for_user, parse_users
-from bridge.backends.ostor_errors import OstorNotFound, OstorRefused, parse_error
+from bridge.backends.ostor.admin_client import OstorAdminClient, for_user
+from bridge.backends.ostor.answers import parse_users
+from bridge.backends.ostor.errors import OstorNotFound, OstorRefused, parse_error
+from bridge.backends.ostor.signing import Keys
 from bridge.domain.values import KeyPair
 from rig.ostor_emulator import GUIDE, STRICT, VARIANTS, OstorEmulator, Variant
 from tests.emulator.conftest import as_user, put_limit, run

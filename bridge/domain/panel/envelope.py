@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.domain.secret import require_marked
+
 FAILURE_CODE = -1
 NOT_FOUND = "S3 account not found for this customer"
 
@@ -56,6 +58,7 @@ def account_not_found() -> NotFound:
 def success(action: str, **fields: Any) -> dict[str, Any]:
     if "result" in fields or "action" in fields:
         raise ValueError("'result' and 'action' are the envelope's own keys")
+    require_marked(fields, f"s3/{action}")
     return {"result": "OK", "action": action, **fields}
 
 

@@ -120,6 +120,7 @@ def _text(p: Param, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise PanelError(f"parameter '{p.name}' must be a string", {"parameter": p.name})
     text = str(value)
+    _utf8(p.name, text)
     if p.kind == "key":
         return _object_name(p, text)
     text = text.strip()
@@ -138,13 +139,28 @@ def _object_name(p: Param, text: str) -> str:
             f"parameter '{p.name}' is {size} bytes; an object name is at most {MAX_KEY_BYTES} bytes",
             {"parameter": p.name},
         )
+    if "\x00" in text:
+        raise PanelError(f"parameter '{p.name}' holds a NUL character", {"parameter": p.name})
+    check_object_name(text, p.name)
+    return text
+
+
+def _utf8(name: str, text: str) -> None:
+    """JSON may carry lone surrogates (\\ud800): text no database, storage server or log can take."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise PanelError(f"parameter '{p.name}' is not valid UTF-8", {"parameter": p.name}) from None
-    if "\x00" in text:
-        raise PanelError(f"parameter '{p.name}' holds a NUL character", {"parameter": p.name})
-    return text
+        raise PanelError(f"parameter '{name}' is not valid UTF-8 (it holds a lone surrogate)",
+                         {"parameter": name}) from None  # fmt: skip
+
+
+def check_object_name(key: str, what: str) -> str:
+    """Refuse object names (and folders) with '.' or '..' path segments: MinIO cannot store them, and a URL path
+    holding them could be normalized by a proxy into another bucket's path. Checked before anything is asked."""
+    if any(seg in (".", "..") for seg in key.split("/")):
+        raise PanelError(f"parameter '{what}' has a '.' or '..' path segment, which object names here cannot have",
+                         {"parameter": what})  # fmt: skip
+    return key
 
 
 def _one(p: Param, value: Any) -> Any:

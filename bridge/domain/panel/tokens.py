@@ -15,6 +15,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
+from bridge.domain.secret import Secret
+
 TokenKind = Literal["client", "admin"]
 PREFIX = "s3b"
 _KIND_CHAR: dict[TokenKind, str] = {"client": "c", "admin": "a"}
@@ -27,7 +29,7 @@ class NewToken:
 
     kind: TokenKind
     token_id: str
-    plain: str
+    plain: Secret
     secret_hash: str
 
 
@@ -45,7 +47,8 @@ def hash_secret(secret: str) -> str:
 def new_token(kind: TokenKind, *, token_bytes: int = 32) -> NewToken:
     token_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(token_bytes)
-    return NewToken(kind, token_id, f"{PREFIX}_{_KIND_CHAR[kind]}_{token_id}_{secret}", hash_secret(secret))
+    plain = Secret(f"{PREFIX}_{_KIND_CHAR[kind]}_{token_id}_{secret}")
+    return NewToken(kind, token_id, plain, hash_secret(secret))
 
 
 def parse_token(text: str) -> PresentedToken | None:

@@ -25,6 +25,7 @@ from bridge.domain.product_settings import ProductSettings, parse_product
 from bridge.domain.traffic import Figure
 from bridge.domain.usage_rules import LimitState, decide
 from bridge.errors import BridgeError
+from bridge.functions.call import change_policy
 from bridge.functions.context import Resources
 from bridge.functions.meter.servers import KnownServers
 from bridge.logs import get_logger
@@ -119,11 +120,9 @@ class LimitDecider:
         backend = await self.servers.backend(server_id)
         if backend is None:
             return
-        async with self.resources.locks.hold(row.serviceid):
-            rec = await self.resources.records.get(row.serviceid)
-            if rec is None or rec.state not in ("active", "suspended"):
-                return
-            await backend.apply_policy(row.username, d.apply_policy, product.policy_documents(row.username))
+        policies = product.policy_documents(row.username)
+        if not await change_policy(self.resources, backend, row.serviceid, row.username, d.apply_policy, policies):
+            return  # terminated (or being created) meanwhile: nothing changed
         # Only the policy changes here; the crossing flags stay for the cron, which sends the email once.
         state = LimitState(policy=d.state.policy, warned=row.state.warned, over_limit=row.state.over_limit)
         await UsageStore(self.resources.db).save_state(row.serviceid, state)

@@ -67,6 +67,11 @@ class Meter:
         self._task: asyncio.Task[None] | None = None
         self._last_prune = 0.0
 
+    @property
+    def queued_events(self) -> int:
+        """Events received and not yet written (the ingest lag, in events)."""
+        return self._queued_events
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="s3bridge-meter")
 

@@ -11,8 +11,9 @@ from bridge import redact
 from bridge.domain import naming
 from bridge.domain.panel.envelope import Conflict, Forbidden, NotFound, PanelError
 from bridge.domain.product_settings import InvalidSetting, parse_product
+from bridge.domain.secret import Secret
 from bridge.functions.areas import _endpoint as endpoint_of
-from bridge.functions.panel.context import PanelContext, Target, target
+from bridge.functions.panel.context import PanelAccount, PanelContext, target
 from bridge.whmcs.view_store import ViewStore
 
 GIB = 1024**3
@@ -27,7 +28,7 @@ def _month_start(today: date) -> date:
     return today.replace(day=1)
 
 
-async def _bucket_list(ctx: PanelContext, t: Target) -> tuple[list[dict[str, Any]], int]:
+async def _bucket_list(ctx: PanelContext, t: PanelAccount) -> tuple[list[dict[str, Any]], int]:
     latest = await ViewStore(ctx.res.db).latest(t.account.serviceid)
     listed = await t.call.backend.list_buckets(t.username)
     out = []
@@ -37,7 +38,7 @@ async def _bucket_list(ctx: PanelContext, t: Target) -> tuple[list[dict[str, Any
     return out, latest.used_bytes
 
 
-async def _secret(ctx: PanelContext, t: Target) -> str:
+async def _secret(ctx: PanelContext, t: PanelAccount) -> Secret:
     """The account's secret key: the service password WHMCS holds (decrypted by WHMCS)."""
     shim = ctx.caller.shim_params
     if shim is not None and ctx.caller.shim_serviceid == t.account.serviceid:
@@ -46,10 +47,10 @@ async def _secret(ctx: PanelContext, t: Target) -> str:
         params = await ctx.store.service_params(t.account.serviceid)
         secret = await ctx.whmcs.decrypt(str((params or {}).get("password_encrypted") or ""))
     redact.add_request_secrets([secret])
-    return secret
+    return Secret(secret)
 
 
-def _access_key(t: Target) -> str:
+def _access_key(t: PanelAccount) -> str:
     return t.record.access_key or t.username
 
 
@@ -222,18 +223,27 @@ async def create_order(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     return {"plan_id": int(plan["id"]), "bucket_name": suffix, **placed}
 
 
-async def _cancellable(ctx: PanelContext, p: dict[str, Any]) -> Target:
+async def _cancellable(ctx: PanelContext, p: dict[str, Any]) -> PanelAccount:
     t = await target(ctx, p)
     if t.account.status not in ("Active", "Suspended"):
         raise Conflict(f"service {t.account.serviceid} is {t.account.status}; only active services can be cancelled")
     return t
 
 
+# Ends the reason of every cancellation request the panel files: the panel withdraws only requests that carry it, never
+# one the provider filed in WHMCS (whose reason a customer cannot write).
+FILED_FROM_PANEL = "(filed from the S3 panel)"
+
+
+def _panel_reason(reason: str) -> str:
+    return f"{reason} {FILED_FROM_PANEL}".strip()
+
+
 async def delete_payment_account(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     t = await _cancellable(ctx, p)
     if await ctx.store.cancel_requests(t.account.serviceid):
         raise Conflict("a cancellation request is already pending for this account")
-    reason = p.get("reason") or "Requested from the S3 panel"
+    reason = _panel_reason(p.get("reason") or "")
     await ctx.whmcs.add_cancel_request(t.account.serviceid, "End of Billing Period", reason)
     await ctx.event(t.account.serviceid, "cancellation requested", "end of billing period")
     return {"message": "cancellation requested for the end of the billing period", "service_id": t.account.serviceid}
@@ -241,8 +251,13 @@ async def delete_payment_account(ctx: PanelContext, p: dict[str, Any]) -> dict[s
 
 async def cancel_payment_account_deletion(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     t = await target(ctx, p)
-    if not await ctx.store.withdraw_cancel_requests(t.account.serviceid):
+    if not await ctx.store.cancel_requests(t.account.serviceid):
         raise NotFound("no cancellation request is pending for this account")
+    if not await ctx.store.withdraw_cancel_requests(t.account.serviceid, FILED_FROM_PANEL):
+        raise Forbidden(
+            "the pending cancellation request was not filed from the panel, so it cannot be withdrawn here;"
+            " contact the provider"
+        )
     await ctx.event(t.account.serviceid, "cancellation withdrawn")
     return {"message": "cancellation request withdrawn", "service_id": t.account.serviceid}
 
@@ -256,7 +271,7 @@ async def delete_account(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]
         return {"message": f"account {t.username} terminated", "service_id": t.account.serviceid}
     if await ctx.store.cancel_requests(t.account.serviceid):
         raise Conflict("a cancellation request is already pending for this account")
-    await ctx.whmcs.add_cancel_request(t.account.serviceid, "Immediate", reason)
+    await ctx.whmcs.add_cancel_request(t.account.serviceid, "Immediate", _panel_reason(p.get("reason") or ""))
     await ctx.event(t.account.serviceid, "deletion requested", "immediate cancellation")
     return {
         "message": "immediate cancellation requested; the account is deleted when WHMCS processes it",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -14,8 +15,7 @@ from bridge.config import ApiConfig
 from bridge.domain import effects
 from bridge.domain.panel.envelope import PanelError, account_not_found
 from bridge.domain.params import Params
-from bridge.functions.call import Target as AccountCall
-from bridge.functions.call import target_of
+from bridge.functions.call import NoAccount, Target, account, target_of
 from bridge.functions.context import Resources
 from bridge.whmcs import audit
 from bridge.whmcs.api_client import WhmcsApi
@@ -146,13 +146,13 @@ class PanelContext:
 
 
 @dataclass(frozen=True)
-class Target:
-    """The account a call is about, with the WHMCS $params and the prepared backend call of its service."""
+class PanelAccount:
+    """The account a panel call is about, with the WHMCS $params and the prepared backend call of its service."""
 
     account: Account
     record: ServiceRecord
     params: Params
-    call: AccountCall
+    call: Target
 
     @property
     def username(self) -> str:
@@ -188,7 +188,7 @@ async def params_of(ctx: PanelContext, serviceid: int) -> Params:
     return params
 
 
-async def target(ctx: PanelContext, p: dict[str, Any]) -> Target:
+async def _owned(ctx: PanelContext, p: dict[str, Any]) -> tuple[Account, ServiceRecord]:
     """The caller's account named `s3uid` (admins: anyone's, or client `id`'s). Any other gets the seed's one
     sentence, the same whether the account is missing or someone else's, and an audit line."""
     s3uid = str(p.get("s3uid") or "")
@@ -201,9 +201,30 @@ async def target(ctx: PanelContext, p: dict[str, Any]) -> Target:
         raise await _refuse(ctx, f"asked for s3uid {s3uid[:64]!r}")
     if len(accounts) > 1:
         raise PanelError(f"several accounts are named {s3uid!r} (on different servers); pass the client id as id")
-    account = accounts[0]
-    record = await ctx.res.records.get(account.serviceid)
-    if record is None or not record.exists or record.state == "creating":
+    found = accounts[0]
+    record = await ctx.res.records.get(found.serviceid)
+    if record is None or not record.exists or record.state in ("creating", "retained"):
         raise account_not_found()
-    params = await params_of(ctx, account.serviceid)
-    return Target(account, record, params, target_of(ctx.res, params))
+    return found, record
+
+
+async def target(ctx: PanelContext, p: dict[str, Any]) -> PanelAccount:
+    """The account a reading call is about (see `_owned`), with its service's $params; nothing is locked."""
+    found, record = await _owned(ctx, p)
+    params = await params_of(ctx, found.serviceid)
+    return PanelAccount(found, record, params, target_of(ctx.res, params))
+
+
+@contextlib.asynccontextmanager
+async def changing(ctx: PanelContext, p: dict[str, Any]) -> AsyncIterator[PanelAccount]:
+    """The account a call changes (buckets, keys), through the one account path (`functions/call.py`): the body
+    runs under the service's lock, with the record read again under it (a TerminateAccount that held the lock
+    leaves no account: the seed's one sentence) and a pending key rotation settled."""
+    found, _ = await _owned(ctx, p)
+    params = await params_of(ctx, found.serviceid)
+    call = target_of(ctx.res, params)
+    try:
+        async with account(ctx.res, call, params) as record:
+            yield PanelAccount(found, record, params, call)
+    except NoAccount:
+        raise account_not_found() from None

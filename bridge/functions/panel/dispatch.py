@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from bridge import redact
 from bridge.domain.panel.envelope import Forbidden, PanelError, success
 from bridge.domain.panel.methods import METHODS, validate
 from bridge.errors import BridgeError
@@ -44,7 +45,19 @@ HANDLERS: dict[str, Handler] = {
 
 
 async def dispatch(ctx: PanelContext, action: str, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The success envelope of `action`; raises PanelError (the failure envelope's content) otherwise."""
+    """The success envelope of `action`; raises PanelError (the failure envelope's content) otherwise, its
+    sentence and details without secrets or internal addresses (storage servers, WHMCS's API): customers read
+    them, on either way in; the daemon's log keeps the full sentence."""
+    try:
+        return await _dispatch(ctx, action, raw)
+    except PanelError as e:
+        shown = redact.public(e.message)
+        if shown != e.message:
+            log.info("panel_error_hidden", action=action, error=e.message)
+        raise PanelError(shown, redact.public_value(e.details), status=e.status) from None
+
+
+async def _dispatch(ctx: PanelContext, action: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     p = validate(action, raw)
     spec = METHODS[action]
     if spec.audience == "admin" and ctx.caller.role != "admin":

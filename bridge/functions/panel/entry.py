@@ -78,11 +78,15 @@ class PanelRuntime:
             return Outcome({"envelope": failure(e), "status": e.status})
         return Outcome({"envelope": envelope, "status": 200}, whmcs.effects)
 
-    async def from_token(
-        self, res: Resources, token: str, action: str, args: Mapping[str, Any]
+    async def authenticate(self, res: Resources, token: str) -> Caller:
+        """The caller a bearer token stands for; Unauthorized for anything else."""
+        return await caller_for_token(PanelStore(res.db), token)
+
+    async def from_caller(
+        self, res: Resources, caller: Caller, action: str, args: Mapping[str, Any]
     ) -> tuple[int, dict[str, Any]]:
+        """A call on the `[api]` listener by an authenticated token's caller."""
         try:
-            caller = await caller_for_token(PanelStore(res.db), token)
             return 200, await dispatch(self.context(res, caller, self.whmcs_api()), action, args)
         except PanelError as e:
             return e.status, failure(e)

@@ -25,12 +25,10 @@ LIFECYCLE_EVENTS = {
 def actor_of(params: Params) -> str:
     admin = optional_int(params, "bridge_admin_id")
     client = optional_int(params, "bridge_client_id")
-    if admin and client:
-        return f"admin {admin} as client {client}"
+    if client:  # a client-area call is the client's, even with an admin in WHMCS's session ("Login as Client")
+        return f"client {client}"
     if admin:
         return f"admin {admin}"
-    if client:
-        return f"client {client}"
     return "WHMCS automation"
 
 

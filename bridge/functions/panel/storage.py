@@ -7,31 +7,33 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bridge import redact
-from bridge.backends.capabilities import AccessKeys
-from bridge.backends.panel_storage import PanelStorage, ServiceAccountKeys, StorageRefused
+from bridge.backends.capabilities import AccessKeys, PanelStorage, ServiceAccountKeys
+from bridge.backends.s3.panel_files import StorageRefused
 from bridge.domain import naming
 from bridge.domain.naming import NamingError
 from bridge.domain.panel import cursor
 from bridge.domain.panel.envelope import Conflict, Forbidden, NotFound, PanelError
+from bridge.domain.panel.methods import check_object_name
 from bridge.domain.panel.storage import AccessKey, key_spec
+from bridge.domain.secret import Secret
 from bridge.errors import BridgeError
-from bridge.functions.panel.context import PanelContext, Target, target
+from bridge.functions.panel.context import PanelAccount, PanelContext, changing, target
 
 
-def _storage(t: Target) -> PanelStorage:
+def _storage(t: PanelAccount) -> PanelStorage:
     if not isinstance(t.call.backend, PanelStorage):
         raise PanelError(f"the {t.call.backend.name} backend does not offer this through the panel", status=501)
     return t.call.backend
 
 
-def _usable(t: Target, *, writing: bool = False) -> None:
+def _usable(t: PanelAccount, *, writing: bool = False) -> None:
     if t.record.state == "suspended":
         raise Forbidden(f"account {t.username} is suspended; its storage cannot be used until it is unsuspended")
     if writing and t.record.policy == "limited":
         raise Forbidden(f"account {t.username} is over its disk limit; free space or upgrade before uploading")
 
 
-def bucket_name(t: Target, given: str) -> str:
+def bucket_name(t: PanelAccount, given: str) -> str:
     """The full bucket name in the account's namespace, from the full name or the part after the prefix."""
     prefix = naming.bucket_prefix(t.username)
     if given.startswith(prefix):
@@ -47,7 +49,7 @@ def bucket_name(t: Target, given: str) -> str:
     return prefix + suffix
 
 
-async def _owned_bucket(ctx: PanelContext, t: Target, given: str) -> str:
+async def _owned_bucket(ctx: PanelContext, t: PanelAccount, given: str) -> str:
     name = bucket_name(t, given)
     listed = {n for n, _ in await t.call.backend.list_buckets(t.username)}
     if name not in listed:
@@ -56,55 +58,54 @@ async def _owned_bucket(ctx: PanelContext, t: Target, given: str) -> str:
 
 
 async def create_bucket(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
-    t = await target(ctx, p)
-    _usable(t)
-    storage = _storage(t)
-    name = bucket_name(t, p["bucket_name"])
-    limit = t.call.product.max_buckets
-    existing = await t.call.backend.list_buckets(t.username)
-    if name in {n for n, _ in existing}:
-        raise Conflict(f"bucket '{name}' already exists")
-    if limit and len(existing) >= limit:
-        raise Conflict(f"account {t.username} has {len(existing)} of {limit} buckets its plan allows")
-    try:
-        await storage.create_bucket(t.username, name)
-    except StorageRefused as e:
-        if e.s3_code in ("BucketAlreadyExists", "BucketAlreadyOwnedByYou"):
-            raise Conflict(f"bucket '{name}' already exists") from None
-        raise
-    await ctx.event(t.account.serviceid, "bucket created", name)
-    return {"bucket": {"name": name, "prefix": naming.bucket_prefix(t.username)}, "message": f"bucket {name} created"}
+    async with changing(ctx, p) as t:
+        _usable(t)
+        storage = _storage(t)
+        name = bucket_name(t, p["bucket_name"])
+        limit = t.call.product.max_buckets
+        existing = await t.call.backend.list_buckets(t.username)
+        if name in {n for n, _ in existing}:
+            raise Conflict(f"bucket '{name}' already exists")
+        if limit and len(existing) >= limit:
+            raise Conflict(f"account {t.username} has {len(existing)} of {limit} buckets its plan allows")
+        try:
+            await storage.create_bucket(t.username, name)
+        except StorageRefused as e:
+            if e.s3_code in ("BucketAlreadyExists", "BucketAlreadyOwnedByYou"):
+                raise Conflict(f"bucket '{name}' already exists") from None
+            raise
+        await ctx.event(t.account.serviceid, "bucket created", name)
+        bucket = {"name": name, "prefix": naming.bucket_prefix(t.username)}
+        return {"bucket": bucket, "message": f"bucket {name} created"}
 
 
 async def delete_bucket(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
-    t = await target(ctx, p)
-    _usable(t)
-    storage = _storage(t)
-    name = await _owned_bucket(ctx, t, p["bucket_name"])
-    try:
-        await storage.delete_bucket(t.username, name)
-    except StorageRefused as e:
-        if e.s3_code == "BucketNotEmpty":
-            raise Conflict("Delete S3 bucket error: Bucket not empty or access denied", {"bucket": name}) from None
-        raise
-    await ctx.event(t.account.serviceid, "bucket deleted", name)
-    return {"message": f"bucket {name} deleted"}
+    async with changing(ctx, p) as t:
+        _usable(t)
+        storage = _storage(t)
+        name = await _owned_bucket(ctx, t, p["bucket_name"])
+        try:
+            await storage.delete_bucket(t.username, name)
+        except StorageRefused as e:
+            if e.s3_code == "BucketNotEmpty":
+                raise Conflict("Delete S3 bucket error: Bucket not empty or access denied", {"bucket": name}) from None
+            raise
+        await ctx.event(t.account.serviceid, "bucket deleted", name)
+        return {"message": f"bucket {name} deleted"}
 
 
 def object_name(key: str, what: str = "filename") -> str:
-    """Refuse object names with '.' or '..' path segments: MinIO cannot store them, and a URL path holding them
-    could be normalized by a proxy into another bucket's path."""
-    if any(seg in (".", "..") for seg in key.split("/")):
-        raise PanelError(f"parameter '{what}' has a '.' or '..' path segment, which object names here cannot have",
-                         {"parameter": what})  # fmt: skip
-    return key
+    """The domain's rule (`methods.check_object_name`, applied to every object-name parameter by `validate`)."""
+    return check_object_name(key, what)
 
 
-def _listing(t: Target, bucket: str, p: dict[str, Any]) -> cursor.Listing:
+def _listing(t: PanelAccount, bucket: str, p: dict[str, Any]) -> cursor.Listing:
     return cursor.Listing(t.account.serviceid, bucket, p["prefix"], p["search"], p["search_mode"])
 
 
 async def get_files(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
+    if p["search"] and p["search_mode"] == "prefix":  # the two make one S3 prefix: it must not build a '..' either
+        object_name(p["prefix"] + p["search"], "search")
     t = await target(ctx, p)
     _usable(t)
     storage = _storage(t)
@@ -191,7 +192,7 @@ def _key_json(k: AccessKey) -> dict[str, Any]:
             "restricted": k.restricted, "primary": k.primary}  # fmt: skip
 
 
-async def _keys(t: Target) -> list[AccessKey]:
+async def _keys(t: PanelAccount) -> list[AccessKey]:
     backend = t.call.backend
     if isinstance(backend, ServiceAccountKeys):
         return await backend.list_access_keys(t.username)
@@ -211,49 +212,53 @@ async def list_keys(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_key(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
-    t = await target(ctx, p)
-    _usable(t)
-    spec = key_spec(p["name"], p["expires"], p["read_only"], p["buckets"], today=datetime.now(UTC).date())
-    for b in spec.buckets:
-        await _owned_bucket(ctx, t, b)
-    spec = type(spec)(spec.name, spec.expires, spec.read_only, tuple(bucket_name(t, b) for b in spec.buckets))
-    backend = t.call.backend
-    if isinstance(backend, ServiceAccountKeys):
-        new = await backend.create_access_key(t.username, spec)
-        secret, access, expires = new.secret_key, new.access_key, new.expires
-    elif isinstance(backend, AccessKeys):
-        if spec.expires or spec.read_only or spec.buckets:
-            raise PanelError("ostor key pairs cannot expire or be limited to reading or to some buckets")
-        if len(await backend.key_pairs(t.username)) >= 2:
-            raise Conflict("ostor allows 2 key pairs per user and this account has both; revoke the extra pair first")
-        pair = await backend.begin_key_rotation(t.username, t.record.access_key)
-        secret, access, expires = pair.secret_key, pair.access_key, ""
-    else:
-        raise PanelError(f"the {backend.name} backend has no access keys", status=501)
-    redact.add_request_secrets([secret])
-    await ctx.event(t.account.serviceid, "key created", f"{access} {spec.name}".strip())
-    return {"access_key": access, "secret_key": secret, "expires": expires, "read_only": spec.read_only,
-            "buckets": list(spec.buckets), "note": "the secret key is shown once; store it now"}  # fmt: skip
+    async with changing(ctx, p) as t:
+        _usable(t)
+        spec = key_spec(p["name"], p["expires"], p["read_only"], p["buckets"], today=datetime.now(UTC).date())
+        for b in spec.buckets:
+            await _owned_bucket(ctx, t, b)
+        spec = type(spec)(spec.name, spec.expires, spec.read_only, tuple(bucket_name(t, b) for b in spec.buckets))
+        backend = t.call.backend
+        if isinstance(backend, ServiceAccountKeys):
+            new = await backend.create_access_key(t.username, spec)
+            secret, access, expires = new.secret_key, new.access_key, new.expires
+        elif isinstance(backend, AccessKeys):
+            if spec.expires or spec.read_only or spec.buckets:
+                raise PanelError("ostor key pairs cannot expire or be limited to reading or to some buckets")
+            if len(await backend.key_pairs(t.username)) >= 2:
+                raise Conflict(
+                    "ostor allows 2 key pairs per user and this account has both; revoke the extra pair first"
+                )
+            pair = await backend.begin_key_rotation(t.username, t.record.access_key)
+            secret, access, expires = pair.secret_key, pair.access_key, ""
+        else:
+            raise PanelError(f"the {backend.name} backend has no access keys", status=501)
+        redact.add_request_secrets([secret])
+        await ctx.event(t.account.serviceid, "key created", f"{access} {spec.name}".strip())
+        return {"access_key": access, "secret_key": Secret(secret), "expires": expires, "read_only": spec.read_only,
+                "buckets": list(spec.buckets), "note": "the secret key is shown once; store it now"}  # fmt: skip
 
 
 async def revoke_key(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
-    t = await target(ctx, p)
-    access = p["access_key"]
-    backend = t.call.backend
-    if isinstance(backend, ServiceAccountKeys):
-        if not await backend.revoke_access_key(t.username, access):
-            raise NotFound(f"access key {access[:40]} is not one of account {t.username}'s")
-    elif isinstance(backend, AccessKeys):
-        held = {t.record.access_key, t.record.pending_access_key} - {""}
-        if access in held:
-            raise Forbidden("this is the key pair WHMCS holds for the service; rotate it with Change Password instead")
-        if access not in {kp.access_key for kp in await backend.key_pairs(t.username)}:
-            raise NotFound(f"access key {access[:40]} is not one of account {t.username}'s")
-        await backend.finish_key_rotation(t.username, t.record.access_key)
-    else:
-        raise PanelError(f"the {backend.name} backend has no access keys", status=501)
-    await ctx.event(t.account.serviceid, "key revoked", access)
-    return {"message": f"access key {access} revoked"}
+    async with changing(ctx, p) as t:
+        access = p["access_key"]
+        backend = t.call.backend
+        if isinstance(backend, ServiceAccountKeys):
+            if not await backend.revoke_access_key(t.username, access):
+                raise NotFound(f"access key {access[:40]} is not one of account {t.username}'s")
+        elif isinstance(backend, AccessKeys):
+            held = {t.record.access_key, t.record.pending_access_key} - {""}
+            if access in held:
+                raise Forbidden(
+                    "this is the key pair WHMCS holds for the service; rotate it with Change Password instead"
+                )
+            if access not in {kp.access_key for kp in await backend.key_pairs(t.username)}:
+                raise NotFound(f"access key {access[:40]} is not one of account {t.username}'s")
+            await backend.finish_key_rotation(t.username, t.record.access_key)
+        else:
+            raise PanelError(f"the {backend.name} backend has no access keys", status=501)
+        await ctx.event(t.account.serviceid, "key revoked", access)
+        return {"message": f"access key {access} revoked"}
 
 
 def storage_error(e: BridgeError) -> PanelError:

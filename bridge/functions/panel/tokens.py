@@ -59,6 +59,8 @@ async def caller_for_token(store: PanelStore, presented_text: str) -> Caller:
         or not tokens.matches(presented, row.secret_sha256)
     ):
         raise refused
+    if row.kind == "client" and (row.clientid is None or await store.client_status(row.clientid) in (None, "Closed")):
+        raise refused  # a closed (or deleted) client's tokens end with the account
     await store.touch_token(row.token_id)
     if row.kind == "admin":
         return Caller("admin", None, "token", f"admin token {row.token_id}")

@@ -19,9 +19,11 @@ use S3Bridge\Bridge;
 
 function s3bridge_MetaData(): array
 {
-    // ListAccountsUniqueIdentifierField: usage metrics find a service's tenant by its username (docs: Usage Metrics).
+    // ListAccountsUniqueIdentifierField: usage metrics and the Server Sync Tool find a service's account by its
+    // username (docs: Usage Metrics, Server Sync); the product by its first setting, the backend (ListAccounts).
     return ['DisplayName' => 'S3 Bridge (MinIO / Virtuozzo)', 'APIVersion' => '1.1', 'RequiresServer' => true,
-        'DefaultNonSSLPort' => '9000', 'DefaultSSLPort' => '443', 'ListAccountsUniqueIdentifierField' => 'username'];
+        'DefaultNonSSLPort' => '9000', 'DefaultSSLPort' => '443', 'ListAccountsUniqueIdentifierField' => 'username',
+        'ListAccountsUniqueIdentifierDisplayName' => 'Username', 'ListAccountsProductField' => 'configoption1'];
 }
 
 /** Product settings, generated from bridge/domain/product_settings.py SETTINGS by tools/gen_shim_settings.py. */
@@ -36,6 +38,8 @@ function s3bridge_ChangePackage(array $params): string { return Bridge::simple('
 
 /** WHMCS's daily cron, once per server ("Update usage statistics" must be on in Automation Settings). */
 function s3bridge_UsageUpdate(array $params): string { return Bridge::usageUpdate($params); }
+/** WHMCS's Server Sync Tool (Utilities > Server Sync, 7.8+): the storage server's accounts. */
+function s3bridge_ListAccounts(array $params): array { return Bridge::listAccounts($params); }
 /** The overview tab: WHMCS's own overview, then the module's output (rendered and escaped by the daemon). */
 function s3bridge_ClientArea(array $params): array { return Bridge::clientArea($params); }
 function s3bridge_AdminServicesTabFields(array $params): array { return Bridge::adminTab($params); }

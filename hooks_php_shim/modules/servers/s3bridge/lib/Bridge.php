@@ -67,6 +67,9 @@ final class Bridge
     const NOT_REPEATABLE = ['ResetPassword'];
     const MAX_RETRY_AFTER = 10;
 
+    /** Set once a custom function answered with its own page: WHMCS then calls ClientArea and discards the answer. */
+    private static $pageAnswered = false;
+
     /** 'success' or the sentence WHMCS shows the admin. */
     public static function simple(string $function, array $params): string
     {
@@ -74,7 +77,7 @@ final class Bridge
             self::forward($function, $params);
             return 'success';
         } catch (\Throwable $e) {
-            return $e->getMessage();
+            return self::shown($e);
         }
     }
 
@@ -87,11 +90,14 @@ final class Bridge
     /** WHMCS's own overview stays; the module's output (with the storage tabs) is added below it. */
     public static function clientArea(array $params): array
     {
+        if (self::$pageAnswered) {
+            return [];  // WHMCS shows the custom function's page and throws this answer away: no daemon call
+        }
         $params = self::panelView($params);
         try {
             $html = (string) (self::forward('ClientArea', $params)['html'] ?? '');
         } catch (\Throwable $e) {
-            $html = '<div class="alert alert-warning">' . htmlspecialchars($e->getMessage(), ENT_QUOTES) . '</div>';
+            $html = '<div class="alert alert-warning">' . htmlspecialchars(self::shown($e), ENT_QUOTES) . '</div>';
         }
         return ['tabOverviewModuleOutputTemplate' => 'templates/overview.tpl',
             'templateVariables' => ['s3bridge_html' => new Html($html)]];
@@ -104,8 +110,9 @@ final class Bridge
      */
     public static function panel(array $params): array
     {
+        self::$pageAnswered = true;
         $isPost = ($_SERVER['REQUEST_METHOD'] ?? '') === 'POST';
-        $source = $isPost ? $_POST : $_GET;
+        $source = self::formInput($isPost ? $_POST : $_GET);
         $action = is_string($source['s3action'] ?? null) ? (string) $source['s3action'] : '';
         $args = ['s3uid' => (string) ($params['username'] ?? '')];
         foreach (self::PANEL_FIELDS as $field) {
@@ -124,7 +131,7 @@ final class Bridge
             $result = (array) self::forward('Panel', $params);
         } catch (\Throwable $e) {
             return self::panelPage('<div class="alert alert-danger" role="alert">'
-                . htmlspecialchars($e->getMessage(), ENT_QUOTES) . '</div>');
+                . htmlspecialchars(self::shown($e), ENT_QUOTES) . '</div>');
         }
         $envelope = (array) ($result['envelope'] ?? []);
         $url = is_string($envelope['url'] ?? null) ? $envelope['url'] : '';
@@ -145,22 +152,66 @@ final class Bridge
     /** The tab and listing asked for, the CSRF token for the page's forms, and the page's own address. */
     private static function panelView(array $params): array
     {
-        foreach (self::PANEL_VIEW as $query => $key) {
-            if (is_string($_GET[$query] ?? null)) {
-                $params[$key] = substr((string) $_GET[$query], 0, 4096);
+        $query = self::formInput($_GET);
+        foreach (self::PANEL_VIEW as $name => $key) {
+            if (is_string($query[$name] ?? null)) {
+                $params[$key] = substr((string) $query[$name], 0, 4096);
             }
         }
         if (function_exists('generate_token')) {
             $params['bridge_csrf_token'] = (string) generate_token('plain');
         }
+        $system = self::systemUrl();
         $host = (string) ($_SERVER['HTTP_HOST'] ?? '');
-        if ($host !== '' && preg_match('/^[A-Za-z0-9.:\[\]-]+$/', $host)) {
+        if ($system !== '') {  // WHMCS's System URL: right behind a TLS-terminating proxy, where HTTPS is unset
+            $params['bridge_return_url'] = $system . 'clientarea.php?action=productdetails&id='
+                . (int) ($params['serviceid'] ?? 0);
+        } elseif ($host !== '' && preg_match('/^[A-Za-z0-9.:\[\]-]+$/', $host)) {
             $https = !empty($_SERVER['HTTPS']) && $_SERVER['HTTPS'] !== 'off';
             $path = (string) parse_url((string) ($_SERVER['REQUEST_URI'] ?? '/clientarea.php'), PHP_URL_PATH);
             $params['bridge_return_url'] = ($https ? 'https' : 'http') . '://' . $host . $path
                 . '?action=productdetails&id=' . (int) ($params['serviceid'] ?? 0);
         }
         return $params;
+    }
+
+    /** WHMCS's System URL (General Settings; tblconfiguration `SystemURL`) with a trailing slash, or '' if unset. */
+    private static function systemUrl(): string
+    {
+        try {
+            $url = trim((string) \WHMCS\Config\Setting::getValue('SystemURL'));
+        } catch (\Throwable $e) {
+            return '';
+        }
+        return preg_match('#^https?://[^\s"\'<>?\#]+$#', $url) ? rtrim($url, '/') . '/' : '';
+    }
+
+    /**
+     * What a client is shown when a call failed: a daemon that was not reached is the operator's problem, named in
+     * the module log (and to admins); the client gets a plain sentence. Refusals (the daemon's own sentences) and
+     * everything admins and the cron see stay as they are.
+     */
+    private static function shown(\Throwable $e): string
+    {
+        if (self::area() === 'client' && $e->getCode() === BridgeException::UNREACHED) {
+            return 'The storage service is not available at the moment. Nothing was changed; please try again in a'
+                . ' few minutes, and contact support if this goes on.';
+        }
+        return $e->getMessage();
+    }
+
+    /**
+     * Request input as the customer sent it. WHMCS entity-encodes $_GET, $_POST and $_REQUEST (htmlspecialchars)
+     * before a module runs, so `tom&jerry.txt` arrives as `tom&amp;jerry.txt`: decoded here, once, at any depth.
+     */
+    private static function formInput(array $input): array
+    {
+        $decoded = [];
+        foreach ($input as $key => $value) {
+            $decoded[$key] = is_array($value) ? self::formInput($value)
+                : (is_string($value) ? html_entity_decode($value, ENT_QUOTES | ENT_HTML5, 'UTF-8') : $value);
+        }
+        return $decoded;
     }
 
     /** Label => HTML (printed raw by WHMCS; the daemon escapes). Adds the cron's last failure when there is one. */
@@ -193,6 +244,29 @@ final class Bridge
         return is_array($answer['admin'] ?? null) ? $answer['admin'] : $default;
     }
 
+    /** Server Sync: ['success' => bool, 'accounts' => [...]] or ['success' => false, 'error' => sentence]. */
+    public static function listAccounts(array $params): array
+    {
+        try {
+            $accounts = (array) (self::forward('ListAccounts', $params)['accounts'] ?? []);
+        } catch (\Throwable $e) {
+            return ['success' => false, 'error' => $e->getMessage()];
+        }
+        $suspended = class_exists('WHMCS\\Service\\Status') ? \WHMCS\Service\Status::SUSPENDED : 'Suspended';
+        $active = class_exists('WHMCS\\Service\\Status') ? \WHMCS\Service\Status::ACTIVE : 'Active';
+        $rows = [];
+        foreach ($accounts as $a) {
+            $a = (array) $a;
+            $row = [];
+            foreach (['email', 'username', 'domain', 'uniqueIdentifier', 'product', 'primaryip', 'created'] as $k) {
+                $row[$k] = (string) ($a[$k] ?? '');
+            }
+            $row['status'] = ($a['status'] ?? '') === 'Suspended' ? $suspended : $active;
+            $rows[] = $row;
+        }
+        return ['success' => true, 'accounts' => $rows];
+    }
+
     /** The daily job (cron only): the daemon fills what WHMCS leaves out of $params from tblservers. */
     public static function usageUpdate(array $params): string
     {
@@ -203,19 +277,52 @@ final class Bridge
     public static function cron(): void
     {
         $unreached = [];
+        foreach (self::cronServers() as $params) {
+            self::fromCron('EnforceLimits', $params, $unreached);
+        }
+    }
+
+    /**
+     * DailyCronJob: reconcile every enabled server (findings on the admin tab and the fleet console). config.php's
+     * 'reconcile' => 'off' turns it off; 'reconcile_fix' => 'safe' also applies the safe repairs (state and policy
+     * as WHMCS says). Deleting an orphan's data is never done from the cron.
+     */
+    public static function dailyCron(): void
+    {
+        try {
+            $config = self::config();
+        } catch (\Throwable $e) {
+            return; // the 5-minute cron reports an unreadable configuration on the admin tab
+        }
+        $mode = strtolower((string) ($config['reconcile'] ?? 'daily'));
+        if ($mode === 'off') {
+            return;
+        }
+        $fix = ($config['reconcile_fix'] ?? 'none') === 'safe' ? 'safe' : 'none';
+        $unreached = [];
+        foreach (self::cronServers() as $params) {
+            self::fromCron('Reconcile', $params + ['bridge_fix' => $fix], $unreached);
+        }
+    }
+
+    /** The $params WHMCS would build for each enabled server of this module. */
+    private static function cronServers(): array
+    {
+        $out = [];
         $servers = \WHMCS\Database\Capsule::table('tblservers')->where('type', 's3bridge')->where('disabled', 0)->get();
         foreach ($servers as $server) {
             // tblservers holds HTML-encoded text; WHMCS decodes it before building $params, and so do we.
             $text = function (string $column) use ($server): string {
                 return html_entity_decode((string) $server->$column, ENT_QUOTES, 'UTF-8');
             };
-            self::fromCron('EnforceLimits', ['serverid' => (int) $server->id,
+            $out[] = ['serverid' => (int) $server->id,
                 'serverhostname' => $text('hostname') !== '' ? $text('hostname') : $text('ipaddress'),
                 'serverip' => $text('ipaddress'), 'serverusername' => $text('username'),
                 'serverpassword' => (string) decrypt((string) $server->password),
                 'serveraccesshash' => $text('accesshash'), 'serverport' => (int) $server->port,
-                'serversecure' => in_array($text('secure'), ['on', '1'], true)], $unreached);
+                'serversecure' => in_array($text('secure'), ['on', '1'], true)];
         }
+        return $out;
     }
 
     /** A cron call; when the daemon was not reached, the admin tab says so until a cron call reaches it again. */
@@ -263,8 +370,8 @@ final class Bridge
         }, self::SECRET_KEYS)));
         $answer = null;
         try {
-            if (!empty($sent['bridge_client_id']) && empty($sent['bridge_admin_id'])
-                && !in_array($function, self::CLIENT_READS, true)
+            // Decided by the area, not by who is in the session: an admin using "Login as Client" is a client here.
+            if (self::area() === 'client' && !in_array($function, self::CLIENT_READS, true)
                 && !($function === 'Panel' && in_array($sent['bridge_panel_action'] ?? '', self::PANEL_READS, true))) {
                 self::requirePostedToken();
                 $sent['bridge_csrf'] = 'checked';  // the daemon refuses panel changes without it
@@ -474,15 +581,29 @@ final class Bridge
         foreach (['configoptions', 'customfields'] as $key) {
             $sent[$key] = (object) ($sent[$key] ?? []);
         }
-        unset($sent['bridge_client_id'], $sent['bridge_admin_id']);
-        // Who is asking: the daemon lets a client see only their own services.
-        if (!empty($_SESSION['adminid'])) {
+        unset($sent['bridge_client_id'], $sent['bridge_admin_id'], $sent['bridge_csrf']);
+        // Who is asking, by the area the request came from: the daemon lets a client see only their own services.
+        // WHMCS keeps admin and client in one PHP session, so an admin id in it says nothing about this request.
+        $area = self::area();
+        if ($area === 'client' && !empty($_SESSION['uid'])) {
+            $sent['bridge_client_id'] = (int) $_SESSION['uid'];
+        } elseif ($area !== 'client' && !empty($_SESSION['adminid'])) {
             $sent['bridge_admin_id'] = (int) $_SESSION['adminid'];
         }
-        if (!empty($_SESSION['uid'])) {
-            $sent['bridge_client_id'] = (int) $_SESSION['uid'];
-        }
         return $sent;
+    }
+
+    /**
+     * Where the request came from: 'admin' (WHMCS's admin pages define ADMINAREA), 'client' (clientarea.php and the
+     * other client pages define CLIENTAREA; a client in the session outside the admin area counts as one too: the
+     * strict side), or 'system' (cron, API: no client session).
+     */
+    private static function area(): string
+    {
+        if (defined('ADMINAREA')) {
+            return 'admin';
+        }
+        return defined('CLIENTAREA') || !empty($_SESSION['uid']) ? 'client' : 'system';
     }
 
     /** Drops objects and resources at any depth (WHMCS passes models, e.g. $params['model']). */

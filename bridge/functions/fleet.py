@@ -1,0 +1,41 @@
+"""The fleet console (WHMCS addon s3bridge_fleet): the Servers, Accounts and Drift pages, for administrators only
+(the shim sends `bridge_admin_id` from the admin area; WHMCS's addon access control decides which roles get there)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bridge.domain.params import Params, optional_int
+from bridge.errors import BadParam, BridgeError
+from bridge.functions.context import Outcome, Resources
+from bridge.views.fleet_render import PAGES, FleetPage, render_fleet
+from bridge.whmcs.fleet_store import FleetStore
+from bridge.whmcs.heartbeats import Heartbeats
+
+ADDON_LINK = "addonmodules.php?module=s3bridge_fleet"
+
+
+class AdminOnly(BridgeError):
+    status = 403
+    code = "admin_only"
+
+
+async def fleet_page(resources: Resources, params: Params) -> Outcome:
+    if not optional_int(params, "bridge_admin_id"):
+        raise AdminOnly("the fleet console is for administrators only")
+    page = str(params.get("bridge_page") or "servers")
+    if page not in PAGES:
+        raise BadParam("bridge_page", f"must be one of {', '.join(PAGES)}")
+    search = str(params.get("bridge_search") or "").strip()[:100]
+    language = str(params.get("bridge_language") or "english")
+    store = FleetStore(resources.db)
+    base = FleetPage(language=language, page=page, link=ADDON_LINK, now=resources.now(), search=search)
+    if page == "servers":
+        daemons = tuple(await Heartbeats(resources.db).all())
+        view = replace(base, daemons=daemons, servers=tuple(await store.servers()))
+    elif page == "accounts":
+        lists = {k: tuple(v) for k, v in (await store.lists()).items()}
+        view = replace(base, lists=lists, found=tuple(await store.search(search)) if search else ())
+    else:
+        view = replace(base, drift=tuple(await store.drift()))
+    return Outcome({"html": render_fleet(view)})

@@ -1,0 +1,94 @@
+"""The fleet console's pages (WHMCS addon s3bridge_fleet): Servers, Accounts, Drift (pure: view model in, HTML out).
+Every string is untrusted and escaped by the template environment; the chart is inline SVG; no script at all."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+from bridge.domain.fleet import DaemonBeat, state_of
+from bridge.views.charts import Bar, Chart, bar_chart
+from bridge.views.emails import FALLBACK
+from bridge.views.i18n import NBSP, Translator, catalog, translator
+from bridge.views.render import environment
+
+PAGES = ("servers", "accounts", "drift")
+FLEET_LOCALES = Path(__file__).resolve().parent / "locales" / "fleet"
+
+
+def fleet_catalog(language: str) -> dict[str, str]:
+    return catalog(language, FLEET_LOCALES)
+
+
+@dataclass(frozen=True)
+class FleetText:
+    """The console's strings (locales/fleet/, English as the fallback) and the client area's number formats."""
+
+    base: Translator
+
+    def __call__(self, key: str) -> str:
+        return fleet_catalog(self.base.language).get(key) or fleet_catalog(FALLBACK)[key]
+
+    @property
+    def tag(self) -> str:
+        return self.base.tag
+
+    @property
+    def dir(self) -> str:
+        return self.base.dir
+
+    def integer(self, n: int) -> str:
+        return self.base.integer(n)
+
+    def moment(self, value: datetime | None) -> str:
+        return self.base.moment(value) if value is not None else self("never")
+
+    def human(self, n_bytes: int) -> str:
+        if n_bytes < 1024:
+            return f"{self.base.integer(n_bytes)}{NBSP}B"
+        value, units = n_bytes / 1024, ["KB", "MB", "GB", "TB", "PB"]
+        while value >= 1024 and len(units) > 1:
+            value /= 1024
+            units.pop(0)
+        return f"{self.base.number(f'{value:.1f}')}{NBSP}{units[0]}"
+
+
+@dataclass(frozen=True)
+class FleetPage:
+    language: str
+    page: str
+    link: str  # the addon's own URL in WHMCS's admin area (addonmodules.php?module=s3bridge_fleet)
+    now: datetime
+    daemons: tuple[DaemonBeat, ...] = ()
+    servers: tuple[object, ...] = ()
+    search: str = ""
+    found: tuple[object, ...] = ()
+    lists: Mapping[str, tuple[object, ...]] = field(default_factory=dict)
+    drift: tuple[object, ...] = ()
+
+    def href(self, **query: str) -> str:
+        return self.link + "&" + urlencode({k: v for k, v in query.items() if v})
+
+
+def _top_chart(page: FleetPage, t: FleetText) -> Chart:
+    rows = page.lists.get("top", ())
+    bars = [Bar(str(getattr(r, "serviceid", "")), str(getattr(r, "username", "")), int(getattr(r, "used_bytes", 0)))
+            for r in rows]  # fmt: skip
+    return bar_chart(bars, unit="GB", chart_id="s3b-fleet-top", title=t("top"), desc=t("top"), no_data=t("none"),
+                     decimal_sep=t.base.decimal_sep)  # fmt: skip
+
+
+def render_fleet(page: FleetPage) -> str:
+    t = FleetText(translator(page.language))
+    template = environment().get_template("fleet.html.j2")
+    states = {d.daemon_id: state_of(d, page.now) for d in page.daemons}
+    return template.render(
+        p=page,
+        t=t,
+        pages=PAGES,
+        states=states,
+        chart=_top_chart(page, t) if page.page == "accounts" else None,
+    )

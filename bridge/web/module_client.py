@@ -1,0 +1,59 @@
+"""A signed module call from the command line to a running daemon (the shim's channel, docs/PROTOCOL.md), for the
+commands that need what only the daemon holds (the storage servers' credentials, remembered from WHMCS's calls)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any
+
+import aiohttp
+
+from bridge.config import Listen
+from bridge.errors import BridgeError
+from bridge.web.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
+
+
+class DaemonUnreachable(BridgeError):
+    status = 503
+    code = "daemon_unreachable"
+
+
+async def call_daemon(listen: Listen, secret: str, function: str, params: dict[str, Any], *, wait_s: float) -> Any:
+    """POST /v1/module/<function> signed with `secret`; the answer's `result`, or BridgeError with the daemon's
+    own sentence."""
+    body = json.dumps({"params": params}).encode()
+    path = f"/v1/module/{function}"
+    ts, nonce = str(int(time.time())), secrets.token_hex(16)
+    headers = {
+        "Content-Type": "application/json",
+        HEADER_TIMESTAMP: ts,
+        HEADER_NONCE: nonce,
+        HEADER_SIGNATURE: sign(secret, "POST", path, ts, nonce, body),
+    }
+    if listen.unix_path:
+        connector: aiohttp.BaseConnector = aiohttp.UnixConnector(path=listen.unix_path)
+        url = f"http://localhost{path}"
+    else:
+        connector = aiohttp.TCPConnector()
+        host = f"[{listen.host}]" if ":" in listen.host else listen.host
+        url = f"http://{host}:{listen.port}{path}"
+    try:
+        async with (
+            aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=wait_s)) as session,
+            session.post(url, data=body, headers=headers) as r,
+        ):
+            answer = await r.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, OSError) as e:
+        why = str(e) or type(e).__name__
+        raise DaemonUnreachable(f"s3bridge daemon unreachable at {listen.describe()}: {why}") from None
+    except ValueError:
+        raise DaemonUnreachable(f"s3bridge daemon at {listen.describe()} answered with something not JSON") from None
+    if not isinstance(answer, dict) or not answer.get("ok"):
+        err = answer.get("error") if isinstance(answer, dict) else None
+        message = err.get("message") if isinstance(err, dict) else None
+        code = err.get("code") if isinstance(err, dict) else None
+        sentence = str(message or f"the daemon refused the call (HTTP {r.status})")
+        raise BridgeError(sentence, code=str(code or "internal"))
+    return answer.get("result")

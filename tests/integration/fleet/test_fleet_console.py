@@ -1,0 +1,121 @@
+"""The fleet console (WHMCS addon s3bridge_fleet) through the real addon and shim in the stand-in, with WHMCS's addon
+access control, against the real daemon, MariaDB and MinIO; its pages rendered in Chromium on a desktop, a phone and
+in Arabic, hostile client names inert."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rig.paths import REPO
+from rig.services import MariaDB, MinIO
+from rig.shim import ShimResult, run_addon
+from rig.signed_http import send, signed_request
+from tests.support.browser import ADMIN_SHELL, PageServer, open_page, screenshot
+from tests.support.whmcs_role import Service, next_id
+
+pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb, pytest.mark.browser]
+ROOT = REPO
+HOSTILE = '"><img src=x onerror="window.__pwned=1">{$smarty.now}'
+
+
+@pytest.fixture(scope="module")
+def fleet(daemon, minio: MinIO, mariadb: MariaDB, whmcs_db: str) -> dict[str, Any]:
+    """Two services of a client with a hostile name on a server of their own; one suspended in WHMCS only, then
+    reconciled: a state mismatch on the Drift page."""
+    serverid = next_id()
+    services = []
+    for _ in range(2):
+        s = Service(minio, daemon.url, daemon.secret, serverid=serverid, firstname=HOSTILE)
+        s.register(mariadb, whmcs_db)
+        assert s.call("CreateAccount").returned == "success"
+        services.append(s)
+    conn = mariadb.connect(whmcs_db)
+    with conn.cursor() as cur:
+        cur.execute("UPDATE tblhosting SET domainstatus = 'Suspended' WHERE id = %s", (services[1].serviceid,))
+        cur.execute("UPDATE mod_s3bridge_services SET used_bytes = 5368709120 WHERE serviceid = %s",
+                    (services[0].serviceid,))  # fmt: skip
+    conn.close()
+    answer = send(signed_request(daemon.url, daemon.secret, "Reconcile", services[0].server_params()))
+    assert answer.status == 200, answer.body
+    return {"serverid": serverid, "services": services}
+
+
+def page(daemon: Any, name: str, **kw: Any) -> ShimResult:
+    request = {"get": {"module": "s3bridge_fleet", "page": name, **kw.pop("get", {})}}
+    r = run_addon("s3bridge_fleet", url=daemon.url, secret=daemon.secret, request=request, **kw)
+    assert r.exception is None, r.exception
+    return r
+
+
+def test_only_the_roles_the_addon_allows_see_it(daemon, fleet) -> None:
+    assert "standin-access-denied" in (page(daemon, "servers", admin_role=2, access=[1]).page or "")
+    assert "standin-access-denied" in (page(daemon, "servers", session={}, access=[1]).page or "")
+    allowed = page(daemon, "servers", admin_role=2, access=[1, 2]).page or ""
+    assert 'class="s3b-fleet"' in allowed
+
+
+def test_a_call_without_an_administrator_is_refused_by_the_daemon(daemon) -> None:
+    answer = send(signed_request(daemon.url, daemon.secret, "FleetPage", {"bridge_page": "drift"}))
+    assert (answer.status, answer.body["error"]["code"]) == (403, "admin_only")
+
+
+def test_servers_accounts_and_drift_show_the_fleet(daemon, fleet) -> None:
+    healthy, suspended = fleet["services"]
+    servers = page(daemon, "servers").page or ""
+    assert f"server {fleet['serverid']}" in servers
+    assert 'data-state="alive"' in servers  # this daemon's heartbeat
+    accounts = page(daemon, "accounts", get={"q": healthy.username}).page or ""
+    found = accounts.split('id="s3b-found"')[1].split("</table>")[0]
+    assert f"#{healthy.serviceid} {healthy.username}" in found
+    assert f"clientsservices.php?userid={healthy.clientid}&amp;id={healthy.serviceid}" in found
+    assert f"#{suspended.serviceid}" in accounts.split('id="s3b-suspended"')[1].split("</table>")[0]
+    assert "5.0\u00a0GB" in accounts.split('id="s3b-top"')[1]
+    assert "<svg" in accounts
+    drift = page(daemon, "drift").page or ""
+    row = re.search(r'<tr data-kind="state_mismatch">.*?</tr>', drift, re.S)
+    assert row is not None
+    assert suspended.username in row.group(0)
+    assert f"--server {fleet['serverid']} --fix safe" in row.group(0)
+
+
+def test_the_addon_defines_no_function_the_server_module_has_whatever_the_case() -> None:
+    def functions(path: Path) -> set[str]:
+        return {m.lower() for m in re.findall(r"^\s*function\s+(\w+)\s*\(", path.read_text(), re.M)}
+
+    server = functions(ROOT / "hooks_php_shim/modules/servers/s3bridge/s3bridge.php")
+    addon_dir = ROOT / "hooks_php_shim/modules/addons/s3bridge_fleet"
+    addon = set().union(*(functions(p) for p in addon_dir.rglob("*.php")))
+    assert addon == {"s3bridge_fleet_config", "s3bridge_fleet_output"}
+    assert not (server & addon)
+
+
+@pytest.mark.parametrize(
+    ("language", "width", "height", "name"),
+    [("english", 1280, 900, "desktop"), ("english", 390, 844, "phone"), ("arabic", 1280, 900, "arabic")],
+)
+def test_each_page_renders_in_chromium_inert_and_without_overflow(
+    daemon, fleet, browser, server: PageServer, language: str, width: int, height: int, name: str
+) -> None:
+    for which in ("servers", "accounts", "drift"):
+        html = page(daemon, which, session={"adminid": 1, "adminlang": language}).page or ""
+        if language == "arabic":
+            assert 'dir="rtl"' in html
+            assert 'lang="ar"' in html
+        path = f"/fleet-{which}-{name}"
+        server.pages[path] = ADMIN_SHELL.format(rows=f"<tr><td>{html}</td></tr>")
+        with open_page(browser, server, path, width=width, height=height) as visit:
+            p = visit.page
+            p.wait_for_timeout(100)
+            assert p.evaluate("() => window.__pwned") is None
+            assert p.locator(".s3b-fleet img").count() == 0
+            if which == "accounts":
+                assert HOSTILE in p.inner_text(".s3b-fleet")  # the hostile name shown as text
+            overflow = p.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"{which} on {name} is {overflow}px wider than the screen"
+            assert visit.console_errors == []
+            assert visit.foreign_requests == []
+            screenshot(visit, f"fleet-{which}-{name}")

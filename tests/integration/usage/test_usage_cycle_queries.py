@@ -1,0 +1,234 @@
+"""The usage cycle's statements, counted on the real MariaDB: a cycle that finds nothing new writes nothing to WHMCS's
+tblhosting or to the history tables, and the number of statements it sends does not grow with the number of services.
+
+Not a timing test: every statement the daemon's pool sends to the server is recorded (pymysql sends each one through
+its connection's `query`, executemany's rows included), for the daily UsageUpdate and the AfterCronJob check, on a
+server with 20 services and one with 600 (more than any batch the stores cut their statements into).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pytest
+from aiohttp import web
+from minio import Minio, MinioAdmin
+from minio.credentials.providers import StaticProvider
+
+from bridge.app import create_app
+from bridge.config import Config
+from bridge.functions.context import Resources
+from bridge.functions.usage_update import enforce_limits, usage_update
+from bridge.web.appkeys import RESOURCES
+from bridge.whmcs.db import Conn, Database
+from rig.sample_whmcs import insert_client, insert_product, insert_service
+from rig.services import MariaDB, MinIO
+from tests.support.whmcs_role import next_id
+
+pytestmark = [pytest.mark.minio, pytest.mark.mariadb]
+T = TypeVar("T")
+WRITE = re.compile(r"^\s*(UPDATE|INSERT|DELETE|REPLACE)\b", re.IGNORECASE)
+SELECT = re.compile(r"^\s*SELECT\b", re.IGNORECASE)
+WHMCS_AND_HISTORY = ("tblhosting", "mod_s3bridge_usage_daily", "mod_s3bridge_bucket_usage_daily")
+
+
+@dataclass
+class StatementLog:
+    """Every statement the pool's connections send to MariaDB while `on`."""
+
+    on: bool = False
+    statements: list[str] = field(default_factory=list)
+
+    def writes_to(self, tables: tuple[str, ...]) -> list[str]:
+        return [s for s in self.statements if WRITE.match(s) and any(t in s for t in tables)]
+
+    def selects(self) -> list[str]:
+        return [s for s in self.statements if SELECT.match(s)]
+
+
+def record_statements(db: Database, log: StatementLog) -> None:
+    """Wrap each pooled connection's `query` (the one door pymysql sends a statement through) to log it."""
+    run = db.run
+
+    def logged(conn: Conn) -> None:
+        if getattr(conn, "_statement_log", None) is log:
+            return
+        send = conn.query
+
+        def query(sql: Any, unbuffered: bool = False) -> int:
+            if log.on:
+                log.statements.append(sql.decode(errors="replace") if isinstance(sql, bytes) else str(sql))
+            return send(sql, unbuffered)
+
+        conn.query = query  # type: ignore[method-assign]
+        conn._statement_log = log  # type: ignore[attr-defined]
+
+    async def counted(fn: Callable[[Conn], T]) -> T:
+        def work(conn: Conn) -> T:
+            logged(conn)
+            return fn(conn)
+
+        return await run(work)
+
+    db.run = counted  # type: ignore[method-assign]
+
+
+@pytest.fixture
+async def counted(config: Config) -> AsyncIterator[tuple[Resources, StatementLog]]:
+    """The daemon's own resources (the app factory, the least-privilege DB user), with its statements logged."""
+    app = create_app(config)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    resources = app[RESOURCES]
+    log = StatementLog()
+    record_statements(resources.db, log)
+    yield resources, log
+    await runner.cleanup()
+
+
+@dataclass
+class Server:
+    params: dict[str, Any]
+    services: list[int]
+    with_data: dict[int, int]  # service id -> bytes stored
+
+
+def populate(mariadb: MariaDB, database: str, minio: MinIO, n: int) -> Server:
+    """n services on a server of their own; every tenth holds a bucket with one object (the scanner waited for)."""
+    serverid, clientid, small, big = next_id(), next_id(), next_id(), next_id()
+    services = [next_id() for _ in range(n)]
+    conn = mariadb.connect(database)
+    insert_client(conn, clientid, "Cycle", "Queries", f"cycle{clientid}@example.com", "english")
+    insert_product(conn, small, "cycle 1 MB", {2: "1", 3: "MB"})
+    insert_product(conn, big, "cycle 10 GB", {2: "10", 3: "GB"})
+    for i, sid in enumerate(services):
+        insert_service(conn, sid, clientid, small if i % 50 == 0 else big, serverid)
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO mod_s3bridge_services (serviceid, userid, serverid, backend, username, state, policy, grp)"
+            " VALUES (%s, %s, %s, 'minio', %s, 'active', 'standard', '')",
+            [(sid, clientid, serverid, f"cq{sid}") for sid in services],
+        )
+    conn.close()
+    s3 = Minio(minio.endpoint, minio.access_key, minio.secret_key, secure=False)
+    with_data = {}
+    for i, sid in enumerate(services[::10]):
+        bucket, size = f"cq{sid}--data", 1000 + i
+        s3.make_bucket(bucket)
+        s3.put_object(bucket, "o", io.BytesIO(b"x" * size), size)
+        with_data[sid] = size
+    admin = MinioAdmin(
+        endpoint=minio.endpoint, credentials=StaticProvider(minio.access_key, minio.secret_key), secure=False
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # the scanner's figures, which the cycle reads, include every bucket
+        seen = json.loads(admin.get_data_usage_info()).get("bucketsUsageInfo") or {}
+        if all(seen.get(f"cq{sid}--data", {}).get("size") == size for sid, size in with_data.items()):
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("MinIO's scanner did not see the test's buckets within 120 s")
+    params = {
+        "serverid": serverid,
+        "serverhostname": "127.0.0.1",
+        "serverport": minio.port,
+        "serversecure": "",
+        "serverusername": minio.access_key,
+        "serverpassword": minio.secret_key,
+    }
+    return Server(params, services, with_data)
+
+
+async def settle(resources: Resources, server: Server) -> None:
+    """Daily runs until one finds nothing to write: today's figures, history and decisions are stored."""
+    for _ in range(5):
+        result = (await usage_update(resources, server.params)).result
+        if result["written"] == 0 and result["history"] == 0 and not result["policy_changes"]:
+            return
+    raise AssertionError(f"five UsageUpdate runs in a row still wrote: {result}")
+
+
+def diskusage(mariadb: MariaDB, database: str, serviceids: list[int]) -> dict[int, int]:
+    conn = mariadb.connect(database)
+    with conn.cursor() as cur:
+        cur.execute(
+            f"SELECT id, diskusage FROM tblhosting WHERE id IN ({', '.join(['%s'] * len(serviceids))})",  # noqa: S608
+            serviceids,
+        )
+        rows = {int(r["id"]): int(r["diskusage"]) for r in cur.fetchall()}
+    conn.close()
+    return rows
+
+
+async def test_a_cycle_that_finds_nothing_new_writes_nothing_to_whmcs_or_history_and_sends_as_many_statements_for_600_services_as_for_20(  # noqa: E501
+    counted: tuple[Resources, StatementLog], mariadb: MariaDB, whmcs_db: str, minio: MinIO
+) -> None:
+    resources, log = counted
+    selects: dict[int, int] = {}
+    for n in (20, 600):
+        server = populate(mariadb, whmcs_db, minio, n)
+        await settle(resources, server)
+        assert diskusage(mariadb, whmcs_db, list(server.with_data)) == dict.fromkeys(server.with_data, 1)
+        for cycle in (usage_update, enforce_limits):  # the daily UsageUpdate, the AfterCronJob check
+            log.statements.clear()
+            log.on = True
+            result = (await cycle(resources, server.params)).result
+            log.on = False
+            assert result["services"] == n
+            assert (result["written"], result["history"], result["policy_changes"]) == (0, 0, [])
+            assert log.writes_to(WHMCS_AND_HISTORY) == [], f"{cycle.__name__} at {n} services"
+            # Reads: the services, their products, this month's traffic. A write at most when MinIO's scanner
+            # finished a new scan since (the time the figures were measured at, one statement).
+            writes = [s for s in log.statements if WRITE.match(s)]
+            assert len(writes) <= 1, writes
+            selects.setdefault(n, len(log.selects()))
+            assert len(log.selects()) == selects[n], log.selects()
+            assert len(log.statements) <= 4, log.statements
+    assert selects[600] == selects[20]
+
+
+async def test_the_first_daily_run_of_a_day_writes_every_services_history_in_statements_that_do_not_grow_with_services(
+    counted: tuple[Resources, StatementLog], mariadb: MariaDB, whmcs_db: str, minio: MinIO
+) -> None:
+    resources, log = counted
+    counts: dict[int, int] = {}
+    for n in (20, 600):
+        server = populate(mariadb, whmcs_db, minio, n)
+        await settle(resources, server)
+        conn = mariadb.connect(whmcs_db)
+        with conn.cursor() as cur:  # as if yesterday's run was the last: today's history is not written yet
+            cur.execute(
+                "UPDATE mod_s3bridge_services SET history_day = history_day - INTERVAL 1 DAY WHERE serverid = %s",
+                (server.params["serverid"],),
+            )
+            cur.execute(
+                "DELETE FROM mod_s3bridge_usage_daily WHERE serviceid IN"  # noqa: S608
+                f" ({', '.join(['%s'] * n)})",
+                server.services,
+            )
+        log.statements.clear()
+        log.on = True
+        result = (await usage_update(resources, server.params)).result
+        log.on = False
+        assert (result["written"], result["history"]) == (0, n)
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT COUNT(*) AS n FROM mod_s3bridge_usage_daily WHERE day = %s AND serviceid IN"  # noqa: S608
+                f" ({', '.join(['%s'] * n)})",
+                [resources.now().date(), *server.services],
+            )
+            row = cur.fetchone()
+            assert row is not None
+            assert row["n"] == n
+        conn.close()
+        # WHMCS's lastupdate is stamped once, for every service, by the day's first run; its figures are unchanged.
+        assert [s for s in log.writes_to(("tblhosting",)) if "diskusage" in s] == []
+        assert len(log.writes_to(("tblhosting",))) == 1
+        counts[n] = len(log.statements)
+    assert counts[600] == counts[20], counts
