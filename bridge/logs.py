@@ -50,3 +50,8 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
 
 def get_logger(name: str = "s3bridge") -> Any:
     return structlog.get_logger(name)
+
+
+def request_id() -> str:
+    """The id of the request being handled (bound by the web layer), "" outside one (the cron's loop, a listener)."""
+    return str(structlog.contextvars.get_contextvars().get("request_id", ""))

@@ -60,8 +60,13 @@ suite runs both (`VARIANTS`): the bridge must work whichever a real gateway send
   "100" [G 888-899]; integer-only values (`Variant.integer_limits`) [G: every example is an integer; R: "Type:
   integer"]; GET of a target without limits 404 NoSuchLimits (`Variant.limits_404_when_unset`) [R: "If limits for a
   user/bucket requested are disabled, an error will be returned"; the status 404 invented], else zeros [G 404-416
-  rm-limits prints zeros]. Bandwidth unit "kbs/s" [G 374], "kb/s" [R, A], "kb/second" [L types.go]: stored as sent, not
-  interpreted (the bridge sends kilobits: see `bridge.backends.ostor.units.to_gateway_bandwidth`).
+  rm-limits prints zeros]. Bandwidth unit "kbs/s" [G 374], "kb/s" [R, A], "kb/second" [L types.go]: stored as sent
+  (the bridge sends the product's number unchanged unless the server declares the unit:
+  `bridge.backends.ostor.units.to_gateway_bandwidth`).
+- Bandwidth limits are enforced on downloads (GET object): at most `bandwidth:out` kilobytes per second (GUIDE,
+  SPARSE) or kilobits per second (MIXED, STRICT), k = 1000, the lower of the user's and the bucket's
+  (`Variant.bandwidth_unit`) [invented: every text writes "kb/s" or "kbs/s", none says bits or bytes; the live run's
+  timed download settles it]. Operations limits and quotas are stored and reported, not enforced.
 - `?ostor-quotas`: per user, bucket, default; type "0"/"1"; size in GB [G 951-1066]; they need quota accounting
   (`ostor-ctl add-acc`) [G 955-958]; without it (`Variant.quota_accounting=False`) every quota request is refused 400
   InvalidRequest, or 501 NotImplemented (`Variant.quota_off_status`) [invented: the status a real gateway sends is not
@@ -75,11 +80,11 @@ suite runs both (`VARIANTS`): the bridge must work whichever a real gateway send
   (`Variant.ignores_after`) [invented; L's command loop guards against endless paging]. Public collectors also send
   `limit=` [P; L comments it out].
 A user's limits and quota go with the user when it is deleted, a bucket's with the bucket [invented: the emulator
-does so; `delete_account` reads and deletes what the bridge set before it deletes the user]. Limits and quotas are
-stored and reported, not enforced. A variant is fixed per emulator; `VARIANTS` lists the ones
-the contract suite runs on: GUIDE (the guide's reading, and the first way of each invented answer), MIXED (public
-clients' readings where the bridge must still do everything), STRICT (every way at once, quota accounting off) and
-SPARSE (the guide's documented answers with the second way of every invented one).
+does so; `delete_account` reads and deletes what the bridge set before it deletes the user]. Limits and quotas
+are stored and reported; only `bandwidth:out` is enforced (above). A variant is fixed per emulator; `VARIANTS` lists
+the ones the contract suite runs on: GUIDE (the guide's reading, and the first way of each invented answer), MIXED
+(public clients' readings where the bridge must still do everything), STRICT (every way at once, quota accounting
+off) and SPARSE (the guide's documented answers with the second way of every invented one).
 
 The data plane is a minimal in-memory S3 surface here, not a real MinIO, because ostor's ownership model must be the
 same on both sides: a bucket belongs to the user whose key created it, `?ostor-buckets` reports its size, a user
@@ -106,7 +111,7 @@ import signal
 import string
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -150,6 +155,7 @@ class Variant:
     quota_off_status: int = 400  # the status of every ?ostor-quotas request without quota accounting (or 501)
     disabled_status: int = 403  # what a disabled user's S3 request gets: 403 AccessDenied, or 401 AccessDenied
     error_body: Literal["xml", "json", "header"] = "xml"  # error bodies: S3 XML, JSON, or empty (header only)
+    bandwidth_unit: Literal["kbyte", "kbit"] = "kbyte"  # what `bandwidth:out` counts when downloads are throttled
     # `hex_stats` above is the fifth: a hex `service_id` printed bare.
 
 
@@ -167,6 +173,7 @@ STRICT = Variant(
     system_deletes_objects=False,
     unset_deletes_404=True,
     error_body="header",
+    bandwidth_unit="kbit",
 )
 MIXED = Variant(  # the strict answers where the bridge must still do everything (quotas, owner-less deletes)
     name="mixed",
@@ -177,6 +184,7 @@ MIXED = Variant(  # the strict answers where the bridge must still do everything
     unset_deletes_404=True,
     disabled_status=401,
     error_body="json",
+    bandwidth_unit="kbit",
 )
 SPARSE = Variant(  # the guide's answers where it has them, the other way for every invented one
     name="sparse",
@@ -286,6 +294,11 @@ class State:
         self.raw_stats: dict[str, bytes] = {}  # objects served exactly as stored (a test's unreadable object)
         self.admin_calls: list[tuple[str, str, dict[str, str]]] = []  # (method, service, query): what was asked
         self.stuck_states: set[str] = set()  # a test's fault: emails whose enable/disable is accepted but not done
+        # a test's fault: ?ostor-buckets&emailAddress=<key> also lists these buckets (whoever owns them)
+        self.filter_leaks: dict[str, set[str]] = {}
+        # a test's fault: a limit kind ("ops", "bandwidth") is read back as the value sent times this factor, as a
+        # gateway whose GET reports another unit than its PUT takes (R: PUT ops/min, GET ops/sec)
+        self.limit_readback: dict[str, float] = {}
         self.period_start = clock()
         self._epoch = 98304
 
@@ -399,6 +412,16 @@ class State:
     def delete_object(self, bucket: Bucket, key: str) -> None:
         self._settle(bucket)
         bucket.objects.pop(key, None)
+
+    def download_rate(self, user: User, bucket: Bucket) -> float:
+        """Bytes per second a download may take: the lower of the user's and the bucket's `bandwidth:out` (0 none),
+        read as `Variant.bandwidth_unit` says (k = 1000)."""
+        values = [
+            self.limits.get(target, {}).get("bandwidth:out", 0.0)
+            for target in (("user", user.user_id), ("bucket", bucket.name))
+        ]
+        limit = min((v for v in values if v > 0), default=0.0)
+        return limit * 1000 / (8 if self.variant.bandwidth_unit == "kbit" else 1)
 
     # traffic and statistics objects
 
@@ -637,8 +660,10 @@ def admin_buckets(state: State, call: Call) -> web.Response:
         raise GatewayError(405, "MethodNotAllowed", "?ostor-buckets only lists; delete buckets through S3")
     buckets = list(state.buckets.values())
     if "emailAddress" in call.query:
-        owner = state.user_by_email(_need(call, "emailAddress"))
-        buckets = [b for b in buckets if b.owner_id == owner.user_id]
+        email = _need(call, "emailAddress")
+        owner = state.user_by_email(email)
+        leaks = state.filter_leaks.get(email, set())
+        buckets = [b for b in buckets if b.owner_id == owner.user_id or b.name in leaks]
     return _json({"Buckets": [_bucket_info(b) for b in buckets]})
 
 
@@ -675,6 +700,7 @@ def admin_limits(state: State, call: Call) -> web.Response:
         if name not in LIMIT_KEYS:
             raise GatewayError(400, "InvalidArgument", f"unknown limit {name}; known: {', '.join(LIMIT_KEYS)}")
         value = _number(_need(call, "limit-value"), "limit-value", integer=state.variant.integer_limits)
+        value *= state.limit_readback.get(kind, 1.0)
         state.limits.setdefault(target, {})[name] = value if kind == "ops" else float(int(value))
         return web.Response()
     if call.method == "GET":
@@ -998,8 +1024,29 @@ def s3_object(state: State, call: S3Call, name: str, key: str) -> web.Response:
             state.count(call.user.user_id, name, "other")
             return web.Response(headers={**headers, "Content-Length": str(len(found.data))})
         state.count(call.user.user_id, name, "get", downloaded=len(found.data))
+        rate = state.download_rate(call.user, bucket)
+        if rate:
+            return web.Response(
+                body=_throttled(found.data, rate),
+                headers={**headers, "Content-Length": str(len(found.data))},
+                content_type="application/octet-stream",
+            )
         return web.Response(body=found.data, headers=headers, content_type="application/octet-stream")
     raise GatewayError(501, "NotImplemented", "the emulator does not implement this object operation")
+
+
+async def _throttled(data: bytes, bytes_per_s: float) -> AsyncIterator[bytes]:
+    """The body at most `bytes_per_s`, in 50 ms slices (the gateway's `bandwidth:out` limit on downloads)."""
+    chunk = max(1, int(bytes_per_s / 20))
+    started = time.monotonic()
+    for sent in range(0, len(data), chunk):
+        ahead = sent / bytes_per_s - (time.monotonic() - started)
+        if ahead > 0:
+            await asyncio.sleep(ahead)
+        yield data[sent : sent + chunk]
+    ahead = len(data) / bytes_per_s - (time.monotonic() - started)
+    if ahead > 0:
+        await asyncio.sleep(ahead)  # the last slice also takes its time
 
 
 # -- the app -------------------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ class AccountSpec:
 class Usage:
     buckets: tuple[BucketUsage, ...]
     exact: bool  # False when a time budget cut the listing short (figures are a lower bound)
+    listed: bool = True  # False: the server's own current sizes (ostor's `?ostor-buckets`), no listing, no counts
 
     @property
     def bytes(self) -> int:
@@ -68,6 +69,7 @@ class DeletionReport:
     objects: int = 0
     user_removed: bool = False
     policies_removed: int = 0
+    foreign_buckets: tuple[str, ...] = ()  # listed for the account but owned by another user: left alone
 
 
 class StorageBackend(Protocol):

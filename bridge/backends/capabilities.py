@@ -24,8 +24,9 @@ class AccessKeys(Protocol):
         """The account's key pairs, oldest first (empty if the account does not exist)."""
         ...
 
-    async def begin_key_rotation(self, username: str, current_access_key: str) -> KeyPair:
-        """A key pair other than `current_access_key`: the one a previous unfinished rotation made, else a new one.
+    async def begin_key_rotation(self, username: str, current_access_key: str, pending_access_key: str = "") -> KeyPair:
+        """The pair `pending_access_key` names (made by this service's unfinished rotation) if the account still has
+        it, else a newly generated one: never any other pair the account holds (a customer's own second pair).
 
         Never revokes anything, so the current pair keeps working until `finish_key_rotation`."""
         ...
@@ -41,8 +42,9 @@ class AccessKeys(Protocol):
 class RateLimiting(Protocol):
     async def rate_limits(self, username: str) -> RateLimits: ...
 
-    async def set_rate_limits(self, username: str, limits: RateLimits) -> None:
-        """Make the account's limits exactly `limits` (all zero removes them)."""
+    async def set_rate_limits(self, username: str, limits: RateLimits) -> RateLimits:
+        """Make the account's limits exactly `limits` (all zero removes them); returns what the server holds when
+        read back afterwards, so a caller can say where it differs from what was asked."""
         ...
 
 
@@ -53,11 +55,13 @@ class StorageQuotas(Protocol):
         ...
 
     async def set_quota_gb(self, username: str, gigabytes: int | None) -> None:
-        """Set the account's storage quota (None removes it)."""
+        """Set the account's storage quota (None removes it: read first, deleted only if there is one)."""
         ...
 
-    async def set_bucket_quotas_gb(self, username: str, gigabytes: int | None) -> int:
-        """Give every bucket the account owns this quota (None removes theirs); returns how many buckets."""
+    async def set_bucket_quotas_gb(self, username: str, gigabytes: int | None, *, replacing: int | None) -> int:
+        """Per-bucket quotas the module owns: every bucket of the account whose quota is none or `replacing` (what
+        the module set before; None: not recorded, any quota counts as the module's) gets `gigabytes` (None: its
+        quota removed). A bucket holding another quota is left alone. Returns how many buckets were changed."""
         ...
 
 
@@ -143,6 +147,13 @@ class PanelStorage(Protocol):
         self, username: str, bucket: str, prefix: str, expires_s: int, max_bytes: int, *, endpoint_url: str = "",
         redirect: str = "",
     ) -> dict[str, Any]: ...  # fmt: skip
+
+
+@runtime_checkable
+class PanelFiles(Protocol):
+    """A driver whose accounts' buckets and files the panel can reach: `files` acts for one account at a time."""
+
+    files: PanelStorage
 
 
 @runtime_checkable

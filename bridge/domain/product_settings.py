@@ -56,8 +56,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(17, "S3 endpoint shown to clients", "text", "", (), "e.g. https://s3.example.com; empty = server host"),
     Setting(18, "Web console URL", "text", "", (), "e.g. https://console.example.com; empty = none"),
     Setting(19, "Rate limits (ostor)", "text", "", (),
-            "Operations/s as default,get,put,list,delete (e.g. 100,50,20,10,10); empty = none"),
-    Setting(20, "Outbound bandwidth limit (ostor)", "text", "0", (), "KB/s downloaded per user; 0 = none"),
+            "Operations as default,get,put,list,delete (e.g. 100,50,20,10,10) in the gateway's own unit, sent"
+            " unchanged (ops_unit=per_second or per_minute in the server's Access Hash: operations per second,"
+            " converted); empty = none"),
+    Setting(20, "Outbound bandwidth limit (ostor)", "text", "0", (),
+            "The gateway's kb/s, sent unchanged (bandwidth_unit=kbit or kbyte in the server's Access Hash:"
+            " kilobytes per second, converted); 0 = none"),
     Setting(21, "Bucket quota (ostor)", "text", "0", (),
             "GB per bucket, applied to every bucket of the account; 0 = none"),
     Setting(22, "Max buckets", "text", "0", (), "Buckets a customer may have (self-service panel); 0 = unlimited"),

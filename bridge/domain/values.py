@@ -31,7 +31,9 @@ class KeyPair:
 
 @dataclass(frozen=True)
 class RateLimits:
-    """Request rate (operations per second) and outgoing bandwidth (kilobytes per second); 0 means unlimited."""
+    """Request rate and outgoing bandwidth as the product sells them; 0 means unlimited. The unit is the product
+    setting's: the gateway's own (ostor's default: passed through unchanged), or operations per second and
+    kilobytes per second where the server declares the gateway's meaning (ostor: the Access Hash)."""
 
     ops_default: float = 0.0
     ops_get: float = 0.0
@@ -43,6 +45,15 @@ class RateLimits:
     @property
     def unlimited(self) -> bool:
         return self == RateLimits()
+
+    def differences(self, held: RateLimits) -> list[str]:
+        """Where `held` (what a server reports) is not this (what the product sells): "ops get 3600 held, 60 sold"."""
+        out = []
+        for name in ("ops_default", "ops_get", "ops_put", "ops_list", "ops_delete", "bandwidth_out"):
+            sold, got = getattr(self, name), getattr(held, name)
+            if abs(float(sold) - float(got)) > 0.005:  # gateways print two decimals ("3.33")
+                out.append(f"{name.replace('_', ' ')} {got:g} held, {sold:g} sold")
+        return out
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,18 @@ from bridge.backends.base import AccountInfo
 from bridge.backends.capabilities import AccessKeys, AuditWebhook, RateLimiting, StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params
 from bridge.domain.usage_rules import WHMCS_MB_MAX, overflows_whmcs
-from bridge.domain.values import DailyPoint
+from bridge.domain.values import DailyPoint, RateLimits
 from bridge.errors import BackendError, BridgeError
 from bridge.functions.call import Target, settled, target_of
 from bridge.functions.context import Outcome, Resources
-from bridge.functions.limits import describe_limits, limits_sentence
+from bridge.functions.lifecycle import FOREIGN_BUCKETS_EVENT
+from bridge.functions.limits import describe_limits, held_note, limits_sentence
 from bridge.functions.ownership import authorize
 from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Decision, Disk, Traffic
 from bridge.views.render import render_admin_tab, render_client_area
 from bridge.whmcs.drift_store import DriftStore
 from bridge.whmcs.meter_store import MeterStore, month_totals
+from bridge.whmcs.panel_store import PanelStore
 from bridge.whmcs.view_store import LatestUsage, ViewStore
 
 
@@ -187,11 +189,17 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
             message = e.message
     latest = await ViewStore(resources.db).latest(target.serviceid)
     buckets, problem = await _buckets(target, rec.username, latest) if ok else ((), "")
-    limits_note = ""
+    limits_note = held = ""
     if ok and info is not None and isinstance(target.backend, StorageQuotas | RateLimiting):
-        limits_note = "Native limits " + limits_sentence(
-            rec.username, await describe_limits(target.backend, rec.username)
-        )
+        described = await describe_limits(target.backend, rec.username)
+        limits_note = "Native limits " + limits_sentence(rec.username, described)
+        if "rate_limits" in described:
+            held = held_note(target.product.rate_limits.differences(RateLimits(**described["rate_limits"])))
+    left = [
+        f"Terminate {e['detail']}"
+        for e in await PanelStore(resources.db).events(target.serviceid, 50)
+        if e["event"] == FOREIGN_BUCKETS_EVENT
+    ][:1]
     traffic_note = ""
     if isinstance(target.backend, TrafficStatistics):
         unread = await ViewStore(resources.db).unreadable_traffic(target.server.server_id or 0)
@@ -222,7 +230,18 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
         buckets=buckets,
         state=rec.state,
         notes=tuple(
-            n for n in (retained, problem, limits_note, traffic_note, _clamp_note(target, latest), drift_note) if n
+            n
+            for n in (
+                retained,
+                problem,
+                limits_note,
+                held,
+                *left,
+                traffic_note,
+                _clamp_note(target, latest),
+                drift_note,
+            )
+            if n
         ),
         traffic_month=(await _traffic(resources, target.serviceid, refused=True))[1],
         decision=await _decision(resources, target.serviceid),

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import structlog
-
-from bridge import redact
+from bridge import logs, redact
 from bridge.backends.base import AccountSpec
 from bridge.backends.capabilities import AccessKeys, StorageQuotas, TrafficStatistics
 from bridge.backends.s3.data import ObjectsRetained
@@ -24,9 +22,10 @@ from bridge.domain.secret import Secret
 from bridge.errors import BadParam, BridgeError, Unsupported
 from bridge.functions.call import Target, account, service, target_of
 from bridge.functions.context import Outcome, Resources
-from bridge.functions.limits import apply_native_limits
+from bridge.functions.limits import apply_native_limits, remove_module_quotas
 from bridge.functions.ownership import authorize, is_admin
 from bridge.whmcs import audit
+from bridge.whmcs.panel_store import PanelStore
 from bridge.whmcs.records import ServiceRecord, UsernameTaken
 from bridge.whmcs.view_store import RETAINED_OUTCOME
 
@@ -125,7 +124,7 @@ async def create_account(resources: Resources, params: Params, *, adopt: bool = 
         if adopted:
             await audit.record(
                 resources.db,
-                request_id=str(structlog.contextvars.get_contextvars().get("request_id", "")),
+                request_id=logs.request_id(),
                 action="AdoptBuckets",
                 outcome="adopted",
                 detail=f"'{rec.username}' takes {len(adopted)} existing bucket(s): {_names(adopted, 50)}",
@@ -200,13 +199,14 @@ async def _create_with_keys(resources: Resources, target: Target, rec: ServiceRe
     pairs = await target.backend.key_pairs(rec.username)
     pair = next((p for p in pairs if p.access_key == rec.access_key), pairs[0])
     redact.add_request_secrets([pair.secret_key])
-    await apply_native_limits(target, rec.username, fresh=rec.state != "active")
+    note = (await apply_native_limits(resources, target, rec)).note
     owner = await target.backend.owner_id(rec.username) if isinstance(target.backend, TrafficStatistics) else None
     was_active = rec.state == "active"
     await resources.records.update(
         target.serviceid, state="active", policy="standard", access_key=pair.access_key, backend_user_id=owner or ""
     )
     message = f"account '{rec.username}' " + ("already existed; completed and checked" if was_active else "created")
+    message += f". {note}" if note else ""
     return Outcome(
         {"message": message, "username": rec.username, "access_key": pair.access_key},
         [effects.store_credentials(target.serviceid, pair.access_key, Secret(pair.secret_key))],
@@ -241,13 +241,18 @@ async def terminate_account(resources: Resources, params: Params) -> Outcome:
                 }
             )
         await resources.records.update(target.serviceid, state="terminating")
+        if isinstance(target.backend, StorageQuotas) and (rec.quota_gb != 0 or rec.bucket_quota_gb != 0):
+            # the quotas the module set, read first; a retried Terminate finds them recorded gone
+            if await target.backend.account_exists(rec.username):
+                await remove_module_quotas(target.backend, rec, user=True, buckets=True)
+            await resources.records.update(target.serviceid, quota_gb=0, bucket_quota_gb=0)
         try:
             report = await target.backend.delete_account(rec.username)
         except ObjectsRetained as e:  # locked before policies denied Object Lock: the admin tab says so
             await resources.records.update(target.serviceid, state="retained")
             await audit.record(
                 resources.db,
-                request_id=str(structlog.contextvars.get_contextvars().get("request_id", "")),
+                request_id=logs.request_id(),
                 action="TerminateAccount",
                 outcome=RETAINED_OUTCOME,
                 detail=e.message,
@@ -256,13 +261,23 @@ async def terminate_account(resources: Resources, params: Params) -> Outcome:
             raise
         await resources.records.update(target.serviceid, state="terminated")
         await resources.pending.drop(target.serviceid)
-        return Outcome(
-            {
-                "message": f"account '{rec.username}' deleted: {report.buckets} bucket(s),"
-                f" {report.objects} object version(s)",
-                "deleted": report.__dict__,
-            }
-        )
+        message = f"account '{rec.username}' deleted: {report.buckets} bucket(s), {report.objects} object version(s)"
+        if report.foreign_buckets:
+            left = foreign_buckets_note(report.foreign_buckets)
+            await PanelStore(resources.db).add_event(target.serviceid, FOREIGN_BUCKETS_EVENT, left, "module")
+            message += f"; {left}"
+        return Outcome({"message": message, "deleted": report.__dict__})
+
+
+FOREIGN_BUCKETS_EVENT = "buckets left alone"
+
+
+def foreign_buckets_note(names: tuple[str, ...]) -> str:
+    shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+    return (
+        f"not deleted: {shown}: the gateway listed {'them' if len(names) > 1 else 'it'} for this account, but"
+        f" {'they belong' if len(names) > 1 else 'it belongs'} to another ostor user (owner_id)"
+    )
 
 
 async def change_password(resources: Resources, params: Params) -> Outcome:
@@ -309,7 +324,7 @@ async def reset_password(resources: Resources, params: Params) -> Outcome:
 async def _begin_rotation(resources: Resources, target: Target, rec: ServiceRecord, keys: AccessKeys) -> Outcome:
     """Step 1 of a key rotation: a new pair goes to WHMCS; the old one keeps working until WHMCS holds the new one
     (`settle_rotation`, run by the next call for the service, or the Revoke Old Keys button)."""
-    new = await keys.begin_key_rotation(rec.username, rec.access_key)
+    new = await keys.begin_key_rotation(rec.username, rec.access_key, rec.pending_access_key)
     redact.add_request_secrets([new.secret_key])
     await resources.records.update(target.serviceid, pending_access_key=new.access_key)
     return Outcome(
@@ -352,7 +367,7 @@ async def _decide_and_apply(
         kind = policies.choose(usage.bytes, target.product.disk_limit_bytes)
         detail = {"used_bytes": usage.bytes, "limit_bytes": target.product.disk_limit_bytes, "exact": usage.exact}
     if isinstance(target.backend, StorageQuotas) and kind == "limited" and "used_bytes" in detail:
-        await apply_native_limits(target, rec.username)
+        await apply_native_limits(resources, target, rec)
     else:
         await target.backend.apply_policy(rec.username, kind, target.product.policy_documents(rec.username))
     await resources.records.update(target.serviceid, policy=kind)
@@ -362,12 +377,15 @@ async def _decide_and_apply(
 async def change_package(resources: Resources, params: Params) -> Outcome:
     target = target_of(resources, params)
     async with account(resources, target, params) as rec:
-        await apply_native_limits(target, rec.username)
+        applied = await apply_native_limits(resources, target, rec)
+        rec = applied.record
         if rec.grp != target.product.group:
             await target.backend.set_group(rec.username, rec.grp, target.product.group)
             await resources.records.update(target.serviceid, grp=target.product.group)
         decision = await _decide_and_apply(resources, target, rec, None)
-        return Outcome({"message": f"package applied to '{rec.username}': {decision['policy']} policy", **decision})
+        note = f". {applied.note}" if applied.note else ""
+        message = f"package applied to '{rec.username}': {decision['policy']} policy{note}"
+        return Outcome({"message": message, **decision})
 
 
 async def update_policy(resources: Resources, params: Params) -> Outcome:

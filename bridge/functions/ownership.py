@@ -8,8 +8,7 @@ both in one session ("Login as Client"), and the shim decides by the area the re
 
 from __future__ import annotations
 
-import structlog
-
+from bridge import logs
 from bridge.domain.params import Params, optional_int
 from bridge.errors import BridgeError
 from bridge.functions.context import Resources
@@ -28,10 +27,10 @@ async def authorize(resources: Resources, params: Params, serviceid: int, action
         return
     owner = await resources.records.client_of(serviceid)
     if owner != client:
-        request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
+        rid = logs.request_id()
         await audit.record(
             resources.db,
-            request_id=request_id,
+            request_id=rid,
             action=f"client:{action}",
             outcome="refused",
             detail=f"client {client} asked for service {serviceid}, owned by {owner}",

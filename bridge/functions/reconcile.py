@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-import structlog
-
-from bridge import metrics
+from bridge import logs, metrics
 from bridge.backends.base import StorageBackend
 from bridge.backends.capabilities import AccountInventory
 from bridge.backends.directory import ServerDirectory
@@ -108,10 +106,6 @@ class _Service:
     product: ProductSettings | None  # None: the product's settings do not parse (its services are skipped)
 
 
-def _request_id() -> str:
-    return str(structlog.contextvars.get_contextvars().get("request_id", ""))
-
-
 async def _gather(
     resources: Resources, server: ServerParams, backend: StorageBackend
 ) -> tuple[list[_Service], list[StoredAccount], list[Any]]:
@@ -188,7 +182,7 @@ async def reconcile_server(
             await store.resolve(serverid, f)
         await audit.record(
             resources.db,
-            request_id=_request_id(),
+            request_id=logs.request_id(),
             action=f"Reconcile:{f.kind}",
             outcome=result.outcome,
             detail=f"server {serverid}: '{f.subject}' expected {f.expected}, found {f.actual}; {result.detail}",

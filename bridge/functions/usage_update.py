@@ -280,7 +280,7 @@ async def recalculate(resources: Resources, params: Params) -> Outcome:
     started = resources.now()
     exact = await target.backend.usage(row.username, budget_s=resources.usage_budget_s)
     figures: list[BucketUsage] = list(exact.buckets)
-    note = "exact (listed now)"
+    note = "exact (listed now)" if exact.listed else "the storage server's own bucket sizes (read now, not listed)"
     if not exact.exact:
         # The listing ran out of time: take the scanner's figure where it is larger than what was counted.
         scanner = {b.name: b for b in await target.backend.server_usage()}

@@ -12,23 +12,9 @@ from markupsafe import Markup, escape
 
 from bridge.domain import effects, phpserialize
 from bridge.domain.product_settings import UNITS
+from bridge.views.languages import pick_language
 
 EmailKind = Literal["warning", "suspension"]
-
-# WHMCS's language names (its own spelling: "ukranian"), the 25 the product speaks.
-LANGUAGES = (
-    "arabic", "azerbaijani", "catalan", "chinese", "croatian", "czech", "danish", "dutch", "english", "estonian",
-    "farsi", "french", "german", "hebrew", "hungarian", "italian", "macedonian", "norwegian", "polish", "romanian",
-    "russian", "spanish", "swedish", "turkish", "ukranian",
-)  # fmt: skip
-ALIASES = {"ukrainian": "ukranian", "persian": "farsi", "portuguese-pt": "english", "nederlands": "dutch"}
-FALLBACK = "english"
-
-
-def pick_language(name: str | None) -> str:
-    key = (name or "").strip().lower()
-    key = ALIASES.get(key, key)
-    return key if key in LANGUAGES else FALLBACK
 
 
 def _fmt(value: Decimal, places: int = 2) -> str:

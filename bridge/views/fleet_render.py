@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 
 from bridge.domain.fleet import DaemonBeat, state_of
 from bridge.views.charts import Bar, Chart, bar_chart
-from bridge.views.emails import FALLBACK
 from bridge.views.i18n import NBSP, Translator, catalog, translator
+from bridge.views.languages import FALLBACK
 from bridge.views.render import environment
 
 PAGES = ("servers", "accounts", "drift")

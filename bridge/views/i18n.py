@@ -14,19 +14,10 @@ from functools import cache
 from pathlib import Path
 
 from bridge.domain.product_settings import UNITS
-from bridge.views.emails import FALLBACK, LANGUAGES, DiskFigures, pick_language
+from bridge.views.emails import DiskFigures
+from bridge.views.languages import DECIMAL_COMMA, FALLBACK, LANGUAGES, RTL, TAGS, pick_language
 
 LOCALES = Path(__file__).resolve().parent / "locales"
-RTL = frozenset({"arabic", "farsi", "hebrew"})
-# BCP 47 tags for the `lang` attribute.
-TAGS = {
-    "arabic": "ar", "azerbaijani": "az", "catalan": "ca", "chinese": "zh", "croatian": "hr", "czech": "cs",
-    "danish": "da", "dutch": "nl", "english": "en", "estonian": "et", "farsi": "fa", "french": "fr", "german": "de",
-    "hebrew": "he", "hungarian": "hu", "italian": "it", "macedonian": "mk", "norwegian": "nb", "polish": "pl",
-    "romanian": "ro", "russian": "ru", "spanish": "es", "swedish": "sv", "turkish": "tr", "ukranian": "uk",
-}  # fmt: skip
-# Languages writing "2,5" (decimal comma); they group thousands with a no-break space, the others with ",".
-DECIMAL_COMMA = frozenset(LANGUAGES) - {"english", "chinese", "hebrew", "arabic", "farsi"}
 NBSP = "\u00a0"
 
 

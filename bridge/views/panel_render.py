@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup
 
-from bridge.views.emails import FALLBACK, pick_language
 from bridge.views.i18n import NBSP, Translator, catalog, gettext, translator
+from bridge.views.languages import FALLBACK, pick_language
 from bridge.views.render import environment
 
 TABS = ("overview", "buckets", "files", "keys", "usage")

@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from bridge import metrics, redact
+from bridge import logs, metrics, redact
 from bridge.domain.params import ServerParams
 from bridge.domain.secret import secrets_in
 from bridge.errors import AuthError, BadParam, BadRequest, BridgeError, Busy, MissingParam, UnknownFunction
@@ -128,7 +128,7 @@ async def _module_call(request: web.Request, name: str) -> web.Response:
     except AuthError as e:
         await audit.record(
             request.app[DB],
-            request_id=_rid(),
+            request_id=logs.request_id(),
             action=f"auth:{name}",
             outcome="refused",
             detail=f"{e.code}: {e.message}",
@@ -159,10 +159,6 @@ async def _module_call(request: web.Request, name: str) -> web.Response:
     redact.add_request_secrets(secrets_in(outcome.result, outcome.effects))
     secrets = redact.request_secrets()
     return json_response({"ok": True, "result": outcome.result, "effects": outcome.effects, "secrets": secrets})
-
-
-def _rid() -> str:
-    return str(structlog.contextvars.get_contextvars().get("request_id", ""))
 
 
 async def healthz(_request: web.Request) -> web.Response:

@@ -48,5 +48,7 @@ def grant_statements(database: str, user: str, host: str) -> list[str]:
     statements.append(f"GRANT INSERT ON `{database}`.`tblnotes` TO {who}")
     # the panel's cancel_payment_account_deletion: WHMCS's API can add a cancellation request but not withdraw one
     statements.append(f"GRANT DELETE ON `{database}`.`tblcancelrequests` TO {who}")
+    # ... and WHMCS's own activity-log line for it ("Removed Automatic Cancellation"), as WHMCS writes one
+    statements.append(f"GRANT INSERT ON `{database}`.`tblactivitylog` TO {who}")
     statements += [f"GRANT ALL PRIVILEGES ON `{database}`.`{t}` TO {who}" for t in own_tables()]
     return statements

@@ -219,7 +219,7 @@ class MeterStore:
                 for start in range(0, len(ids), CHUNK):
                     chunk = ids[start : start + CHUNK]
                     marks = ", ".join(["%s"] * len(chunk))
-                    # Disk deltas are kept per second (the `minute` column holds the second since migration 10).
+                    # Disk deltas are kept per second (the `minute` column holds the second since migration 11).
                     # Writes of the figure's own second count (they may have come after it: errs high); deletes of
                     # that second do not (they may have come before it, and the figure already left them out:
                     # counting them would err low, which a tenant could use to write past the limit).

@@ -301,6 +301,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         10,
+        "native quotas the module set",
+        (
+            # NULL for services made before: whatever quota the server holds counts as the module's (as before).
+            AddColumn("mod_s3bridge_services", "quota_gb", "INT UNSIGNED NULL DEFAULT NULL"),
+            AddColumn("mod_s3bridge_services", "bucket_quota_gb", "INT UNSIGNED NULL DEFAULT NULL"),
+        ),
+    ),
+    Migration(
+        11,
         "metering: refused requests, servers the meter enforces on after a restart",
         (
             AddColumn("mod_s3bridge_traffic_daily", "req_refused", "BIGINT UNSIGNED NOT NULL DEFAULT 0"),

@@ -10,6 +10,8 @@ from typing import Any
 
 from bridge.whmcs.db import Conn, Database
 
+CANCELLATION_SIDE_EFFECTS = ("CancelInvoiceOnCancellation", "AutoCancelSubscriptions")
+
 _PLAN_CYCLES = ("monthly", "quarterly", "semiannually", "annually", "biennially", "triennially")
 
 
@@ -393,8 +395,25 @@ class PanelStore:
 
         return await self.db.run(q)
 
-    async def withdraw_cancel_requests(self, serviceid: int, filed_mark: str) -> int:
-        """Deletes the service's requests whose reason ends with `filed_mark` (the panel's own); others stay."""
+    async def cancellation_side_effects(self) -> list[str]:
+        """The WHMCS settings on which filing a cancellation also cancelled things a withdrawal cannot restore:
+        unpaid invoices ("Invoices after Cancellation", CancelInvoiceOnCancellation) and gateway subscriptions
+        (AutoCancelSubscriptions)."""
+
+        def q(conn: Conn) -> list[str]:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT setting FROM tblconfiguration WHERE setting IN (%s, %s) AND LOWER(value) IN ('on', '1')",
+                    CANCELLATION_SIDE_EFFECTS,
+                )
+                return sorted(str(r["setting"]) for r in cur.fetchall())
+
+        return await self.db.run(q)
+
+    async def withdraw_cancel_requests(self, serviceid: int, filed_mark: str, *, by: str) -> int:
+        """Deletes the service's requests whose reason ends with `filed_mark` (the panel's own; others stay) and,
+        when there was one, writes WHMCS's own activity-log line for it ("Removed Automatic Cancellation"), in one
+        transaction."""
 
         def q(conn: Conn) -> int:
             with conn.cursor() as cur:
@@ -402,6 +421,16 @@ class PanelStore:
                     "DELETE FROM tblcancelrequests WHERE relid = %s AND RIGHT(reason, %s) = %s",
                     (serviceid, len(filed_mark), filed_mark),
                 )
-                return int(cur.rowcount)
+                removed = int(cur.rowcount)
+                if removed:
+                    cur.execute("SELECT userid FROM tblhosting WHERE id = %s", (serviceid,))
+                    row = cur.fetchone()
+                    cur.execute(
+                        "INSERT INTO tblactivitylog (date, description, user, userid, user_id, admin_id, ipaddr)"
+                        " VALUES (NOW(), %s, %s, %s, 0, 0, '')",
+                        (f"Removed Automatic Cancellation for Service ID: {serviceid}", by,
+                         int(row["userid"]) if row else 0),
+                    )  # fmt: skip
+            return removed
 
         return await self.db.run(q)

@@ -31,6 +31,10 @@ class ServiceRecord:
     access_key: str = ""  # backends that generate key pairs (ostor): the pair WHMCS holds
     pending_access_key: str = ""  # a rotation handed to WHMCS, the old pair not yet revoked
     backend_user_id: str = ""  # the storage server's own id of the account (ostor traffic statistics)
+    # Native quotas the module set (ostor), GB, 0 = none: only these are ever changed or removed again. None = not
+    # recorded (a service created before migration 10): whatever quota the server holds counts as the module's.
+    quota_gb: int | None = 0
+    bucket_quota_gb: int | None = 0
 
     @property
     def exists(self) -> bool:
@@ -42,7 +46,7 @@ class UsernameTaken(Exception):
 
 
 _FIELDS = ("serviceid", "userid", "serverid", "backend", "username", "state", "policy", "grp", "access_key",
-           "pending_access_key", "backend_user_id")  # fmt: skip
+           "pending_access_key", "backend_user_id", "quota_gb", "bucket_quota_gb")  # fmt: skip
 _COLUMNS = ", ".join(_FIELDS)
 _MARKS = ", ".join(["%s"] * len(_FIELDS))
 
@@ -105,8 +109,9 @@ class ServiceRecords:
 
         await self.db.run(q)
 
-    async def update(self, serviceid: int, **fields: str) -> None:
-        allowed = {"state", "policy", "grp", "access_key", "pending_access_key", "backend_user_id"}
+    async def update(self, serviceid: int, **fields: str | int | None) -> None:
+        allowed = {"state", "policy", "grp", "access_key", "pending_access_key", "backend_user_id", "quota_gb",
+                   "bucket_quota_gb"}  # fmt: skip
         if not fields or set(fields) - allowed:
             raise ValueError(f"can only update {sorted(allowed)}")
         assignments = ", ".join(f"{k} = %s" for k in fields)

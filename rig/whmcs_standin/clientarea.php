@@ -71,6 +71,9 @@ function localAPI($command, $values, $admin = '')
         return is_array($value) ? array_map($clean, $value) : (is_string($value)
             ? htmlspecialchars(html_entity_decode($value, ENT_QUOTES, 'UTF-8'), ENT_QUOTES, 'UTF-8') : $value);
     };
+    if ((string) $command === 'AddOrder') {
+        $_SESSION['cart'] = [];  // AddOrder inside the client's session empties the cart (DESIGN, as standin.php)
+    }
     return standin_api_action($pdo, (string) $command, $clean(is_array($values) ? $values : []));
 }
 

@@ -159,6 +159,11 @@ function localAPI($command, $values, $adminUser = '')
 {
     $received = WhmcsStandin::encode(WhmcsStandin::decode($values));
     $call = ['command' => $command, 'values' => $values, 'received' => $received, 'admin_user' => $adminUser];
+    if ($command === 'AddOrder' && !empty($_SESSION['uid'])) {
+        // AddOrder inside a client's session empties the client's shopping cart (DESIGN "More, from WHMCS 8.7's
+        // own code paths"); the order it places stays Pending ("setup on order" ignored).
+        $_SESSION['cart'] = [];
+    }
     $answer = WhmcsStandin::$localApiResponses[$command] ?? ['result' => 'success'];
     if ($command === 'SendEmail' && isset($received['custommessage'])) {
         $vars = standin_email_vars($received);

@@ -4,9 +4,14 @@ Chosen when the tests are collected, from the environment: with `S3BRIDGE_LIVE_O
 `S3BRIDGE_LIVE_OSTOR_ACCESS_KEY` and `S3BRIDGE_LIVE_OSTOR_SECRET_KEY` all set, every contract test that applies to
 ostor is collected once more with the id `ostor-live`; without them no such test exists (nothing is skipped, so
 nothing is counted as a pass). Optional: `..._SIGNATURE` (v2|v4), `..._REGION`, `..._EMAIL_DOMAIN` (the users'
-email domain: use one kept for tests), `..._BANDWIDTH_UNIT` (kbit|kbyte), `..._QUOTA_ACCOUNTING` (yes|no: was
-`ostor-ctl add-acc` run). Every account a test makes is deleted at its end; tests that need the gateway to close a
-statistics period at once (only the emulator can) are not collected for it.
+email domain: use one kept for tests), `..._BANDWIDTH_UNIT` (kbit|kbyte) and `..._OPS_UNIT` (per_second|per_minute)
+as the server's Access Hash would declare them (unset: numbers pass through unchanged), `..._QUOTA_ACCOUNTING`
+(yes|no: was `ostor-ctl add-acc` run). Every account a test makes is deleted at its end; tests that need the gateway
+to close a statistics period at once (only the emulator can) are not collected for it.
+
+What only a real gateway settles is measured here: the timed download under a bandwidth limit
+(`test_a_timed_download_under_a_bandwidth_limit_tells_the_gateways_unit`) prints which unit `bandwidth:out` counts,
+and fails if it contradicts a declared `..._BANDWIDTH_UNIT`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from bridge.backends.ostor.settings import OstorSettings
+from bridge.backends.ostor.units import bandwidth_unit, ops_unit
 from bridge.domain.params import ServerParams
 
 PREFIX = "S3BRIDGE_LIVE_OSTOR_"
@@ -30,7 +36,8 @@ class LiveOstor:
     signature: str = "v2"
     region: str = "us-east-1"
     email_domain: str = "s3bridge-contract.invalid"
-    bandwidth_unit: str = "kbit"
+    bandwidth_unit: str = ""  # as the Access Hash would declare it; "" = not declared (passed through)
+    ops_unit: str = ""
     quota_accounting: bool = True
 
     @property
@@ -57,7 +64,8 @@ class LiveOstor:
             email_domain=self.email_domain,
             signature="v4" if self.signature == "v4" else "v2",
             region=self.region,
-            bandwidth_unit="kbyte" if self.bandwidth_unit == "kbyte" else "kbit",
+            bandwidth_unit=bandwidth_unit(self.bandwidth_unit),
+            ops_unit=ops_unit(self.ops_unit),
         )
 
 
@@ -73,7 +81,8 @@ def live_ostor(env: Mapping[str, str]) -> LiveOstor | None:
         signature=env.get(PREFIX + "SIGNATURE", "v2"),
         region=env.get(PREFIX + "REGION", "us-east-1"),
         email_domain=env.get(PREFIX + "EMAIL_DOMAIN", "s3bridge-contract.invalid"),
-        bandwidth_unit=env.get(PREFIX + "BANDWIDTH_UNIT", "kbit"),
+        bandwidth_unit=env.get(PREFIX + "BANDWIDTH_UNIT", ""),
+        ops_unit=env.get(PREFIX + "OPS_UNIT", ""),
         quota_accounting=env.get(PREFIX + "QUOTA_ACCOUNTING", "yes").lower() not in ("no", "0", "false"),
     )
 

@@ -69,7 +69,7 @@ async def test_key_rotation_after_a_failed_store_hands_out_the_same_new_pair_not
     async def store(new: KeyPair) -> None:
         offered.append(new)
 
-    await rotate_key_pair(keys, name, old.access_key, store)
+    await rotate_key_pair(keys, name, old.access_key, store, offered[0].access_key)  # the record's pending pair
     assert offered[0] == offered[1]
     assert offered[0].access_key != old.access_key
     assert await keys.key_pairs(name) == (offered[0],)
@@ -85,3 +85,35 @@ async def test_finishing_a_rotation_for_an_unknown_key_revokes_nothing(harness: 
         await keys.finish_key_rotation(name, "NOSUCHKEY")
     assert refused.value.code == "no_such_key"
     assert await keys.key_pairs(name) == before
+
+
+@having(AccessKeys)
+async def test_rotation_never_hands_out_a_pair_the_customer_made_itself(harness: Harness) -> None:
+    """The customer made a second pair in the panel: Rotate Keys must not return it (a leaked panel key would become
+    the service key and no fresh secret would be issued). With both pairs held, it refuses and revokes nothing."""
+    keys = keys_of(harness)
+    name = unique("c")
+    await harness.backend.provision(harness.spec(name))
+    (service_pair,) = await keys.key_pairs(name)
+    own = await keys.begin_key_rotation(name, service_pair.access_key)  # the panel's "create key": a new pair
+    assert own.access_key != service_pair.access_key
+    with pytest.raises(BackendError, match=own.access_key) as refused:
+        await keys.begin_key_rotation(name, service_pair.access_key)
+    assert refused.value.code == "too_many_keys"
+    assert set(await keys.key_pairs(name)) == {service_pair, own}
+    await keys.finish_key_rotation(name, service_pair.access_key)  # the customer's pair goes (Revoke Old Keys)
+    new = await keys.begin_key_rotation(name, service_pair.access_key)
+    assert new.access_key not in {service_pair.access_key, own.access_key}
+
+
+@having(AccessKeys)
+async def test_rotation_hands_out_the_recorded_pending_pair_again_and_only_that_one(harness: Harness) -> None:
+    keys = keys_of(harness)
+    name = unique("c")
+    await harness.backend.provision(harness.spec(name))
+    (current,) = await keys.key_pairs(name)
+    pending = await keys.begin_key_rotation(name, current.access_key)
+    assert await keys.begin_key_rotation(name, current.access_key, pending.access_key) == pending
+    await keys.finish_key_rotation(name, current.access_key)  # the pending pair was revoked meanwhile
+    again = await keys.begin_key_rotation(name, current.access_key, pending.access_key)
+    assert again.access_key not in {current.access_key, pending.access_key}

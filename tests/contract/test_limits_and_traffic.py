@@ -5,15 +5,20 @@ happen, store objects that cannot be read)."""
 from __future__ import annotations
 
 import asyncio
+import math
+import secrets
+import time
+from dataclasses import replace
 
 import pytest
 
 from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics
+from bridge.backends.ostor.admin_client import for_bucket
 from bridge.backends.ostor.driver import OstorBackend
 from bridge.domain.values import RateLimits, TrafficCollection, TrafficRecord
 from bridge.errors import BackendError
 from tests.conftest import unique
-from tests.contract.conftest import CLOSE_PERIOD, GATEWAY_HOOKS, Harness, having
+from tests.contract.conftest import CLOSE_PERIOD, GATEWAY_HOOKS, Harness, having, run
 
 # -- quotas --------------------------------------------------------------------------------------------------------
 
@@ -30,13 +35,13 @@ async def test_storage_quota_is_set_changed_and_removed_or_refused_naming_what_e
     quotas = quotas_of(harness)
     name = unique("c")
     await harness.backend.provision(harness.spec(name))
-    assert await quotas.quota_gb(name) is None
-    if not harness.quota_accounting:
-        with pytest.raises(BackendError, match="ostor-ctl add-acc") as refused:
-            await quotas.set_quota_gb(name, 10)
-        assert refused.value.code == "quota_accounting_off"
-        assert await quotas.quota_gb(name) is None
+    if not harness.quota_accounting:  # every quota request is refused: never read as "none"
+        for call in (lambda: quotas.set_quota_gb(name, 10), lambda: quotas.quota_gb(name)):
+            with pytest.raises(BackendError, match="ostor-ctl add-acc") as refused:
+                await call()
+            assert refused.value.code == "quota_accounting_off"
         return
+    assert await quotas.quota_gb(name) is None
     await quotas.set_quota_gb(name, 10)
     await quotas.set_quota_gb(name, 10)
     assert await quotas.quota_gb(name) == 10
@@ -47,18 +52,56 @@ async def test_storage_quota_is_set_changed_and_removed_or_refused_naming_what_e
     assert await quotas.quota_gb(name) is None
 
 
-@having(StorageQuotas)
-async def test_an_account_without_quotas_is_provisioned_cleared_and_deleted_whether_or_not_the_server_takes_quotas(
-    harness: Harness,
-) -> None:
-    """A product without a quota never depends on quota support: clearing is "already so" when there is none."""
+@having(StorageQuotas, needs=GATEWAY_HOOKS)
+async def test_removing_quotas_reads_first_and_sends_no_delete_when_there_is_none(harness: Harness) -> None:
+    """Deleting a quota never set answers an error on some gateways (`Variant.unset_deletes_404`); without quota
+    accounting the read is refused, and that refusal is an error with the sentence, never taken as "none" (the
+    module itself sends no quota request for a product without quotas: functions/limits.py)."""
     quotas = quotas_of(harness)
     name = unique("c")
     await harness.backend.provision(harness.spec(name, buckets=(f"{name}--a",)))
-    await quotas.set_quota_gb(name, None)
-    assert await quotas.set_bucket_quotas_gb(name, None) == 1
-    report = await harness.backend.delete_account(name)
-    assert (report.buckets, report.user_removed) == (1, True)
+    mark = harness.admin_mark()
+    if not harness.quota_accounting:
+        with pytest.raises(BackendError, match="ostor-ctl add-acc") as refused:
+            await quotas.set_quota_gb(name, None)
+        assert refused.value.code == "quota_accounting_off"
+    else:
+        await quotas.set_quota_gb(name, None)
+        assert await quotas.set_bucket_quotas_gb(name, None, replacing=None) == 0
+    sent = [(m, s) for m, s, _ in harness.admin_calls_since(mark) if s == "ostor-quotas"]
+    assert ("DELETE", "ostor-quotas") not in sent
+
+
+@having(StorageQuotas, needs=GATEWAY_HOOKS)
+async def test_per_bucket_quotas_someone_else_set_are_left_alone(harness: Harness) -> None:
+    """The module converges only buckets with no quota or the one it set before (`replacing`); a bucket quota an
+    admin set on the cluster stays, through a change of the product and its removal."""
+    assert isinstance(harness.backend, OstorBackend)
+    quotas = quotas_of(harness)
+    name = unique("c")
+    mine, theirs = f"{name}--a", f"{name}--b"
+    await harness.backend.provision(harness.spec(name, buckets=(mine, theirs)))
+    if not harness.quota_accounting:
+        with pytest.raises(BackendError, match="ostor-ctl add-acc"):
+            await quotas.set_bucket_quotas_gb(name, 10, replacing=0)
+        return
+    await harness.backend.admin.set_quota(for_bucket(theirs), 50)  # set by hand on the cluster
+
+    admin = harness.backend.admin
+
+    async def sizes() -> dict[str, int | None]:
+        out = {}
+        for b in (mine, theirs):
+            q = await admin.get_quota(for_bucket(b))
+            out[b] = q.size_gb if q else None
+        return out
+
+    assert await quotas.set_bucket_quotas_gb(name, 10, replacing=0) == 1
+    assert await sizes() == {mine: 10, theirs: 50}
+    assert await quotas.set_bucket_quotas_gb(name, 20, replacing=10) == 1
+    assert await sizes() == {mine: 20, theirs: 50}
+    assert await quotas.set_bucket_quotas_gb(name, None, replacing=20) == 1
+    assert await sizes() == {mine: None, theirs: 50}
 
 
 # -- rate limits ---------------------------------------------------------------------------------------------------
@@ -95,20 +138,64 @@ async def test_a_fractional_operations_rate_is_refused_with_a_sentence_and_nothi
     assert (await limits.rate_limits(name)).unlimited
 
 
-@having(RateLimiting, needs=GATEWAY_HOOKS)
-async def test_the_products_kilobytes_per_second_reach_the_gateway_as_kilobits_per_second(harness: Harness) -> None:
-    """The guide's unit is "kbs/s" (lower-case b: bits): 100 KB/s sold is 800 kbit/s on the gateway, whole numbers."""
-    assert harness.emulator is not None
-    name = unique("c")
-    await harness.backend.provision(harness.spec(name))
-    mark = harness.admin_mark()
-    await limits_of(harness).set_rate_limits(name, RateLimits(ops_get=3600.0, bandwidth_out=100))
-    sent = {
+def sent_limits(harness: Harness, mark: int) -> dict[str, str]:
+    return {
         q["limit-resource"]: q["limit-value"]
         for m, s, q in harness.admin_calls_since(mark)
         if (m, s) == ("PUT", "ostor-limits")
     }
-    assert (sent["out"], sent["get"], sent["put"]) == ("800", "3600", "0")
+
+
+@having(RateLimiting, needs=GATEWAY_HOOKS)
+async def test_the_products_numbers_reach_the_gateway_unchanged_unless_the_server_declares_its_units(
+    harness: Harness,
+) -> None:
+    """Nobody has confirmed the gateway's units ("kb/s", "kbs/s"; ops per second or per minute): by default the
+    product's setting is in the gateway's own words and sent as it is (as the guide's WHMCS sample does). A server
+    that declares them (Access Hash `bandwidth_unit=kbit|kbyte`, `ops_unit=per_second|per_minute`) gets the
+    product's KB/s and ops/s converted."""
+    assert isinstance(harness.backend, OstorBackend)
+    name = unique("c")
+    await harness.backend.provision(harness.spec(name))
+    mark = harness.admin_mark()
+    await limits_of(harness).set_rate_limits(name, RateLimits(ops_get=3600.0, bandwidth_out=100))
+    assert (sent_limits(harness, mark)["out"], sent_limits(harness, mark)["get"]) == ("100", "3600")
+    for bandwidth, ops, want in (("kbit", "per_minute", ("800", "3600")), ("kbyte", "per_second", ("100", "60"))):
+        settings = replace(harness.backend.settings, bandwidth_unit=bandwidth, ops_unit=ops)  # type: ignore[arg-type]
+        declared = OstorBackend(harness.backend.server, harness.backend.clients, settings)
+        mark = harness.admin_mark()
+        held = await declared.set_rate_limits(name, RateLimits(ops_get=60.0, bandwidth_out=100))
+        assert (sent_limits(harness, mark)["out"], sent_limits(harness, mark)["get"]) == want
+        assert held == RateLimits(ops_get=60.0, bandwidth_out=100)  # read back and converted the same way
+
+
+@having(RateLimiting, needs=GATEWAY_HOOKS)
+async def test_limits_are_read_back_after_they_are_set_and_a_different_number_is_told(harness: Harness) -> None:
+    """A gateway that holds another number than was sent (its read-back unit differs, as the API reference's PUT
+    ops/min against GET ops/sec would): `set_rate_limits` returns what it holds, so the admin tab can say so."""
+    assert harness.emulator is not None
+    name = unique("c")
+    await harness.backend.provision(harness.spec(name))
+    harness.emulator.state.limit_readback["bandwidth"] = 8.0
+    sold = RateLimits(ops_get=10.0, bandwidth_out=100)
+    held = await limits_of(harness).set_rate_limits(name, sold)
+    assert held == RateLimits(ops_get=10.0, bandwidth_out=800)
+    assert sold.differences(held) == ["bandwidth out 800 held, 100 sold"]
+
+
+@having(RateLimiting, needs=GATEWAY_HOOKS)
+async def test_clearing_limits_reads_first_and_deletes_only_what_is_set(harness: Harness) -> None:
+    limits = limits_of(harness)
+    name = unique("c")
+    await harness.backend.provision(harness.spec(name))
+    mark = harness.admin_mark()
+    await limits.set_rate_limits(name, RateLimits())
+    assert [m for m, s, _ in harness.admin_calls_since(mark) if s == "ostor-limits"] == ["GET"]
+    await limits.set_rate_limits(name, RateLimits(ops_put=5.0))
+    mark = harness.admin_mark()
+    await limits.set_rate_limits(name, RateLimits())
+    assert [m for m, s, _ in harness.admin_calls_since(mark) if s == "ostor-limits"][:2] == ["GET", "DELETE"]
+    assert (await limits.rate_limits(name)).unlimited
 
 
 # -- state changes that do not happen ------------------------------------------------------------------------------
@@ -224,3 +311,56 @@ async def test_paging_statistics_ends_when_a_page_brings_nothing_new(harness: Ha
         assert (result.unreadable, result.paging_stopped) == (tuple(kept[:2]), True)
     else:
         assert (result.unreadable, result.paging_stopped) == (tuple(kept), False)
+
+
+# -- the bandwidth unit, measured ----------------------------------------------------------------------------------
+
+LIMIT_VALUE = 400  # sent to `limit-value` unchanged: 400 kB/s or 400 kbit/s (50 kB/s), k = 1000
+KBIT, KBYTE = "kbit", "kbyte"
+
+
+def unit_of(elapsed_s: float, size: int) -> str:
+    """Which unit explains the time a download of `size` bytes took under LIMIT_VALUE: the two expectations differ
+    by 8, so the geometric mean between them splits them."""
+    as_kbyte = size / (LIMIT_VALUE * 1000)
+    return KBIT if elapsed_s > as_kbyte * math.sqrt(8) else KBYTE
+
+
+@having(RateLimiting)
+async def test_a_timed_download_under_a_bandwidth_limit_tells_the_gateways_unit(harness: Harness) -> None:
+    """Nobody documents whether `bandwidth:out` counts kilobits or kilobytes: this download settles it on the
+    gateway it runs against. The emulator applies its variant's unit (and the measurement must find it); a live
+    gateway's unit is printed, and must match `S3BRIDGE_LIVE_OSTOR_BANDWIDTH_UNIT` when one is declared."""
+    assert isinstance(harness.backend, OstorBackend)
+    passthrough = OstorBackend(
+        harness.backend.server,
+        harness.backend.clients,
+        replace(harness.backend.settings, bandwidth_unit="gateway"),
+    )
+    name = unique("c")
+    bucket = f"{name}--data"
+    await harness.backend.provision(harness.spec(name, buckets=(bucket,)))
+    size = 100_000 if harness.kind.live is None else 2_000_000  # a real gateway may let a first burst through
+    await harness.put(name, bucket, "timed.bin", secrets.token_bytes(size))
+    await passthrough.set_rate_limits(name, RateLimits(bandwidth_out=LIMIT_VALUE))
+    s3 = await harness.as_account(name)
+
+    def download() -> int:
+        response = s3.get_object(bucket, "timed.bin")
+        try:
+            return len(response.read())
+        finally:
+            response.close()
+            response.release_conn()
+
+    started = time.monotonic()
+    assert await run(download) == size
+    elapsed = time.monotonic() - started
+    measured = unit_of(elapsed, size)
+    took = f"{size} bytes under limit-value={LIMIT_VALUE} took {elapsed:.2f} s"
+    print(f"{harness.kind.id}: {took}: bandwidth:out counts {measured}/s")
+    if harness.kind.variant is not None:
+        assert measured == harness.kind.variant.bandwidth_unit
+    elif harness.kind.live is not None and harness.kind.live.bandwidth_unit:
+        assert measured == harness.kind.live.bandwidth_unit, f"declared {harness.kind.live.bandwidth_unit}"
+    assert elapsed >= size / (LIMIT_VALUE * 1000) * 0.5, "the limit was not applied at all"

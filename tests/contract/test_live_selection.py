@@ -57,5 +57,5 @@ def test_live_tests_are_collected_only_when_the_environment_names_a_gateway() ->
     assert without
     assert not [t for t in without if "ostor-live" in t]
     live = [t for t in with_live if "ostor-live" in t]
-    assert len(live) == 4  # every AccessKeys test, once more
+    assert len(live) == 6  # every AccessKeys test, once more
     assert set(with_live) - set(live) == set(without)

@@ -6,15 +6,19 @@ import asyncio
 import secrets
 import time
 
-from bridge.backends.capabilities import BucketOwnership
+from bridge.backends.capabilities import BucketOwnership, RateLimiting
+from bridge.backends.ostor.driver import OstorBackend
 from bridge.domain.naming import owns_bucket
-from bridge.domain.values import BucketUsage
+from bridge.domain.values import BucketUsage, RateLimits
 from bridge.errors import BackendError
 from tests.conftest import unique
-from tests.contract.conftest import Harness, having, run
+from tests.contract.conftest import CLOSE_PERIOD, GATEWAY_HOOKS, Harness, having, run
 
 
 async def test_usage_counts_the_bytes_and_objects_of_the_accounts_buckets_exactly(harness: Harness) -> None:
+    """Bytes exactly; objects where the backend counts them by listing (MinIO). ostor's figures are the gateway's
+    own `?ostor-buckets` sizes, without object counts (0, never a wrong number): a listing with the customer's keys
+    would be billed to the customer in the gateway's statistics."""
     name = unique("c")
     bucket = f"{name}--data"
     await harness.backend.provision(harness.spec(name, buckets=(bucket,)))
@@ -22,7 +26,8 @@ async def test_usage_counts_the_bytes_and_objects_of_the_accounts_buckets_exactl
     await harness.put(name, bucket, "dir/b c+d.bin", b"b" * 24)
     usage = await harness.backend.usage(name, budget_s=30)
     assert usage.exact is True
-    assert [(b.name, b.size, b.objects) for b in usage.buckets] == [(bucket, 1024, 2)]
+    objects = 0 if isinstance(harness.backend, BucketOwnership) else 2
+    assert [(b.name, b.size, b.objects) for b in usage.buckets] == [(bucket, 1024, objects)]
     assert usage.bytes == 1024
 
 
@@ -151,3 +156,59 @@ async def test_server_usage_names_each_buckets_owner_as_owner_id_does(harness: H
     owner = await harness.backend.owner_id(name)
     assert owner
     assert {b.owner for b in await harness.backend.server_usage() if b.name == f"{name}--a"} == {owner}
+
+
+@having(BucketOwnership, needs=CLOSE_PERIOD)
+async def test_usage_makes_no_request_the_gateway_bills_to_the_customer(harness: Harness) -> None:
+    """Recalculate, ChangePackage and the meter's checks read usage: none of it may show in the customer's
+    statistics (guide l.704-709: `ostor-buckets` gives each bucket's `size.current`)."""
+    assert harness.emulator is not None
+    assert isinstance(harness.backend, BucketOwnership)
+    name = unique("c")
+    bucket = f"{name}--data"
+    await harness.backend.provision(harness.spec(name, buckets=(bucket,)))
+    await harness.put(name, bucket, "a.bin", b"a" * 1000)
+    harness.emulator.state.roll_usage()  # the customer's own requests so far
+    owner = await harness.backend.owner_id(name)
+    usage = await harness.backend.usage(name, budget_s=30)
+    assert usage.bytes == 1000
+    assert [k for k in harness.emulator.state.traffic if k[0] == owner] == []  # nothing new counted for it
+
+
+@having(BucketOwnership, needs=GATEWAY_HOOKS)
+async def test_delete_account_deletes_only_buckets_the_user_owns_and_names_the_others(harness: Harness) -> None:
+    """The gateway's email filter is not trusted: a bucket it lists whose `owner_id` (guide l.711) is another user's
+    stays, with its data, and is named in the report."""
+    assert harness.emulator is not None
+    assert isinstance(harness.backend, OstorBackend)
+    doomed, bystander = unique("c"), unique("c")
+    await harness.backend.provision(harness.spec(doomed, buckets=(f"{doomed}--a",)))
+    await harness.backend.provision(harness.spec(bystander, buckets=(f"{bystander}--a",)))
+    await harness.put(bystander, f"{bystander}--a", "keep", b"keep me")
+    harness.emulator.state.filter_leaks[harness.backend.email(doomed)] = {f"{bystander}--a"}
+    report = await harness.backend.delete_account(doomed)
+    assert (report.buckets, report.user_removed, report.foreign_buckets) == (1, True, (f"{bystander}--a",))
+    assert await harness.keys_in(bystander, f"{bystander}--a") == ["keep"]
+    assert f"{doomed}--a" not in await harness.all_buckets()
+
+
+@having(BucketOwnership, needs=GATEWAY_HOOKS)
+async def test_delete_account_reads_limits_and_quotas_first_and_never_touches_per_bucket_ones(harness: Harness) -> None:
+    """Nothing set: no DELETE is sent (deleting what was never set answers an error on some gateways). Limits the
+    user has are read and deleted; per-bucket limits and quotas are never the account deletion's business."""
+    assert harness.emulator is not None
+    name = unique("c")
+    await harness.backend.provision(harness.spec(name, buckets=(f"{name}--a",)))
+    mark = harness.admin_mark()
+    await harness.backend.delete_account(name)
+    calls = harness.admin_calls_since(mark)
+    assert [(m, s) for m, s, _ in calls if m == "DELETE" and s in ("ostor-limits", "ostor-quotas")] == []
+    assert [q for _, s, q in calls if s in ("ostor-limits", "ostor-quotas") and "bucket" in q] == []
+    other = unique("c")
+    await harness.backend.provision(harness.spec(other))
+    assert isinstance(harness.backend, RateLimiting)
+    await harness.backend.set_rate_limits(other, RateLimits(ops_get=5.0))
+    mark = harness.admin_mark()
+    await harness.backend.delete_account(other)
+    deleted = [q for m, s, q in harness.admin_calls_since(mark) if (m, s) == ("DELETE", "ostor-limits")]
+    assert len(deleted) == 1

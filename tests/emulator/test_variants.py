@@ -121,7 +121,7 @@ async def test_a_system_user_deletes_any_bucket_and_reaches_its_objects_only_whe
             assert await admin.list_buckets(user.email) == ()
 
 
-INVENTED = ("unset_deletes_404", "quota_off_status", "disabled_status", "error_body", "hex_stats")
+INVENTED = ("unset_deletes_404", "quota_off_status", "disabled_status", "error_body", "hex_stats", "bandwidth_unit")
 
 
 @pytest.mark.parametrize("field", INVENTED)

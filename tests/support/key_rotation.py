@@ -15,11 +15,13 @@ async def rotate_key_pair(
     username: str,
     current_access_key: str,
     store: Callable[[KeyPair], Awaitable[None]],
+    pending_access_key: str = "",
 ) -> KeyPair:
     """Generate a new pair, hand it to `store`, and revoke the old pair only once `store` returned.
 
-    If `store` fails, both pairs stay valid and the next rotation hands out the same new pair again (no third pair)."""
-    new = await backend.begin_key_rotation(username, current_access_key)
+    If `store` fails, both pairs stay valid and the next rotation, told the pending pair as the service's record
+    tells it, hands out the same new pair again (no third pair)."""
+    new = await backend.begin_key_rotation(username, current_access_key, pending_access_key)
     await store(new)
     await backend.finish_key_rotation(username, new.access_key)
     return new

@@ -15,14 +15,16 @@ from typing import Any, TypeVar
 from minio.error import MinioAdminException
 
 from bridge.backends.base import AccountInfo, AccountSpec, ConnectionReport, DeletionReport, Usage
+from bridge.backends.minio import keys as minio_keys
 from bridge.backends.minio.clients import MinioClients
 from bridge.backends.minio.errors import admin_error_code, unless_gone
-from bridge.backends.minio.panel import MinioPanel
 from bridge.backends.s3.data import ObjectsRetained, credentials_work, empty_and_remove, ensure_bucket, measure
+from bridge.backends.s3.panel_files import Identity, S3PanelFiles
 from bridge.config import BackendSettings
 from bridge.domain.drift import StoredAccount
 from bridge.domain.naming import owns_bucket
 from bridge.domain.object_lock import RetainedVersion, retained_sentence
+from bridge.domain.panel.storage import AccessKey, KeySpec, NewAccessKey
 from bridge.domain.params import ServerParams
 from bridge.domain.policies import PolicyKind
 from bridge.domain.values import BucketUsage
@@ -49,7 +51,10 @@ def parse_scan_time(value: Any) -> datetime | None:
         return None
 
 
-class MinioBackend(MinioPanel):
+class MinioBackend:
+    """`StorageBackend` plus ServiceAccountKeys (the account user's service accounts) and PanelFiles (as the server's
+    admin, after the use case checked the bucket is in the account's namespace)."""
+
     name = "minio"
 
     def __init__(self, server: ServerParams, clients: MinioClients) -> None:
@@ -58,9 +63,30 @@ class MinioBackend(MinioPanel):
         self.admin = clients.admin(server)
         self.s3 = clients.s3(server)
         self.last_scan: datetime | None = None  # ScannerClock: when the scanner measured server_usage's figures
+        self.files = S3PanelFiles(server, clients, self._admin_identity)
 
     async def _call(self, fn: Callable[[], T], action: str) -> T:
         return await self.clients.call(self.server, fn, action=action)
+
+    async def _admin_identity(self, username: str) -> Identity:
+        return self.server.access_key, self.server.secret_key, "us-east-1", "s3v4"
+
+    async def list_access_keys(self, username: str) -> list[AccessKey]:
+        return await self._call(lambda: minio_keys.list_keys(self.admin, username), "admin list service accounts")
+
+    async def create_access_key(self, username: str, spec: KeySpec) -> NewAccessKey:
+        async with self.clients.crypto_slots:  # an encrypted admin call (Argon2id)
+            return await self._call(
+                lambda: minio_keys.add_key(self.admin, self.server.secret_key, username, spec),
+                "admin add service account",
+            )
+
+    async def revoke_access_key(self, username: str, access_key: str) -> bool:
+        keys = await self.list_access_keys(username)
+        if access_key not in {k.access_key for k in keys}:
+            return False
+        await self._call(lambda: minio_keys.remove_key(self.admin, access_key), "admin delete service account")
+        return True
 
     async def test_connection(self) -> ConnectionReport:
         raw = await self._call(self.admin.info, "admin ServerInfo")

@@ -44,14 +44,13 @@ from bridge.backends.ostor.answers import (
 from bridge.backends.ostor.errors import (
     OstorNotFound,
     OstorProtocolError,
-    QuotaAccountingOff,
     map_gateway_error,
     map_transport_error,
     parse_error,
     quota_refusal,
 )
 from bridge.backends.ostor.signing import Keys, Param, SignatureVersion, admin_url, http_date, sign_v2, sign_v4
-from bridge.backends.ostor.units import LIMIT_FIELDS, BandwidthUnit, to_gateway_bandwidth
+from bridge.backends.ostor.units import LIMIT_FIELDS, BandwidthUnit, OpsUnit, to_gateway_bandwidth, to_gateway_ops
 from bridge.domain.values import KeyPair, RateLimits, TrafficRecord
 from bridge.errors import BackendError
 
@@ -71,23 +70,27 @@ def for_default(kind: Literal["user", "bucket"]) -> Target:
     return ("default", kind)
 
 
-def limit_params(target: Target, limits: RateLimits, unit: BandwidthUnit = "kbit") -> list[list[Param]]:
+def limit_params(
+    target: Target, limits: RateLimits, unit: BandwidthUnit = "gateway", ops_unit: OpsUnit = "gateway"
+) -> list[list[Param]]:
     """One `ostor-limits` PUT per limit (the API sets one limit-type/limit-resource pair per request).
 
     Values are sent as whole numbers: every example in the guide is one (`limit-value=3600`, `=100`) and the API
-    reference types them "integer"; a gateway that parses integers would refuse "3600.00". A fractional
-    operations rate cannot be expressed, so it is refused with a sentence rather than rounded silently."""
+    reference types them "integer"; a gateway that parses integers would refuse "3600.00". An operations rate that
+    is fractional in the gateway's unit cannot be expressed, so it is refused with a sentence rather than rounded
+    silently (0.5 ops/s is 30 when the server declares `ops_unit=per_minute`)."""
     out: list[list[Param]] = []
     for kind, resource, attr in LIMIT_FIELDS:
         value = getattr(limits, attr)
+        gateway = to_gateway_ops(float(value), ops_unit) if kind == "ops" else 0.0
         if kind == "bandwidth":
             number = to_gateway_bandwidth(int(value), unit)
-        elif float(value).is_integer():
-            number = int(value)
+        elif gateway.is_integer():
+            number = int(gateway)
         else:
             raise BackendError(
-                f"the ostor gateway takes whole operations per second; the {resource} rate {value:g} must be a whole"
-                " number (change the product's Rate limits setting)",
+                f"the ostor gateway takes whole numbers; the {resource} rate {value:g} is {gateway:g} in its unit"
+                " (change the product's Rate limits setting)",
                 code="invalid_limit",
             )
         out.append([target, ("limit-type", kind), ("limit-resource", resource), ("limit-value", str(number))])
@@ -251,17 +254,21 @@ class OstorAdminClient:
 
     # -- ostor-limits --------------------------------------------------------------------------------------------
 
-    async def set_limits(self, target: Target, limits: RateLimits, unit: BandwidthUnit = "kbit") -> None:
-        for params in limit_params(target, limits, unit):
+    async def set_limits(
+        self, target: Target, limits: RateLimits, unit: BandwidthUnit = "gateway", ops_unit: OpsUnit = "gateway"
+    ) -> None:
+        for params in limit_params(target, limits, unit, ops_unit):
             await self.call("PUT", "ostor-limits", params, action=f"set limits of {target[1]}")
 
-    async def get_limits(self, target: Target, unit: BandwidthUnit = "kbit") -> RateLimits:
+    async def get_limits(
+        self, target: Target, unit: BandwidthUnit = "gateway", ops_unit: OpsUnit = "gateway"
+    ) -> RateLimits:
         """Unlimited when the gateway has none: the API reference says a query of limits never set is an error."""
         try:
             data = await self.call("GET", "ostor-limits", [target], action=f"query limits of {target[1]}")
         except OstorNotFound:
             return RateLimits()
-        return parse_limits(data, unit)
+        return parse_limits(data, unit, ops_unit)
 
     async def delete_limits(self, target: Target) -> bool:
         return await self.delete("ostor-limits", [target], action=f"delete limits of {target[1]}")
@@ -274,34 +281,41 @@ class OstorAdminClient:
         try:
             await self.call("PUT", "ostor-quotas", params, action=f"set the quota of {target[1]}")
         except BackendError as e:
-            raise quota_refusal(e, self.endpoint) from e
+            refusal = quota_refusal(e, self.endpoint)
+            if refusal is e:
+                raise
+            raise refusal from e
 
     async def get_quota(self, target: Target) -> Quota | None:
-        """None when there is none, also when the cluster has no quota accounting (then there can be none)."""
+        """None when there is none (404). A refusal is never read as "none": without quota accounting it is the
+        QuotaAccountingOff sentence, anything else the gateway's own error (a 400 may be a real mistake)."""
         try:
             data = await self.call("GET", "ostor-quotas", [target], action=f"query the quota of {target[1]}")
         except OstorNotFound:
             return None
         except BackendError as e:
-            if isinstance(quota_refusal(e, self.endpoint), QuotaAccountingOff):
-                return None
-            raise
+            refusal = quota_refusal(e, self.endpoint)
+            if refusal is e:
+                raise
+            raise refusal from e
         return parse_quota(data)
 
     async def delete_quota(self, target: Target) -> bool:
-        """False when there was none to delete (including: the cluster has no quota accounting)."""
+        """False when there was none to delete (404). Send it only for a quota a read has shown."""
         try:
             return await self.delete("ostor-quotas", [target], action=f"delete the quota of {target[1]}")
         except BackendError as e:
-            if isinstance(quota_refusal(e, self.endpoint), QuotaAccountingOff):
-                return False
-            raise
+            refusal = quota_refusal(e, self.endpoint)
+            if refusal is e:
+                raise
+            raise refusal from e
 
     # -- ostor-usage ---------------------------------------------------------------------------------------------
 
     async def list_usage(self, after: str | None = None) -> UsageListing:
         """Statistics objects not yet deleted. `after` (the last name seen) pages on when an answer is truncated: not
-        in the guide, but what public clients send (Luzilla/acronis-s3-usage `List(ctx, after)`)."""
+        in the guide, but documented in the API reference (VHI 6.3 edition, GET service ostor-usage: `after`,
+        `limit`) and sent by public clients (Luzilla/acronis-s3-usage `List(ctx, after)`)."""
         params: list[Param] = [("after", after)] if after else []
         return parse_usage_listing(await self.call("GET", "ostor-usage", params, action="list statistics objects"))
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.backends.ostor.errors import OstorProtocolError
-from bridge.backends.ostor.units import LIMIT_FIELDS, BandwidthUnit, from_gateway_bandwidth
+from bridge.backends.ostor.units import LIMIT_FIELDS, BandwidthUnit, OpsUnit, from_gateway_bandwidth, from_gateway_ops
 from bridge.domain.values import KeyPair, RateLimits, TrafficRecord
 
 
@@ -147,7 +147,7 @@ def parse_buckets(data: Any) -> tuple[OstorBucket, ...]:
     return tuple(out)
 
 
-def parse_limits(data: Any, unit: BandwidthUnit = "kbit") -> RateLimits:
+def parse_limits(data: Any, unit: BandwidthUnit = "gateway", ops_unit: OpsUnit = "gateway") -> RateLimits:
     d = answer_dict(data, "the limits")
     values: dict[str, Any] = {}
     try:
@@ -155,7 +155,7 @@ def parse_limits(data: Any, unit: BandwidthUnit = "kbit") -> RateLimits:
             raw = float(d.get(f"{kind}:{resource}", "0"))
             if not math.isfinite(raw) or raw < 0:
                 raise ValueError(raw)
-            values[attr] = from_gateway_bandwidth(raw, unit) if kind == "bandwidth" else raw
+            values[attr] = from_gateway_bandwidth(raw, unit) if kind == "bandwidth" else from_gateway_ops(raw, ops_unit)
     except (TypeError, ValueError):
         raise bad_answer("the limits") from None
     return RateLimits(**values)

@@ -10,7 +10,6 @@ user reaches only its own buckets, so the product's policy templates have no ost
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -22,9 +21,9 @@ from bridge.backends.ostor.admin_client import Target, for_bucket, for_user
 from bridge.backends.ostor.answers import OstorBucket, OstorUser
 from bridge.backends.ostor.clients import OstorClients
 from bridge.backends.ostor.errors import OstorNotFound, OstorProtocolError
-from bridge.backends.ostor.panel import OstorPanel
 from bridge.backends.ostor.settings import OstorSettings, user_email
-from bridge.backends.s3.data import credentials_work, empty_and_remove, empty_bucket, ensure_bucket, measure
+from bridge.backends.s3.data import credentials_work, empty_and_remove, empty_bucket, ensure_bucket
+from bridge.backends.s3.panel_files import Identity, S3PanelFiles
 from bridge.config import BackendSettings
 from bridge.domain.drift import StoredAccount
 from bridge.domain.params import ServerParams
@@ -35,9 +34,10 @@ from bridge.logs import get_logger
 
 T = TypeVar("T")
 log = get_logger("s3bridge.ostor")
+MAX_KEY_PAIRS = 2  # per user (guide l.260)
 
 
-class OstorBackend(OstorPanel):
+class OstorBackend:
     """`StorageBackend` plus the AccessKeys, RateLimiting, StorageQuotas and TrafficStatistics capabilities."""
 
     name = "ostor"
@@ -47,6 +47,7 @@ class OstorBackend(OstorPanel):
         self.clients = clients
         self.settings = settings or OstorSettings()
         self.admin = clients.admin(server, self.settings)
+        self.files = S3PanelFiles(server, clients, self._own_identity)
 
     def email(self, username: str) -> str:
         return user_email(username, self.settings.email_domain)
@@ -152,13 +153,23 @@ class OstorBackend(OstorPanel):
         return sorted(out, key=lambda a: a.username)
 
     async def list_buckets(self, username: str) -> list[tuple[str, str]]:
-        """Every bucket the account's user owns (whatever its name), with the gateway's `creation_date`, from one
-        `?ostor-buckets&emailAddress=` call; empty when the user does not exist."""
-        try:
-            buckets = await self.admin.list_buckets(self.email(username))
-        except OstorNotFound:
+        """Every bucket the account's user owns (whatever its name), with the gateway's `creation_date`; empty when
+        the user does not exist."""
+        user = await self._user(username)
+        if user is None:
             return []
-        return sorted((b.name, b.created) for b in buckets)
+        mine, _ = await self._buckets_of(user)
+        return sorted((b.name, b.created) for b in mine)
+
+    async def _buckets_of(self, user: OstorUser) -> tuple[list[OstorBucket], list[OstorBucket]]:
+        """(the user's buckets, the others) of `?ostor-buckets&emailAddress=`: the email filter is not trusted, a
+        bucket is the user's only when its `owner_id` (guide l.711) is the user's id."""
+        try:
+            listed = await self.admin.list_buckets(user.email)
+        except OstorNotFound:
+            return [], []
+        mine = [b for b in listed if b.owner_id == user.user_id]
+        return mine, [b for b in listed if b.owner_id != user.user_id]
 
     async def server_usage(self) -> list[BucketUsage]:
         """Every bucket on the gateway with `size.current`, from ONE `GET ?ostor-buckets` (no email), as the guide
@@ -178,6 +189,12 @@ class OstorBackend(OstorPanel):
                 await self.admin.create_user(email)  # the gateway generates the first key pair
                 user = await self._require_user(username)
             return user
+
+    async def _own_identity(self, username: str) -> Identity:
+        """The panel's files act as the account's own key pair, as the driver's own data calls (the gateway makes
+        the user the owner of what it creates)."""
+        pair = await self._usable_pair(await self._require_user(username))
+        return pair.access_key, pair.secret_key, self.settings.region, "s3v4"
 
     async def _usable_pair(self, user: OstorUser) -> KeyPair:
         """A key pair to reach the user's buckets with; generates one if an admin revoked them all."""
@@ -256,7 +273,7 @@ class OstorBackend(OstorPanel):
             user = await self._ensure_user(spec.username)
         missing: list[str] = []
         if spec.buckets:
-            owned = {b.name for b in await self.admin.list_buckets(user.email)}
+            owned = {b.name for b in (await self._buckets_of(user))[0]}
             missing = [b for b in spec.buckets if b not in owned]
         if spec.enabled or (missing and not user.enabled):
             await self._set_state(user.email, True)  # its keys must work to create buckets
@@ -268,37 +285,19 @@ class OstorBackend(OstorPanel):
             await self._set_state(user.email, False)
 
     async def usage(self, username: str, *, budget_s: float) -> Usage:
-        """Exact by listing with the account's keys within the budget; else the gateway's own bucket sizes
-        (`ostor-buckets`, no object counts) with exact=False."""
-        deadline = time.monotonic() + budget_s
+        """The gateway's own size of each bucket the user owns (`?ostor-buckets`, `size.current`, guide l.704-709),
+        with the system user's keys: no listing with the account's keys, whose requests the gateway's statistics
+        would bill to the customer. No object counts (the answer has none: 0). `budget_s` is not needed."""
         user = await self._user(username)
         if user is None:
             return Usage((), True)
-        buckets = await self.admin.list_buckets(user.email)
-        gateway_sizes = Usage(tuple(BucketUsage(b.name, b.size, 0, b.created) for b in buckets), exact=not buckets)
-        if user.enabled is False or not user.keys:
-            return gateway_sizes
-        s3 = self._s3(user.keys[0])
-        out: list[BucketUsage] = []
-        exact = True
-        for b in buckets:
-            if time.monotonic() > deadline:
-                out.append(BucketUsage(b.name, b.size, 0, b.created))
-                exact = False
-                continue
-            try:
-                size, count, done = await self._data(
-                    lambda n=b.name: measure(s3, n, deadline),  # type: ignore[misc]
-                    f"list objects of {b.name}",
-                )
-            except (BackendForbidden, BackendAuthError):
-                return gateway_sizes  # a disabled user on a gateway that does not report the state
-            out.append(BucketUsage(b.name, size if done else max(size, b.size), count, b.created))
-            exact = exact and done
-        return Usage(tuple(out), exact)
+        mine, _ = await self._buckets_of(user)
+        return Usage(tuple(BucketUsage(b.name, b.size, 0, b.created) for b in mine), exact=True, listed=False)
 
     async def delete_account(self, username: str) -> DeletionReport:
-        """Every bucket the user owns (all object versions), its limits and quotas, its accounts, then the user.
+        """Every bucket the user owns by `owner_id` (all object versions), its limits, its accounts, then the user.
+        Buckets the gateway lists for the user's email but another user owns are left alone and named in the
+        report. Quotas are the caller's (it knows which the module set); per-bucket limits are never touched.
 
         Buckets go the guide's way: deleted with the system user's keys (`s3_curl DELETE .../bucketname`), emptied
         with them too where the gateway allows it. Where it lets only the owner delete objects, an enabled user's own
@@ -307,20 +306,25 @@ class OstorBackend(OstorPanel):
         user = await self._user(username)
         if user is None:
             return DeletionReport()
-        buckets = await self.admin.list_buckets(user.email)
+        buckets, foreign = await self._buckets_of(user)
+        if foreign:
+            log.warning("ostor_foreign_buckets_left", user=user.email, buckets=[b.name for b in foreign][:20])
         objects = 0
         for b in buckets:
             objects += await self._delete_bucket(user, b)
-        await self.admin.delete_limits(for_user(user.email))
-        await self.admin.delete_quota(for_user(user.email))
+        if not (await self._limits(user)).unlimited:  # read first: deleting limits never set is an error on some
+            await self.admin.delete_limits(for_user(user.email))
         for account in user.accounts:
             await self.admin.delete_account(user.email, account.name)
         removed = await self.admin.delete_user(user.email)
-        return DeletionReport(buckets=len(buckets), objects=objects, user_removed=removed)
+        return DeletionReport(
+            buckets=len(buckets),
+            objects=objects,
+            user_removed=removed,
+            foreign_buckets=tuple(sorted(b.name for b in foreign)),
+        )
 
     async def _delete_bucket(self, user: OstorUser, bucket: OstorBucket) -> int:
-        await self.admin.delete_limits(for_bucket(bucket.name))
-        await self.admin.delete_quota(for_bucket(bucket.name))
         system = self.clients.s3_as(self.server, self.settings, self.admin.keys)
         where, name = self._where(), bucket.name
         try:
@@ -349,13 +353,25 @@ class OstorBackend(OstorPanel):
         user = await self._user(username)
         return user.keys if user else ()
 
-    async def begin_key_rotation(self, username: str, current_access_key: str) -> KeyPair:
+    async def begin_key_rotation(self, username: str, current_access_key: str, pending_access_key: str = "") -> KeyPair:
+        """The pending pair of this service's unfinished rotation if the user still has it, else genKey. Any other
+        pair the user holds (the customer's own, made in the panel) is never handed out; with two pairs held and
+        none of them pending, nothing is generated or revoked and the sentence names the pair to revoke first."""
         email = self.email(username)
         async with self.clients.locks.hold(("ostor-keys", self.server.endpoint, email)):
             user = await self._require_user(username)
-            others = [k for k in user.keys if k.access_key != current_access_key]
-            if others:
-                return others[-1]  # made by an unfinished rotation: hand it out again rather than make a third
+            pending = [k for k in user.keys if pending_access_key and k.access_key == pending_access_key]
+            if pending:
+                return pending[0]
+            if len(user.keys) >= MAX_KEY_PAIRS:
+                others = ", ".join(k.access_key for k in user.keys if k.access_key != current_access_key)
+                raise BackendError(
+                    f"{self._where()}: user '{email}' already has {len(user.keys)} key pairs, the most ostor allows,"
+                    f" and {others} is not one this module handed to WHMCS (the customer may have made it in the"
+                    " panel); revoke it (the customer in the panel, or the Revoke Old Keys button) and rotate again."
+                    " Nothing was generated or revoked",
+                    code="too_many_keys",
+                )
             return await self._generate_pair(email, before=user.keys)
 
     async def finish_key_rotation(self, username: str, keep_access_key: str) -> int:
@@ -376,18 +392,25 @@ class OstorBackend(OstorPanel):
 
     # -- RateLimiting and StorageQuotas ---------------------------------------------------------------------------
 
-    async def rate_limits(self, username: str) -> RateLimits:
-        user = await self._require_user(username)
-        return await self.admin.get_limits(for_user(user.email), self.settings.bandwidth_unit)
+    async def _limits(self, user: OstorUser) -> RateLimits:
+        return await self.admin.get_limits(for_user(user.email), self.settings.bandwidth_unit, self.settings.ops_unit)
 
-    async def set_rate_limits(self, username: str, limits: RateLimits) -> None:
+    async def rate_limits(self, username: str) -> RateLimits:
+        return await self._limits(await self._require_user(username))
+
+    async def set_rate_limits(self, username: str, limits: RateLimits) -> RateLimits:
+        """Read first; PUT what differs (or DELETE when all zero and some are set); then read back what the gateway
+        holds, converted to the product's unit as it was sent."""
         user = await self._require_user(username)
         target = for_user(user.email)
+        current = await self._limits(user)
+        if current == limits:
+            return current
         if limits.unlimited:
             await self.admin.delete_limits(target)
-            return
-        if await self.admin.get_limits(target, self.settings.bandwidth_unit) != limits:
-            await self.admin.set_limits(target, limits, self.settings.bandwidth_unit)
+        else:
+            await self.admin.set_limits(target, limits, self.settings.bandwidth_unit, self.settings.ops_unit)
+        return await self._limits(user)
 
     async def quota_gb(self, username: str) -> int | None:
         user = await self._require_user(username)
@@ -400,22 +423,36 @@ class OstorBackend(OstorPanel):
         user = await self._require_user(username)
         await self._converge_quota(for_user(user.email), gigabytes)
 
-    async def set_bucket_quotas_gb(self, username: str, gigabytes: int | None) -> int:
+    async def set_bucket_quotas_gb(self, username: str, gigabytes: int | None, *, replacing: int | None) -> int:
+        """Each bucket the user owns whose quota is none or `replacing` (the module's; None: not recorded, any
+        counts) gets `gigabytes` (None: removed). A quota someone else set stays. Returns the buckets changed."""
         if gigabytes is not None and gigabytes < 1:
             raise ValueError("a quota is a whole number of gigabytes from 1; None removes it")
         user = await self._require_user(username)
-        buckets = await self.admin.list_buckets(user.email)
-        for bucket in buckets:
-            await self._converge_quota(for_bucket(bucket.name), gigabytes)
-        return len(buckets)
+        changed = 0
+        for bucket in (await self._buckets_of(user))[0]:
+            target = for_bucket(bucket.name)
+            current = await self.admin.get_quota(target)
+            held = current.size_gb if current else None
+            if held == gigabytes or not (held is None or replacing is None or held == replacing):
+                continue  # already so, or not the module's
+            if gigabytes is None:
+                await self.admin.delete_quota(target)
+            else:
+                await self.admin.set_quota(target, gigabytes)
+            changed += 1
+        return changed
 
     async def _converge_quota(self, target: Target, gigabytes: int | None) -> None:
-        """Make one target's quota `gigabytes` (None: none), writing only when it differs."""
+        """Make one target's quota `gigabytes` (None: none), read first: written only when it differs, deleted only
+        when there is one."""
+        current = await self.admin.get_quota(target)
+        held = current.size_gb if current else None
+        if held == gigabytes:
+            return
         if gigabytes is None:
             await self.admin.delete_quota(target)
-            return
-        current = await self.admin.get_quota(target)
-        if current is None or current.size_gb != gigabytes:
+        else:
             await self.admin.set_quota(target, gigabytes)
 
     # -- TrafficStatistics --------------------------------------------------------------------------------------

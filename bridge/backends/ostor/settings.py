@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bridge.backends.ostor.signing import SignatureVersion
-from bridge.backends.ostor.units import BandwidthUnit
+from bridge.backends.ostor.units import BandwidthUnit, OpsUnit, bandwidth_unit, ops_unit
 from bridge.domain.naming import check_username
 from bridge.domain.params import ServerParams
 from bridge.errors import BadParam
@@ -22,7 +22,8 @@ class OstorSettings:
     email_domain: str = DEFAULT_EMAIL_DOMAIN
     signature: SignatureVersion = "v2"
     region: str = "us-east-1"  # the SigV4 region the gateway expects (data plane and, with v4, admin)
-    bandwidth_unit: BandwidthUnit = "kbit"  # what the gateway's `bandwidth:out` counts (see to_gateway_bandwidth)
+    bandwidth_unit: BandwidthUnit = "gateway"  # what `bandwidth:out` counts, if declared (see to_gateway_bandwidth)
+    ops_unit: OpsUnit = "gateway"  # what an ops `limit-value` counts, if declared (see to_gateway_ops)
 
     def __post_init__(self) -> None:
         if not _DOMAIN.match(self.email_domain):
@@ -30,14 +31,15 @@ class OstorSettings:
 
     @classmethod
     def from_server(cls, server: ServerParams) -> OstorSettings:
-        """The server's `email_domain=`, `signature=`, `region=` and `bandwidth_unit=` lines; a bad one is a
-        BadParam naming the Access Hash field."""
+        """The server's `email_domain=`, `signature=`, `region=`, `bandwidth_unit=` and `ops_unit=` lines; a bad
+        one is a BadParam naming the Access Hash field."""
         try:
             return cls(
                 email_domain=server.option("email_domain", DEFAULT_EMAIL_DOMAIN),
                 signature="v4" if server.option("signature") == "v4" else "v2",
                 region=server.option("region", "us-east-1"),
-                bandwidth_unit="kbyte" if server.option("bandwidth_unit") == "kbyte" else "kbit",
+                bandwidth_unit=bandwidth_unit(server.option("bandwidth_unit")),
+                ops_unit=ops_unit(server.option("ops_unit")),
             )
         except ValueError as e:
             raise BadParam("serveraccesshash", str(e)) from None

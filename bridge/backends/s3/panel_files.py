@@ -1,18 +1,18 @@
 """What the self-service panel asks of a storage backend: the buckets and files of one account, over botocore.
 
 `PanelStorage` and `ServiceAccountKeys` are capabilities (runtime-checkable, in `capabilities.py`).
-`S3FilesPanel` implements the first once over botocore (`s3.files.S3Files`); each driver only says who acts on the
-endpoint: `MinioPanel` the server's admin (after the use case checked the bucket is in the account's namespace),
-`OstorPanel` the account's own key pair (the gateway makes the user the owner of what it creates). `MinioPanel`
-implements the second with service accounts of the account's user (`minio.keys`); ostor's key pairs go through
-`capabilities.AccessKeys`.
+`S3PanelFiles` implements the first once over botocore (`s3.files.S3Files`) and is composed into each driver as its
+`files` (`capabilities.PanelFiles`); each driver only says who acts on the endpoint: MinIO the server's admin (after
+the use case checked the bucket is in the account's namespace), ostor the account's own key pair (the gateway makes
+the user the owner of what it creates). The MinIO driver implements the second with service accounts of the
+account's user (`minio.keys`); ostor's key pairs go through `capabilities.AccessKeys`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any, Protocol, TypeVar
 
@@ -67,34 +67,29 @@ class _Pools(Protocol):
     def executor(self) -> Executor: ...
 
 
-class S3FilesPanel:
-    """`PanelStorage` over botocore; a driver mixes it in and says who acts (`_identity`); the work runs on the
-    driver's own thread pool with its timeouts."""
+Identity = tuple[str, str, str, str]  # (access key, secret key, region, botocore signature version)
 
-    server: ServerParams
-    clients: _Pools
 
-    def _panel_settings(self) -> BackendSettings:
-        return self.clients.settings
+class S3PanelFiles:
+    """`PanelStorage` over botocore, composed into a driver (its `files`): the driver says who acts for an account
+    (`identity`); the work runs on the driver's own thread pool with its timeouts."""
 
-    def _panel_executor(self) -> Executor:
-        return self.clients.executor
-
-    async def _identity(self, username: str) -> tuple[str, str, str, str]:
-        """(access key, secret key, region, botocore signature version) that act for `username`."""
-        raise NotImplementedError
+    def __init__(self, server: ServerParams, pools: _Pools, identity: Callable[[str], Awaitable[Identity]]) -> None:
+        self.server = server
+        self.pools = pools
+        self.identity = identity
 
     async def _files(self, username: str, endpoint_url: str = "") -> S3Files:
         scheme = "https" if self.server.secure else "http"
         url = endpoint_url or f"{scheme}://{self.server.endpoint}"
-        access, secret, region, signature = await self._identity(username)
-        return files_for(DataCredentials(url, access, secret, region, signature), self._panel_settings())
+        access, secret, region, signature = await self.identity(username)
+        return files_for(DataCredentials(url, access, secret, region, signature), self.pools.settings)
 
     async def _run(self, username: str, work: Callable[[S3Files], T], action: str, endpoint_url: str = "") -> T:
         files = await self._files(username, endpoint_url)
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._panel_executor(), lambda: work(files))
+            return await loop.run_in_executor(self.pools.executor, lambda: work(files))
         except (ClientError, BotoCoreError) as e:
             raise _s3_error(e, self.server.endpoint, action) from e
 

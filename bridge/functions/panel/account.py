@@ -195,7 +195,18 @@ async def list_plans(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     if admin and p.get("id") is not None and not plans:
         raise NotFound("S3 plan not found")
     currency = None if admin else await ctx.store.client_currency(int(ctx.caller.client_id or 0))
+    if currency:  # WHMCS sells a product only in the currencies it has a price in
+        plans = [pl for pl in plans if _priced_in(pl, currency)]
     return {"plans": [_plan_json(pl, currency) for pl in plans]}
+
+
+def _priced_in(plan: dict[str, Any], currency: str) -> bool:
+    """Free, or some billing cycle has a price in `currency` (WHMCS marks a cycle not offered with -1). A plan with
+    no price rows at all (never saved with pricing) is left to WHMCS's own order checks, as before."""
+    if plan.get("paytype") == "free" or not plan["prices"]:
+        return True
+    row = next((r for r in plan["prices"] if r["code"] == currency), None)
+    return row is not None and any(Decimal(str(row[c])) >= 0 for c in _CYCLES)
 
 
 async def create_order(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -207,6 +218,10 @@ async def create_order(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     gateway = _order_gateway(plan)
     if not gateway:
         raise Forbidden(f"plan {plan['id']} cannot be ordered from the panel; order it in the client area's store")
+    currency = await ctx.store.client_currency(clientid)
+    if currency and not _priced_in(plan, currency):
+        raise PanelError(f"plan {plan['id']} has no price in {currency}, the currency you pay in",
+                         {"parameter": "plan_id"})  # fmt: skip
     if p.get("location") and p["location"] != plan["location"]:
         raise PanelError(f"plan {plan['id']} is offered in '{plan['location']}', not '{p['location']}'",
                          {"parameter": "location"})  # fmt: skip
@@ -253,7 +268,16 @@ async def cancel_payment_account_deletion(ctx: PanelContext, p: dict[str, Any]) 
     t = await target(ctx, p)
     if not await ctx.store.cancel_requests(t.account.serviceid):
         raise NotFound("no cancellation request is pending for this account")
-    if not await ctx.store.withdraw_cancel_requests(t.account.serviceid, FILED_FROM_PANEL):
+    undone = await ctx.store.cancellation_side_effects()
+    if undone:  # deleting the request would leave the account without its invoices or its subscription
+        raise Conflict(
+            "this cancellation cannot be withdrawn here: when it was filed, WHMCS's settings ("
+            + ", ".join(undone)
+            + ") cancelled the service's unpaid invoices or its gateway subscription, which a withdrawal does not"
+            " restore; please contact support to keep the service"
+        )
+    by = f"client {ctx.caller.client_id}" if ctx.caller.role == "client" else "admin (s3bridge panel)"
+    if not await ctx.store.withdraw_cancel_requests(t.account.serviceid, FILED_FROM_PANEL, by=by):
         raise Forbidden(
             "the pending cancellation request was not filed from the panel, so it cannot be withdrawn here;"
             " contact the provider"

@@ -8,9 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-import structlog
-
-from bridge import redact
+from bridge import logs, redact
 from bridge.config import ApiConfig
 from bridge.domain import effects
 from bridge.domain.panel.envelope import PanelError, account_not_found
@@ -45,6 +43,14 @@ class Caller:
             return None
 
 
+# WHMCS's AddOrder leaves the order Pending whatever the product's "setup on order" says (DESIGN): the account is
+# created when the provider accepts the order (or the invoice is paid and auto-accept runs).
+PENDING_ORDER = (
+    "order placed; it waits under your services as Pending until the provider accepts it (for a paid plan,"
+    " once its invoice is paid)"
+)
+
+
 class Whmcs(Protocol):
     """What the panel asks of WHMCS itself."""
 
@@ -70,7 +76,7 @@ class EffectsWhmcs:
         self.effects.append(
             effects.localapi("AddOrder", clientid=clientid, pid=[pid], domain=[domain], paymentmethod=gateway)
         )
-        return {"message": "order placed; it appears under your services"}
+        return {"message": PENDING_ORDER}
 
     async def add_cancel_request(self, serviceid: int, kind: str, reason: str) -> dict[str, Any]:
         self.effects.append(effects.localapi("AddCancelRequest", serviceid=serviceid, type=kind, reason=reason))
@@ -104,7 +110,8 @@ class ApiWhmcs:
         r = await self._need().call(
             "AddOrder", clientid=clientid, **{"pid[0]": pid, "domain[0]": domain}, paymentmethod=gateway
         )
-        return {"order_id": r.get("orderid"), "invoice_id": r.get("invoiceid"), "service_ids": r.get("serviceids")}
+        return {"order_id": r.get("orderid"), "invoice_id": r.get("invoiceid"), "service_ids": r.get("serviceids"),
+                "status": "Pending", "message": PENDING_ORDER}  # fmt: skip
 
     async def add_cancel_request(self, serviceid: int, kind: str, reason: str) -> dict[str, Any]:
         await self._need().call("AddCancelRequest", serviceid=serviceid, type=kind, reason=reason)
@@ -160,9 +167,9 @@ class PanelAccount:
 
 
 async def _refuse(ctx: PanelContext, what: str) -> PanelError:
-    request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
+    rid = logs.request_id()
     await audit.record(
-        ctx.res.db, request_id=request_id, action="panel", outcome="refused", detail=f"{ctx.caller.actor} {what}"
+        ctx.res.db, request_id=rid, action="panel", outcome="refused", detail=f"{ctx.caller.actor} {what}"
     )
     return account_not_found()
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bridge import redact
-from bridge.backends.capabilities import AccessKeys, PanelStorage, ServiceAccountKeys
+from bridge.backends.capabilities import AccessKeys, PanelFiles, PanelStorage, ServiceAccountKeys
 from bridge.backends.s3.panel_files import StorageRefused
 from bridge.domain import naming
 from bridge.domain.naming import NamingError
@@ -21,9 +21,9 @@ from bridge.functions.panel.context import PanelAccount, PanelContext, changing,
 
 
 def _storage(t: PanelAccount) -> PanelStorage:
-    if not isinstance(t.call.backend, PanelStorage):
+    if not isinstance(t.call.backend, PanelFiles):
         raise PanelError(f"the {t.call.backend.name} backend does not offer this through the panel", status=501)
-    return t.call.backend
+    return t.call.backend.files
 
 
 def _usable(t: PanelAccount, *, writing: bool = False) -> None:

@@ -278,8 +278,10 @@ def test_on_a_cluster_without_quota_accounting_quotas_are_called_only_when_the_p
         changed = svc.call("ChangePackage").returned
         assert "ostor-ctl add-acc -V <volume id>" in changed
         svc.options[2] = "0"
+        mark = gateway.run(lambda: len(state.admin_calls))
         assert svc.call("ChangePackage").returned == "success"
         assert svc.call("TerminateAccount").returned == "success"
+        assert "ostor-quotas" not in gateway.run(lambda: [s for _, s, _ in state.admin_calls[mark:]])
     finally:
         state.variant = accounting
 
@@ -303,3 +305,52 @@ def test_an_unreadable_statistics_object_is_kept_on_the_gateway_and_shown_on_the
     run_shim("UsageUpdate", svc.server_params(), url=svc.url, secret=svc.secret)  # gone from the gateway: not shown
     fields = svc.call("AdminServicesTabFields", session={"adminid": 1}).returned
     assert broken not in " ".join(fields.values())
+
+
+def test_rotate_keys_never_hands_out_the_customers_own_second_pair(make, gateway) -> None:  # type: ignore[no-untyped-def]
+    """The customer made a second pair in the panel: Rotate Keys refuses, naming it, and WHMCS keeps its pair (before,
+    it took that pair as the new one and revoked WHMCS's: a leaked panel key became the service key)."""
+    svc = make()
+    held = (svc.username, svc.password)
+    email = f"{svc.clientid}-{svc.serviceid}@s3bridge.invalid"
+    state = gateway.emulator.state
+    own = gateway.run(lambda: state.gen_key(state.user_by_email(email), None)).access_key
+    refused_rotation = svc.call("ResetPassword")
+    assert own in refused_rotation.returned
+    assert "2 key pairs" in refused_rotation.returned
+    assert (svc.username, svc.password) == held
+    svc.s3().list_buckets()  # WHMCS's pair still works
+    gateway.run(lambda: state.revoke_key(state.user_by_email(email), None, own))  # the customer drops its pair
+    assert svc.call("ResetPassword").returned == "success"
+    assert svc.username not in (held[0], own)  # a fresh pair from genKey
+
+
+def test_terminate_deletes_only_the_users_buckets_and_names_the_others_on_the_admin_tab(make, gateway) -> None:  # type: ignore[no-untyped-def]
+    doomed, bystander = make(), make()
+    theirs = f"{bystander.clientid}-{bystander.serviceid}--data"
+    bystander.s3().put_object(Bucket=theirs, Key="keep", Body=b"keep me")
+    email = f"{doomed.clientid}-{doomed.serviceid}@s3bridge.invalid"
+    gateway.run(lambda: gateway.emulator.state.filter_leaks.__setitem__(email, {theirs}))
+    assert doomed.call("TerminateAccount").returned == "success"
+    assert bystander.s3().get_object(Bucket=theirs, Key="keep")["Body"].read() == b"keep me"
+    text = " ".join(doomed.call("AdminServicesTabFields", session={"adminid": 1}).returned.values())
+    assert f"not deleted: {theirs}" in text
+    assert "another ostor user" in text
+
+
+def test_the_admin_tab_says_when_the_gateway_holds_other_limits_than_the_product_sells(make, gateway) -> None:  # type: ignore[no-untyped-def]
+    state = gateway.emulator.state
+    gateway.run(lambda: state.limit_readback.__setitem__("bandwidth", 8.0))
+    try:
+        svc = make({20: "100"})
+        applied = svc.call("ApplyLimits")
+        assert "bandwidth out 800 held, 100 sold" in applied.module_log[-1]["masked"]["response"]
+        text = " ".join(svc.call("AdminServicesTabFields", session={"adminid": 1}).returned.values())
+        assert "holds other rate limits than the product sells (bandwidth out 800 held, 100 sold)" in text
+    finally:
+        gateway.run(lambda: state.limit_readback.clear())
+    email = f"{svc.clientid}-{svc.serviceid}@s3bridge.invalid"
+    uid = gateway.run(lambda: state.user_by_email(email).user_id)
+    assert gateway.run(lambda: state.limits[("user", uid)]["bandwidth:out"]) == 800.0  # the fault, as stored
+    assert svc.call("ApplyLimits").returned == "success"
+    assert gateway.run(lambda: state.limits[("user", uid)]["bandwidth:out"]) == 100.0  # sent unchanged

@@ -205,6 +205,30 @@ def test_list_plans_client_in_their_currency_admin_all(stack: PanelStack, owner:
     assert stack.api(admin, "list_plans", {"id": 999_999_999}).body == {"code": -1, "message": "S3 plan not found"}
 
 
+def test_a_client_is_listed_only_plans_priced_in_their_currency(stack: PanelStack, owner: Service, token: str,
+                                                                 admin: str) -> None:  # fmt: skip
+    """WHMCS sells a product only in currencies it has a price in: a client paying in EUR is not offered a plan
+    priced in USD alone (issue 20 item 9; before: listed with "price": null)."""
+    stack.sql("INSERT IGNORE INTO tblcurrencies (id, code, prefix, suffix, format, rate, `default`)"
+              " VALUES (1, 'USD', '$', ' USD', 1, 1.0, 1), (2, 'EUR', '', ' EUR', 1, 0.9, 0)")  # fmt: skip
+    stack.sql("DELETE FROM tblpricing WHERE relid = %s AND type = 'product'", (owner.serviceid,))
+    stack.sql("INSERT INTO tblpricing (type, currency, relid, msetupfee, qsetupfee, ssetupfee, asetupfee,"
+              " bsetupfee, tsetupfee, monthly, quarterly, semiannually, annually, biennially, triennially)"
+              " VALUES ('product', 1, %s, 0, 0, 0, 0, 0, 0, 10.50, -1, -1, -1, -1, -1)",
+              (owner.serviceid,))  # fmt: skip
+    stack.sql("UPDATE tblclients SET currency = 2 WHERE id = %s", (owner.clientid,))
+    try:
+        mine = ok(stack.api(token, "list_plans", method="GET"), "list_plans")
+        assert owner.serviceid not in [p["id"] for p in mine["plans"]], mine
+        everything = ok(stack.api(admin, "list_plans", {"id": owner.serviceid}), "list_plans")
+        assert everything["plans"][0]["price"]["price"] == {"USD": 10.5}  # admins still see every plan
+        refused = stack.api(token, "create_order", {"plan_id": owner.serviceid, "bucket_name": "eur"})
+        assert refused.body.get("code") == -1, refused.body
+        assert "EUR" in refused.body["message"]
+    finally:  # the other tests' plan is priced in the client's currency again
+        stack.sql("UPDATE tblclients SET currency = 1 WHERE id = %s", (owner.clientid,))
+
+
 def test_create_order_places_a_whmcs_order_through_its_api(stack: PanelStack, owner: Service, token: str) -> None:
     for action in ("create_order", "create_account"):
         placed = ok(stack.api(token, action, {"plan_id": owner.serviceid, "bucket_name": "first"}), action)
@@ -244,6 +268,32 @@ def test_delete_payment_account_and_its_withdrawal(stack: PanelStack) -> None:
     assert none.body == {"code": -1, "message": "no cancellation request is pending for this account"}
     assert stack.api(tok, "delete_payment_account", {"s3uid": "n-1"}).body == NOT_FOUND
     assert stack.api(tok, "cancel_payment_account_deletion", {"s3uid": "n-1"}).body == NOT_FOUND
+
+
+def test_withdrawing_a_cancellation_is_logged_and_refused_when_whmcs_cancelled_invoices(stack: PanelStack) -> None:
+    """WHMCS writes "Removed Automatic Cancellation" to its activity log when it removes a request; filing one may
+    have cancelled the service's unpaid invoices or gateway subscription (WHMCS settings), which deleting the row
+    does not restore: then the withdrawal is refused with the reason (issue 20 item 5)."""
+    svc = stack.service()
+    tok = stack.client_token(svc)
+    args = {"s3uid": svc.username}
+    ok(stack.api(tok, "delete_payment_account", args), "delete_payment_account")
+    ok(stack.api(tok, "cancel_payment_account_deletion", args), "cancel_payment_account_deletion")
+    logged = stack.sql("SELECT description, userid FROM tblactivitylog WHERE description LIKE %s",
+                       (f"Removed Automatic Cancellation%{svc.serviceid}",))  # fmt: skip
+    assert logged == [{"description": f"Removed Automatic Cancellation for Service ID: {svc.serviceid}",
+                       "userid": svc.clientid}]  # fmt: skip
+    ok(stack.api(tok, "delete_payment_account", args), "delete_payment_account")
+    stack.sql("INSERT INTO tblconfiguration (setting, value, created_at, updated_at) VALUES"
+              " ('CancelInvoiceOnCancellation', 'on', NOW(), NOW()) ON DUPLICATE KEY UPDATE value = 'on'")  # fmt: skip
+    try:
+        refused = stack.api(tok, "cancel_payment_account_deletion", args)
+    finally:
+        stack.sql("DELETE FROM tblconfiguration WHERE setting = 'CancelInvoiceOnCancellation'")
+    assert refused.status == 409, refused.body
+    assert "CancelInvoiceOnCancellation" in refused.body["message"]
+    assert "contact support" in refused.body["message"]
+    assert stack.sql("SELECT type FROM tblcancelrequests WHERE relid = %s", (svc.serviceid,)) != []  # kept
 
 
 def test_delete_account_client_requests_admin_terminates(stack: PanelStack, admin: str) -> None:

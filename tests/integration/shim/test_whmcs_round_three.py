@@ -286,3 +286,22 @@ def test_the_readme_names_exactly_the_api_actions_the_daemon_calls() -> None:
     assert "API IP Access Restriction" in section
     assert "$api_access_key" in section
     assert "DecryptPassword" in section
+
+
+# 2. Ordering from the panel -----------------------------------------------------------------------------------
+
+
+def test_ordering_from_the_panel_keeps_the_cart_and_says_the_order_waits(stack: PanelStack) -> None:
+    """WHMCS's AddOrder empties $_SESSION['cart'] inside the client's session and leaves the order Pending: the
+    shim keeps the customer's cart, and the page says the order waits for acceptance."""
+    svc = stack.service({23: "banktransfer"})
+    cart = {"products": [{"pid": 7, "domain": "example.com"}], "promo": "WINTER"}
+    session = {"uid": svc.clientid, "token": TOKEN, "cart": cart}
+    request = {"method": "POST", "post": {"token": TOKEN, "s3action": "create_order", "plan_id": str(svc.serviceid),
+                                          "bucket_name": "first"}}  # fmt: skip
+    r = svc.call("Panel", session=session, shim={"context": "client_button", "request": request})
+    text = panel_text(r)
+    assert [c["command"] for c in r.local_api] == ["AddOrder"], text[-400:]
+    assert r.session["cart"] == cart  # WHMCS emptied it; the shim put it back
+    assert "Pending" in text
+    assert "accepts" in text

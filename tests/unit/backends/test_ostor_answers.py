@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from bridge.backends.ostor.answers import (
     parse_users,
 )
 from bridge.backends.ostor.errors import OstorProtocolError
-from bridge.backends.ostor.units import from_gateway_bandwidth, to_gateway_bandwidth
+from bridge.backends.ostor.units import bandwidth_unit, from_gateway_bandwidth, ops_unit, to_gateway_bandwidth
 from bridge.domain.values import KeyPair, RateLimits
 from bridge.errors import BackendError
 from tests.support.ostor_keys import GUIDE_KEYS
@@ -120,33 +121,55 @@ def test_a_bucket_list_missing_documented_fields_raises_a_protocol_error(answer:
         parse_buckets(answer)
 
 
-def test_limits_from_the_guide_parse_with_the_bandwidth_in_kilobits_and_go_back_as_whole_numbers() -> None:
-    answer = {
-        "ops:default": "0.00",
-        "ops:get": "3600.00",
-        "ops:put": "0.00",
-        "ops:list": "0.00",
-        "ops:delete": "0.00",
-        "bandwidth:out": "800",
-    }
-    limits = parse_limits(answer)
-    assert limits == RateLimits(ops_get=3600.0, bandwidth_out=100)  # 800 kbit/s is 100 KB/s
+GUIDE_LIMITS = {  # guide l.888-899
+    "ops:default": "0.00",
+    "ops:get": "3600.00",
+    "ops:put": "0.00",
+    "ops:list": "0.00",
+    "ops:delete": "0.00",
+    "bandwidth:out": "100",
+}
+
+
+def test_limits_from_the_guide_pass_through_unchanged_and_go_back_as_whole_numbers() -> None:
+    """Nobody confirmed the gateway's units: by default the numbers are the gateway's own, both ways."""
+    limits = parse_limits(GUIDE_LIMITS)
+    assert limits == RateLimits(ops_get=3600.0, bandwidth_out=100)
     sent = {(p[2][1], p[3][1]) for p in limit_params(for_user("client@example.com"), limits)}
-    assert sent == {("default", "0"), ("get", "3600"), ("put", "0"), ("list", "0"), ("delete", "0"), ("out", "800")}
+    assert sent == {("default", "0"), ("get", "3600"), ("put", "0"), ("list", "0"), ("delete", "0"), ("out", "100")}
+
+
+def test_declared_units_convert_the_products_kilobytes_and_operations_per_second_both_ways() -> None:
+    limits = parse_limits(GUIDE_LIMITS, "kbit", "per_minute")
+    assert limits == RateLimits(ops_get=60.0, bandwidth_out=12)  # 3600 per minute, 100 kbit/s = 12.5 KB/s rounded
+    sent = {(p[2][1], p[3][1]) for p in limit_params(for_user("a@b"), RateLimits(ops_get=0.5, bandwidth_out=100),
+                                                    "kbit", "per_minute")}  # fmt: skip
+    assert ("get", "30") in sent  # 0.5 ops/s is a whole 30 per minute
+    assert ("out", "800") in sent
 
 
 @pytest.mark.parametrize(
-    ("kilobytes", "unit", "sent"), [(100, "kbit", 800), (1, "kbit", 8), (0, "kbit", 0), (100, "kbyte", 100)]
+    ("value", "unit", "sent"),
+    [(100, "gateway", 100), (100, "kbit", 800), (1, "kbit", 8), (0, "kbit", 0), (100, "kbyte", 100)],
 )
-def test_the_products_kilobytes_per_second_become_the_gateways_unit(kilobytes: int, unit: str, sent: int) -> None:
-    assert to_gateway_bandwidth(kilobytes, unit) == sent  # type: ignore[arg-type]
-    assert from_gateway_bandwidth(sent, unit) == kilobytes  # type: ignore[arg-type]
+def test_the_products_bandwidth_becomes_the_gateways_number(value: int, unit: str, sent: int) -> None:
+    assert to_gateway_bandwidth(value, unit) == sent  # type: ignore[arg-type]
+    assert from_gateway_bandwidth(sent, unit) == value  # type: ignore[arg-type]
 
 
-def test_a_fractional_bandwidth_the_api_reference_shows_is_read_to_whole_kilobytes() -> None:
+@pytest.mark.parametrize("line", ["kbits", "KB/s", "bytes"])
+def test_an_access_hash_unit_other_than_the_documented_words_is_refused_naming_it(line: str) -> None:
+    with pytest.raises(ValueError, match=f"bandwidth_unit must be kbit or kbyte .*got '{re.escape(line)}'"):
+        bandwidth_unit(line)
+    with pytest.raises(ValueError, match="ops_unit must be per_second or per_minute"):
+        ops_unit(line)
+    assert (bandwidth_unit(""), ops_unit("")) == ("gateway", "gateway")
+
+
+def test_a_fractional_bandwidth_the_api_reference_shows_is_read_to_whole_numbers() -> None:
     """The Object Storage Orchestration API reference's sample answer has `"bandwidth:out": "3.33"`."""
-    assert parse_limits({"bandwidth:out": "3.33"}, "kbyte").bandwidth_out == 3
-    assert parse_limits({"bandwidth:out": "804"}).bandwidth_out == 100
+    assert parse_limits({"bandwidth:out": "3.33"}).bandwidth_out == 3
+    assert parse_limits({"bandwidth:out": "804"}, "kbit").bandwidth_out == 100
 
 
 def test_a_fractional_operations_rate_is_refused_rather_than_sent_as_a_decimal() -> None:

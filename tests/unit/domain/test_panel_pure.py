@@ -155,7 +155,7 @@ def test_every_language_translates_every_panel_string_with_the_same_placeholders
     import json
     import re
 
-    from bridge.views.emails import LANGUAGES
+    from bridge.views.languages import LANGUAGES
     from bridge.views.panel_render import PANEL_LOCALES
 
     english = json.loads((PANEL_LOCALES / "english.json").read_text())

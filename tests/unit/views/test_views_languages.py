@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bridge.views import i18n
-from bridge.views.emails import LANGUAGES
+from bridge.views.languages import LANGUAGES, RTL, TAGS
 from bridge.views.render import render_admin_tab, render_client_area
+from rig.paths import REPO
 from tests.support.view_samples import GB, Tags, make_admin, make_view, text_of
 
 # --- languages ------------------------------------------------------------------------------------------------
@@ -22,12 +23,12 @@ def test_rtl_languages_set_dir_rtl_on_the_root_element(language: str) -> None:
     root = Tags(html).tags[0]
     assert root[0] == "div"
     assert root[1]["dir"] == "rtl"
-    assert root[1]["lang"] == i18n.TAGS[language]
+    assert root[1]["lang"] == TAGS[language]
     for fragment in render_admin_tab(make_admin(language=language)).values():
         assert Tags(fragment).tags[0][1]["dir"] == "rtl"
 
 
-@pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang not in i18n.RTL])
+@pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang not in RTL])
 def test_ltr_languages_set_dir_ltr(language: str) -> None:
     assert Tags(render_client_area(make_view(language=language))).tags[0][1]["dir"] == "ltr"
 
@@ -102,7 +103,7 @@ def test_every_locale_is_translated_not_copied_from_english(language: str) -> No
 
 def test_every_whmcs_language_has_a_locale_file_and_a_lang_tag() -> None:
     assert sorted(p.stem for p in i18n.LOCALES.glob("*.json")) == sorted(LANGUAGES)
-    assert set(i18n.TAGS) == set(LANGUAGES)
+    assert set(TAGS) == set(LANGUAGES)
     assert i18n.is_rtl("Arabic")
     assert i18n.is_rtl("persian")
     assert not i18n.is_rtl("english")
@@ -127,3 +128,16 @@ def test_dates_are_iso_everywhere() -> None:
     assert t.moment(datetime(2026, 2, 4, 11, 45)) == "2026-02-04 11:45"
     assert t.moment(datetime(2026, 2, 4, 11, 45, tzinfo=UTC)) == "2026-02-04 11:45 UTC"
     assert t.day(None) == "—"
+
+
+def test_every_language_of_the_table_has_all_its_texts() -> None:
+    """Adding a language is one row in views/languages.py and its texts: each of them must be there."""
+    for name in LANGUAGES:
+        for path in (
+            i18n.LOCALES / f"{name}.json",
+            i18n.LOCALES / "panel" / f"{name}.json",
+            i18n.LOCALES / "fleet" / f"{name}.json",
+            *(REPO / "email_templates" / name / f"{kind}.{part}.j2" for kind in ("warning", "suspension")
+              for part in ("html", "subject")),
+        ):  # fmt: skip
+            assert path.is_file(), f"{name}: {path} is missing"

@@ -57,7 +57,7 @@ final class Bridge
     const PANEL_READS = ['download_url'];
     /** Form fields the panel's actions take (everything else in the request is ignored). */
     const PANEL_FIELDS = ['bucket_name', 'filename', 'prefix', 'name', 'expires', 'read_only', 'buckets',
-        'access_key', 'token_id', 'reason'];
+        'access_key', 'token_id', 'reason', 'plan_id', 'location'];
     /** The client area's query keys for the storage tabs, and the daemon's names for them. */
     const PANEL_VIEW = ['s3tab' => 'bridge_tab', 'bucket' => 'bridge_bucket', 'prefix' => 'bridge_prefix',
         'q' => 'bridge_search', 'mode' => 'bridge_mode', 'cursor' => 'bridge_cursor'];
@@ -560,7 +560,12 @@ final class Bridge
             throw new BridgeException("s3bridge daemon asked for $command on service $target while handling service"
                 . " $serviceId; refused");
         }
+        // WHMCS's AddOrder empties the client's shopping cart when called inside their session: keep it.
+        $cart = $command === 'AddOrder' && isset($_SESSION['cart']) ? $_SESSION['cart'] : null;
         $result = localAPI($command, $values);
+        if ($cart !== null) {
+            $_SESSION['cart'] = $cart;
+        }
         if (($result['result'] ?? '') !== 'success') {
             throw new BridgeException("WHMCS localAPI $command failed: " . ($result['message'] ?? 'no message'));
         }
