@@ -20,24 +20,32 @@ Both see the same data; the bench checks they agree. Peak RSS of the daemon (VmH
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import io
 import json
+import os
 import resource
 import secrets
 import statistics
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
 
 from minio import Minio, MinioAdmin
 from minio.credentials.providers import StaticProvider
 
-from bench.common import RESULTS
+from bench.common import conditions, load_average, write_results
 from rig.sample_whmcs import insert_client, insert_product, insert_service
 from rig.services import MariaDB, MinIO
-from rig.stack import running_stack
+from rig.stack import Stack, running_stack
 
 MB = 1024 * 1024
+T = TypeVar("T")
 
 
 def populate(db: MariaDB, database: str, minio: MinIO, n: int, serverid: int, base_id: int) -> dict[int, str]:
@@ -139,12 +147,121 @@ def fair(db: MariaDB, database: str, minio: MinIO, services: dict[int, str]) -> 
     return totals
 
 
+def cpu_ms(pid: int) -> float:
+    """CPU time a process has used so far, all its threads, in ms (the scheduler's nanoseconds per thread, from
+    /proc/<pid>/task/*/schedstat: finer than clock ticks, and not stretched by waiting on a loaded machine)."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int(stat.read_text().split()[0])
+    return total / 1e6
+
+
+@dataclass
+class Samples:
+    """Wall time and the CPU time each process spent, per run of one thing."""
+
+    pids: dict[str, int]
+    wall: list[float] = field(default_factory=list)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
+
+    def run(self, fn: Callable[[], T]) -> T:
+        before = {name: cpu_ms(pid) for name, pid in self.pids.items()}
+        t0 = time.perf_counter()
+        out = fn()
+        self.wall.append((time.perf_counter() - t0) * 1000)
+        for name, pid in self.pids.items():
+            self.cpu.setdefault(name, []).append(cpu_ms(pid) - before[name])
+        return out
+
+    def median(self) -> float:
+        return round(statistics.median(self.wall), 1)
+
+    def cpu_medians(self) -> dict[str, float]:
+        return {name: round(statistics.median(v), 1) for name, v in self.cpu.items()}
+
+
 def vm_hwm_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
     return 0
+
+
+def new_day(db: MariaDB, serverid: int) -> None:
+    """As if the last run was yesterday's: today's history rows are not there yet (the run inserts them)."""
+    today = datetime.now(UTC).date()
+    conn = db.connect("whmcs")
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE mod_s3bridge_services SET history_day = %s WHERE serverid = %s", (today - timedelta(1), serverid)
+        )
+        for table in ("mod_s3bridge_usage_daily", "mod_s3bridge_bucket_usage_daily"):
+            cur.execute(
+                f"DELETE d FROM {table} d JOIN mod_s3bridge_services s ON s.serviceid = d.serviceid"
+                " WHERE s.serverid = %s AND d.day = %s",
+                (serverid, today),
+            )
+    conn.close()
+
+
+def profile_cycles(stack: Stack, serverid: int, n: int, runs: int) -> dict[str, list[str]]:
+    """The steady-state and new-day cycles in this process under cProfile (the event loop's thread and the worker
+    threads that talk to MariaDB and MinIO): the top lines by own time, the way the daemon runs them."""
+    import asyncio
+    import concurrent.futures.thread as futures_thread
+    import cProfile
+    import io
+    import pstats
+
+    from aiohttp import web
+
+    from bridge.app import create_app
+    from bridge.config import load_config
+    from bridge.functions.usage_update import usage_update
+    from bridge.web.appkeys import RESOURCES
+
+    profiles: list[cProfile.Profile] = []
+    run_item = futures_thread._WorkItem.run
+
+    def profiled_run(item: Any) -> None:
+        p = cProfile.Profile()
+        p.enable()
+        try:
+            run_item(item)
+        finally:
+            p.disable()
+            profiles.append(p)
+
+    async def cycles(mode: str) -> list[str]:
+        app = create_app(load_config(stack.config))
+        runner = web.AppRunner(app)
+        await runner.setup()
+        params = stack.server_params(serverid)
+        await usage_update(app[RESOURCES], params)
+        profiles.clear()
+        main = cProfile.Profile()
+        futures_thread._WorkItem.run = profiled_run  # type: ignore[method-assign,assignment]
+        try:
+            for _ in range(runs):
+                if mode == "new day":
+                    new_day(stack.db, serverid)
+                main.enable()
+                await usage_update(app[RESOURCES], params)
+                main.disable()
+        finally:
+            futures_thread._WorkItem.run = run_item  # type: ignore[method-assign]
+            await runner.cleanup()
+        out = io.StringIO()
+        stats = pstats.Stats(main, *profiles, stream=out)
+        stats.sort_stats("tottime").print_stats(18)
+        lines = [x for x in out.getvalue().splitlines() if x.strip()]
+        print(f"\nprofile, {mode}, {n} services, {runs} cycles (cProfile, all threads; times are summed over cycles)")
+        print("\n".join(lines))
+        return lines
+
+    return {mode: asyncio.run(cycles(mode)) for mode in ("steady", "new day")}
 
 
 def main() -> int:
@@ -154,12 +271,17 @@ def main() -> int:
     parser.add_argument("--naive-runs", type=int, default=3)
     parser.add_argument("--fair-runs", type=int, default=3)
     parser.add_argument("--naive-max", type=int, default=1000, help="skip the per-service listing above this size")
+    parser.add_argument("--profile", action="store_true", help="also profile the cycles in-process (cProfile)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
     rows: list[dict[str, Any]] = []
+    profiles: dict[int, dict[str, list[str]]] = {}
     with running_stack("bench-usage") as stack:
         db, minio = stack.db, stack.minio
+        admin = MinioAdmin(
+            endpoint=minio.endpoint, credentials=StaticProvider(minio.access_key, minio.secret_key), secure=False
+        )
         for serverid, n in enumerate(sizes, start=100):
             t0 = time.perf_counter()
             services = populate(db, "whmcs", minio, n, serverid, base_id=serverid * 100_000)
@@ -168,37 +290,30 @@ def main() -> int:
             t0 = time.perf_counter()
             first = stack.signed_post("UsageUpdate", params)["result"]
             first_ms = (time.perf_counter() - t0) * 1000
-            steady = []
-            for _ in range(args.runs):
-                t0 = time.perf_counter()
-                again = stack.signed_post("UsageUpdate", params)["result"]
-                steady.append((time.perf_counter() - t0) * 1000)
-                assert again["policy_changes"] == [], again
-            new_day = []
-            for _ in range(args.runs):
-                conn = db.connect("whmcs")
-                with conn.cursor() as cur:
-                    cur.execute("UPDATE mod_s3bridge_services SET history_day = NULL WHERE serverid = %s", (serverid,))
-                conn.close()
-                t0 = time.perf_counter()
-                again = stack.signed_post("UsageUpdate", params)["result"]
-                new_day.append((time.perf_counter() - t0) * 1000)
-                assert again["policy_changes"] == [], again
-                assert again["written"] == n, again
-            # The floor every scanner-based collector pays: MinIO building and sending DataUsageInfo, and parsing it.
-            admin = MinioAdmin(
-                endpoint=minio.endpoint, credentials=StaticProvider(minio.access_key, minio.secret_key), secure=False
-            )
-            scan_ms = []
-            for _ in range(args.runs):
-                t0 = time.perf_counter()
-                json.loads(admin.get_data_usage_info())
-                scan_ms.append((time.perf_counter() - t0) * 1000)
-            fair_ms = []
-            for _ in range(args.fair_runs):
-                t0 = time.perf_counter()
-                totals = fair(db, "whmcs", minio, services)
-                fair_ms.append((time.perf_counter() - t0) * 1000)
+            stack.signed_post("UsageUpdate", params)  # decisions settled: what follows changes nothing
+            since = load_average()
+            # Rounds interleave MinIO's own call, the steady-state cycle, the new-day cycle and the fair collector,
+            # so a change of load on a shared machine falls on all of them alike.
+            assert db.proc is not None
+            assert minio.proc is not None
+            pids = {"daemon": stack.daemon_pid, "mariadb": db.proc.pid, "minio": minio.proc.pid, "bench": os.getpid()}
+            scan, steady, fresh_day = Samples(pids), Samples(pids), Samples(pids)
+            fair_ms: list[float] = []
+            totals: dict[int, int] = {}
+            for i in range(max(args.runs, args.fair_runs)):
+                if i < args.runs:
+                    # The floor of any scanner-based collector: MinIO building and sending DataUsageInfo, parsed.
+                    scan.run(lambda: json.loads(admin.get_data_usage_info()))
+                    again = steady.run(functools.partial(stack.signed_post, "UsageUpdate", params))["result"]
+                    assert (again["policy_changes"], again["written"], again["history"]) == ([], 0, 0), again
+                    new_day(db, serverid)
+                    again = fresh_day.run(functools.partial(stack.signed_post, "UsageUpdate", params))["result"]
+                    assert (again["policy_changes"], again["history"]) == ([], n), again
+                if i < args.fair_runs:
+                    t0 = time.perf_counter()
+                    totals = fair(db, "whmcs", minio, services)
+                    fair_ms.append((time.perf_counter() - t0) * 1000)
+            load = conditions(since)
             naive_ms = []
             for _ in range(args.naive_runs if n <= args.naive_max else 0):
                 t0 = time.perf_counter()
@@ -217,34 +332,57 @@ def main() -> int:
                 "setup_s": round(setup_s, 1),
                 "bridge_first_run_ms": round(first_ms, 1),
                 "policy_changes_first_run": len(first["policy_changes"]),
-                "bridge_median_ms": round(statistics.median(steady), 1),
-                "bridge_new_day_median_ms": round(statistics.median(new_day), 1),
+                "bridge_median_ms": steady.median(),
+                "bridge_new_day_median_ms": fresh_day.median(),
                 "fair_median_ms": round(statistics.median(fair_ms), 1),
-                "minio_datausageinfo_median_ms": round(statistics.median(scan_ms), 1),
+                "minio_datausageinfo_median_ms": scan.median(),
+                "cpu_median_ms": {
+                    "bridge": steady.cpu_medians(),
+                    "new_day": fresh_day.cpu_medians(),
+                    "minio_datausageinfo": scan.cpu_medians(),
+                },
                 "naive_median_ms": round(statistics.median(naive_ms), 1) if naive_ms else None,
+                "runs": {"bridge": steady.wall, "new_day": fresh_day.wall, "minio": scan.wall, "fair": fair_ms},
+                "load_before": list(load.load_before),
+                "load_after": list(load.load_after),
             }
+            row["ratio_bridge_over_minio"] = round(row["bridge_median_ms"] / row["minio_datausageinfo_median_ms"], 2)
+            row["ratio_new_day_over_minio"] = round(
+                row["bridge_new_day_median_ms"] / row["minio_datausageinfo_median_ms"], 2
+            )
             row["ratio_fair_over_bridge"] = round(row["fair_median_ms"] / row["bridge_median_ms"], 1)
             row["ratio_fair_over_bridge_new_day"] = round(row["fair_median_ms"] / row["bridge_new_day_median_ms"], 1)
             if naive_ms:
                 row["ratio_naive_over_bridge"] = round(row["naive_median_ms"] / row["bridge_median_ms"], 1)
             rows.append(row)
-            print(json.dumps(row), flush=True)
+            print(json.dumps({k: v for k, v in row.items() if k != "runs"}), flush=True)
+            if args.profile:
+                profiles[n] = profile_cycles(stack, serverid, n, args.runs)
         daemon_hwm = vm_hwm_kib(stack.daemon_pid)
 
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print("\nUsageUpdate, one server (medians; bridge = steady state, no policy changes; new day = every service's")
-    print("history and figures written again; fair = ListBuckets + ListObjects per bucket on 16 threads + one UPDATE)")
+    print("\nUsageUpdate, one server, medians of interleaved rounds (bridge = steady state: nothing changed; new day =")
+    print("the day's first run, today's history rows inserted for every service; MinIO = its DataUsageInfo call")
+    print("alone, parsed; fair = ListBuckets + ListObjects per bucket on 16 threads + one UPDATE)")
     print(
-        f"{'services':>8} {'bridge ms':>10} {'new day ms':>10} {'first run ms':>12} {'fair ms':>9} {'fair/bridge':>11}"
-        f" {'fair/new day':>12} {'naive ms':>10} {'MinIO DUI ms':>12}"
+        f"{'services':>8} {'bridge ms':>10} {'new day ms':>10} {'MinIO ms':>9} {'bridge/MinIO':>12}"
+        f" {'new day/MinIO':>13} {'fair ms':>9} {'fair/bridge':>11} {'fair/new day':>12} {'naive ms':>9}"
+        f" {'load before -> after (1 min)':>28}"
     )
     for r in rows:
         print(
             f"{r['services']:>8} {r['bridge_median_ms']:>10} {r['bridge_new_day_median_ms']:>10}"
-            f" {r['bridge_first_run_ms']:>12} {r['fair_median_ms']:>9} {r['ratio_fair_over_bridge']:>10}x"
-            f" {r['ratio_fair_over_bridge_new_day']:>11}x {r['naive_median_ms'] or '-':>10}"
-            f" {r['minio_datausageinfo_median_ms']:>12}"
+            f" {r['minio_datausageinfo_median_ms']:>9} {r['ratio_bridge_over_minio']:>11}x"
+            f" {r['ratio_new_day_over_minio']:>12}x {r['fair_median_ms']:>9} {r['ratio_fair_over_bridge']:>10}x"
+            f" {r['ratio_fair_over_bridge_new_day']:>11}x {r['naive_median_ms'] or '-':>9}"
+            f" {r['load_before'][0]:>20} -> {r['load_after'][0]}"
         )
+    print("\nCPU time per run, medians in ms, by process (not stretched by waiting on a loaded machine)")
+    print(f"{'services':>8} {'what':<24} {'daemon':>8} {'MariaDB':>8} {'MinIO':>8} {'bench':>8}")
+    for r in rows:
+        for what, key in (("bridge", "bridge"), ("new day", "new_day"), ("MinIO DataUsageInfo", "minio_datausageinfo")):
+            c = r["cpu_median_ms"][key]
+            print(f"{r['services']:>8} {what:<24} {c['daemon']:>8} {c['mariadb']:>8} {c['minio']:>8} {c['bench']:>8}")
     growth = {}
     if len(rows) > 1:
         a, b = rows[0], rows[-1]
@@ -253,29 +391,25 @@ def main() -> int:
             "services_scale": scale,
             "bridge_time_scale": round(b["bridge_median_ms"] / a["bridge_median_ms"], 2),
             "bridge_new_day_time_scale": round(b["bridge_new_day_median_ms"] / a["bridge_new_day_median_ms"], 2),
+            "minio_time_scale": round(b["minio_datausageinfo_median_ms"] / a["minio_datausageinfo_median_ms"], 2),
             "fair_time_scale": round(b["fair_median_ms"] / a["fair_median_ms"], 2),
         }
         print(
             f"growth {a['services']} -> {b['services']} services (x{scale:g}): bridge x{growth['bridge_time_scale']},"
-            f" bridge new day x{growth['bridge_new_day_time_scale']}, fair x{growth['fair_time_scale']}"
+            f" bridge new day x{growth['bridge_new_day_time_scale']}, MinIO x{growth['minio_time_scale']},"
+            f" fair x{growth['fair_time_scale']}"
         )
     print(f"peak RSS: daemon {daemon_hwm / 1024:.1f} MiB, bench process {self_rss / 1024:.1f} MiB")
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "usage.json"
-    out.write_text(
-        json.dumps(
-            {
-                "bench": "usage",
-                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "rows": rows,
-                "growth": growth,
-                "daemon_peak_rss_mib": round(daemon_hwm / 1024, 1),
-                "bench_peak_rss_mib": round(self_rss / 1024, 1),
-            },
-            indent=2,
-        )
+    write_results(
+        "usage",
+        {
+            "rows": rows,
+            "growth": growth,
+            "daemon_peak_rss_mib": round(daemon_hwm / 1024, 1),
+            "bench_peak_rss_mib": round(self_rss / 1024, 1),
+            "profiles": profiles,
+        },
     )
-    print(f"written {out}")
     return 0
 
 

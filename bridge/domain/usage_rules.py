@@ -102,7 +102,5 @@ def decide(current: LimitState, used: int, limit: int, warn_percent: int) -> Dec
 
 def usage_digest(buckets: Iterable[BucketUsage]) -> str:
     """A fingerprint of a service's per-bucket figures: equal digests mean nothing to write again."""
-    h = hashlib.blake2b(digest_size=16)
-    for b in sorted(buckets, key=lambda b: b.name):
-        h.update(f"{b.name}\0{b.size}\0{b.objects}\n".encode())
-    return h.hexdigest()
+    text = "".join([f"{b.name}\0{b.size}\0{b.objects}\n" for b in sorted(buckets, key=lambda b: b.name)])
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

@@ -4,12 +4,17 @@ runs as its own service: bridge.functions.meter."""
 
 from __future__ import annotations
 
+from datetime import tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from bridge.backends.capabilities import AuditWebhook
 from bridge.domain.audit_token import audit_token
+from bridge.domain.metric_months import metric_months
 from bridge.domain.params import Params, ServerParams, optional_int
 from bridge.errors import BridgeError, MissingParam, Unsupported
 from bridge.functions.context import Outcome, Resources
-from bridge.whmcs.meter_store import MeterStore
+from bridge.whmcs.meter_store import MeterStore, TenantMonth
 
 TARGET = "s3bridge"  # the name of the audit_webhook target on MinIO
 
@@ -82,23 +87,41 @@ async def metric_usage(resources: Resources, params: Params) -> Outcome:
     tenant = params.get("bridge_tenant")
     now = resources.now()
     store = MeterStore(resources.db)
-    months = await store.month_by_tenant(
-        server.server_id, now.date().replace(day=1), str(tenant) if tenant is not None else None
+    windows = metric_months(now, whmcs_timezone(params))
+    current = await store.month_by_tenant(
+        server.server_id, windows[0].first, str(tenant) if tenant is not None else None
     )
-    figures = await store.figures(m.serviceid for m in months)
+    figures = await store.figures(m.serviceid for m in current)
+
+    def traffic(m: TenantMonth) -> dict[str, Any]:
+        return {"traffic_out": round(m.bytes_out / GIB, 4), "traffic_in": round(m.bytes_in / GIB, 4),
+                "requests": m.requests}  # fmt: skip
+
     usage = {
-        m.tenant: {
-            "disk_space": round((figures[m.serviceid].bytes if m.serviceid in figures else 0) / GIB, 4),
-            "traffic_out": round(m.bytes_out / GIB, 4),
-            "traffic_in": round(m.bytes_in / GIB, 4),
-            "requests": m.requests,
-        }
-        for m in months
+        m.tenant: {"disk_space": round((figures[m.serviceid].bytes if m.serviceid in figures else 0) / GIB, 4),
+                   **traffic(m)}
+        for m in current
+    }  # fmt: skip
+    answer: dict[str, Any] = {
+        "metrics": [{"system": a, "name": b, "type": c, "unit": d} for a, b, c, d in METRICS],
+        "usage": usage,
+        "collected_at": int(now.timestamp()),
     }
-    return Outcome(
-        {
-            "metrics": [{"system": a, "name": b, "type": c, "unit": d} for a, b, c, d in METRICS],
-            "usage": usage,
-            "collected_at": int(now.timestamp()),
-        }
-    )
+    if len(windows) > 1:  # a month's first collection: the previous month's full total, dated inside it
+        closing = windows[1]
+        previous = await store.month_by_tenant(
+            server.server_id, closing.first, str(tenant) if tenant is not None else None, closing.last
+        )
+        answer["closing"] = {"collected_at": int(closing.filed_at.timestamp()),
+                             "usage": {m.tenant: traffic(m) for m in previous}}  # fmt: skip
+    return Outcome(answer)
+
+
+def whmcs_timezone(params: Params) -> tzinfo:
+    """WHMCS's timezone as the shim reports it (PHP's default timezone in WHMCS); UTC when not sent. A name the
+    system does not know is refused: filing months in the wrong zone would bill the wrong month."""
+    name = str(params.get("bridge_timezone") or "UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BridgeError(f"WHMCS's timezone {name[:64]!r} is not a timezone this system knows") from None

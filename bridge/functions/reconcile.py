@@ -26,7 +26,7 @@ from bridge.domain.drift import Finding, ServiceView, StoredAccount
 from bridge.domain.params import Params, ServerParams, optional_int
 from bridge.domain.product_settings import InvalidSetting, ProductSettings, parse_product
 from bridge.errors import BadParam, BridgeError, Unsupported
-from bridge.functions.call import NoAccount, Target, account
+from bridge.functions.call import NoAccount, Target, account, service
 from bridge.functions.context import Outcome, Resources
 from bridge.logs import get_logger
 from bridge.whmcs import audit
@@ -246,8 +246,7 @@ async def _delete_orphan(resources: Resources, backend: StorageBackend, f: Findi
     or owner). A record still naming it is marked terminated."""
     try:
         if f.serviceid is not None:
-            async with resources.locks.hold(f.serviceid):
-                rec = await resources.records.get(f.serviceid)
+            async with service(resources, f.serviceid) as rec:
                 ours = rec is not None and rec.username == f.subject
                 if ours and await DriftStore(resources.db).whmcs_status(f.serviceid) in drift.LIVE:
                     return RepairResult(f, "skipped", "WHMCS has the service live again; run reconcile again")

@@ -37,7 +37,17 @@ from bridge.functions.ownership import authorize
 from bridge.logs import get_logger
 from bridge.views.emails import DiskFigures, EmailKind
 from bridge.whmcs.meter_store import MeterStore
-from bridge.whmcs.usage_store import FigureWrite, ServiceRow, UsageStore, db_time
+from bridge.whmcs.usage_store import (
+    FigureWrite,
+    Product,
+    ServiceRow,
+    UsageStore,
+    db_time,
+    figures_step,
+    history_step,
+    lastupdate_step,
+    measured_step,
+)
 
 log = get_logger("s3bridge.usage")
 
@@ -107,12 +117,23 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
     if server.server_id is None:
         raise MissingParam("serverid")
     backend = resources.backend_for(server)
+    month = resources.now().date().replace(day=1)
+    # Traffic of the month (audit stream, or statistics objects) into tblhosting.bwusage, bwlimit from the product:
+    # it does not depend on the scan, so it runs beside it, unless today's statistics objects come first (ostor).
+    bandwidth_after = daily and isinstance(backend, TrafficStatistics)
+
+    async def ours() -> tuple[list[ServiceRow], dict[int, Product]]:
+        rows = await store.services_of_server(server.server_id or 0)
+        # Each product is read and parsed once, however many services use it.
+        return rows, await store.products(r.packageid for r in rows)
+
     # The storage server builds its answer while the database gives ours: neither waits for the other.
     scan = asyncio.ensure_future(backend.server_usage())
     try:
-        rows = await store.services_of_server(server.server_id)
-        # Each product is read and parsed once, however many services use it.
-        catalog = await store.products(r.packageid for r in rows)
+        if bandwidth_after:
+            rows, catalog = await ours()
+        else:
+            (rows, catalog), _ = await asyncio.gather(ours(), meter.write_bandwidth(server.server_id, month))
     except BaseException:
         await _abandon(scan)
         raise
@@ -165,11 +186,12 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
             remeasured.append(r.serviceid)
         if new_day and not whmcs:
             first_today.append(r.serviceid)
-    if daily:
-        await store.write_history(history, today)
-    await store.write_figures(writes, now, exact=False, history_day=today if daily else None, measured_at=measured_at)
-    await store.mark_measured(remeasured, measured_at or now, figure_at, today if daily else None)
-    await store.stamp_lastupdate(first_today, now)  # once a day, as WHMCS's own modules stamp it
+    await store.save(
+        history_step(history, today) if daily else None,
+        figures_step(writes, now, exact=False, history_day=today if daily else None, measured_at=measured_at),
+        measured_step(remeasured, measured_at or now, figure_at, today if daily else None),
+        lastupdate_step(first_today, now),  # once a day, as WHMCS's own modules stamp it
+    )
     report.written = len(writes)
     report.history = len(history)
     report.clamped = [
@@ -192,8 +214,8 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
         report.history_deleted = await store.apply_retention(
             {u.serviceid: products[u.serviceid].retention_days for u in history}, today
         )
-    # Traffic of the month (audit stream or statistics objects) into tblhosting.bwusage, bwlimit from the product.
-    await meter.write_bandwidth(server.server_id, today.replace(day=1))
+    if bandwidth_after:
+        await meter.write_bandwidth(server.server_id, month)
     # Decisions use the estimate: this scan's figure + what the audit stream saw written since the scan. Without
     # writes seen by the stream, the estimate is the scan's figure: only the others are asked of the meter.
     metered = [r.serviceid for r in rows if r.disk_writes and r.serviceid in products]
@@ -291,9 +313,11 @@ async def recalculate(resources: Resources, params: Params) -> Outcome:
         )
     usage = ServiceUsage(target.serviceid, row.username, figures)
     now = resources.now()
-    await store.write_history([usage], now.date())
     write = FigureWrite(usage, target.product.disk_limit_bytes, usage_digest(usage.buckets))
-    await store.write_figures([write], now, exact=exact.exact, history_day=now.date())
+    await store.save(
+        history_step([usage], now.date()),
+        figures_step([write], now, exact=exact.exact, history_day=now.date()),
+    )
     if exact.exact:  # the estimate counts from this listing now
         await MeterStore(resources.db).set_figure_times([(target.serviceid, started, "listing")])
     report = Report(services=1, buckets=len(figures))

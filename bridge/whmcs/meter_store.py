@@ -17,7 +17,7 @@ from typing import Any
 
 from bridge.domain.audit_events import AuditEvent
 from bridge.domain.traffic import Billing, Figure, FigureSource, Rollup, TrafficCounts, estimate
-from bridge.domain.usage_rules import WHMCS_MB_MAX, whmcs_mb
+from bridge.domain.usage_rules import MB, WHMCS_MB_MAX, whmcs_mb
 from bridge.whmcs.db import Conn, Database
 from bridge.whmcs.usage_store import CHUNK, SKIPPED_STATUSES
 
@@ -219,7 +219,7 @@ class MeterStore:
                 for start in range(0, len(ids), CHUNK):
                     chunk = ids[start : start + CHUNK]
                     marks = ", ".join(["%s"] * len(chunk))
-                    # Disk deltas are kept per second (the `minute` column holds the second since migration 11).
+                    # Disk deltas are kept per second (the `minute` column holds the second since migration 12).
                     # Writes of the figure's own second count (they may have come after it: errs high); deletes of
                     # that second do not (they may have come before it, and the figure already left them out:
                     # counting them would err low, which a tenant could use to write past the limit).
@@ -332,7 +332,11 @@ class MeterStore:
                     " JOIN tblhosting h ON h.id = s.serviceid LEFT JOIN tblproducts p ON p.id = h.packageid"
                     " LEFT JOIN mod_s3bridge_traffic_daily d ON d.serviceid = s.serviceid AND d.day >= %s"
                     f" WHERE s.serverid = %s AND s.state IN ('active', 'suspended') AND h.domainstatus NOT IN ({marks})"
-                    " GROUP BY s.serviceid, p.overagesbwlimit, h.bwusage, h.bwlimit",
+                    " GROUP BY s.serviceid, p.overagesbwlimit, h.bwusage, h.bwlimit"
+                    # Only rows whose figures differ come back (whmcs_mb in integer SQL: ceil to whole MB, clamped),
+                    # so a cycle with no new traffic reads no rows; the check below stays the one that decides.
+                    f" HAVING LEAST((COALESCE(SUM(d.bytes_in + d.bytes_out), 0) + {MB - 1}) DIV {MB}, {WHMCS_MB_MAX})"
+                    f" <> h.bwusage OR LEAST(GREATEST(COALESCE(p.overagesbwlimit, 0), 0), {WHMCS_MB_MAX}) <> h.bwlimit",
                     (month_start, serverid, *SKIPPED_STATUSES),
                 )
                 rows: list[tuple[int, int, int]] = []
@@ -355,12 +359,14 @@ class MeterStore:
 
         return await self.db.run(q)
 
-    async def month_by_tenant(self, serverid: int, month_start: date, tenant: str | None = None) -> list[TenantMonth]:
-        """This month's traffic of every live service of a server, keyed as WHMCS keys usage metrics: by the
-        service's tblhosting.username (the module's ListAccountsUniqueIdentifierField)."""
+    async def month_by_tenant(
+        self, serverid: int, month_start: date, tenant: str | None = None, month_end: date | None = None
+    ) -> list[TenantMonth]:
+        """A month's traffic (from `month_start`, to `month_end` inclusive or so far) of every live service of a
+        server, keyed as WHMCS keys usage metrics: by tblhosting.username (ListAccountsUniqueIdentifierField)."""
         marks = ", ".join(["%s"] * len(SKIPPED_STATUSES))
         where = f"s.serverid = %s AND s.state IN ('active', 'suspended') AND h.domainstatus NOT IN ({marks})"
-        args: list[Any] = [month_start, serverid, *SKIPPED_STATUSES]
+        args: list[Any] = [month_start, month_end or date.max, serverid, *SKIPPED_STATUSES]
         if tenant is not None:
             where += " AND h.username = %s"
             args.append(tenant)
@@ -371,8 +377,8 @@ class MeterStore:
                     "SELECT s.serviceid, h.username AS tenant, COALESCE(SUM(d.bytes_in), 0) AS bytes_in,"  # noqa: S608
                     " COALESCE(SUM(d.bytes_out), 0) AS bytes_out, COALESCE(SUM(d.req_read + d.req_write + d.req_list"
                     " + d.req_delete + d.req_other), 0) AS requests FROM mod_s3bridge_services s"
-                    " JOIN tblhosting h ON h.id = s.serviceid"
-                    " LEFT JOIN mod_s3bridge_traffic_daily d ON d.serviceid = s.serviceid AND d.day >= %s"
+                    " JOIN tblhosting h ON h.id = s.serviceid LEFT JOIN mod_s3bridge_traffic_daily d"
+                    " ON d.serviceid = s.serviceid AND d.day >= %s AND d.day <= %s"
                     f" WHERE {where} AND h.username <> '' GROUP BY s.serviceid, h.username",
                     args,
                 )

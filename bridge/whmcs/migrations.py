@@ -310,6 +310,18 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         11,
+        "the module's own servers, as a view",
+        (
+            # MySQL has no row-level rights: this view (run with its definer's rights, the account that migrates)
+            # holds only this module's tblservers rows, and the daemon's user reads it instead of the table, so it
+            # never sees another module's server passwords. SELECT only (grants.py): the view is not written.
+            """CREATE OR REPLACE SQL SECURITY DEFINER VIEW mod_s3bridge_servers AS
+            SELECT id, name, hostname, ipaddress, username, password, accesshash, secure, port, type, disabled
+            FROM tblservers WHERE type = 's3bridge'""",
+        ),
+    ),
+    Migration(
+        12,
         "metering: refused requests, servers the meter enforces on after a restart",
         (
             AddColumn("mod_s3bridge_traffic_daily", "req_refused", "BIGINT UNSIGNED NOT NULL DEFAULT 0"),

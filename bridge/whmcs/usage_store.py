@@ -4,7 +4,7 @@ write, daily history with retention, and the per-service limit state. Every quer
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -26,6 +26,7 @@ def whmcs_time(when: datetime) -> datetime:
 
 CHUNK = 500
 JOIN_CHUNK = 1000
+HISTORY_ROWS = 20_000  # rows per INSERT of history (about 1.3 MB of SQL; MariaDB takes 16 MB by default)
 T = TypeVar("T")
 
 
@@ -187,103 +188,17 @@ class UsageStore:
 
         return await self.db.run(q)
 
-    async def write_figures(
-        self,
-        writes: Sequence[FigureWrite],
-        when: datetime,
-        *,
-        exact: bool,
-        history_day: date | None,
-        measured_at: datetime | None = None,
-    ) -> None:
-        """New figures for the services that changed: tblhosting diskusage/disklimit/lastupdate where WHMCS's MB
-        figures differ, and the daemon's copy (bytes, digest, exactness, when measured (`measured_at`, default
-        `when`), the day history was written for: None when it was not). One statement per table per 1,000
-        services, joined to the new values (linear, unlike CASE)."""
-        stamp = whmcs_time(when)
-        measured = db_time(measured_at or when)
-        whmcs = [w for w in writes if w.whmcs]
+    async def save(self, *steps: Step | None) -> None:
+        """Writes made by the step functions below, in one transaction: one commit (and one log flush), however
+        many tables they touch. Steps that are None (nothing to write) are left out; none at all costs nothing."""
+        todo = [step for step in steps if step is not None]
 
         def q(conn: Conn) -> None:
             with conn.cursor() as cur:
-                for chunk in _chunks(whmcs, JOIN_CHUNK):
-                    values = [
-                        x for w in chunk for x in (w.usage.serviceid, whmcs_mb(w.usage.bytes), whmcs_mb(w.limit_bytes))
-                    ]
-                    cur.execute(
-                        f"UPDATE tblhosting h JOIN {_rows(('id', 'du', 'dl'), len(chunk))} v ON h.id = v.id"  # noqa: S608
-                        " SET h.diskusage = v.du, h.disklimit = v.dl, h.lastupdate = %s",
-                        [*values, stamp],
-                    )
-                for chunk in _chunks(writes, JOIN_CHUNK):
-                    row_values: list[Any] = [x for w in chunk for x in (w.usage.serviceid, w.usage.bytes, w.digest)]
-                    cur.execute(
-                        f"UPDATE mod_s3bridge_services s JOIN {_rows(('id', 'used', 'digest'), len(chunk))} v"  # noqa: S608
-                        " ON s.serviceid = v.id SET s.used_bytes = v.used, s.usage_digest = v.digest,"
-                        " s.usage_at = %s, s.usage_exact = %s, s.history_day = %s",
-                        [*row_values, measured, int(exact), history_day],
-                    )
+                for step in todo:
+                    step(conn, cur)
 
-        if writes:
-            await self.db.run(q)
-
-    async def mark_measured(
-        self,
-        serviceids: Sequence[int],
-        measured_at: datetime,
-        figure_at: datetime | None,
-        history_day: date | None,
-    ) -> None:
-        """These services' figures are the ones measured at `measured_at` (usage_at), and their disk estimate counts
-        from the scan at `figure_at`; with `history_day`, today's history rows are written for each of them. One
-        statement, whatever the number of services; the caller sends it only when a stored value differs."""
-        if not serviceids:
-            return
-        ids = _int_list(serviceids)
-        sets = "usage_at = %s, figure_at = %s, figure_source = 'scan'" + (", history_day = %s" if history_day else "")
-        args: list[Any] = [db_time(measured_at), db_time(figure_at)] + ([history_day] if history_day else [])
-
-        def q(conn: Conn) -> None:
-            with conn.cursor() as cur:
-                cur.execute(f"UPDATE mod_s3bridge_services SET {sets} WHERE serviceid IN ({ids})", args)  # noqa: S608
-
-        await self.db.run(q)
-
-    async def stamp_lastupdate(self, serviceids: Sequence[int], when: datetime) -> None:
-        """tblhosting.lastupdate of these services (WHMCS shows it as the usage's "Last Updated"): one statement."""
-        if not serviceids:
-            return
-        ids = _int_list(serviceids)
-
-        def q(conn: Conn) -> None:
-            with conn.cursor() as cur:
-                cur.execute(f"UPDATE tblhosting SET lastupdate = %s WHERE id IN ({ids})", (whmcs_time(when),))  # noqa: S608
-
-        await self.db.run(q)
-
-    async def write_history(self, usages: Iterable[ServiceUsage], day: date) -> None:
-        usages = list(usages)
-        service_rows = [(u.serviceid, day, u.bytes, u.objects, len(u.buckets)) for u in usages]
-        bucket_rows = [(u.serviceid, b.name, day, b.size, b.objects) for u in usages for b in u.buckets]
-
-        def q(conn: Conn) -> None:
-            with conn.cursor() as cur:
-                if service_rows:
-                    cur.executemany(
-                        "INSERT INTO mod_s3bridge_usage_daily (serviceid, day, used_bytes, objects, buckets)"
-                        " VALUES (%s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE used_bytes = VALUES(used_bytes),"
-                        " objects = VALUES(objects), buckets = VALUES(buckets)",
-                        service_rows,
-                    )
-                if bucket_rows:
-                    cur.executemany(
-                        "INSERT INTO mod_s3bridge_bucket_usage_daily (serviceid, bucket, day, used_bytes, objects)"
-                        " VALUES (%s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE used_bytes = VALUES(used_bytes),"
-                        " objects = VALUES(objects)",
-                        bucket_rows,
-                    )
-
-        if service_rows:
+        if todo:
             await self.db.run(q)
 
     async def apply_retention(self, keep_days: dict[int, int], today: date) -> int:
@@ -373,7 +288,8 @@ class UsageStore:
         def q(conn: Conn) -> dict[str, Any]:
             with conn.cursor() as cur:
                 cur.execute(
-                    "SELECT hostname, ipaddress, username, accesshash, secure, port FROM tblservers WHERE id = %s",
+                    "SELECT hostname, ipaddress, username, accesshash, secure, port"
+                    " FROM mod_s3bridge_servers WHERE id = %s",  # this module's tblservers rows (grants.py)
                     (serverid,),
                 )
                 return dict(cur.fetchone() or {})
@@ -390,3 +306,106 @@ class UsageStore:
                 )
 
         await self.db.run(q)
+
+
+Step = Callable[[Conn, Any], None]  # statements on one connection and cursor, inside UsageStore.save's transaction
+
+
+def figures_step(
+    writes: Sequence[FigureWrite],
+    when: datetime,
+    *,
+    exact: bool,
+    history_day: date | None,
+    measured_at: datetime | None = None,
+) -> Step | None:
+    """New figures for the services that changed: tblhosting diskusage/disklimit/lastupdate where WHMCS's MB figures
+    differ, and the daemon's copy (bytes, digest, exactness, when measured (`measured_at`, default `when`), the day
+    history was written for: None when it was not). One statement per table per 1,000 services, joined to the new
+    values (linear, unlike CASE)."""
+    if not writes:
+        return None
+    stamp = whmcs_time(when)
+    measured = db_time(measured_at or when)
+    whmcs = [w for w in writes if w.whmcs]
+
+    def step(conn: Conn, cur: Any) -> None:
+        for chunk in _chunks(whmcs, JOIN_CHUNK):
+            values = [x for w in chunk for x in (w.usage.serviceid, whmcs_mb(w.usage.bytes), whmcs_mb(w.limit_bytes))]
+            cur.execute(
+                f"UPDATE tblhosting h JOIN {_rows(('id', 'du', 'dl'), len(chunk))} v ON h.id = v.id"  # noqa: S608
+                " SET h.diskusage = v.du, h.disklimit = v.dl, h.lastupdate = %s",
+                [*values, stamp],
+            )
+        for chunk in _chunks(writes, JOIN_CHUNK):
+            row_values: list[Any] = [x for w in chunk for x in (w.usage.serviceid, w.usage.bytes, w.digest)]
+            cur.execute(
+                f"UPDATE mod_s3bridge_services s JOIN {_rows(('id', 'used', 'digest'), len(chunk))} v"  # noqa: S608
+                " ON s.serviceid = v.id SET s.used_bytes = v.used, s.usage_digest = v.digest,"
+                " s.usage_at = %s, s.usage_exact = %s, s.history_day = %s",
+                [*row_values, measured, int(exact), history_day],
+            )
+
+    return step
+
+
+def measured_step(
+    serviceids: Sequence[int], measured_at: datetime, figure_at: datetime | None, history_day: date | None
+) -> Step | None:
+    """These services' figures are the ones measured at `measured_at` (usage_at), and their disk estimate counts
+    from the scan at `figure_at`; with `history_day`, today's history rows are written for each of them. One
+    statement, whatever the number of services; the caller asks only where a stored value differs."""
+    if not serviceids:
+        return None
+    ids = _int_list(serviceids)
+    sets = "usage_at = %s, figure_at = %s, figure_source = 'scan'" + (", history_day = %s" if history_day else "")
+    args: list[Any] = [db_time(measured_at), db_time(figure_at)] + ([history_day] if history_day else [])
+
+    def step(conn: Conn, cur: Any) -> None:
+        cur.execute(f"UPDATE mod_s3bridge_services SET {sets} WHERE serviceid IN ({ids})", args)  # noqa: S608
+
+    return step
+
+
+def lastupdate_step(serviceids: Sequence[int], when: datetime) -> Step | None:
+    """tblhosting.lastupdate of these services (WHMCS shows it as the usage's "Last Updated"): one statement."""
+    if not serviceids:
+        return None
+    ids = _int_list(serviceids)
+
+    def step(conn: Conn, cur: Any) -> None:
+        cur.execute(f"UPDATE tblhosting SET lastupdate = %s WHERE id IN ({ids})", (whmcs_time(when),))  # noqa: S608
+
+    return step
+
+
+def history_step(usages: Iterable[ServiceUsage], day: date) -> Step | None:
+    """The day's history rows, per service and per bucket: one statement per table per HISTORY_ROWS rows. Values
+    are formatted here, ints and the day as ints and an ISO date, bucket names escaped by the connection
+    (pymysql's per-value escaping was most of the day's first run)."""
+    usages = list(usages)
+    if not usages:
+        return None
+    when = f"'{day.isoformat()}'"
+    services = [f"({int(u.serviceid)},{when},{int(u.bytes)},{int(u.objects)},{len(u.buckets)})" for u in usages]
+
+    def step(conn: Conn, cur: Any) -> None:
+        buckets = [
+            f"({int(u.serviceid)},{conn.escape(b.name)},{when},{int(b.size)},{int(b.objects)})"
+            for u in usages
+            for b in u.buckets
+        ]
+        for chunk in _chunks(services, HISTORY_ROWS):
+            cur.execute(
+                "INSERT INTO mod_s3bridge_usage_daily (serviceid, day, used_bytes, objects, buckets)"  # noqa: S608
+                f" VALUES {','.join(chunk)} ON DUPLICATE KEY UPDATE used_bytes = VALUES(used_bytes),"
+                " objects = VALUES(objects), buckets = VALUES(buckets)"
+            )
+        for chunk in _chunks(buckets, HISTORY_ROWS):
+            cur.execute(
+                "INSERT INTO mod_s3bridge_bucket_usage_daily (serviceid, bucket, day, used_bytes, objects)"  # noqa: S608
+                f" VALUES {','.join(chunk)} ON DUPLICATE KEY UPDATE used_bytes = VALUES(used_bytes),"
+                " objects = VALUES(objects)"
+            )
+
+    return step

@@ -65,9 +65,18 @@ def test_a_call_without_an_administrator_is_refused_by_the_daemon(daemon) -> Non
 
 def test_servers_accounts_and_drift_show_the_fleet(daemon, fleet) -> None:
     healthy, suspended = fleet["services"]
+    refused = send(signed_request(daemon.url, "a-wrong-secret-of-some-length", "TestConnection", {}))
+    assert refused.status == 401
     servers = page(daemon, "servers").page or ""
     assert f"server {fleet['serverid']}" in servers
     assert 'data-state="alive"' in servers  # this daemon's heartbeat
+    row = re.search(rf'<tr data-serverid="{fleet["serverid"]}">.*?</tr>', servers, re.S)
+    assert row is not None
+    assert 'data-reachable="yes"' in row.group(0)  # the daemon knows the server from the calls, and reaches it
+    assert re.search(r"\d+&nbsp;ms", row.group(0))
+    count = re.search(r'id="s3b-refused">[^<]*<strong>([\d,]+)</strong>', servers)
+    assert count is not None
+    assert int(count.group(1).replace(",", "")) >= 1
     accounts = page(daemon, "accounts", get={"q": healthy.username}).page or ""
     found = accounts.split('id="s3b-found"')[1].split("</table>")[0]
     assert f"#{healthy.serviceid} {healthy.username}" in found
