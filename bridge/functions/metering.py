@@ -14,7 +14,7 @@ from bridge.domain.metric_months import metric_months
 from bridge.domain.params import Params, ServerParams, optional_int
 from bridge.errors import BridgeError, MissingParam, Unsupported
 from bridge.functions.context import Outcome, Resources
-from bridge.whmcs.meter_store import MeterStore, TenantMonth
+from bridge.whmcs.meter_store import TenantMonth
 
 TARGET = "s3bridge"  # the name of the audit_webhook target on MinIO
 
@@ -86,7 +86,7 @@ async def metric_usage(resources: Resources, params: Params) -> Outcome:
         raise MissingParam("serverid")
     tenant = params.get("bridge_tenant")
     now = resources.now()
-    store = MeterStore(resources.db)
+    store = resources.stores.meter
     windows = metric_months(now, whmcs_timezone(params))
     current = await store.month_by_tenant(
         server.server_id, windows[0].first, str(tenant) if tenant is not None else None

@@ -81,6 +81,8 @@ class FleetPage:
     drift: tuple[object, ...] = ()
     probes: Mapping[int, Probe] = field(default_factory=dict)
     refused_hour: int = 0
+    notice: str = ""  # what a repair did
+    csrf_token: str = ""  # WHMCS's admin token for the Drift page's repair forms
 
     def href(self, **query: str) -> str:
         return self.link + "&" + urlencode({k: v for k, v in query.items() if v})

@@ -30,7 +30,7 @@ from bridge.functions.context import Resources
 from bridge.functions.meter.servers import KnownServers
 from bridge.logs import get_logger
 from bridge.whmcs.meter_store import MeterStore
-from bridge.whmcs.usage_store import ServiceRow, UsageStore
+from bridge.whmcs.usage_store import ServiceRow
 
 log = get_logger("s3bridge.meter")
 
@@ -96,7 +96,7 @@ class LimitDecider:
             backend = await self.servers.backend(server_id)
             if backend is None or isinstance(backend, StorageQuotas):
                 return  # never called for, and nothing stored (the cron decides), or the server enforces quotas
-            store = UsageStore(self.resources.db)
+            store = self.resources.stores.usage
             rows = {r.serviceid: r for r in await store.services_of_server(server_id, among=serviceids)}
             catalog = await store.products(r.packageid for r in rows.values())
             figures = await self.store.figures(s for s in serviceids if s in rows)
@@ -125,7 +125,7 @@ class LimitDecider:
             return  # terminated (or being created) meanwhile: nothing changed
         # Only the policy changes here; the crossing flags stay for the cron, which sends the email once.
         state = LimitState(policy=d.state.policy, warned=row.state.warned, over_limit=row.state.over_limit)
-        await UsageStore(self.resources.db).save_state(row.serviceid, state)
+        await self.resources.records.save_limit_state(row.serviceid, state)
         await self.store.record_decisions([(row.serviceid, figure)], self.resources.now())
         self.stats.decisions += 1
         self.stats.policy_changes.append((row.serviceid, d.apply_policy, figure.source))
@@ -167,7 +167,7 @@ class LimitDecider:
             if not usage.exact:
                 return  # too big to list in the budget: the next scan reconciles
             await self.store.set_listing(row.serviceid, usage.bytes, started)
-            fresh = await UsageStore(self.resources.db).services_of_server(server_id, row.serviceid)
+            fresh = await self.resources.stores.usage.services_of_server(server_id, row.serviceid)
             figures = await self.store.figures([row.serviceid])
             if fresh and row.serviceid in figures:
                 await self.store.record_decisions([(row.serviceid, figures[row.serviceid])], self.resources.now())

@@ -9,11 +9,10 @@ from bridge.functions.context import Resources
 from bridge.functions.meter.decider import LimitDecider
 from bridge.functions.meter.ingest import Meter
 from bridge.functions.meter.servers import PURPOSE, KnownServers
-from bridge.whmcs.meter_store import MeterStore
 
 
 def start_meter(resources: Resources, config: Config, directory: ServerDirectory) -> Meter:
-    store = MeterStore(resources.db)
+    store = resources.stores.meter
     servers = KnownServers(directory, store, SecretBox.from_config(config.sealing_materials(), PURPOSE))
     meter = Meter(resources, config.meter, servers, LimitDecider(resources, servers, store))
     meter.start()
