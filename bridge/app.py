@@ -63,8 +63,8 @@ from bridge.whmcs.db import Database
 from bridge.whmcs.nonce_store import SharedNonces
 from bridge.whmcs.pending_store import PURPOSE as PENDING_PURPOSE
 from bridge.whmcs.pending_store import PendingSecrets
-from bridge.whmcs.records import ServiceRecords
 from bridge.whmcs.service_locks import ServiceLocks
+from bridge.whmcs.services import ServiceRecords
 
 LISTENERS = ("shim", "api", "meter")  # what `serve --only` takes
 METRICS_LIMITS = ListenerLimits(max_connections=64)

@@ -19,8 +19,8 @@ from bridge.whmcs.heartbeats import Heartbeats
 from bridge.whmcs.meter_store import MeterStore
 from bridge.whmcs.panel_store import PanelStore
 from bridge.whmcs.pending_store import PendingSecrets
-from bridge.whmcs.records import ServiceRecords
 from bridge.whmcs.service_locks import ServiceLocks
+from bridge.whmcs.services import ServiceRecords
 from bridge.whmcs.usage_store import UsageStore
 
 
