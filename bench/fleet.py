@@ -19,6 +19,9 @@ Timed:
 - per-service check: what a per-account module does to learn the same: one user query per service (16 at once),
   compared with WHMCS's status in the bench process.
 - scrape: GET /metrics on the daemon's metrics listener, p95 over --scrapes.
+- Accounts page: the console's Accounts page (top consumers, over-limit and suspended lists, and a search by client
+  name matching every service) rendered by the daemon over the signed channel, p95 over --pages (the addon's PHP
+  only forwards it).
 """
 
 from __future__ import annotations
@@ -83,15 +86,15 @@ def populate(stack: Any, emulator: OstorEmulator, n: int, serverid: int) -> list
         if i % 100 == 0:
             user.state = "disabled"  # WHMCS says Active: a state mismatch to find
         records.append((sid, 1, serverid, "ostor", name, "active", "standard", "", user.keys[0].access_key, "",
-                        user.user_id))  # fmt: skip
+                        user.user_id, (i * 7919) % 100_003 * 1024 * 1024, int(i % 50 == 0)))  # fmt: skip
     for i in range(n // 100):
         emulator.state.create_user(f"orphan-{i}@{DOMAIN}")
     with conn.cursor() as cur:
         for i in range(0, len(records), 1000):
             cur.executemany(
                 "INSERT INTO mod_s3bridge_services (serviceid, userid, serverid, backend, username, state, policy,"
-                " grp, access_key, pending_access_key, backend_user_id) VALUES"
-                " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " grp, access_key, pending_access_key, backend_user_id, used_bytes, over_limit) VALUES"
+                " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 records[i : i + 1000],
             )
     conn.close()
@@ -124,6 +127,7 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--scrapes", type=int, default=200)
+    parser.add_argument("--pages", type=int, default=100)
     args = parser.parse_args()
     serverid = 7
     emulator, loop = start_gateway()
@@ -144,6 +148,14 @@ def main() -> None:
                 t0 = time.perf_counter()
                 mismatched = asyncio.run(per_service_check(server, usernames))
                 per_service_ms.append((time.perf_counter() - t0) * 1000)
+            page_ms = []
+            for i in range(args.pages):
+                query = "Bench" if i % 2 else ""  # every other page searches (the client's name matches all)
+                t0 = time.perf_counter()
+                html = stack.signed_post("FleetPage", {"bridge_admin_id": 1, "bridge_page": "accounts",
+                                                       "bridge_search": query})["result"]["html"]  # fmt: skip
+                page_ms.append((time.perf_counter() - t0) * 1000)
+            assert "s3b-top" in html
             scrape_ms = []
             for _ in range(args.scrapes):
                 t0 = time.perf_counter()
@@ -158,6 +170,7 @@ def main() -> None:
         f"reconcile, {args.services} services": summary(reconcile_ms),
         f"per-service check, {args.services} services": summary(per_service_ms),
         "metrics scrape": summary(scrape_ms),
+        f"Accounts page, {args.services} services": summary(page_ms),
     }
     found = result["counts"]
     speedup = round(rows[f"per-service check, {args.services} services"]["median_ms"]

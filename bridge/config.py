@@ -349,10 +349,20 @@ def _api(data: dict[str, Any], source: str) -> ApiConfig | None:
     return ApiConfig(
         listen=parse_listen(a.get("listen", str, required=True), a),
         search_budget=a.positive("search_budget", float, 2.0),
-        presign_expiry=a.positive("presign_expiry", int, 300),
+        presign_expiry=_at_most(a, "presign_expiry", 300, MAX_PRESIGN_EXPIRY),
         max_upload_bytes=a.positive("max_upload_bytes", int, 5 * 1024**3),
         limits=parse_limits(a, ApiConfig.limits),
     )
+
+
+MAX_PRESIGN_EXPIRY = 900  # a form or link outlives the moment it was issued; keep that short
+
+
+def _at_most(section: _Section, key: str, default: int, most: int) -> int:
+    value: int = section.positive(key, int, default)
+    if value > most:
+        section.fail(key, f"must be at most {most}, got {value}")
+    return value
 
 
 def _whmcs_api(data: dict[str, Any], source: str) -> WhmcsApiConfig | None:

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import http.cookiejar
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             step(f"WHMCS -> s3bridge_{fn}")
             r = run_shim(fn, service, url=url, secret=secret)
             show("returned to WHMCS", r.returned)
-            show("daemon says", r.module_log[0]["masked"]["processed"].strip().replace("\n", " ")[:200])
+            show("daemon says", _message(r))
 
         ostor_walkthrough(url, secret)
 
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             show("client area", f"{site.login(7)}  (logs client #7 in and opens service #55)")
             for tab in ("overview", "buckets", "files", "keys", "usage"):
                 show(f"tab {tab}", f"{site.service_page(55, s3tab=tab)}  -> {_tab_check(site, tab)}")
+            fleet_walkthrough(stack)
             if not args.once:
                 wait_for_ctrl_c(stack)
                 return 0
@@ -110,9 +112,75 @@ def main(argv: list[str] | None = None) -> int:
             step("WHMCS -> s3bridge_TerminateAccount")
             r = run_shim("TerminateAccount", service, url=url, secret=secret)
             show("returned to WHMCS", r.returned)
-            show("daemon says", r.module_log[0]["masked"]["processed"].strip().replace("\n", " ")[:200])
+            show("daemon says", _message(r))
             return 0
         return 0
+
+
+def _message(r: Any) -> str:
+    """The daemon's sentence for the call (from the module log WHMCS keeps), not PHP's print_r of the answer."""
+    try:
+        answer = r.module_log[0]["response"]  # the daemon's answer as the shim logged it (only its sentence is shown)
+    except (KeyError, IndexError, TypeError):
+        return str(r.returned)
+    result = answer.get("result") if isinstance(answer, dict) else None
+    return str(result.get("message", r.returned)) if isinstance(result, dict) else str(r.returned)
+
+
+def fleet_walkthrough(stack: Any) -> None:
+    """One drift of each urgent kind, found and repaired: service #55 suspended in WHMCS while its account still
+    works, and a user left on MinIO by nobody's service. Then the console's pages, served on a local port."""
+    from minio import MinioAdmin
+    from minio.credentials.providers import StaticProvider
+
+    step("The operator's view: WHMCS and the storage disagree")
+    conn = stack.db.connect("whmcs")
+    with conn.cursor() as cur:
+        cur.execute("UPDATE tblhosting SET domainstatus = 'Suspended' WHERE id = 55")
+    conn.close()
+    keys = StaticProvider(stack.minio.access_key, stack.minio.secret_key)
+    admin = MinioAdmin(endpoint=stack.minio.endpoint, credentials=keys, secure=False)
+    admin.user_add("7-99", "left-behind-secret-123")
+    admin.policy_add("s3bridge-7-99", policy={"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::7-99--*"]}]})  # fmt: skip
+    admin.policy_set("s3bridge-7-99", user="7-99")
+    show("made by hand", "service #55 set to Suspended in WHMCS only; user 7-99 added on MinIO, held by no service")
+    for args in ([], ["--fix", "safe"]):
+        step("s3bridge reconcile --server 1 " + " ".join(args))
+        command = [sys.executable, "-m", "bridge", "reconcile", "--config", str(stack.config), "--server", "1", *args]
+        r = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+        for line in r.stdout.strip().splitlines():
+            print(f"   {line}", flush=True)
+        show("exit code", f"{r.returncode} (0 clean, 1 drift, 2 a suspended service can still write)")
+    show("user 7-55 on MinIO now", json.loads(admin.user_info("7-55"))["status"])
+    site = _console_site(stack)
+    step("The fleet console (WHMCS addon s3bridge_fleet through the real shim; pages rendered by the daemon)")
+    for name in ("servers", "accounts", "drift"):
+        show(f"page {name}", f"{site}/{name}.html")
+
+
+def _console_site(stack: Any) -> str:
+    """The addon's three pages as WHMCS's admin area shows them, written to files and served on loopback."""
+    import functools
+    import http.server
+
+    from rig.shim import run_addon
+
+    folder = stack.root / "console"
+    folder.mkdir(exist_ok=True)
+    for name in ("servers", "accounts", "drift"):
+        r = run_addon("s3bridge_fleet", url=stack.url, secret=stack.secret,
+                      request={"get": {"module": "s3bridge_fleet", "page": name}})  # fmt: skip
+        links = (r.page or "").replace("addonmodules.php?module=s3bridge_fleet&amp;page=", "")
+        links = re.sub(r'href="(servers|accounts|drift)"', r'href="\1.html"', links)
+        (folder / f"{name}.html").write_text(
+            '<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,'
+            f' initial-scale=1"><title>S3 fleet</title></head><body>{links}</body></html>'
+        )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
 def wait_for_ctrl_c(stack: Any) -> None:
@@ -194,7 +262,7 @@ def ostor_walkthrough(url: str, secret: str) -> None:
                         {k: ("********" if "password" in k else v) for k, v in c["values"].items()},
                     )
                     service.update(username=c["values"]["serviceusername"], password=c["values"]["servicepassword"])
-            show("daemon says", r.module_log[0]["masked"]["processed"].strip().replace("\n", " ")[:200])
+            show("daemon says", _message(r))
     finally:
         stop_process(proc)
 

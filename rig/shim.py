@@ -92,6 +92,7 @@ def run_shim(
     db_env: dict[str, str] | None = None,
     timeout: float = 120,
     tenant: str | None = None,
+    timezone: str | None = None,
 ) -> ShimResult:
     """`s3bridge_<function>($params)` in the real shim, as WHMCS would call it; returns what WHMCS would see.
     Module Debug Mode is on by default here (the tests read the module log); WHMCS's default is off."""
@@ -108,6 +109,8 @@ def run_shim(
     }
     if tenant is not None:  # MetricProvider: the tenant the admin refreshes
         req["tenant"] = tenant
+    if timezone is not None:  # WHMCS's timezone (PHP's default timezone in WHMCS)
+        req["timezone"] = timezone
     env = {**(db_env or {}), **(extra_env or {})}
     return _run(req, url=url, secret=secret, extra_env=env, php=php, timeout=timeout)
 

@@ -87,7 +87,7 @@ class FleetStore:
                     " (SELECT COUNT(*) FROM mod_s3bridge_services s WHERE s.serverid = v.id"
                     "  AND s.state IN ('active', 'suspended')) AS services,"
                     " (SELECT MAX(s.usage_at) FROM mod_s3bridge_services s WHERE s.serverid = v.id) AS last_usage"
-                    " FROM tblservers v LEFT JOIN mod_s3bridge_reconcile_runs r ON r.serverid = v.id"
+                    " FROM mod_s3bridge_servers v LEFT JOIN mod_s3bridge_reconcile_runs r ON r.serverid = v.id"
                     " WHERE v.type = 's3bridge' ORDER BY v.name, v.id"
                 )
                 return [
@@ -137,6 +137,20 @@ class FleetStore:
                     cur.execute(_ACCOUNT + where)
                     out[name] = [_account(r) for r in cur.fetchall()]
             return out
+
+        return await self.db.run(q)
+
+    async def refused_last_hour(self) -> int:
+        """Calls the signed channel refused in the last hour (every daemon's audit rows)."""
+
+        def q(conn: Conn) -> int:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT COUNT(*) AS n FROM mod_s3bridge_audit WHERE at >= NOW() - INTERVAL 1 HOUR"
+                    " AND action LIKE 'auth:%%' AND outcome = 'refused'"
+                )
+                row = cur.fetchone()
+            return int(row["n"]) if row else 0
 
         return await self.db.run(q)
 

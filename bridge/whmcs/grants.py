@@ -1,7 +1,8 @@
 """The least-privilege grants of the daemon's database user (pure: builds SQL text, runs nothing).
 
 SELECT on the WHMCS tables it reads (tblclients: only the columns it uses, never password hashes, `authdata`,
-security answers, card or bank data, gateway ids), UPDATE on tblhosting's usage columns only, INSERT on tblnotes,
+security answers, card or bank data, gateway ids; tblservers: only this module's rows, through the view
+`mod_s3bridge_servers` that `migrate` creates), UPDATE on tblhosting's usage columns only, INSERT on tblnotes,
 DELETE on tblcancelrequests (withdrawing the panel's own requests), and full rights on its own mod_s3bridge_* tables.
 `s3bridge grants` prints them for the DBA; the rig applies them in tests (so every test runs with them).
 """
@@ -13,7 +14,7 @@ import re
 from bridge.whmcs.migrations import MIGRATIONS, SCHEMA_TABLE
 
 WHMCS_TABLES_READ = (
-    "tblhosting", "tblproducts", "tblservers", "tblcustomfields", "tblcustomfieldsvalues",
+    "tblhosting", "tblproducts", "tblcustomfields", "tblcustomfieldsvalues",
     "tblconfiguration", "tblemailtemplates", "tblservergroups", "tblservergroupsrel", "tblcurrencies",
     "tblpricing", "tblnotes", "tblmetric_usage", "tblcancelrequests",
 )  # fmt: skip
@@ -25,6 +26,7 @@ CLIENT_COLUMNS = ("id", "firstname", "lastname", "companyname", "email", "langua
                   "status")  # fmt: skip
 
 _CREATE = re.compile(r"CREATE TABLE IF NOT EXISTS\s+`?(mod_s3bridge_[a-z0-9_]+)`?", re.I)
+_VIEW = re.compile(r"CREATE OR REPLACE SQL SECURITY DEFINER VIEW\s+`?(mod_s3bridge_[a-z0-9_]+)`?", re.I)
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -35,6 +37,12 @@ def own_tables() -> list[str]:
             if isinstance(statement, str):
                 names += [m.group(1) for m in _CREATE.finditer(statement) if m.group(1) not in names]
     return names
+
+
+def own_views() -> list[str]:
+    """Views over WHMCS's tables limited to this module's rows (tblservers): read, never written."""
+    statements = [st for mig in MIGRATIONS for st in mig.statements if isinstance(st, str)]
+    return [m.group(1) for st in statements for m in _VIEW.finditer(st)]
 
 
 def grant_statements(database: str, user: str, host: str) -> list[str]:
@@ -51,4 +59,5 @@ def grant_statements(database: str, user: str, host: str) -> list[str]:
     # ... and WHMCS's own activity-log line for it ("Removed Automatic Cancellation"), as WHMCS writes one
     statements.append(f"GRANT INSERT ON `{database}`.`tblactivitylog` TO {who}")
     statements += [f"GRANT ALL PRIVILEGES ON `{database}`.`{t}` TO {who}" for t in own_tables()]
+    statements += [f"GRANT SELECT ON `{database}`.`{v}` TO {who}" for v in own_views()]
     return statements

@@ -308,6 +308,30 @@ MIGRATIONS: tuple[Migration, ...] = (
             AddColumn("mod_s3bridge_services", "bucket_quota_gb", "INT UNSIGNED NULL DEFAULT NULL"),
         ),
     ),
+    Migration(
+        11,
+        "the module's own servers, as a view",
+        (
+            # MySQL has no row-level rights: this view (run with its definer's rights, the account that migrates)
+            # holds only this module's tblservers rows, and the daemon's user reads it instead of the table, so it
+            # never sees another module's server passwords. SELECT only (grants.py): the view is not written.
+            """CREATE OR REPLACE SQL SECURITY DEFINER VIEW mod_s3bridge_servers AS
+            SELECT id, name, hostname, ipaddress, username, password, accesshash, secure, port, type, disabled
+            FROM tblservers WHERE type = 's3bridge'""",
+        ),
+    ),
+    Migration(
+        12,
+        "metering: refused requests, servers the meter enforces on after a restart",
+        (
+            AddColumn("mod_s3bridge_traffic_daily", "req_refused", "BIGINT UNSIGNED NOT NULL DEFAULT 0"),
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_meter_servers (
+            serverid INT UNSIGNED NOT NULL PRIMARY KEY,
+            sealed VARBINARY(8192) NOT NULL,
+            updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP
+        ) {_TABLE_OPTIONS}""",
+        ),
+    ),
 )
 
 

@@ -105,7 +105,8 @@ class PanelStore:
                     " sv.username AS serverusername, sv.password AS serverpassword_encrypted, sv.accesshash,"
                     " sv.secure, sv.port, c.language, c.email, c.firstname, c.lastname"
                     " FROM tblhosting h JOIN tblproducts p ON p.id = h.packageid"
-                    " JOIN tblservers sv ON sv.id = h.server JOIN tblclients c ON c.id = h.userid WHERE h.id = %s",
+                    " JOIN mod_s3bridge_servers sv ON sv.id = h.server"  # this module's tblservers rows (grants.py)
+                    " JOIN tblclients c ON c.id = h.userid WHERE h.id = %s",
                     (serviceid,),
                 )
                 row = cur.fetchone()

@@ -281,20 +281,25 @@ namespace {
             $metrics[$key] = standin_describe_metric($metric);
         }
         $stats = [];
+        $periods = [];
         foreach ($provider->usage() as $tenantName => $tenantMetrics) {
             foreach ($tenantMetrics as $metric) {
                 $d = standin_describe_metric($metric);
+                // Filed by the collection time in WHMCS's timezone (PHP's default timezone), not UTC (DESIGN "More,
+                // from WHMCS 8.7's own code paths"; the task runs every 720 minutes).
                 $period = $d['type'] === MetricInterface::TYPE_SNAPSHOT ? ''
-                    : gmdate($d['type'] === MetricInterface::TYPE_PERIOD_DAY ? 'Y-m-d' : 'Y-m', (int) $d['collected_at']);
+                    : date($d['type'] === MetricInterface::TYPE_PERIOD_DAY ? 'Y-m-d' : 'Y-m', (int) $d['collected_at']);
                 // One stat per tenant, metric (and day or month): a later collection overwrites the value.
                 $stats[(string) $tenantName][$d['system']] = ['value' => $d['value'], 'type' => $d['type'],
                     'period' => $period, 'shown' => $d['shown']];
+                $periods[(string) $tenantName][$d['system']][$period] = $d['value'];
             }
         }
         $one = null;
         if ($tenant !== null) {
             $one = array_map('standin_describe_metric', array_values((array) $provider->tenantUsage($tenant)));
         }
-        return ['provider' => get_class($provider), 'metrics' => $metrics, 'stats' => $stats, 'tenant' => $one];
+        return ['provider' => get_class($provider), 'metrics' => $metrics, 'stats' => $stats, 'periods' => $periods,
+            'tenant' => $one];
     }
 }

@@ -29,6 +29,7 @@
  *                   would (decode, SmartyBC 3.1 under WHMCS's system security policy, smarty.php; the overview)
  *   localapi_responses {"Command": {...}} canned localAPI answers (default {"result": "success"})
  *   module_dir      the installed module (default: the repository's hooks_php_shim module)
+ *   timezone        WHMCS's timezone (PHP's default timezone in WHMCS; default UTC)
  *   tenant          MetricProvider: the tenant whose usage the admin refreshes (UsageBilling.php runs the provider
  *                   as WHMCS's Tenant Usage Metrics cron does and returns what WHMCS stores)
  * Output: return, module_log, local_api, output, page (rendered ClientArea), exception, php_errors, session (the
@@ -341,6 +342,8 @@ foreach ((array) ($request['server'] ?? []) as $key => $value) {
 $_POST = WhmcsStandin::encode((array) ($request['post'] ?? []));
 $_GET = WhmcsStandin::encode((array) ($request['get'] ?? []));
 $_REQUEST = array_merge($_GET, $_POST);
+// WHMCS runs with its configured timezone as PHP's default (input "timezone"; default UTC).
+date_default_timezone_set((string) ($input['timezone'] ?? 'UTC'));
 WhmcsStandin::$debug = !empty($input['module_debug']);
 WhmcsStandin::$localApiResponses = (array) ($input['localapi_responses'] ?? []);
 $moduleDir = (string) ($input['module_dir'] ?? '') !== '' ? (string) $input['module_dir']

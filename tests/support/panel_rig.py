@@ -42,13 +42,15 @@ class Answer:
 
 
 def shim_panel(daemon: Daemon, svc: Service, action: str, args: dict[str, Any] | None = None, *, csrf: bool = True,
-               client: int | None = None) -> tuple[Answer, list[dict[str, Any]]]:  # fmt: skip
-    """`Panel` as the shim sends it from `svc`'s client area (WHMCS session = `client`, default the owner)."""
+               client: int | None = None, **extra: Any) -> tuple[Answer, list[dict[str, Any]]]:  # fmt: skip
+    """`Panel` as the shim sends it from `svc`'s client area (WHMCS session = `client`, default the owner); `extra`
+    are more $params the shim adds (e.g. bridge_return_url)."""
     params = svc.params(
         bridge_client_id=svc.clientid if client is None else client,
         bridge_panel_action=action,
         bridge_panel_args=args or {},
         bridge_csrf="checked" if csrf else "",
+        **extra,
     )
     body = json.dumps({"params": params}).encode()
     path = "/v1/module/Panel"
@@ -105,8 +107,8 @@ class PanelStack:
     # -- the shim's way ---------------------------------------------------------------------------------------
 
     def shim(self, svc: Service, action: str, args: dict[str, Any] | None = None, *, csrf: bool = True,
-             client: int | None = None) -> tuple[Answer, list[dict[str, Any]]]:  # fmt: skip
-        return shim_panel(self.daemon, svc, action, args, csrf=csrf, client=client)
+             client: int | None = None, **extra: Any) -> tuple[Answer, list[dict[str, Any]]]:  # fmt: skip
+        return shim_panel(self.daemon, svc, action, args, csrf=csrf, client=client, **extra)
 
     def client_token(self, svc: Service) -> str:
         answer, _ = self.shim(svc, "create_token", {"name": "tests"})

@@ -33,6 +33,8 @@ class MinioClients:
         self.http = pool_manager(settings)
         self._admins: dict[tuple[str, bool, str, str], MinioAdmin] = {}
         self._s3: dict[tuple[str, bool, str, str], Minio] = {}
+        # (endpoint, username, admin secret digest) whose presigning key this process has set (minio.keys)
+        self.presign_ready: set[tuple[str, str, str]] = set()
 
     @staticmethod
     def _key(server: ServerParams) -> tuple[str, bool, str, str]:

@@ -6,6 +6,7 @@ Per account on the server: the user `<username>`, the policies `s3bridge-<userna
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -53,7 +54,8 @@ def parse_scan_time(value: Any) -> datetime | None:
 
 class MinioBackend:
     """`StorageBackend` plus ServiceAccountKeys (the account user's service accounts) and PanelFiles (as the server's
-    admin, after the use case checked the bucket is in the account's namespace)."""
+    admin, after the use case checked the bucket is in the account's namespace; forms and links signed by the
+    account's presigning key)."""
 
     name = "minio"
     counts_objects = True  # usage lists (Recalculate) or reads the scanner, both with object counts
@@ -64,13 +66,28 @@ class MinioBackend:
         self.admin = clients.admin(server)
         self.s3 = clients.s3(server)
         self.last_scan: datetime | None = None  # ScannerClock: when the scanner measured server_usage's figures
-        self.files = S3PanelFiles(server, clients, self._admin_identity)
+        self.files = S3PanelFiles(server, clients, self._admin_identity, self._presign_identity)
 
     async def _call(self, fn: Callable[[], T], action: str) -> T:
         return await self.clients.call(self.server, fn, action=action)
 
     async def _admin_identity(self, username: str) -> Identity:
         return self.server.access_key, self.server.secret_key, "us-east-1", "s3v4"
+
+    async def _presign_identity(self, username: str) -> Identity:
+        """The account's presigning key (`minio.keys.ensure_presign_key`): MinIO applies the user's policy and state
+        when a form or link it signed is used. Set once per process, user and admin secret."""
+        ready = (self.server.endpoint, username, hashlib.sha256(self.server.secret_key.encode()).hexdigest())
+        if ready in self.clients.presign_ready:
+            access, secret = minio_keys.presign_credentials(self.server.secret_key, username)
+        else:
+            async with self.clients.crypto_slots:  # encrypted admin calls (Argon2id)
+                access, secret = await self._call(
+                    lambda: minio_keys.ensure_presign_key(self.admin, self.server.secret_key, username),
+                    "admin add presigning service account",
+                )
+            self.clients.presign_ready.add(ready)
+        return access, secret, "us-east-1", "s3v4"
 
     async def list_access_keys(self, username: str) -> list[AccessKey]:
         return await self._call(lambda: minio_keys.list_keys(self.admin, username), "admin list service accounts")

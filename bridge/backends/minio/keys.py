@@ -9,6 +9,10 @@ A new password for the user leaves its service accounts alone.
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -56,7 +60,7 @@ def list_keys(admin: MinioAdmin, username: str) -> list[AccessKey]:
             restricted=not a.get("impliedPolicy", True),
         )
         for a in accounts
-        if a.get("parentUser") == username
+        if a.get("parentUser") == username and not is_presign_key(str(a["accessKey"]))
     ]
 
 
@@ -73,3 +77,46 @@ def key_parent(admin: MinioAdmin, access_key: str) -> str | None:
 
 def remove_key(admin: MinioAdmin, access_key: str) -> None:
     admin.delete_service_account(access_key)
+
+
+# -- the daemon's presigning key of an account ---------------------------------------------------------------------
+
+PRESIGN_PREFIX = "s3bp"  # access keys of the daemon's presigning keys (never listed to the customer)
+PRESIGN_NAME = "s3bridge-presign"
+
+
+def presign_credentials(admin_secret: str, username: str) -> tuple[str, str]:
+    """The access and secret key of the service account that signs `username`'s upload forms and download links.
+    Derived (HMAC) from the server's admin secret, so every daemon signs with the same key and none stores one; a new
+    admin secret gives a new key (`ensure_presign_key` sets it)."""
+    mac = functools.partial(hmac.new, admin_secret.encode(), digestmod=hashlib.sha256)
+    access = PRESIGN_PREFIX + mac(f"s3bridge-presign-access:{username}".encode()).hexdigest()[:16]
+    secret = base64.urlsafe_b64encode(mac(f"s3bridge-presign-secret:{username}".encode()).digest()).decode()[:40]
+    return access, secret
+
+
+def ensure_presign_key(admin: MinioAdmin, admin_secret: str, username: str) -> tuple[str, str]:
+    """Make sure the account's presigning key exists with the derived secret; returns (access key, secret key).
+    A service account of the account's user without a policy of its own: MinIO applies the user's current policy
+    (standard or limited) and refuses it while the user is disabled, at the moment a form or link is used."""
+    access, secret = presign_credentials(admin_secret, username)
+    parent = key_parent(admin, access)
+    if parent is None:
+        data = {"status": "enabled", "targetUser": username, "accessKey": access, "secretKey": secret,
+                "name": PRESIGN_NAME, "description": "signs the panel's upload forms and download links"}  # fmt: skip
+        admin._url_open(
+            method="PUT",
+            command=_COMMAND.SERVICE_ACCOUNT_ADD,
+            body=encrypt(json.dumps(data).encode(), admin_secret),
+            preload_content=False,
+        )
+    elif parent != username:
+        raise ValueError(f"service account {access} belongs to '{parent}', not to '{username}'")
+    else:
+        admin.update_service_account(access_key=access, secret_key=secret)  # the admin secret may have changed
+    return access, secret
+
+
+def is_presign_key(access_key: str) -> bool:
+    """MinIO makes access keys of upper-case letters and digits: a lower-case prefix is never a customer's key."""
+    return access_key.startswith(PRESIGN_PREFIX)

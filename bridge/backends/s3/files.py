@@ -142,21 +142,24 @@ class S3Files:
     def presign_post(
         self, bucket: str, prefix: str, expires_s: int, max_bytes: int, redirect: str = ""
     ) -> dict[str, Any]:
-        """A form for `<prefix>${filename}` in `bucket`: the policy pins bucket, folder and size. Without JavaScript
-        the endpoint sends the browser to `redirect` afterwards; a script may blank it and ask for status 201."""
-        form: dict[str, Any] = self.c.generate_presigned_post(
-            Bucket=bucket,
-            Key=prefix + "${filename}",
-            Fields={"success_action_redirect": redirect, "success_action_status": ""},
-            Conditions=[
-                ["starts-with", "$key", prefix],
-                ["content-length-range", 0, max_bytes],
-                ["starts-with", "$success_action_redirect", ""],
-                ["starts-with", "$success_action_status", ""],
-            ],
-            ExpiresIn=expires_s,
-        )
-        return form
+        """Forms for `<prefix>${filename}` in `bucket`, each policy pinning the bucket, the folder, the size range and
+        what the endpoint does afterwards, exactly: `fields` sends the browser to `redirect` (when given; else answers
+        201), `script_fields` answers 201 (a page's script shows progress, then reloads). Neither lets a client
+        choose where the endpoint redirects."""
+
+        def form(after: dict[str, str]) -> dict[str, Any]:
+            signed: dict[str, Any] = self.c.generate_presigned_post(
+                Bucket=bucket,
+                Key=prefix + "${filename}",
+                Fields=dict(after),
+                Conditions=[["starts-with", "$key", prefix], ["content-length-range", 0, max_bytes], after],
+                ExpiresIn=expires_s,
+            )
+            return signed
+
+        scripted = form({"success_action_status": "201"})
+        plain = form({"success_action_redirect": redirect}) if redirect else scripted
+        return {"url": plain["url"], "fields": plain["fields"], "script_fields": scripted["fields"]}
 
     def create_bucket(self, bucket: str) -> None:
         self.c.create_bucket(Bucket=bucket)

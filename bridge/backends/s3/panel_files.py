@@ -72,17 +72,26 @@ Identity = tuple[str, str, str, str]  # (access key, secret key, region, botocor
 
 class S3PanelFiles:
     """`PanelStorage` over botocore, composed into a driver (its `files`): the driver says who acts for an account
-    (`identity`); the work runs on the driver's own thread pool with its timeouts."""
+    (`identity`) and who signs its upload forms and download links (`presign_identity`, default the same): never
+    the server's admin, always a key the storage server checks against the account's own policy and state when the
+    form or link is used. The work runs on the driver's own thread pool with its timeouts."""
 
-    def __init__(self, server: ServerParams, pools: _Pools, identity: Callable[[str], Awaitable[Identity]]) -> None:
+    def __init__(
+        self,
+        server: ServerParams,
+        pools: _Pools,
+        identity: Callable[[str], Awaitable[Identity]],
+        presign_identity: Callable[[str], Awaitable[Identity]] | None = None,
+    ) -> None:
         self.server = server
         self.pools = pools
         self.identity = identity
+        self.presign_identity = presign_identity or identity
 
-    async def _files(self, username: str, endpoint_url: str = "") -> S3Files:
+    async def _files(self, username: str, endpoint_url: str = "", *, presign: bool = False) -> S3Files:
         scheme = "https" if self.server.secure else "http"
         url = endpoint_url or f"{scheme}://{self.server.endpoint}"
-        access, secret, region, signature = await self.identity(username)
+        access, secret, region, signature = await (self.presign_identity if presign else self.identity)(username)
         return files_for(DataCredentials(url, access, secret, region, signature), self.pools.settings)
 
     async def _run(self, username: str, work: Callable[[S3Files], T], action: str, endpoint_url: str = "") -> T:
@@ -117,11 +126,11 @@ class S3PanelFiles:
     async def presign_get(self, username: str, bucket: str, key: str, expires_s: int, endpoint_url: str = "") -> str:
         if not await self._run(username, lambda f: f.exists(bucket, key), "look up object"):
             raise StorageRefused(f"no object named {key!r} in bucket {bucket}", "NoSuchKey")
-        return (await self._files(username, endpoint_url)).presign_get(bucket, key, expires_s)
+        return (await self._files(username, endpoint_url, presign=True)).presign_get(bucket, key, expires_s)
 
     async def presign_post(
         self, username: str, bucket: str, prefix: str, expires_s: int, max_bytes: int, *, endpoint_url: str = "",
         redirect: str = "",
     ) -> dict[str, Any]:  # fmt: skip
-        files = await self._files(username, endpoint_url)
+        files = await self._files(username, endpoint_url, presign=True)
         return files.presign_post(bucket, prefix, expires_s, max_bytes, redirect)

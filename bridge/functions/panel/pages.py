@@ -3,10 +3,11 @@ page shows exactly what the API would answer this client)."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bridge.domain.panel.envelope import PanelError
+from bridge.domain.panel.envelope import Forbidden, PanelError
 from bridge.domain.panel.storage import MAX_KEY_LIFETIME_DAYS
 from bridge.domain.params import Params, optional_int
 from bridge.domain.product_settings import InvalidSetting, parse_product
@@ -77,11 +78,11 @@ async def tab_data(ctx: PanelContext, tab: str, params: Params, s3uid: str) -> d
             search_info = listing.get("search") or {}
             if search_info and not search_info.get("complete", True):
                 data["search_note"] = search_info.get("scanned", 0)
-            back = _str(params, "bridge_return_url", 2048)
-            if back and rmq["state"] == "active":
-                redirect = back + "&s3tab=files&bucket=" + bucket
-                data["upload"] = await _call("upload_form", {"bucket_name": bucket, "prefix": prefix,
-                                                                  "redirect": redirect})  # fmt: skip
+            if _str(params, "bridge_return_url", 2048) and rmq["state"] == "active":
+                # the form sends the browser back to this page (storage.return_page); suspended, limited or no room
+                # left: no form (the overview says why)
+                with contextlib.suppress(Forbidden):
+                    data["upload"] = await _call("upload_form", {"bucket_name": bucket, "prefix": prefix})
     elif tab == "keys":
         keys = await _call("list_keys", {})
         tokens = await dispatch(ctx, "list_tokens", {})

@@ -172,16 +172,41 @@ async def download_url(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     return {"url": url, "expires_in": expires}
 
 
+def return_page(ctx: PanelContext, bucket: str) -> str:
+    """Where an upload form sends the browser afterwards: the service's own WHMCS page (the shim names it from
+    WHMCS's System URL), never a place the client chooses; '' on the `[api]` listener (the form answers 201)."""
+    shim = ctx.caller.shim_params or {}
+    back = str(shim.get("bridge_return_url") or "")
+    return f"{back}&s3tab=files&bucket={bucket}" if back else ""
+
+
 async def upload_form(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
+    """A presigned POST form, signed by a key the storage server checks against the account's policy and state when
+    the form is used (`PanelStorage.presign_post`): a file at most the room left under the disk limit, for a few
+    minutes, sending the browser back only to the service's WHMCS page."""
     t = await target(ctx, p)
     _usable(t, writing=True)
     bucket = await _owned_bucket(ctx, t, p["bucket_name"])
-    expires, limit = ctx.settings.presign_expiry, ctx.settings.max_upload_bytes
+    redirect = return_page(ctx, bucket)
+    if p["redirect"] and p["redirect"] != redirect:
+        raise PanelError(
+            "redirect may only be this service's WHMCS page (the client area fills it in); leave it empty: the form"
+            " then answers 201"
+        )
+    limit = t.call.product.disk_limit_bytes
+    max_bytes = ctx.settings.max_upload_bytes
+    if limit > 0:
+        used = (await ctx.res.stores.areas.latest(t.account.serviceid)).used_bytes
+        if used >= limit:
+            raise Forbidden(f"account {t.username} has no room left under its disk limit; free space or upgrade first")
+        max_bytes = min(max_bytes, limit - used)
+    expires = ctx.settings.presign_expiry
     prefix = object_name(p["prefix"], "prefix")
     form = await _storage(t).presign_post(
-        t.username, bucket, prefix, expires, limit, endpoint_url=t.call.product.endpoint_url, redirect=p["redirect"]
+        t.username, bucket, prefix, expires, max_bytes, endpoint_url=t.call.product.endpoint_url, redirect=redirect
     )
-    return {"url": form["url"], "fields": form["fields"], "max_bytes": limit, "expires_in": expires}
+    return {"url": form["url"], "fields": form["fields"], "script_fields": form["script_fields"],
+            "max_bytes": max_bytes, "expires_in": expires}  # fmt: skip
 
 
 # -- access keys --------------------------------------------------------------------------------------------------

@@ -28,3 +28,12 @@ def test_demo_walkthrough_runs_and_reports_a_successful_test_connection() -> Non
     assert "client area: http://127.0.0.1:" in r.stdout  # a local URL where the customer's tabs open
     for tab in ("overview", "buckets", "files", "keys", "usage"):
         assert f"&s3tab={tab}  -> ok" in r.stdout
+    # the operator's view: one drift found and repaired, told as sentences
+    mismatch = "- '7-55' (service 55, state mismatch) is enabled on storage, but WHMCS says it should be disabled"
+    assert mismatch in r.stdout
+    assert "- '7-99' (orphan user) is on storage (enabled) but belongs to no live service" in r.stdout
+    assert "exit code: 2 (0 clean" in r.stdout  # before: a suspended service could still write
+    assert "repaired: account disabled as WHMCS says." in r.stdout
+    assert "user 7-55 on MinIO now: disabled" in r.stdout
+    assert "page drift: http://127.0.0.1:" in r.stdout
+    assert "=> Array" not in r.stdout  # no PHP print_r dumps

@@ -19,6 +19,7 @@ import pytest
 
 from bridge.whmcs.grants import CLIENT_COLUMNS, grant_statements
 from rig.paths import REPO
+from rig.sample_whmcs import insert_server
 from rig.services import MariaDB, MinIO, free_port, stop_process
 from tests.conftest import CANARY_DB_PASSWORD, make_config, start_daemon
 from tests.support.panel_rig import PanelStack, start_panel_stack
@@ -73,6 +74,32 @@ def test_the_daemon_reads_what_it_shows_and_nothing_by_star(as_daemon: Any, a_cl
             cur.execute("SELECT * FROM tblclients WHERE id = %s", (a_client,))
     assert e.value.args[0] in (1142, 1143)  # SELECT command denied (on the table, or for a column)
     assert not set(SECRET_COLUMNS) & set(CLIENT_COLUMNS)
+
+
+def test_the_daemon_reads_only_its_own_modules_servers(as_daemon: Any, mariadb: MariaDB, whmcs_db: str) -> None:
+    """MySQL has no row-level rights: the daemon reads tblservers through the view `migrate` makes, which holds this
+    module's rows only; a cPanel server's password in the same table stays out of reach."""
+    conn = mariadb.connect(whmcs_db)
+    with conn.cursor() as cur:
+        cur.execute("SELECT COALESCE(MAX(id), 0) + 1000 AS id FROM tblservers")
+        other = int(cur.fetchone()["id"])  # type: ignore[index]
+    insert_server(conn, other, "web01", "10.0.0.9", 2087, "root", password="cpanel-root-secret")
+    insert_server(conn, other + 1, "s3", "10.0.0.10", 9000, "minioadmin")  # one of this module's
+    with conn.cursor() as cur:
+        cur.execute("UPDATE tblservers SET type = 'cpanel' WHERE id = %s", (other,))
+    conn.commit()
+    conn.close()
+    with as_daemon.cursor() as cur:
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            cur.execute("SELECT password FROM tblservers WHERE id = %s", (other,))
+        assert e.value.args[0] == 1142  # SELECT command denied ... for table
+        cur.execute("SELECT id FROM mod_s3bridge_servers WHERE id = %s", (other,))
+        assert list(cur.fetchall()) == []
+        cur.execute("SELECT hostname FROM mod_s3bridge_servers WHERE id = %s", (other + 1,))
+        assert list(cur.fetchall()) == [{"hostname": "10.0.0.10"}]  # the module's own servers are there
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            cur.execute("UPDATE mod_s3bridge_servers SET hostname = 'x' WHERE id = %s", (other,))
+        assert e.value.args[0] == 1142
 
 
 def test_s3bridge_grants_prints_the_column_grants(tmp_path: Path) -> None:

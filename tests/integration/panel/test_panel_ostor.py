@@ -78,3 +78,23 @@ def test_account_methods_and_refusals_on_ostor(daemon, make: Callable[..., Servi
     assert refused.body == NOT_FOUND
     bad, _ = shim_panel(daemon, svc, "create_bucket", {"s3uid": uid(svc), "bucket_name": f"{uid(other)}--x"})
     assert bad.status == 403
+
+
+def test_upload_forms_on_ostor_are_the_customers_own_capped_and_pinned(daemon, make, gateway) -> None:  # noqa: F811
+    """Issue 18 item 1 on ostor: the form is signed with the account's own key pair (so the gateway applies the
+    user's state and quota when it is used), never the system user's; it holds at most the room under the limit and
+    sends the browser only to the service's WHMCS page."""
+    svc = make({2: "1", 3: "MB"})
+    page = f"https://whmcs.example.net/clientarea.php?action=productdetails&id={svc.serviceid}"
+    args = {"s3uid": uid(svc), "bucket_name": "data"}
+    form, _ = shim_panel(daemon, svc, "upload_form", args, bridge_return_url=page)
+    assert form.status == 200, form.body
+    credential = form.body["fields"]["x-amz-credential"]
+    assert credential.startswith(f"{svc.username}/"), credential
+    assert gateway.access_key not in str(form.body)
+    assert form.body["max_bytes"] == 1024 * 1024
+    assert form.body["fields"]["success_action_redirect"] == f"{page}&s3tab=files&bucket={uid(svc)}--data"
+    evil, _ = shim_panel(daemon, svc, "upload_form", {**args, "redirect": "https://evil.example/"},
+                         bridge_return_url=page)  # fmt: skip
+    assert evil.status == 400
+    assert "redirect may only be this service's WHMCS page" in evil.body["message"]

@@ -9,6 +9,7 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -19,8 +20,9 @@ from bridge.whmcs.api_client import ACTIONS, WhmcsApi, WhmcsApiError
 from rig.panel_sites import encrypted, whmcs_api
 from rig.paths import REPO, STANDIN
 from rig.services import MariaDB, MinIO, free_port
-from rig.shim import ShimResult, php_command
+from rig.shim import ShimResult, php_command, run_shim
 from tests.support.dom import Dom
+from tests.support.fake_daemon import answering
 from tests.support.panel_rig import API_ACCESS_KEY, API_IDENTIFIER, API_SECRET, PanelStack, start_panel_stack
 from tests.support.whmcs_role import Service
 
@@ -305,3 +307,31 @@ def test_ordering_from_the_panel_keeps_the_cart_and_says_the_order_waits(stack: 
     assert r.session["cart"] == cart  # WHMCS emptied it; the shim put it back
     assert "Pending" in text
     assert "accepts" in text
+
+
+# 3. The month's metrics ------------------------------------------------------------------------------------------
+
+
+def metrics_through_whmcs(answer: dict[str, Any], timezone: str) -> ShimResult:
+    """WHMCS's Tenant Usage Metrics task (stand-in, in `timezone`) over the real shim, the daemon answering `answer`."""
+    params = {"serverid": 9, "serverhostname": "127.0.0.1", "serverusername": "a", "serverpassword": "b"}
+    with answering({"ok": True, "result": answer, "effects": [], "secrets": []}) as url:
+        return run_shim("MetricProvider", params, url=url, secret="s" * 32, timezone=timezone)
+
+
+def test_month_values_are_filed_in_whmcs_timezone_and_the_old_month_is_closed() -> None:
+    """WHMCS files a month value by the collection time in its own timezone; on a month's first collection the
+    daemon's closing total for the previous month reaches WHMCS dated inside that month."""
+    before_local_midnight = int(datetime(2026, 12, 1, 2, 0, tzinfo=UTC).timestamp())  # 21:00 on 30 Nov in New York
+    r = metrics_through_whmcs({"usage": {"t1": {"traffic_out": 7.0, "disk_space": 1.0}},
+                               "collected_at": before_local_midnight}, "America/New_York")  # fmt: skip
+    assert r.exception is None, r.exception
+    assert r.module_log[0]["request"]["bridge_timezone"] == "America/New_York"
+    assert r.returned["periods"]["t1"]["traffic_out"] == {"2026-11": 7.0}
+    first_run = int(datetime(2026, 12, 1, 6, 0, tzinfo=UTC).timestamp())  # 01:00 on 1 December in New York
+    closing_at = int(datetime(2026, 12, 1, 4, 59, 59, tzinfo=UTC).timestamp())  # 23:59:59 on 30 Nov there
+    r = metrics_through_whmcs({"usage": {"t1": {"traffic_out": 0.1}}, "collected_at": first_run,
+                               "closing": {"collected_at": closing_at, "usage": {"t1": {"traffic_out": 7.5}}}},
+                              "America/New_York")  # fmt: skip
+    assert r.exception is None, r.exception
+    assert r.returned["periods"]["t1"]["traffic_out"] == {"2026-11": 7.5, "2026-12": 0.1}

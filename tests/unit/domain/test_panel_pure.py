@@ -77,9 +77,11 @@ def test_hostile_parameters_get_a_sentence_naming_them(method: str, raw: dict[st
 
 
 def test_object_names_are_kept_byte_for_byte() -> None:
-    name = " <script>alert(1)</script>/../ü " + "x" * 900
+    name = " <script>alert(1)</script>/..x/ü " + "x" * 900  # '..x' is a name; a '..' segment is refused (below)
     got = validate("delete_file", {"s3uid": "a", "bucket_name": "b", "filename": name})
     assert got["filename"] == (name,)
+    with pytest.raises(PanelError, match=r"'filename' has a '\.' or '\.\.' path segment"):
+        validate("delete_file", {"s3uid": "a", "bucket_name": "b", "filename": "a/../b"})
     assert validate("delete_file", {"s3uid": "a", "bucket_name": "b", "filename": "a" * 1024})["filename"][0]
 
 
@@ -185,3 +187,5 @@ def test_panel_config_sections_are_checked_and_named() -> None:
         parse_config({**base, "whmcs_api": {"url": "https://w.example/", "identifier": "i", "secret": "x"}})
     with pytest.raises(ConfigError, match=r"\[api\] listen is missing"):
         parse_config({**base, "api": {}})
+    with pytest.raises(ConfigError, match=r"\[api\] presign_expiry must be at most 900, got 86400"):
+        parse_config({**base, "api": {"listen": "127.0.0.1:8751", "presign_expiry": 86400}})

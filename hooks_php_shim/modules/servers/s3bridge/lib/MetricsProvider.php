@@ -68,19 +68,35 @@ final class MetricsProvider implements ProviderInterface
         if ($tenant !== null) {
             $params['bridge_tenant'] = $tenant;
         }
+        // WHMCS files a month value under the month of its collection time in WHMCS's own timezone (PHP's default
+        // timezone in WHMCS): the daemon counts that month, and closes the previous one on a month's first run.
+        $params['bridge_timezone'] = date_default_timezone_get();
         $answer = (array) Bridge::forward('MetricUsage', $params);
         $collected = (int) ($answer['collected_at'] ?? time());
-        $monthStart = (int) gmmktime(0, 0, 0, (int) gmdate('n', $collected), 1, (int) gmdate('Y', $collected));
-        $metrics = $this->metrics();
+        $out = $this->withUsage((array) ($answer['usage'] ?? []), $collected, true);
+        $closing = (array) ($answer['closing'] ?? []);
+        if (isset($closing['collected_at'])) {  // the previous month's full total, dated inside that month
+            foreach ($this->withUsage((array) ($closing['usage'] ?? []), (int) $closing['collected_at'], false)
+                as $name => $metrics) {
+                $out[$name] = array_merge($metrics, $out[$name] ?? []);
+            }
+        }
+        return $out;
+    }
+
+    /** tenant => metrics with usage collected at $collected (snapshots only when $snapshots). */
+    private function withUsage(array $usage, int $collected, bool $snapshots): array
+    {
+        $monthStart = (int) mktime(0, 0, 0, (int) date('n', $collected), 1, (int) date('Y', $collected));
         $out = [];
-        foreach ((array) ($answer['usage'] ?? []) as $name => $values) {
-            foreach ($metrics as $system => $metric) {
-                if (!isset($values[$system]) || !is_numeric($values[$system])) {
+        foreach ($usage as $name => $values) {
+            foreach ($this->metrics() as $system => $metric) {
+                $snapshot = $metric->type() === MetricInterface::TYPE_SNAPSHOT;
+                if (!isset($values[$system]) || !is_numeric($values[$system]) || ($snapshot && !$snapshots)) {
                     continue;
                 }
-                $start = $metric->type() === MetricInterface::TYPE_SNAPSHOT ? $collected : $monthStart;
-                $out[(string) $name][] = $metric->withUsage(new Usage((float) $values[$system], $collected, $start,
-                    $collected));
+                $out[(string) $name][] = $metric->withUsage(new Usage((float) $values[$system], $collected,
+                    $snapshot ? $collected : $monthStart, $collected));
             }
         }
         return $out;
