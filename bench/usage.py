@@ -1,20 +1,26 @@
-"""UsageUpdate at scale: the bridge's one-call collection versus the naive per-service listing, in the same run.
+"""UsageUpdate at scale: the bridge's cycle against MinIO's own DataUsageInfo call, a fair linear collector and the
+naive per-service listing, in the same run.
 
-    .venv/bin/python -m bench.usage [--sizes 1000,3000,10000] [--runs 5] [--naive-runs 3] [--naive-max 1000]
+    .venv/bin/python -m bench.usage [--sizes 1000,3000,10000] [--runs 5] [--fair-runs 3] [--naive-runs 3]
+                                    [--naive-max 1000] [--profile]
 
 For each N: N provisioned services (records, tblhosting rows, a product with a 1 MB limit for 5 % of them and
-10 GB for the rest), 2 buckets each with 3 small objects, on one real MinIO and one real MariaDB. Timed:
-- bridge: the daemon's UsageUpdate for the server over the signed channel (one DataUsageInfo call, one batched
-  tblhosting write per 500 services, history rows, retention, decisions). First run applies the limited policy
-  to the 5 % over their limit (real MinIO users exist for those); the steady-state runs change nothing.
-- bridge, new day: the same, after marking every service's history as not yet written today (what the first
-  UsageUpdate of each day does: today's history rows and the daemon's copy written for every service).
-- MinIO DUI: the DataUsageInfo admin call alone (and its JSON parse), the floor of any scanner-based collector.
-- fair: a linear collector written the plain way: one ListBuckets, then ListObjects of every bucket on 16 threads,
-  sums per service by the bucket namespace, one batched UPDATE of tblhosting.
-- naive: per service, list the server's buckets, keep its own, list every object of each and sum, then one
-  UPDATE of tblhosting per service: what per-account modules do.
-Both see the same data; the bench checks they agree. Peak RSS of the daemon (VmHWM) and of this process.
+10 GB for the rest), 2 buckets each with 3 small objects, on one real MinIO and one real MariaDB. The first run
+applies the limited policy to the 5 % over their limit (real MinIO users exist for those) and a second settles the
+decisions; then rounds interleave, so a change of load on a shared machine falls on each alike:
+- MinIO: the DataUsageInfo admin call alone, and its JSON parse: the floor of any scanner-based collector.
+- bridge: the daemon's UsageUpdate for the server over the signed channel when nothing changed (checked: nothing
+  written, no history, no policy change).
+- new day: the day's first UsageUpdate: today's history rows inserted for every service (the bench makes the
+  stored history a day old and deletes today's rows before each run).
+- fair (first --fair-runs rounds): a linear collector written the plain way: one ListBuckets, then ListObjects of
+  every bucket on 16 threads, sums per service by the bucket namespace, one batched UPDATE of tblhosting.
+- naive (after the rounds, up to --naive-max services): per service, list the server's buckets, keep its own, list
+  every object of each and sum, then one UPDATE of tblhosting per service: what per-account modules do.
+Each run's wall time and the CPU time of the daemon, MariaDB, MinIO and this process (MinIO's includes its
+background scanner while the run lasts). The bridge and the fair collector must agree. With --profile, the steady
+and new-day cycles run again in this process under cProfile (all threads) and the top lines are printed. Peak RSS
+of the daemon (VmHWM) and of this process. Load average, CPU count and commit beside the table (bench.common).
 """
 
 from __future__ import annotations

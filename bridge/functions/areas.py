@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from bridge.backends.base import AccountInfo
-from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics
+from bridge.backends.capabilities import AccessKeys, AuditWebhook, RateLimiting, StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params
 from bridge.domain.usage_rules import WHMCS_MB_MAX, overflows_whmcs
 from bridge.domain.values import DailyPoint, RateLimits
@@ -23,17 +23,15 @@ from bridge.functions.limits import describe_limits, held_note, limits_sentence
 from bridge.functions.ownership import authorize
 from bridge.views.model import AdminTabView, Bucket, ClientAreaView, Decision, Disk, Traffic
 from bridge.views.render import render_admin_tab, render_client_area
-from bridge.whmcs.drift_store import DriftStore
-from bridge.whmcs.meter_store import MeterStore, month_totals
-from bridge.whmcs.panel_store import PanelStore
-from bridge.whmcs.view_store import LatestUsage, ViewStore
+from bridge.whmcs.area_queries import LatestUsage
+from bridge.whmcs.meter_store import month_totals
 
 
 async def _language(resources: Resources, params: Params) -> str:
     """The client's WHMCS language; '' is WHMCS's "Default", i.e. the system language."""
     details = params.get("clientsdetails")
     language = str(details.get("language") or "") if isinstance(details, dict) else ""
-    return language or await ViewStore(resources.db).system_language()
+    return language or await resources.stores.areas.system_language()
 
 
 def _endpoint(target: Target) -> str:
@@ -57,16 +55,29 @@ async def _buckets(target: Target, username: str, latest: LatestUsage) -> tuple[
     return tuple(out), ""
 
 
-async def _traffic(resources: Resources, serviceid: int) -> tuple[tuple[DailyPoint, ...], Traffic | None]:
-    """The last 30 days of traffic (bytes in + out per day) and this month's totals; None without any traffic."""
+AUDIT_EXACTNESS = (
+    "Traffic is counted from MinIO's audit log, once per request MinIO reports: a floor, never more than the"
+    " customer did. MinIO drops the entries of some requests whose client closes the connection at once (curl,"
+    " one-shot scripts); kept-open connections (SDKs, mc, rclone) are exact. Requests refused to others (no key,"
+    " another account, a bucket that does not exist) and the daemon's own are billed to nobody."
+)
+
+
+async def _traffic(
+    resources: Resources, serviceid: int, *, refused: bool = False
+) -> tuple[tuple[DailyPoint, ...], Traffic | None]:
+    """The last 30 days of traffic (bytes in + out per day) and this month's totals; None without any traffic.
+    `refused`: the requests refused to others this month too (the admin's view; never billed)."""
     today = resources.now().date()
     month_start = today.replace(day=1)
-    days = await MeterStore(resources.db).traffic_days(serviceid, min(month_start, today - timedelta(days=29)))
+    days = await resources.stores.meter.traffic_days(serviceid, min(month_start, today - timedelta(days=29)))
     if not days:
         return (), None
     recent = tuple(DailyPoint(d.day, d.bytes_in + d.bytes_out) for d in days if d.day >= today - timedelta(days=29))
     m = month_totals(days, month_start)
     requests = {"read": m.read, "write": m.write, "list": m.list, "delete": m.delete, "other": m.other}
+    if refused:
+        requests["refused, not billed"] = m.refused
     return recent, Traffic(m.bytes_in, m.bytes_out, requests)
 
 
@@ -88,7 +99,7 @@ async def client_area(resources: Resources, params: Params) -> Outcome:
         raise BridgeError(f"the storage account of service {target.serviceid} is not ready yet", code="no_account")
     if rec.pending_access_key:  # the client now sees the new keys: WHMCS holds them, the old pair can go
         rec = await settled(resources, target, params)
-    store = ViewStore(resources.db)
+    store = resources.stores.areas
     latest = await store.latest(target.serviceid)
     buckets, problem = await _buckets(target, rec.username, latest)
     today = resources.now().date()
@@ -125,7 +136,7 @@ async def client_area(resources: Resources, params: Params) -> Outcome:
 
 
 async def _decision(resources: Resources, serviceid: int) -> Decision | None:
-    row = await MeterStore(resources.db).decision_of(serviceid)
+    row = await resources.stores.meter.decision_of(serviceid)
     if not row or not row["decided_by"]:
         return None
     return Decision(str(row["decided_by"]), int(row["decided_bytes"]), row["decided_at"])
@@ -144,7 +155,7 @@ def _clamp_note(target: Target, latest: LatestUsage) -> str:
 async def _drift_note(resources: Resources, target: Target) -> str:
     """The server's drift count from its last reconcile (WHMCS's daily cron, or `s3bridge reconcile`)."""
     serverid = target.server.server_id or 0
-    last = await DriftStore(resources.db).last_run(serverid)
+    last = await resources.stores.drift.last_run(serverid)
     if last is None:
         return ""
     finished, findings = last
@@ -174,7 +185,7 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
             status = "missing" if info is None else ("enabled" if info.enabled else "disabled")
         except BackendError as e:
             message = e.message
-    latest = await ViewStore(resources.db).latest(target.serviceid)
+    latest = await resources.stores.areas.latest(target.serviceid)
     buckets, problem = await _buckets(target, rec.username, latest) if ok else ((), "")
     limits_note = held = ""
     if ok and info is not None and isinstance(target.backend, StorageQuotas | RateLimiting):
@@ -184,12 +195,12 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
             held = held_note(target.product.rate_limits.differences(RateLimits(**described["rate_limits"])))
     left = [
         f"Terminate {e['detail']}"
-        for e in await PanelStore(resources.db).events(target.serviceid, 50)
+        for e in await resources.stores.panel.events(target.serviceid, 50)
         if e["event"] == FOREIGN_BUCKETS_EVENT
     ][:1]
     traffic_note = ""
     if isinstance(target.backend, TrafficStatistics):
-        unread = await ViewStore(resources.db).unreadable_traffic(target.server.server_id or 0)
+        unread = await resources.stores.areas.unreadable_traffic(target.server.server_id or 0)
         if unread:
             shown = ", ".join(unread[:5]) + (f" and {len(unread) - 5} more" if len(unread) > 5 else "")
             traffic_note = (
@@ -199,7 +210,9 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
     drift_note = await _drift_note(resources, target)
     retained = ""
     if rec.state == "retained":
-        retained = "Terminate could not finish: " + (await ViewStore(resources.db).retained_note(target.serviceid))
+        retained = "Terminate could not finish: " + (await resources.stores.areas.retained_note(target.serviceid))
+    if isinstance(target.backend, AuditWebhook):
+        traffic_note = " ".join(n for n in (traffic_note, AUDIT_EXACTNESS) if n)
     policy_name = info.policy if info else ""
     kind: Literal["standard", "limited", "unknown"] = rec.policy if policy_name else "unknown"  # what the bridge set
     view = AdminTabView(
@@ -228,7 +241,7 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
             )
             if n
         ),
-        traffic_month=(await _traffic(resources, target.serviceid))[1],
+        traffic_month=(await _traffic(resources, target.serviceid, refused=True))[1],
         decision=await _decision(resources, target.serviceid),
     )
     return Outcome({"fields": render_admin_tab(view)})

@@ -15,7 +15,6 @@ from bridge.domain.fleet import BEAT_EVERY, DaemonBeat, state_of
 from bridge.errors import BridgeError
 from bridge.functions.context import Resources
 from bridge.logs import get_logger
-from bridge.whmcs.heartbeats import Heartbeats
 
 log = get_logger("s3bridge.heartbeat")
 
@@ -23,7 +22,7 @@ log = get_logger("s3bridge.heartbeat")
 class Heartbeat:
     def __init__(self, resources: Resources, version: str, *, every_s: float = BEAT_EVERY.total_seconds()) -> None:
         self.resources = resources
-        self.store = Heartbeats(resources.db)
+        self.store = resources.stores.heartbeats
         self.every_s = every_s
         now = resources.now()
         host = socket.gethostname()

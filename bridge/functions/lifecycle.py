@@ -25,9 +25,8 @@ from bridge.functions.context import Outcome, Resources
 from bridge.functions.limits import apply_native_limits, remove_module_quotas
 from bridge.functions.ownership import authorize, is_admin
 from bridge.whmcs import audit
-from bridge.whmcs.panel_store import PanelStore
-from bridge.whmcs.records import ServiceRecord, UsernameTaken
-from bridge.whmcs.view_store import RETAINED_OUTCOME
+from bridge.whmcs.area_queries import RETAINED_OUTCOME
+from bridge.whmcs.services import ServiceRecord, UsernameTaken
 
 USERNAME_ATTEMPTS = 10
 
@@ -264,7 +263,7 @@ async def terminate_account(resources: Resources, params: Params) -> Outcome:
         message = f"account '{rec.username}' deleted: {report.buckets} bucket(s), {report.objects} object version(s)"
         if report.foreign_buckets:
             left = foreign_buckets_note(report.foreign_buckets)
-            await PanelStore(resources.db).add_event(target.serviceid, FOREIGN_BUCKETS_EVENT, left, "module")
+            await resources.stores.panel.add_event(target.serviceid, FOREIGN_BUCKETS_EVENT, left, "module")
             message += f"; {left}"
         return Outcome({"message": message, "deleted": report.__dict__})
 

@@ -30,8 +30,7 @@ from bridge.functions.call import NoAccount, Target, account, service
 from bridge.functions.context import Outcome, Resources
 from bridge.logs import get_logger
 from bridge.whmcs import audit
-from bridge.whmcs.drift_store import DriftStore, ServiceRow
-from bridge.whmcs.usage_store import UsageStore
+from bridge.whmcs.drift_store import ServiceRow
 
 log = get_logger("s3bridge.reconcile")
 
@@ -112,8 +111,8 @@ async def _gather(
     if not isinstance(backend, AccountInventory):
         raise Unsupported(f"{backend.name} at {server.endpoint} cannot list its accounts, so it cannot be reconciled")
     serverid = server.server_id or 0
-    rows = await DriftStore(resources.db).services(serverid)
-    products = await UsageStore(resources.db).products(r.packageid for r in rows if r.packageid)
+    rows = await resources.stores.drift.services(serverid)
+    products = await resources.stores.usage.products(r.packageid for r in rows if r.packageid)
     parsed: dict[int, ProductSettings | None] = {}
     for pid, product in products.items():
         try:
@@ -146,9 +145,11 @@ async def reconcile_server(
     fix: Fix = "none",
     delete: Sequence[str] = (),
     grace: timedelta | None = None,
+    only: frozenset[tuple[str, str]] | None = None,
 ) -> ReconcileReport:
     """Find the server's drift, keep it for the pages, and (with `fix="safe"`) repair the safe findings; orphans
-    named in `delete` have their data deleted once past the grace period."""
+    named in `delete` have their data deleted once past the grace period. `only`: repair just these (kind, subject)
+    findings (the console's row buttons); all are still found and kept."""
     started = time.monotonic()
     backend = resources.backend_for(server)
     serverid = server.server_id or 0
@@ -157,13 +158,15 @@ async def reconcile_server(
     findings = drift.find_drift(_views(services), accounts, buckets, ours=[s.row.username for s in services])
     report.services, report.accounts, report.buckets = len(services), len(accounts), len(buckets)
     report.findings = findings
-    store = DriftStore(resources.db)
+    store = resources.stores.drift
     now = resources.now()
     report.first_seen = await store.save(serverid, findings, now)
 
     by_id = {s.row.serviceid: s for s in services}
     wanted = set(delete)
     for f in findings:
+        if only is not None and f.key not in only:
+            continue  # the console repairs one row at a time
         if fix == "safe" and f.safe:
             result = await _repair(resources, server, backend, by_id.get(f.serviceid or 0), f)
         elif f.repair == "delete_orphan" and f.subject in wanted:
@@ -221,7 +224,7 @@ async def _repair(
     target = Target(f.serviceid, service.row.clientid, server, backend, service.product)
     try:
         async with account(resources, target, {}, settle=False) as rec:
-            status = await DriftStore(resources.db).whmcs_status(f.serviceid)
+            status = await resources.stores.drift.whmcs_status(f.serviceid)
             if status != service.row.whmcs_status or rec.username != f.subject:
                 return RepairResult(f, "skipped", "the service changed since the listing; run reconcile again")
             if f.repair in ("enable", "disable"):
@@ -248,7 +251,7 @@ async def _delete_orphan(resources: Resources, backend: StorageBackend, f: Findi
         if f.serviceid is not None:
             async with service(resources, f.serviceid) as rec:
                 ours = rec is not None and rec.username == f.subject
-                if ours and await DriftStore(resources.db).whmcs_status(f.serviceid) in drift.LIVE:
+                if ours and await resources.stores.drift.whmcs_status(f.serviceid) in drift.LIVE:
                     return RepairResult(f, "skipped", "WHMCS has the service live again; run reconcile again")
                 deleted = await backend.delete_account(f.subject)
                 if ours and rec is not None and rec.state != "terminated":

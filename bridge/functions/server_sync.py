@@ -8,7 +8,7 @@ from bridge.domain.params import Params, ServerParams
 from bridge.domain.server_sync import KnownService, sync_accounts
 from bridge.errors import Unsupported
 from bridge.functions.context import Outcome, Resources
-from bridge.whmcs.drift_store import DriftStore, aware
+from bridge.whmcs.drift_store import aware
 
 
 async def list_accounts(resources: Resources, params: Params) -> Outcome:
@@ -26,7 +26,7 @@ async def list_accounts(resources: Resources, params: Params) -> Outcome:
             domain=str(r["domain"]),
             created=aware(r["created_at"]),
         )
-        for r in await DriftStore(resources.db).sync_rows(server.server_id or 0)
+        for r in await resources.stores.drift.sync_rows(server.server_id or 0)
     }
     rows = sync_accounts(accounts, known, buckets, product=backend.name, primary_ip=server.host, now=resources.now())
     return Outcome({"accounts": rows})

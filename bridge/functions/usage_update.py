@@ -36,12 +36,10 @@ from bridge.functions.context import Outcome, Resources
 from bridge.functions.ownership import authorize
 from bridge.logs import get_logger
 from bridge.views.emails import DiskFigures, EmailKind
-from bridge.whmcs.meter_store import MeterStore
 from bridge.whmcs.usage_store import (
     FigureWrite,
     Product,
     ServiceRow,
-    UsageStore,
     db_time,
     figures_step,
     history_step,
@@ -108,8 +106,8 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
 
 
 async def _collect_once(resources: Resources, params: Params, *, daily: bool) -> Outcome:
-    store = UsageStore(resources.db)
-    meter = MeterStore(resources.db)
+    store = resources.stores.usage
+    meter = resources.stores.meter
     if params.get("serverport") in (None, "") and params.get("serverid") not in (None, ""):
         # WHMCS's daily cron passes no port (only the seven server keys): take it from the server's record.
         params = {**params, "serverport": (await store.server_record(int(params["serverid"]))).get("port")}
@@ -269,7 +267,7 @@ async def _enforce(
             return d  # terminated meanwhile
         report.policy_changes.append({"serviceid": row.serviceid, "policy": d.apply_policy})
     if d.state != row.state:
-        await UsageStore(resources.db).save_state(row.serviceid, d.state)
+        await resources.records.save_limit_state(row.serviceid, d.state)
     if row.status == "Active" and (d.send_warning or d.send_suspension):
         kind: EmailKind = "suspension" if d.send_suspension else "warning"
         template = product.suspension_template if d.send_suspension else product.warning_template
@@ -294,7 +292,7 @@ async def recalculate(resources: Resources, params: Params) -> Outcome:
     target = target_of(resources, params)
     await authorize(resources, params, target.serviceid, "RecalculateDiskSpace")
     await require_account(resources, target)  # no lock here: _enforce takes it where it acts
-    store = UsageStore(resources.db)
+    store = resources.stores.usage
     rows = await store.services_of_server(target.server.server_id or 0, serviceid=target.serviceid)
     if not rows:
         raise BridgeError(f"service {target.serviceid} is not an active service on this server", code="not_active")
@@ -319,7 +317,7 @@ async def recalculate(resources: Resources, params: Params) -> Outcome:
         figures_step([write], now, exact=exact.exact, history_day=now.date()),
     )
     if exact.exact:  # the estimate counts from this listing now
-        await MeterStore(resources.db).set_figure_times([(target.serviceid, started, "listing")])
+        await resources.stores.meter.set_figure_times([(target.serviceid, started, "listing")])
     report = Report(services=1, buckets=len(figures))
     name = (await store.products([row.packageid])).get(row.packageid)
     d = await _enforce(resources, target.backend, row, target.product, usage.bytes, report, name.name if name else "")

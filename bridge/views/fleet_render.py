@@ -57,6 +57,17 @@ class FleetText:
 
 
 @dataclass(frozen=True)
+class Probe:
+    """A storage server as this daemon reaches it now (known: the daemon has its credentials from WHMCS's calls)."""
+
+    known: bool
+    ok: bool = False
+    version: str = ""
+    rtt_ms: int = 0
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class FleetPage:
     language: str
     page: str
@@ -68,6 +79,10 @@ class FleetPage:
     found: tuple[object, ...] = ()
     lists: Mapping[str, tuple[object, ...]] = field(default_factory=dict)
     drift: tuple[object, ...] = ()
+    probes: Mapping[int, Probe] = field(default_factory=dict)
+    refused_hour: int = 0
+    notice: str = ""  # what a repair did
+    csrf_token: str = ""  # WHMCS's admin token for the Drift page's repair forms
 
     def href(self, **query: str) -> str:
         return self.link + "&" + urlencode({k: v for k, v in query.items() if v})

@@ -36,7 +36,8 @@ class ListenerPlan:
 
 
 def raise_open_file_limit() -> int:
-    """Raise this process's soft open-file limit to its hard limit (systemd's LimitNOFILE sets both); returns it."""
+    """Raise this process's soft open-file limit to its hard limit; returns it. Under the shipped unit both are
+    LimitNOFILE, so nothing is called (its system-call filter leaves out @resources)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or hard > soft:
         target = 1_048_576 if hard == resource.RLIM_INFINITY else hard

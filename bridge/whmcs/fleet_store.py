@@ -140,6 +140,20 @@ class FleetStore:
 
         return await self.db.run(q)
 
+    async def refused_last_hour(self) -> int:
+        """Calls the signed channel refused in the last hour (every daemon's audit rows)."""
+
+        def q(conn: Conn) -> int:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT COUNT(*) AS n FROM mod_s3bridge_audit WHERE at >= NOW() - INTERVAL 1 HOUR"
+                    " AND action LIKE 'auth:%%' AND outcome = 'refused'"
+                )
+                row = cur.fetchone()
+            return int(row["n"]) if row else 0
+
+        return await self.db.run(q)
+
     async def drift(self) -> list[DriftRow]:
         def q(conn: Conn) -> list[DriftRow]:
             with conn.cursor() as cur:

@@ -297,16 +297,6 @@ class UsageStore:
         row = await self.db.run(q)
         return {k: html.unescape(v) if isinstance(v, str) else v for k, v in row.items()}
 
-    async def save_state(self, serviceid: int, state: LimitState) -> None:
-        def q(conn: Conn) -> None:
-            with conn.cursor() as cur:
-                cur.execute(
-                    "UPDATE mod_s3bridge_services SET policy = %s, warned = %s, over_limit = %s WHERE serviceid = %s",
-                    (state.policy, int(state.warned), int(state.over_limit), serviceid),
-                )
-
-        await self.db.run(q)
-
 
 Step = Callable[[Conn, Any], None]  # statements on one connection and cursor, inside UsageStore.save's transaction
 

@@ -14,7 +14,6 @@ from bridge.domain.product_settings import InvalidSetting, parse_product
 from bridge.domain.secret import Secret
 from bridge.functions.areas import _endpoint as endpoint_of
 from bridge.functions.panel.context import PanelAccount, PanelContext, target
-from bridge.whmcs.view_store import ViewStore
 
 GIB = 1024**3
 _CYCLES = ("monthly", "quarterly", "semiannually", "annually", "biennially", "triennially")
@@ -29,7 +28,7 @@ def _month_start(today: date) -> date:
 
 
 async def _bucket_list(ctx: PanelContext, t: PanelAccount) -> tuple[list[dict[str, Any]], int]:
-    latest = await ViewStore(ctx.res.db).latest(t.account.serviceid)
+    latest = await ctx.res.stores.areas.latest(t.account.serviceid)
     listed = await t.call.backend.list_buckets(t.username)
     out = []
     for name, created in sorted(listed):

@@ -19,7 +19,6 @@ from bridge.functions.panel.events import actor_of
 from bridge.functions.panel.pages import client_area_tabs, result_page
 from bridge.functions.panel.tokens import caller_for_token
 from bridge.whmcs.api_client import WhmcsApi
-from bridge.whmcs.panel_store import PanelStore
 
 CSRF_CHECKED = "checked"  # what the shim sends as bridge_csrf once WHMCS's check_token() passed
 
@@ -47,7 +46,7 @@ class PanelRuntime:
 
     def context(self, res: Resources, caller: Caller, whmcs: Whmcs) -> PanelContext:
         return PanelContext(
-            res=res, store=PanelStore(res.db), caller=caller, whmcs=whmcs, settings=self.settings,
+            res=res, store=res.stores.panel, caller=caller, whmcs=whmcs, settings=self.settings,
             cursor_secrets=self.cursor_secrets, server_secrets=self.server_secrets, clock=time.time,
         )  # fmt: skip
 
@@ -80,7 +79,7 @@ class PanelRuntime:
 
     async def authenticate(self, res: Resources, token: str) -> Caller:
         """The caller a bearer token stands for; Unauthorized for anything else."""
-        return await caller_for_token(PanelStore(res.db), token)
+        return await caller_for_token(res.stores.panel, token)
 
     async def from_caller(
         self, res: Resources, caller: Caller, action: str, args: Mapping[str, Any]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from bridge.domain.params import Params, optional_int
 from bridge.functions.context import Outcome, Resources
-from bridge.whmcs.panel_store import PanelStore
 
 LIFECYCLE_EVENTS = {
     "CreateAccount": "created",
@@ -42,7 +41,7 @@ async def record_lifecycle(resources: Resources, function: str, params: Params, 
     result = outcome.result if isinstance(outcome.result, dict) else {}
     changes = result.get("policy_changes")
     if isinstance(changes, list):  # the cron's limit decisions, one per service that changed
-        store = PanelStore(resources.db)
+        store = resources.stores.panel
         for change in changes:
             if isinstance(change, dict) and change.get("policy") in POLICY_EVENTS and change.get("serviceid"):
                 await store.add_event(int(change["serviceid"]), POLICY_EVENTS[change["policy"]], "", actor_of(params))
@@ -53,4 +52,4 @@ async def record_lifecycle(resources: Resources, function: str, params: Params, 
     detail = ""
     if isinstance(outcome.result, dict):
         detail = str(outcome.result.get("policy") or outcome.result.get("message") or "")[:200]
-    await PanelStore(resources.db).add_event(serviceid, event, detail, actor_of(params))
+    await resources.stores.panel.add_event(serviceid, event, detail, actor_of(params))

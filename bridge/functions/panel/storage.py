@@ -18,7 +18,6 @@ from bridge.domain.panel.storage import AccessKey, key_spec
 from bridge.domain.secret import Secret
 from bridge.errors import BridgeError
 from bridge.functions.panel.context import PanelAccount, PanelContext, changing, target
-from bridge.whmcs.view_store import ViewStore
 
 
 def _storage(t: PanelAccount) -> PanelStorage:
@@ -197,7 +196,7 @@ async def upload_form(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     limit = t.call.product.disk_limit_bytes
     max_bytes = ctx.settings.max_upload_bytes
     if limit > 0:
-        used = (await ViewStore(ctx.res.db).latest(t.account.serviceid)).used_bytes
+        used = (await ctx.res.stores.areas.latest(t.account.serviceid)).used_bytes
         if used >= limit:
             raise Forbidden(f"account {t.username} has no room left under its disk limit; free space or upgrade first")
         max_bytes = min(max_bytes, limit - used)

@@ -4,11 +4,15 @@ in Arabic, hostile client names inert."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from minio import MinioAdmin
+from minio.credentials.providers import StaticProvider
 
 from rig.paths import REPO
 from rig.services import MariaDB, MinIO
@@ -45,7 +49,7 @@ def fleet(daemon, minio: MinIO, mariadb: MariaDB, whmcs_db: str) -> dict[str, An
 
 
 def page(daemon: Any, name: str, **kw: Any) -> ShimResult:
-    request = {"get": {"module": "s3bridge_fleet", "page": name, **kw.pop("get", {})}}
+    request = {"get": {"module": "s3bridge_fleet", "page": name, **kw.pop("get", {})}, **kw.pop("request_extra", {})}
     r = run_addon("s3bridge_fleet", url=daemon.url, secret=daemon.secret, request=request, **kw)
     assert r.exception is None, r.exception
     return r
@@ -65,9 +69,18 @@ def test_a_call_without_an_administrator_is_refused_by_the_daemon(daemon) -> Non
 
 def test_servers_accounts_and_drift_show_the_fleet(daemon, fleet) -> None:
     healthy, suspended = fleet["services"]
+    refused = send(signed_request(daemon.url, "a-wrong-secret-of-some-length", "TestConnection", {}))
+    assert refused.status == 401
     servers = page(daemon, "servers").page or ""
     assert f"server {fleet['serverid']}" in servers
     assert 'data-state="alive"' in servers  # this daemon's heartbeat
+    row = re.search(rf'<tr data-serverid="{fleet["serverid"]}">.*?</tr>', servers, re.S)
+    assert row is not None
+    assert 'data-reachable="yes"' in row.group(0)  # the daemon knows the server from the calls, and reaches it
+    assert re.search(r"\d+&nbsp;ms", row.group(0))
+    count = re.search(r'id="s3b-refused">[^<]*<strong>([\d,]+)</strong>', servers)
+    assert count is not None
+    assert int(count.group(1).replace(",", "")) >= 1
     accounts = page(daemon, "accounts", get={"q": healthy.username}).page or ""
     found = accounts.split('id="s3b-found"')[1].split("</table>")[0]
     assert f"#{healthy.serviceid} {healthy.username}" in found
@@ -119,3 +132,63 @@ def test_each_page_renders_in_chromium_inert_and_without_overflow(
             assert visit.console_errors == []
             assert visit.foreign_requests == []
             screenshot(visit, f"fleet-{which}-{name}")
+
+
+def test_a_drift_row_is_repaired_from_the_console_only_with_the_admin_token(daemon, fleet, minio: MinIO) -> None:
+    _, suspended = fleet["services"]
+    admin = MinioAdmin(
+        endpoint=minio.endpoint, credentials=StaticProvider(minio.access_key, minio.secret_key), secure=False
+    )
+    form = {"s3action": "repair", "serverid": str(fleet["serverid"]), "kind": "state_mismatch",
+            "subject": suspended.username}  # fmt: skip
+    session = {"adminid": 1, "token": "admin-session-token"}
+    forged = run_addon("s3bridge_fleet", url=daemon.url, secret=daemon.secret, session=dict(session),
+                       request={"method": "POST", "get": {"module": "s3bridge_fleet", "page": "drift"},
+                                "post": {**form, "token": "not-the-token"}})  # fmt: skip
+    assert "Invalid CSRF Protection Token" in str(forged.exception)
+    assert json.loads(admin.user_info(suspended.username))["status"] == "enabled"  # nothing was done
+    drift = page(daemon, "drift", session=dict(session))
+    assert 'name="token" value="admin-session-token"' in (drift.page or "")  # the forms carry WHMCS's token
+    done = page(daemon, "drift", session=dict(session),
+                request_extra={"method": "POST", "post": {**form, "token": "admin-session-token"}})  # fmt: skip
+    notice = re.search(r'id="s3b-notice">([^<]*)<', done.page or "")
+    assert notice is not None
+    assert "repaired: account disabled as WHMCS says" in notice.group(1)
+    assert json.loads(admin.user_info(suspended.username))["status"] == "disabled"
+    assert f'data-kind="state_mismatch"><td data-label="Servers">{fleet["serverid"]}' not in (done.page or "")
+
+
+def test_an_orphans_data_is_deleted_from_the_console_only_with_its_typed_name_after_the_grace(
+    daemon, fleet, minio: MinIO, mariadb: MariaDB, whmcs_db: str
+) -> None:
+    admin = MinioAdmin(
+        endpoint=minio.endpoint, credentials=StaticProvider(minio.access_key, minio.secret_key), secure=False
+    )
+    orphan = f"left-{next_id()}"
+    admin.user_add(orphan, "a-long-enough-secret-9")
+    admin.policy_add(f"s3bridge-{orphan}", policy={"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [f"arn:aws:s3:::{orphan}--*"]}]})  # fmt: skip
+    admin.policy_set(f"s3bridge-{orphan}", user=orphan)
+    session = {"adminid": 1, "token": "admin-session-token"}
+    form = {"s3action": "repair", "serverid": str(fleet["serverid"]), "kind": "orphan_user", "subject": orphan,
+            "token": "admin-session-token"}  # fmt: skip
+
+    def repair(confirm: str) -> str:
+        r = page(daemon, "drift", session=dict(session),
+                 request_extra={"method": "POST", "post": {**form, "confirm": confirm}})  # fmt: skip
+        notice = re.search(r'id="s3b-notice">([^<]*)<', r.page or "")
+        assert notice is not None, (r.page or "")[:500]
+        return html.unescape(notice.group(1))
+
+    assert "is not the account's name" in repair("left-0")
+    assert "grace period" in repair(orphan)
+    assert orphan in json.loads(admin.user_list())
+    conn = mariadb.connect(whmcs_db)
+    with conn.cursor() as cur:
+        cur.execute("UPDATE mod_s3bridge_drift SET first_seen = first_seen - INTERVAL 73 HOUR WHERE subject = %s",
+                    (orphan,))  # fmt: skip
+    conn.close()
+    assert "repaired: deleted" in repair(orphan)
+    assert orphan not in json.loads(admin.user_list())
+    healthy, _ = fleet["services"]
+    assert json.loads(admin.user_info(healthy.username))["status"] == "enabled"  # nobody else touched

@@ -20,7 +20,7 @@ class LatestUsage:
     buckets: dict[str, tuple[int, int]]  # name -> (bytes, objects) from the latest day recorded
 
 
-class ViewStore:
+class AreaQueries:
     def __init__(self, db: Database) -> None:
         self.db = db
 

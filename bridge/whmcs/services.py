@@ -12,6 +12,7 @@ from typing import Any, Literal
 import pymysql
 
 from bridge.domain.policies import PolicyKind
+from bridge.domain.usage_rules import LimitState
 from bridge.whmcs.db import Conn, Database
 
 # retained: Terminate deleted all it could; versions under COMPLIANCE retention stay and the user is disabled
@@ -106,6 +107,18 @@ class ServiceRecords:
                     )
                 except pymysql.err.IntegrityError as e:
                     raise UsernameTaken(rec.username) from e
+
+        await self.db.run(q)
+
+    async def save_limit_state(self, serviceid: int, state: LimitState) -> None:
+        """The service's limit state (policy, warned, over the limit), after a decision of the cron or the meter."""
+
+        def q(conn: Conn) -> None:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "UPDATE mod_s3bridge_services SET policy = %s, warned = %s, over_limit = %s WHERE serviceid = %s",
+                    (state.policy, int(state.warned), int(state.over_limit), serviceid),
+                )
 
         await self.db.run(q)
 
