@@ -101,7 +101,7 @@ async def fleet_page(resources: Resources, params: Params) -> Outcome:
             refused_hour=await store.refused_last_hour(),
         )
     elif page == "accounts":
-        lists = {k: tuple(v) for k, v in (await store.lists()).items()}
+        lists = {k: tuple(v) for k, v in (await store.lists(resources.now().date())).items()}
         view = replace(base, lists=lists, found=tuple(await store.search(search)) if search else ())
     else:
         notice = await _repair(resources, params.get("bridge_repair"))

@@ -46,6 +46,11 @@ class FleetText:
     def moment(self, value: datetime | None) -> str:
         return self.base.moment(value) if value is not None else self("never")
 
+    def growth(self, n_bytes: int) -> str:
+        """A change in storage, signed: "+1.5 GB", U+2212 MINUS SIGN before a shrink, none for 0 B."""
+        sign = "+" if n_bytes > 0 else "\u2212" if n_bytes < 0 else ""
+        return sign + self.human(abs(n_bytes))
+
     def human(self, n_bytes: int) -> str:
         if n_bytes < 1024:
             return f"{self.base.integer(n_bytes)}{NBSP}B"
@@ -88,11 +93,12 @@ class FleetPage:
         return self.link + "&" + urlencode({k: v for k, v in query.items() if v})
 
 
-def _top_chart(page: FleetPage, t: FleetText) -> Chart:
-    rows = page.lists.get("top", ())
-    bars = [Bar(str(getattr(r, "serviceid", "")), str(getattr(r, "username", "")), int(getattr(r, "used_bytes", 0)))
+def _top_chart(page: FleetPage, t: FleetText, name: str = "top", figure: str = "used_bytes") -> Chart:
+    rows = page.lists.get(name, ())
+    bars = [Bar(str(getattr(r, "serviceid", "")), str(getattr(r, "username", "")), int(getattr(r, figure, 0)))
             for r in rows]  # fmt: skip
-    return bar_chart(bars, unit="GB", chart_id="s3b-fleet-top", title=t("top"), desc=t("top"), no_data=t("none"),
+    title = t("top" if name == "top" else f"top_{name}")
+    return bar_chart(bars, unit="GB", chart_id=f"s3b-fleet-{name}", title=title, desc=title, no_data=t("none"),
                      decimal_sep=t.base.decimal_sep)  # fmt: skip
 
 
@@ -106,4 +112,5 @@ def render_fleet(page: FleetPage) -> str:
         pages=PAGES,
         states=states,
         chart=_top_chart(page, t) if page.page == "accounts" else None,
+        traffic_chart=_top_chart(page, t, "traffic", "figure") if page.page == "accounts" else None,
     )

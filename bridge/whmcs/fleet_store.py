@@ -4,7 +4,7 @@ service. Every query is parameterized; a search matches with LIKE on escaped tex
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bridge.whmcs.db import Conn, Database
@@ -35,6 +35,7 @@ class AccountRow:
     used_bytes: int
     over_limit: bool
     serverid: int
+    figure: int = 0  # the list's own figure: traffic this month, or growth over 30 days (may be negative)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,33 @@ _ACCOUNT = (
 )
 
 
+GROWTH_DAYS = 30
+_COLUMNS = (
+    "SELECT s.serviceid, s.userid,"
+    " CONCAT_WS(' ', c.firstname, c.lastname, NULLIF(c.companyname, '')) AS client,"
+    " s.username, h.domainstatus, s.used_bytes, s.over_limit, s.serverid, m.figure"
+)
+_LIVE = (
+    " JOIN mod_s3bridge_services s ON s.serviceid = m.serviceid JOIN tblhosting h ON h.id = s.serviceid"
+    " LEFT JOIN tblclients c ON c.id = s.userid WHERE s.state IN ('active', 'suspended')"
+)
+# Bytes in + out since the first of the month (mod_s3bridge_traffic_daily, the meter's daily sums).
+_TRAFFIC = (
+    _COLUMNS + " FROM (SELECT serviceid, SUM(bytes_in + bytes_out) AS figure FROM mod_s3bridge_traffic_daily"  # noqa: S608
+    " WHERE day >= %s GROUP BY serviceid) m" + _LIVE + " AND m.figure > 0 ORDER BY m.figure DESC, s.serviceid LIMIT 10"
+)
+# Storage now minus the oldest daily figure inside the window (mod_s3bridge_usage_daily): signed, so a shrinking
+# account shows a negative growth instead of wrapping around as unsigned arithmetic would.
+_GROWTH = (
+    _COLUMNS + " FROM (SELECT u.serviceid, CAST(s0.used_bytes AS SIGNED) - CAST(u.used_bytes AS SIGNED) AS figure"  # noqa: S608
+    " FROM (SELECT serviceid, MIN(day) AS first_day FROM mod_s3bridge_usage_daily WHERE day >= %s"
+    " GROUP BY serviceid) f JOIN mod_s3bridge_usage_daily u ON u.serviceid = f.serviceid AND u.day = f.first_day"
+    " JOIN mod_s3bridge_services s0 ON s0.serviceid = u.serviceid) m"
+    + _LIVE
+    + " ORDER BY m.figure DESC, s.serviceid LIMIT 10"
+)
+
+
 def _account(r: dict[str, Any]) -> AccountRow:
     return AccountRow(
         serviceid=int(r["serviceid"]),
@@ -72,6 +100,7 @@ def _account(r: dict[str, Any]) -> AccountRow:
         used_bytes=int(r["used_bytes"]),
         over_limit=bool(r["over_limit"]),
         serverid=int(r["serverid"]),
+        figure=int(r.get("figure") or 0),
     )
 
 
@@ -123,8 +152,10 @@ class FleetStore:
 
         return await self.db.run(q)
 
-    async def lists(self) -> dict[str, list[AccountRow]]:
-        """Top consumers by storage, the over-limit and the suspended: three bounded queries."""
+    async def lists(self, today: date) -> dict[str, list[AccountRow]]:
+        """Top consumers by storage and by traffic this month, the fastest growing over 30 days, the over-limit and
+        the suspended: five bounded queries (traffic and growth read one month of the daily tables by their `day`
+        key, grouped per service, never one query per service)."""
 
         def q(conn: Conn) -> dict[str, list[AccountRow]]:
             out: dict[str, list[AccountRow]] = {}
@@ -136,6 +167,10 @@ class FleetStore:
                 ):
                     cur.execute(_ACCOUNT + where)
                     out[name] = [_account(r) for r in cur.fetchall()]
+                cur.execute(_TRAFFIC, (today.replace(day=1),))
+                out["traffic"] = [_account(r) for r in cur.fetchall()]
+                cur.execute(_GROWTH, (today - timedelta(days=GROWTH_DAYS),))
+                out["growth"] = [_account(r) for r in cur.fetchall()]
             return out
 
         return await self.db.run(q)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,59 @@ def test_servers_accounts_and_drift_show_the_fleet(daemon, fleet) -> None:
     assert row is not None
     assert suspended.username in row.group(0)
     assert f"--server {fleet['serverid']} --fix safe" in row.group(0)
+
+
+def _table_row(html_page: str, table: str, serviceid: int) -> str:
+    body = html_page.split(f'id="{table}"')[1].split("</table>")[0]
+    row = re.search(rf'<tr data-serviceid="{serviceid}">.*?</tr>', body, re.S)
+    assert row is not None, f"#{serviceid} not in {table}"
+    return row.group(0)
+
+
+def test_the_accounts_page_ranks_this_months_traffic_and_30_day_growth(daemon, fleet, mariadb, whmcs_db) -> None:
+    big, small = fleet["services"]  # big holds 5 GiB now (the fixture), small nothing
+    gib = 1024**3
+    today = datetime.now(UTC).date()
+    first = today.replace(day=1)
+    conn = mariadb.connect(whmcs_db)
+    with conn.cursor() as cur:
+        rows = [
+            (big.serviceid, first, 300 * gib, 100 * gib),  # 400 GiB this month
+            (big.serviceid, first - timedelta(days=1), 900 * gib, 0),  # last month: not counted
+            (small.serviceid, first, 50 * gib, 50 * gib),  # 100 GiB this month
+        ]
+        for sid, day, b_in, b_out in rows:
+            cur.execute(
+                "REPLACE INTO mod_s3bridge_traffic_daily (serviceid, day, bytes_in, bytes_out) VALUES (%s, %s, %s, %s)",
+                (sid, day, b_in, b_out),
+            )
+        for sid, days_ago, used in (
+            (big.serviceid, 40, 0),  # outside the 30 days: not the starting point
+            (big.serviceid, 29, 2 * gib),  # the oldest inside: 5 GiB now -> +3 GiB
+            (big.serviceid, 3, 4 * gib),
+            (small.serviceid, 10, gib),  # 0 now -> shrank by 1 GiB
+        ):
+            cur.execute(
+                "REPLACE INTO mod_s3bridge_usage_daily (serviceid, day, used_bytes, objects, buckets)"
+                " VALUES (%s, %s, %s, 1, 1)",
+                (sid, today - timedelta(days=days_ago), used),
+            )
+    conn.close()
+    accounts = page(daemon, "accounts").page or ""
+    traffic = accounts.split('id="s3b-traffic"')[1].split("</table>")[0]
+    assert traffic.index(f"#{big.serviceid} ") < traffic.index(f"#{small.serviceid} ")  # biggest first
+    assert f'data-bytes="{400 * gib}"' in _table_row(accounts, "s3b-traffic", big.serviceid)
+    assert "400.0\u00a0GB" in _table_row(accounts, "s3b-traffic", big.serviceid)
+    assert f'data-bytes="{100 * gib}"' in _table_row(accounts, "s3b-traffic", small.serviceid)
+    assert 'id="s3b-fleet-traffic-title"' in accounts  # its SVG chart
+    grown = _table_row(accounts, "s3b-growth", big.serviceid)
+    assert f'data-bytes="{3 * gib}"' in grown
+    assert "+3.0\u00a0GB" in grown
+    shrank = _table_row(accounts, "s3b-growth", small.serviceid)
+    assert f'data-bytes="{-gib}"' in shrank
+    assert "\u22121.0\u00a0GB" in shrank
+    german = page(daemon, "accounts", session={"adminid": 1, "adminlang": "german"}).page or ""
+    assert "Datenverkehr in diesem Monat" in german
 
 
 def test_the_addon_defines_no_function_the_server_module_has_whatever_the_case() -> None:
