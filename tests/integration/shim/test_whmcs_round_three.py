@@ -186,6 +186,43 @@ def test_whmcs_runs_no_custom_function_for_a_service_that_is_not_active(stack: P
     assert r.module_log == []
 
 
+@pytest.mark.parametrize("status", ["Suspended", "Pending"])
+@pytest.mark.parametrize("tab", ["buckets", "files", "keys"])
+def test_a_service_whmcs_holds_not_active_shows_no_action_forms(stack: PanelStack, status: str, tab: str) -> None:
+    """WHMCS runs custom functions only for Active services (the stand-in refuses them): a page whose forms WHMCS
+    would refuse shows none. WHMCS's status decides (here the daemon's own record is still active)."""
+    svc = stack.service()
+    assert "Done" in panel_text(client_post(svc, "Panel", {"s3action": "create_bucket",
+                                                           "bucket_name": f"{svc.username}--kept"}))  # fmt: skip
+    active = svc.call("ClientArea", session={"uid": svc.clientid},
+                      shim={"request": {"method": "GET", "get": {"s3tab": tab}}})  # fmt: skip
+    assert 'method="post"' in active.returned["templateVariables"]["s3bridge_html"]["text"]  # the test can fail
+    stack.sql("UPDATE tblhosting SET domainstatus = %s WHERE id = %s", (status, svc.serviceid))
+    r = svc.call("ClientArea", session={"uid": svc.clientid},
+                 shim={"request": {"method": "GET", "get": {"s3tab": tab}}, "service": {"status": status}})
+    assert r.exception is None, r.exception
+    html = r.returned["templateVariables"]["s3bridge_html"]["text"]
+    assert 'method="post"' not in html, html[-600:]
+    if tab == "buckets":
+        assert f"{svc.username}--kept" in Dom(html).text  # still shows what is there
+
+
+def test_module_output_shows_only_to_a_user_with_the_manageproducts_permission(stack: PanelStack) -> None:
+    """WHMCS 8 shows a module's output on the overview only to a user with `manageproducts` on the account: another
+    user of the account sees no panel and the daemon is not asked; the owner (every permission) sees it."""
+    svc = stack.service()
+    denied = svc.call("ClientArea", session={"uid": svc.clientid, "permissions": ["invoices", "tickets"]},
+                      shim={"render": True})  # fmt: skip
+    assert denied.exception is None, denied.exception
+    assert denied.module_log == []
+    assert "s3b-panel" not in (denied.page or "")
+    allowed = svc.call("ClientArea", session={"uid": svc.clientid, "permissions": ["manageproducts"]},
+                       shim={"render": True})  # fmt: skip
+    assert allowed.exception is None, allowed.exception
+    assert "s3b-panel" in (allowed.page or "")
+    assert [e["action"] for e in allowed.module_log] == ["clientarea"]
+
+
 # 9. A refused client-area action shows its sentence ------------------------------------------------------------
 
 
