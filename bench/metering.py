@@ -37,7 +37,7 @@ from bench.common import write_results
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 from bridge.domain.audit_events import dedupe_key
-from bridge.functions.metering import audit_token
+from bridge.domain.audit_token import audit_token
 from rig.paths import MINIO_AUDIT_SAMPLE
 from rig.sample_whmcs import insert_client, insert_product, insert_service
 from rig.stack import Stack, running_stack

@@ -33,7 +33,8 @@ from bridge.config import SOURCE_EMAIL_TEMPLATES, Config, ListenerLimits
 from bridge.domain.sealing import SecretBox
 from bridge.functions.context import FunctionSpec, Resources
 from bridge.functions.heartbeat import Heartbeat
-from bridge.functions.metering import Meter
+from bridge.functions.meter.ingest import Meter
+from bridge.functions.meter.service import start_meter
 from bridge.functions.panel.entry import PanelRuntime
 from bridge.functions.registry import FUNCTIONS as DEFAULT_FUNCTIONS
 from bridge.logs import get_logger
@@ -62,8 +63,8 @@ from bridge.whmcs.db import Database
 from bridge.whmcs.nonce_store import SharedNonces
 from bridge.whmcs.pending_store import PURPOSE as PENDING_PURPOSE
 from bridge.whmcs.pending_store import PendingSecrets
-from bridge.whmcs.records import ServiceRecords
 from bridge.whmcs.service_locks import ServiceLocks
+from bridge.whmcs.services import ServiceRecords
 
 LISTENERS = ("shim", "api", "meter")  # what `serve --only` takes
 METRICS_LIMITS = ListenerLimits(max_connections=64)
@@ -78,6 +79,7 @@ class Core:
     servers: ServerDirectory
     resources: Resources
     panel: PanelRuntime
+    meter: Meter | None = None  # the audit batch writer, when this process runs the [meter] listener
 
 
 @contextlib.asynccontextmanager
@@ -110,13 +112,12 @@ async def core(config: Config, *, meter_worker: bool) -> AsyncIterator[Core]:
         heartbeat.start()
         stack.push_async_callback(heartbeat.close)
         stack.callback(metrics.register_sampled(heartbeat.samples))
+        meter: Meter | None = None
         if meter_worker and config.meter.listen is not None:
-            meter = Meter(resources, config.meter, config.daemon.secrets, servers)
-            resources.meter = meter
-            meter.start()
+            meter = start_meter(resources, config, servers)
             stack.push_async_callback(meter.close)  # after its listener stopped: writes what is queued
             stack.callback(metrics.register_sampled(lambda: _meter_samples(meter)))
-        yield Core(db=db, servers=servers, resources=resources, panel=panel)
+        yield Core(db=db, servers=servers, resources=resources, panel=panel, meter=meter)
 
 
 def _admission_samples(admission: Admission) -> Iterator[metrics.Sample]:
@@ -131,6 +132,8 @@ def _meter_samples(meter: Meter) -> Iterator[metrics.Sample]:
     yield metrics.Sample("s3bridge_ingest_counted", "Audit events counted to a service", counter, s.counted)
     yield metrics.Sample("s3bridge_ingest_duplicates", "Audit events dropped as resends", counter, s.duplicates)
     yield metrics.Sample("s3bridge_ingest_dropped", "Audit events of no service, dropped", counter, s.unattributed)
+    yield metrics.Sample("s3bridge_ingest_invalid", "Audit entries that failed a check, dropped", counter, s.dropped)
+    yield metrics.Sample("s3bridge_ingest_refused", "Requests refused to others, billed to nobody", counter, s.refused)
     yield metrics.Sample("s3bridge_ingest_errors", "Audit batches that failed to write", counter, s.errors)
     yield metrics.Sample("s3bridge_ingest_queued_events", "Audit events not yet written", "gauge", meter.queued_events)
     yield metrics.Sample("s3bridge_ingest_last_flush_seconds", "The last audit batch's write", "gauge", s.last_flush_s)
@@ -212,7 +215,7 @@ async def running(config: Config, only: Collection[str] = ()) -> AsyncIterator[d
         apps = {
             "shim": lambda: create_app(config, shared=c),
             "api": lambda: create_api_app(c.resources, c.panel, config),
-            "meter": lambda: create_audit_app(_meter_of(c), config.meter.limits.body_timeout),
+            "meter": lambda: create_audit_app(_meter_of(c), config.meter.limits.body_timeout, config.daemon.secrets),
             "metrics": lambda: create_metrics_app(config.fleet.metrics_allow),
         }
         async with contextlib.AsyncExitStack() as stack:  # 5
@@ -223,5 +226,5 @@ async def running(config: Config, only: Collection[str] = ()) -> AsyncIterator[d
 
 
 def _meter_of(c: Core) -> Meter:
-    assert c.resources.meter is not None
-    return c.resources.meter
+    assert c.meter is not None
+    return c.meter

@@ -2,7 +2,18 @@
 
 Events are attributed to the service owning the bucket (`<username>--*`), whoever made the request (a presigned
 or public read of a tenant's object is that tenant's traffic); requests without a bucket (ListBuckets) go to the
-user who made them. Counters are kept per service and UTC day; the estimate's inputs per service and UTC minute.
+user who made them. Counters are kept per service and UTC day; the estimate's inputs per service and UTC second (a
+figure taken within a second must be told from the writes and deletes around it: see `estimate`).
+
+Billed is only what the customer did (`Attribution.billing`):
+- "refused": refused for authentication or authorization (401, 403) whoever asked, and any client error (4xx:
+  a bucket that does not exist, a key that does not exist, a bad request) of a request that is not the owner's own
+  (anonymous, or another account's). Billed to nobody: counted as `refused` for the admin, no bytes, no request class.
+  Anyone can send requests naming a customer's bucket; usernames are easy to guess.
+- "own": requests signed with the server's admin key (the daemon's listings, usage checks, account set-up, and the
+  files moved through the self-service panel): not billed; what they store or delete still counts toward the disk
+  estimate (the bytes are the customer's).
+- "billed": everything else.
 
 The estimate of a service's stored bytes between two scans is
 
@@ -26,11 +37,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
 
-from bridge.domain.audit_events import AuditEvent
+from bridge.domain.audit_events import COPIES, AuditEvent
 from bridge.domain.naming import SEPARATOR
 from bridge.domain.values import TrafficRecord
 
 FigureSource = Literal["scan", "listing", "estimate"]
+Billing = Literal["billed", "refused", "own"]
 
 
 @dataclass(slots=True)
@@ -42,6 +54,7 @@ class TrafficCounts:
     list: int = 0
     delete: int = 0
     other: int = 0
+    refused: int = 0  # requests refused to someone else (or unauthenticated): billed to nobody
 
     def add(self, e: AuditEvent) -> None:
         self.bytes_in += e.bytes_in
@@ -67,19 +80,32 @@ class TrafficCounts:
 class DiskDelta:
     written: int = 0
     deleted: int = 0
+    unsized: bool = False  # a write of unknown size (a copy of an object this meter never saw written)
 
 
 class Attribution:
-    """Which service an event belongs to, on one server."""
+    """Which service an event belongs to, on one server, and whether it is billed."""
 
-    def __init__(self, usernames: Mapping[str, int]) -> None:
+    def __init__(self, usernames: Mapping[str, int], admin_keys: Iterable[str] = ()) -> None:
         self.by_name = dict(usernames)
+        self.admin_keys = frozenset(k for k in admin_keys if k)
 
     def service_of(self, e: AuditEvent) -> int | None:
         if e.bucket:
             prefix, sep, _ = e.bucket.partition(SEPARATOR)
             return self.by_name.get(prefix) if sep else None
         return self.by_name.get(e.user)
+
+    def billing(self, sid: int, e: AuditEvent) -> Billing:
+        """Whether service `sid`'s event is the customer's doing (see the module's docstring)."""
+        status = e.status
+        if status == 401 or status == 403:
+            return "refused"
+        if e.access_key in self.admin_keys or e.user in self.admin_keys:
+            return "own"
+        if 400 <= status < 500 and self.by_name.get(e.user) != sid:
+            return "refused"
+        return "billed"
 
 
 class KnownObjects:
@@ -100,10 +126,33 @@ class KnownObjects:
         while len(self._sizes) > self.max_entries:
             self._sizes.popitem(last=False)
 
+    def size_of(self, sid: int, bucket: str, key: str) -> int | None:
+        return self._sizes.get((sid, bucket, key))
+
     def apply(self, sid: int, e: AuditEvent) -> DiskDelta:
-        """The disk delta of one successful request of service `sid`."""
+        """The disk delta of one successful request of service `sid`. A copy whose size is not known here (a
+        source written before this meter saw it, or another account's) is marked `unsized`: the caller measures
+        the service instead of guessing."""
         d = DiskDelta()
         if not e.ok:
+            return d
+        if e.api in COPIES and e.copy_source is not None:
+            size = e.copy_range
+            if size is None:
+                size = self.size_of(sid, *e.copy_source)
+            if size is None:
+                d.unsized = True
+                return d
+            if e.api == "CopyObjectPart":
+                d.written = size
+                if e.upload_id:
+                    u = (sid, e.upload_id)
+                    self._uploads[u] = self._uploads.get(u, 0) + size
+            else:
+                d.written = size
+                if not e.versioned:
+                    d.deleted = self._sizes.pop((sid, e.bucket, e.object), 0)
+                self._remember((sid, e.bucket, e.object), size)
             return d
         if e.api == "PutObjectPart" and e.upload_id:
             d.written = e.written
@@ -131,32 +180,44 @@ class KnownObjects:
 
 @dataclass
 class Rollup:
-    """What one batch of new events adds: traffic per (service, day), disk deltas per (service, minute)."""
+    """What one batch of new events adds: traffic per (service, day), disk deltas per (service, second)."""
 
     traffic: dict[tuple[int, str], TrafficCounts] = field(default_factory=dict)
     disk: dict[tuple[int, str], DiskDelta] = field(default_factory=dict)
     events: int = 0
+    refused: int = 0
+    own: int = 0
+    unsized: set[int] = field(default_factory=set)  # services that wrote bytes of unknown size: measure them
 
     @property
     def services(self) -> set[int]:
         return {sid for sid, _ in self.traffic}
 
 
-def rollup(events: Iterable[tuple[int, AuditEvent]], known: KnownObjects) -> Rollup:
-    """Sum attributed events (service id, event); each event must be new (deduplicated before)."""
+def rollup(events: Iterable[tuple[int, AuditEvent, Billing]], known: KnownObjects) -> Rollup:
+    """Sum attributed events (service id, event, billing); each event must be new (deduplicated before)."""
     out = Rollup()
     traffic, disk = out.traffic, out.disk
-    for sid, e in events:
+    for sid, e, billing in events:
         out.events += 1
         tk = (sid, e.day)
         t = traffic.get(tk)
         if t is None:
             t = traffic[tk] = TrafficCounts()
-        t.add(e)
+        if billing == "billed":
+            t.add(e)
+        elif billing == "refused":
+            t.refused += 1
+            out.refused += 1
+            continue
+        else:
+            out.own += 1
         if e.ok and e.rclass in ("write", "delete"):
             delta = known.apply(sid, e)
+            if delta.unsized:
+                out.unsized.add(sid)
             if delta.written or delta.deleted:
-                dk = (sid, e.minute)
+                dk = (sid, e.second)
                 acc = disk.get(dk)
                 if acc is None:
                     acc = disk[dk] = DiskDelta()
@@ -177,7 +238,11 @@ class Figure:
 
 
 def estimate(baseline: int, baseline_source: FigureSource, written: int, deleted: int) -> Figure:
-    """The baseline when nothing happened since, else baseline + written - known deletes (never below zero)."""
+    """The baseline when nothing happened since, else baseline + written - known deletes (never below zero).
+
+    The caller sums writes from the figure's own second on and deletes only after it: what happened within that
+    second may be in the figure or not, and the estimate must never err low (a delete subtracted twice would let a
+    tenant write past the limit); a write counted twice errs high, and the next listing or scan corrects it."""
     if not written and not deleted:
         return Figure(baseline, baseline_source, baseline)
     return Figure(max(0, baseline + written - deleted), "estimate", baseline, written, deleted)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from bridge.backends.base import AccountInfo
-from bridge.backends.capabilities import AccessKeys, RateLimiting, StorageQuotas, TrafficStatistics
+from bridge.backends.capabilities import AccessKeys, AuditWebhook, RateLimiting, StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params
 from bridge.domain.usage_rules import WHMCS_MB_MAX, overflows_whmcs
 from bridge.domain.values import DailyPoint, RateLimits
@@ -55,8 +55,19 @@ async def _buckets(target: Target, username: str, latest: LatestUsage) -> tuple[
     return tuple(out), ""
 
 
-async def _traffic(resources: Resources, serviceid: int) -> tuple[tuple[DailyPoint, ...], Traffic | None]:
-    """The last 30 days of traffic (bytes in + out per day) and this month's totals; None without any traffic."""
+AUDIT_EXACTNESS = (
+    "Traffic is counted from MinIO's audit log, once per request MinIO reports: a floor, never more than the"
+    " customer did. MinIO drops the entries of some requests whose client closes the connection at once (curl,"
+    " one-shot scripts); kept-open connections (SDKs, mc, rclone) are exact. Requests refused to others (no key,"
+    " another account, a bucket that does not exist) and the daemon's own are billed to nobody."
+)
+
+
+async def _traffic(
+    resources: Resources, serviceid: int, *, refused: bool = False
+) -> tuple[tuple[DailyPoint, ...], Traffic | None]:
+    """The last 30 days of traffic (bytes in + out per day) and this month's totals; None without any traffic.
+    `refused`: the requests refused to others this month too (the admin's view; never billed)."""
     today = resources.now().date()
     month_start = today.replace(day=1)
     days = await resources.stores.meter.traffic_days(serviceid, min(month_start, today - timedelta(days=29)))
@@ -65,6 +76,8 @@ async def _traffic(resources: Resources, serviceid: int) -> tuple[tuple[DailyPoi
     recent = tuple(DailyPoint(d.day, d.bytes_in + d.bytes_out) for d in days if d.day >= today - timedelta(days=29))
     m = month_totals(days, month_start)
     requests = {"read": m.read, "write": m.write, "list": m.list, "delete": m.delete, "other": m.other}
+    if refused:
+        requests["refused, not billed"] = m.refused
     return recent, Traffic(m.bytes_in, m.bytes_out, requests)
 
 
@@ -198,6 +211,8 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
     retained = ""
     if rec.state == "retained":
         retained = "Terminate could not finish: " + (await resources.stores.areas.retained_note(target.serviceid))
+    if isinstance(target.backend, AuditWebhook):
+        traffic_note = " ".join(n for n in (traffic_note, AUDIT_EXACTNESS) if n)
     policy_name = info.policy if info else ""
     kind: Literal["standard", "limited", "unknown"] = rec.policy if policy_name else "unknown"  # what the bridge set
     view = AdminTabView(
@@ -226,7 +241,7 @@ async def admin_tab(resources: Resources, params: Params) -> Outcome:
             )
             if n
         ),
-        traffic_month=(await _traffic(resources, target.serviceid))[1],
+        traffic_month=(await _traffic(resources, target.serviceid, refused=True))[1],
         decision=await _decision(resources, target.serviceid),
     )
     return Outcome({"fields": render_admin_tab(view)})

@@ -27,7 +27,7 @@ from bridge.domain.policies import PolicyKind
 from bridge.domain.product_settings import InvalidSetting, ProductSettings, parse_product, setting
 from bridge.errors import BadParam, BridgeError
 from bridge.functions.context import Resources
-from bridge.whmcs.records import ServiceRecord
+from bridge.whmcs.services import ServiceRecord
 
 
 class NoAccount(BridgeError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bridge.backends.base import BackendFactory
 from bridge.config import MeterConfig
@@ -20,12 +20,9 @@ from bridge.whmcs.meter_store import MeterStore
 from bridge.whmcs.order_store import OrderBuckets
 from bridge.whmcs.panel_store import PanelStore
 from bridge.whmcs.pending_store import PendingSecrets
-from bridge.whmcs.records import ServiceRecords
 from bridge.whmcs.service_locks import ServiceLocks
+from bridge.whmcs.services import ServiceRecords
 from bridge.whmcs.usage_store import UsageStore
-
-if TYPE_CHECKING:
-    from bridge.functions.metering import Meter
 
 
 def utcnow() -> datetime:
@@ -71,7 +68,6 @@ class Resources:
     pending: PendingSecrets  # sealed in the database, seen by every daemon
     now: Callable[[], datetime] = utcnow
     usage_budget_s: float = 10.0  # exact listings in a call stop here and say so
-    meter: Meter | None = None  # the audit batch writer, when this process runs the [meter] listener
     meter_config: MeterConfig | None = None  # the config's [meter] section (whichever process runs the listener)
     meter_secrets: tuple[str, ...] = ()  # the daemon's secrets: the audit tokens derive from the first
     orphan_grace: timedelta = timedelta(hours=72)  # reconcile: an orphan's data waits this long ([fleet])

@@ -26,7 +26,7 @@ from bridge.functions.limits import apply_native_limits, remove_module_quotas
 from bridge.functions.ownership import authorize, is_admin
 from bridge.whmcs import audit
 from bridge.whmcs.area_queries import RETAINED_OUTCOME
-from bridge.whmcs.records import ServiceRecord, UsernameTaken
+from bridge.whmcs.services import ServiceRecord, UsernameTaken
 
 USERNAME_ATTEMPTS = 10
 

@@ -14,7 +14,7 @@ from bridge.domain.values import RateLimits
 from bridge.errors import BackendError, Unsupported
 from bridge.functions.call import Target, account, target_of
 from bridge.functions.context import Outcome, Resources
-from bridge.whmcs.records import ServiceRecord
+from bridge.whmcs.services import ServiceRecord
 
 MINIO_ADMIN = {
     "Recalculate Disk Space": "RecalculateDiskSpace",

@@ -16,13 +16,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from bridge.domain.audit_events import AuditEvent
-from bridge.domain.traffic import Figure, FigureSource, Rollup, TrafficCounts, estimate
+from bridge.domain.traffic import Billing, Figure, FigureSource, Rollup, TrafficCounts, estimate
 from bridge.domain.usage_rules import MB, WHMCS_MB_MAX, whmcs_mb
 from bridge.whmcs.db import Conn, Database
 from bridge.whmcs.usage_store import CHUNK, SKIPPED_STATUSES
 
 PRUNE_ROWS = 50_000
 TRAFFIC_COLUMNS = ("bytes_in", "bytes_out", "req_read", "req_write", "req_list", "req_delete", "req_other")
+# req_refused (requests refused to someone else, billed to nobody) is kept beside them, never in a billed figure.
 
 
 def _utc(when: datetime | None) -> datetime | None:
@@ -32,8 +33,15 @@ def _utc(when: datetime | None) -> datetime | None:
     return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
 
 
-def _minute(text: str) -> datetime:
-    return datetime.strptime(text[:16], "%Y-%m-%dT%H:%M")
+def _second(text: str) -> datetime:
+    return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")
+
+
+def _figure_time(when: datetime | None) -> datetime | None:
+    """A figure's time, down to the second it started in (never rounded up: what happened in that second is
+    treated as possibly before it, see bridge.domain.traffic.estimate)."""
+    at = _utc(when)
+    return None if at is None else at.replace(microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -80,24 +88,47 @@ class MeterStore:
 
         return await self.db.run(q)
 
+    async def save_server(self, serverid: int, sealed: bytes) -> None:
+        """A storage server's params, sealed by the caller (bridge.functions.meter.servers)."""
+
+        def q(conn: Conn) -> None:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "INSERT INTO mod_s3bridge_meter_servers (serverid, sealed) VALUES (%s, %s)"
+                    " ON DUPLICATE KEY UPDATE sealed = VALUES(sealed)",
+                    (serverid, sealed),
+                )
+
+        await self.db.run(q)
+
+    async def load_server(self, serverid: int) -> bytes | None:
+        def q(conn: Conn) -> bytes | None:
+            with conn.cursor() as cur:
+                cur.execute("SELECT sealed FROM mod_s3bridge_meter_servers WHERE serverid = %s", (serverid,))
+                row = cur.fetchone()
+                return bytes(row["sealed"]) if row else None
+
+        return await self.db.run(q)
+
     async def commit_batch(
         self,
         serverid: int,
-        events: Sequence[tuple[int, AuditEvent]],
-        count: Callable[[list[tuple[int, AuditEvent]]], Rollup],
+        events: Sequence[tuple[int, AuditEvent, Billing]],
+        count: Callable[[list[tuple[int, AuditEvent, Billing]]], Rollup],
     ) -> Rollup:
-        """Store the ids of `events` (service id, event), and the rollup `count` makes of those not seen before,
-        in one transaction."""
+        """Store the ids of `events` (service id, event, billing), and the rollup `count` makes of those not seen
+        before, in one transaction. Every value written is bounded by the decoder (bridge.domain.audit_events), so
+        no event can make the statement fail for the others."""
         batch = secrets.randbits(63)
 
         def q(conn: Conn) -> Rollup:
             with conn.cursor() as cur:
-                fresh: list[tuple[int, AuditEvent]] = list(events)
+                fresh: list[tuple[int, AuditEvent, Billing]] = list(events)
                 if events:
                     # Ints and hex digits only, formatted here: pymysql's per-value escaping was a third of the
                     # ingest's CPU time (bench/metering.py). Nothing from the request reaches the SQL text.
                     head = f"({int(serverid)},{int(batch)},X'"
-                    values = ",".join([f"{head}{e.key.hex()}')" for _, e in events])
+                    values = ",".join([f"{head}{e.key.hex()}')" for _, e, _ in events])
                     inserted = cur.execute(
                         "INSERT IGNORE INTO mod_s3bridge_audit_seen (serverid, batch, event_key) VALUES " + values  # noqa: S608
                     )
@@ -105,10 +136,10 @@ class MeterStore:
                         cur.execute("SELECT event_key FROM mod_s3bridge_audit_seen WHERE batch = %s", (batch,))
                         mine = {bytes(r["event_key"]) for r in cur.fetchall()}
                         fresh = []
-                        for sid, e in events:
+                        for sid, e, billing in events:
                             if e.key in mine:
                                 mine.discard(e.key)
-                                fresh.append((sid, e))
+                                fresh.append((sid, e, billing))
                 r = count(fresh)
                 self._write_rollup(cur, r)
                 return r
@@ -123,22 +154,23 @@ class MeterStore:
             rows = ",".join(
                 [
                     f"({int(sid)},'{date.fromisoformat(day).isoformat()}',{int(t.bytes_in)},{int(t.bytes_out)},"
-                    f"{int(t.read)},{int(t.write)},{int(t.list)},{int(t.delete)},{int(t.other)})"
+                    f"{int(t.read)},{int(t.write)},{int(t.list)},{int(t.delete)},{int(t.other)},{int(t.refused)})"
                     for (sid, day), t in sorted(r.traffic.items())
                 ]
             )
             cur.execute(
                 "INSERT INTO mod_s3bridge_traffic_daily (serviceid, day, bytes_in, bytes_out, req_read, req_write,"  # noqa: S608
-                f" req_list, req_delete, req_other) VALUES {rows}"
+                f" req_list, req_delete, req_other, req_refused) VALUES {rows}"
                 " ON DUPLICATE KEY UPDATE bytes_in = bytes_in + VALUES(bytes_in),"
                 " bytes_out = bytes_out + VALUES(bytes_out), req_read = req_read + VALUES(req_read),"
                 " req_write = req_write + VALUES(req_write), req_list = req_list + VALUES(req_list),"
-                " req_delete = req_delete + VALUES(req_delete), req_other = req_other + VALUES(req_other)"
+                " req_delete = req_delete + VALUES(req_delete), req_other = req_other + VALUES(req_other),"
+                " req_refused = req_refused + VALUES(req_refused)"
             )
         if r.disk:
             rows = ",".join(
                 [
-                    f"({int(sid)},'{_minute(m):%Y-%m-%d %H:%M:00}',{int(d.written)},{int(d.deleted)})"
+                    f"({int(sid)},'{_second(m):%Y-%m-%d %H:%M:%S}',{int(d.written)},{int(d.deleted)})"
                     for (sid, m), d in sorted(r.disk.items())
                 ]
             )
@@ -158,6 +190,15 @@ class MeterStore:
                     (int(seen_hours), PRUNE_ROWS),
                 )
                 n += cur.execute("DELETE FROM mod_s3bridge_disk_writes WHERE minute < %s", (disk_before,))
+                # Per-second rows before a service's figure are never read again (a hostile tenant writing every
+                # second would otherwise keep 35 days of them): an hour's margin, in chunks.
+                n += cur.execute(
+                    "DELETE FROM mod_s3bridge_disk_writes WHERE (serviceid, minute) IN (SELECT * FROM ("
+                    " SELECT w.serviceid, w.minute FROM mod_s3bridge_disk_writes w JOIN mod_s3bridge_services s"
+                    " ON s.serviceid = w.serviceid WHERE s.figure_at IS NOT NULL"
+                    " AND w.minute < s.figure_at - INTERVAL 1 HOUR LIMIT %s) AS old)",
+                    (PRUNE_ROWS,),
+                )
             return n
 
         total = 0
@@ -178,12 +219,17 @@ class MeterStore:
                 for start in range(0, len(ids), CHUNK):
                     chunk = ids[start : start + CHUNK]
                     marks = ", ".join(["%s"] * len(chunk))
+                    # Disk deltas are kept per second (the `minute` column holds the second since migration 12).
+                    # Writes of the figure's own second count (they may have come after it: errs high); deletes of
+                    # that second do not (they may have come before it, and the figure already left them out:
+                    # counting them would err low, which a tenant could use to write past the limit).
                     cur.execute(
                         "SELECT s.serviceid, s.used_bytes, s.figure_source,"  # noqa: S608 - placeholders only
-                        " COALESCE(SUM(w.written), 0) AS written, COALESCE(SUM(w.deleted), 0) AS deleted"
+                        " COALESCE(SUM(w.written), 0) AS written,"
+                        " COALESCE(SUM(CASE WHEN s.figure_at IS NULL OR w.minute > s.figure_at THEN w.deleted END), 0)"
+                        " AS deleted"
                         " FROM mod_s3bridge_services s LEFT JOIN mod_s3bridge_disk_writes w"
-                        " ON w.serviceid = s.serviceid AND w.minute >= COALESCE("
-                        "   DATE_FORMAT(s.figure_at, '%%Y-%%m-%%d %%H:%%i:00'), '1970-01-01')"
+                        " ON w.serviceid = s.serviceid AND w.minute >= COALESCE(s.figure_at, '1970-01-01')"
                         f" WHERE s.serviceid IN ({marks}) GROUP BY s.serviceid, s.used_bytes, s.figure_source",
                         chunk,
                     )
@@ -204,7 +250,7 @@ class MeterStore:
             with conn.cursor() as cur:
                 cur.executemany(
                     "UPDATE mod_s3bridge_services SET figure_at = %s, figure_source = %s WHERE serviceid = %s",
-                    [(_utc(at), src, sid) for sid, at, src in times],
+                    [(_figure_time(at), src, sid) for sid, at, src in times],
                 )
 
         await self.db.run(q)
@@ -217,7 +263,7 @@ class MeterStore:
                 cur.execute(
                     "UPDATE mod_s3bridge_services SET used_bytes = %s, usage_exact = 1, figure_at = %s,"
                     " figure_source = 'listing' WHERE serviceid = %s",
-                    (used, _utc(at), serviceid),
+                    (used, _figure_time(at), serviceid),
                 )
 
         await self.db.run(q)
@@ -353,8 +399,8 @@ class MeterStore:
         def q(conn: Conn) -> list[DayTraffic]:
             with conn.cursor() as cur:
                 cur.execute(
-                    "SELECT day, bytes_in, bytes_out, req_read, req_write, req_list, req_delete, req_other"
-                    " FROM mod_s3bridge_traffic_daily WHERE serviceid = %s AND day >= %s ORDER BY day",
+                    "SELECT day, bytes_in, bytes_out, req_read, req_write, req_list, req_delete, req_other,"
+                    " req_refused FROM mod_s3bridge_traffic_daily WHERE serviceid = %s AND day >= %s ORDER BY day",
                     (serviceid, since),
                 )
                 return [
@@ -362,7 +408,7 @@ class MeterStore:
                         r["day"],
                         int(r["bytes_in"]),
                         int(r["bytes_out"]),
-                        {k: int(r[f"req_{k}"]) for k in ("read", "write", "list", "delete", "other")},
+                        {k: int(r[f"req_{k}"]) for k in ("read", "write", "list", "delete", "other", "refused")},
                     )
                     for r in cur.fetchall()
                 ]
@@ -381,4 +427,5 @@ def month_totals(days: Iterable[DayTraffic], month_start: date) -> TrafficCounts
             t.list += d.requests["list"]
             t.delete += d.requests["delete"]
             t.other += d.requests["other"]
+            t.refused += d.requests.get("refused", 0)
     return t

@@ -322,6 +322,18 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         12,
+        "metering: refused requests, servers the meter enforces on after a restart",
+        (
+            AddColumn("mod_s3bridge_traffic_daily", "req_refused", "BIGINT UNSIGNED NOT NULL DEFAULT 0"),
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_meter_servers (
+            serverid INT UNSIGNED NOT NULL PRIMARY KEY,
+            sealed VARBINARY(8192) NOT NULL,
+            updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP
+        ) {_TABLE_OPTIONS}""",
+        ),
+    ),
+    Migration(
+        13,
         "the first bucket named in a panel order",
         (
             # WHMCS's order has no hidden field for it (its `domain` shows as a website): CreateAccount of the

@@ -18,7 +18,7 @@ from bridge.functions.context import Resources
 from bridge.whmcs import audit
 from bridge.whmcs.api_client import WhmcsApi
 from bridge.whmcs.panel_store import Account, PanelStore
-from bridge.whmcs.records import ServiceRecord
+from bridge.whmcs.services import ServiceRecord
 
 Role = Literal["client", "admin"]
 Via = Literal["shim", "token"]

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from bridge.functions.metering import audit_token
+from bridge.domain.audit_token import audit_token
 from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
 from rig.shim import ShimResult, run_shim
 from tests.conftest import CANARY_HMAC, Daemon, make_config, start_daemon
@@ -386,3 +386,215 @@ def test_request_ids_older_than_the_resend_window_are_forgotten(config, mariadb,
 def test_enable_metering_on_a_daemon_without_a_meter_section_says_what_to_add(daemon, minio) -> None:
     s = Service(minio, daemon.url, daemon.secret)
     assert "add a [meter] section" in s.call("EnableMetering").returned
+
+
+# -- hostile customers (issue 17) -----------------------------------------------------------------------------------
+def refused_count(mariadb: MariaDB, db: str, serviceid: int) -> int:
+    conn = mariadb.connect(db)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT COALESCE(SUM(req_refused), 0) AS n FROM mod_s3bridge_traffic_daily WHERE serviceid = %s",
+            (serviceid,),
+        )
+        row = cur.fetchone()
+    conn.close()
+    assert row is not None
+    return int(row["n"])
+
+
+def with_headers(s3: Any, operation: str, headers: dict[str, str]) -> Any:
+    """The client sends these headers (signed, as any client may) on every `operation` call."""
+
+    def add(request: Any, **_: Any) -> None:
+        for k, v in headers.items():
+            request.headers[k] = v
+
+    s3.meta.events.register(f"before-sign.s3.{operation}", add)
+    return s3
+
+
+def post_audit(metered: Metered, body: bytes) -> tuple[int, dict[str, Any]]:
+    token = audit_token(CANARY_HMAC, metered.serverid)
+    req = urllib.request.Request(metered.audit_url, data=body, method="POST", headers={"Authorization": token})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return int(r.status), json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return int(e.code), {}
+
+
+def test_an_impossible_declared_length_poisons_nobodys_metering(make, metered, mariadb, whmcs_db) -> None:
+    """Issue 17 #1: a successful PUT declaring X-Amz-Decoded-Content-Length: 99999999999999999999999 made every
+    later batch fail (out of range for bytes_in), so nobody was counted again; now the header is ignored on an
+    ordinary upload and both tenants' bytes are exact. Entries with a 5,000-digit or non-ASCII-digit length in a
+    streaming upload are dropped (200, counted as dropped), never a 500."""
+    a, b = make(), make()
+    before_a, before_b = settled(mariadb, whmcs_db, a.serviceid), settled(mariadb, whmcs_db, b.serviceid)
+    s3a = with_headers(a.s3(), "PutObject", {"X-Amz-Decoded-Content-Length": "99999999999999999999999"})
+    s3a.put_object(Bucket=f"{a.username}--data", Key="poison", Body=b"p" * 1000)  # MinIO accepts it
+    time.sleep(2)  # the poisoned batch goes first
+    b.s3().put_object(Bucket=f"{b.username}--data", Key="x", Body=b"b" * 777)
+    got_b = delta(wait_for(mariadb, whmcs_db, b.serviceid, {"bytes_in": before_b["bytes_in"] + 777}, 30), before_b)
+    got_a = delta(wait_for(mariadb, whmcs_db, a.serviceid, {"bytes_in": before_a["bytes_in"] + 1000}, 30), before_a)
+    assert (got_a["bytes_in"], got_b["bytes_in"]) == (1000, 777)
+
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    lines = []
+    for n, declared in enumerate(("9" * 5000, "1\u00b2\u00b3", "12")):
+        lines.append(json.dumps({
+            "version": "1", "time": stamp, "trigger": "incoming", "requestID": f"P{next_id()}{n}",
+            "api": {"name": "PutObject", "bucket": f"{b.username}--data", "object": "s", "statusCode": 200,
+                    "rx": 2000, "tx": 0},
+            "requestHeader": {"X-Amz-Decoded-Content-Length": declared,
+                              "X-Amz-Content-Sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"},
+            "accessKey": b.username,
+        }))  # fmt: skip
+    status, answer = post_audit(metered, ("\n".join(lines) + "\n").encode())
+    assert status == 200
+    assert (answer["events"], answer["dropped"]) == (1, 2)
+    assert post_audit(metered, b"<html>not audit</html>\n")[0] == 400  # a post that is nothing at all: 4xx
+
+
+def test_the_declared_length_of_an_ordinary_put_is_not_trusted_either_way(make, metered, mariadb, whmcs_db) -> None:
+    """Issue 17 #2: '0' on a 9 MB PUT counted 0 bytes (limits dodged); 10 GiB declared on 1,000 bytes billed 10 GiB
+    (and locked the tenant). The bytes MinIO received count."""
+    svc = make({2: "1", 3: "GB"})
+    before = settled(mariadb, whmcs_db, svc.serviceid)
+    bucket = f"{svc.username}--data"
+    with_headers(svc.s3(), "PutObject", {"X-Amz-Decoded-Content-Length": "0"}).put_object(
+        Bucket=bucket, Key="big", Body=b"z" * (9 * MB)
+    )
+    with_headers(svc.s3(), "PutObject", {"X-Amz-Decoded-Content-Length": str(10 * 1024**3)}).put_object(
+        Bucket=bucket, Key="small", Body=b"s" * 1000
+    )
+    got = delta(wait_for(mariadb, whmcs_db, svc.serviceid, {"req_write": before["req_write"] + 2}, 30), before)
+    assert got["bytes_in"] == 9 * MB + 1000
+    assert hosting_row(mariadb, whmcs_db, svc.serviceid)["policy"] == "standard"
+
+
+def test_copies_count_toward_the_limit_and_the_daemons_listing_is_not_billed(
+    make, metered, slow_minio, mariadb, whmcs_db
+) -> None:
+    """Issue 17 #2/#3: one 900 KB object copied 20 times put 19.3 MB on a 1 MB limit with no refusal until the next
+    scan. Copies now count the source's size (not as Traffic In): a copy is refused within 10 s of the crossing.
+    The listing the daemon makes to check the crossing bills the tenant nothing."""
+    svc = make({2: "1", 3: "MB"})
+    assert run_shim("UsageUpdate", svc.server_params(), url=svc.url, secret=svc.secret).returned == "success"
+    s3 = svc.s3()
+    bucket = f"{svc.username}--data"
+    s3.put_object(Bucket=bucket, Key="src", Body=b"c" * 900_000)
+    before = settled(mariadb, whmcs_db, svc.serviceid)
+    crossed_at = refused_at = None
+    copies, code = 0, ""
+    for i in range(20):
+        try:
+            s3.copy_object(Bucket=bucket, Key=f"copy{i}", CopySource={"Bucket": bucket, "Key": "src"})
+        except ClientError as e:
+            code, refused_at = e.response["Error"]["Code"], time.monotonic()
+            break
+        copies += 1
+        crossed_at = crossed_at or time.monotonic()
+        time.sleep(0.5)
+    assert crossed_at is not None
+    assert refused_at is not None, f"all {copies} copies went through on a 1 MB limit"
+    assert code == "AccessDenied"
+    assert refused_at - crossed_at < 10
+    got = delta(settled(mariadb, whmcs_db, svc.serviceid), before)
+    assert got["bytes_in"] == 0  # no byte crossed the network
+    assert got["req_list"] == 0  # the daemon's own listing is not the tenant's
+
+
+def test_a_second_crossing_after_deletes_in_the_same_minute_is_refused(
+    make, metered, slow_minio, mariadb, whmcs_db
+) -> None:
+    """Issue 17 #2: after a listing, deletes made earlier in the same minute were subtracted a second time, so a
+    tenant who wrote past the limit, deleted and wrote again within the minute stayed writable. Limit 5 MB."""
+    svc = make({2: "5", 3: "MB"})
+    assert run_shim("UsageUpdate", svc.server_params(), url=svc.url, secret=svc.secret).returned == "success"
+    s3 = svc.s3()
+    bucket = f"{svc.username}--data"
+
+    def policy() -> str:
+        return str(hosting_row(mariadb, whmcs_db, svc.serviceid)["policy"])
+
+    for i in range(6):
+        s3.put_object(Bucket=bucket, Key=f"a{i}", Body=b"a" * MB)
+    wait_until(lambda: policy() == "limited", 15, "limited after the first crossing")
+    time.sleep(60 - datetime.now(UTC).second + 1)  # the deletes, the listing and the rewrite share one minute
+    for i in range(6):
+        s3.delete_object(Bucket=bucket, Key=f"a{i}")
+    wait_until(lambda: policy() == "standard", 15, "standard after the deletes")
+    for i in range(5):  # 5.9 MB on a 5 MB product, as in the issue
+        s3.put_object(Bucket=bucket, Key=f"b{i}", Body=b"b" * MB)
+    s3.put_object(Bucket=bucket, Key="b5", Body=b"b" * (9 * MB // 10))
+    crossed_at, refused_at = time.monotonic(), None
+    while time.monotonic() - crossed_at < 30:
+        try:
+            s3.put_object(Bucket=bucket, Key="tiny", Body=b"t" * 1024)
+        except ClientError:
+            refused_at = time.monotonic()
+            break
+        time.sleep(0.2)
+    assert refused_at is not None, "5.9 MB written on a 5 MB limit after the deletes, not refused in 30 s"
+    assert refused_at - crossed_at < 10
+
+
+def test_refused_requests_from_nobody_and_from_another_tenant_are_billed_to_nobody(
+    make, metered, slow_minio, mariadb, whmcs_db
+) -> None:
+    """Issue 17 #3: unauthenticated GET/PUT to a tenant's bucket and to a bucket of its namespace that does not
+    exist, and another tenant's refused requests, were billed to the tenant. Now billed to nobody; each is kept as
+    a refused request for the admin."""
+    import http.client
+
+    victim, other = make(), make()
+    before = settled(mariadb, whmcs_db, victim.serviceid)  # a new service: nothing refused yet
+    conn = http.client.HTTPConnection("127.0.0.1", slow_minio.port, timeout=10)  # kept open: every entry arrives
+    sent = 0
+    for path in (f"/{victim.username}--data/x", f"/{victim.username}--nosuch/x"):
+        for method in ("GET", "PUT") * 10:
+            conn.request(method, path, body=b"q" * 300 if method == "PUT" else None)
+            conn.getresponse().read()
+            sent += 1
+    conn.close()
+    s3o = other.s3()
+    for _ in range(5):
+        for call in (
+            lambda: s3o.get_object(Bucket=f"{victim.username}--data", Key="x"),
+            lambda: s3o.put_object(Bucket=f"{victim.username}--data", Key="x", Body=b"o" * 300),
+        ):
+            with pytest.raises(ClientError):
+                call()
+            sent += 1
+    got = delta(settled(mariadb, whmcs_db, victim.serviceid), before)
+    assert got == dict.fromkeys(COUNTERS, 0)
+    wait_until(lambda: refused_count(mariadb, whmcs_db, victim.serviceid) >= sent, 30, "refused")
+    assert refused_count(mariadb, whmcs_db, victim.serviceid) == sent
+
+
+def test_after_a_restart_the_meter_enforces_without_waiting_for_a_module_call(
+    make, metered, slow_minio, mariadb, whmcs_db
+) -> None:
+    """Issue 17 #2: after a daemon restart nothing was enforced quickly until WHMCS called for that server. The
+    meter now opens the server's sealed params itself: a tenant crossing its limit right after a restart, with no
+    module call since, is refused within 10 s."""
+    svc = make({2: "4", 3: "MB"})
+    assert run_shim("UsageUpdate", svc.server_params(), url=svc.url, secret=svc.secret).returned == "success"
+    time.sleep(1)  # the server's params are stored in the background
+    metered.stop(signal.SIGKILL)
+    metered.start()  # no module call from here on
+    s3 = svc.s3()
+    bucket = f"{svc.username}--data"
+    s3.put_object(Bucket=bucket, Key="one", Body=b"r" * (3 * MB))
+    s3.put_object(Bucket=bucket, Key="two", Body=b"r" * (2 * MB))
+    crossed_at = time.monotonic()
+    refused_at = None
+    while time.monotonic() - crossed_at < 30:
+        try:
+            s3.put_object(Bucket=bucket, Key="more", Body=b"m" * 1024)
+        except ClientError:
+            refused_at = time.monotonic()
+            break
+        time.sleep(0.1)
+    assert refused_at is not None, "not refused within 30 s of crossing after a restart"
+    assert refused_at - crossed_at < 10

@@ -32,9 +32,7 @@ ACCOUNT_CHANGES = frozenset(
 PATHS = frozenset({"account", "service", "changing"})  # call.py's context managers, and the panel's over `account`
 
 # (file under bridge/, function) -> why it takes the service lock itself instead of call.py's path
-OWN_LOCK = {
-    ("functions/metering.py", "_apply"): "the audit stream's limit decision; issue 17 moves it onto call.change_policy",
-}
+OWN_LOCK: dict[tuple[str, str], str] = {}
 # (file under bridge/, function) -> why it may change an account off the path
 OFF_PATH = {
     ("functions/reconcile.py", "_delete_orphan"): "an orphan that no service's record names has no service to lock",

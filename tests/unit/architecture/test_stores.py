@@ -1,5 +1,5 @@
 """Stores are built once and own their tables: a use case takes the store from `Resources.stores` (built once by
-`Resources`), never builds one on the spot; only `whmcs/records.py` (the services store) writes
+`Resources`), never builds one on the spot; only `whmcs/services.py` (the services store) writes
 `mod_s3bridge_services`. Read from the source with `ast` (nothing is imported)."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from rig.paths import REPO
 BRIDGE = REPO / "bridge"
 STORES = frozenset({"UsageStore", "MeterStore", "AreaQueries", "PanelStore", "DriftStore", "FleetStore", "Heartbeats"})
 # file -> why it still builds stores on the spot
-BUILDS_ITS_OWN = {"functions/metering.py": "issue 17 splits the meter into a service; it takes resources.stores then"}
-SERVICES_TABLE_OWNER = "whmcs/records.py"
+BUILDS_ITS_OWN: dict[str, str] = {}
+SERVICES_TABLE_OWNER = "whmcs/services.py"
 WRITE = re.compile(r"\b(UPDATE|INSERT\s+INTO|DELETE\s+FROM|REPLACE\s+INTO)\s+mod_s3bridge_services\b", re.I)
 # file -> why it still writes the services table itself
 WRITES_SERVICES = {
