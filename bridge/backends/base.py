@@ -76,6 +76,7 @@ class StorageBackend(Protocol):
     """A storage system the bridge provisions on."""
 
     name: str
+    counts_objects: bool  # do usage figures count objects (False: sizes only, objects always 0)
 
     async def test_connection(self) -> ConnectionReport:
         """Check the server is reachable and the credentials have admin rights."""

@@ -44,14 +44,19 @@ def _endpoint(target: Target) -> str:
 
 
 async def _buckets(target: Target, username: str, latest: LatestUsage) -> tuple[tuple[Bucket, ...], str]:
+    counted = target.backend.counts_objects  # ostor's figures are the gateway's sizes: no object counts to show
+
+    def shown(objects: int) -> int | None:
+        return objects if counted else None
+
     try:
         listed = await target.backend.list_buckets(username)
     except BackendError as e:
-        return tuple(Bucket(n, None, o, b) for n, (b, o) in sorted(latest.buckets.items())), e.message
+        return tuple(Bucket(n, None, shown(o), b) for n, (b, o) in sorted(latest.buckets.items())), e.message
     out = []
     for name, created in sorted(listed):
         size, objects = latest.buckets.get(name, (0, 0))
-        out.append(Bucket(name, datetime.fromisoformat(created) if created else None, objects, size))
+        out.append(Bucket(name, datetime.fromisoformat(created) if created else None, shown(objects), size))
     return tuple(out), ""
 
 

@@ -25,7 +25,7 @@ class Disk:
 class Bucket:
     name: str
     created: datetime | None
-    objects: int
+    objects: int | None  # None: the storage server gives no object counts (ostor's bucket sizes)
     size_bytes: int
 
 

@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 
 from bridge import logs, metrics, redact
-from bridge.domain.params import ServerParams
+from bridge.domain.params import ServerParams, optional_int
 from bridge.domain.secret import secrets_in
 from bridge.errors import AuthError, BadParam, BadRequest, BridgeError, Busy, MissingParam, UnknownFunction
 from bridge.functions.panel.events import record_lifecycle
@@ -151,7 +151,15 @@ async def _module_call(request: web.Request, name: str) -> web.Response:
         server = ServerParams.from_params(params).endpoint
         structlog.contextvars.bind_contextvars(server=server)
     async with request.app[ADMISSION].admit(server):
-        outcome = await spec.handler(request.app[RESOURCES], params)
+        try:
+            outcome = await spec.handler(request.app[RESOURCES], params)
+        except BridgeError as e:
+            if optional_int(params, "bridge_client_id"):  # a client-area call: the customer reads this sentence
+                shown = redact.public(e.message)
+                if shown != e.message:
+                    log.info("client_error_hidden", code=e.code, error=e.message)
+                    e.message = shown
+            raise
     await record_lifecycle(request.app[RESOURCES], name, params, outcome)
     log.info("call_done", function=name)
     # The shim masks these in WHMCS's module log: this call's request secrets, and every Secret the answer carries

@@ -58,6 +58,7 @@ class MinioBackend:
     account's presigning key)."""
 
     name = "minio"
+    counts_objects = True  # usage lists (Recalculate) or reads the scanner, both with object counts
 
     def __init__(self, server: ServerParams, clients: MinioClients) -> None:
         self.server = server

@@ -41,6 +41,7 @@ class OstorBackend:
     """`StorageBackend` plus the AccessKeys, RateLimiting, StorageQuotas and TrafficStatistics capabilities."""
 
     name = "ostor"
+    counts_objects = False  # usage is the gateway's `size.current` per bucket; its answer has no object count
 
     def __init__(self, server: ServerParams, clients: OstorClients, settings: OstorSettings | None = None) -> None:
         self.server = server
@@ -175,9 +176,9 @@ class OstorBackend:
         """Every bucket on the gateway with `size.current`, from ONE `GET ?ostor-buckets` (no email), as the guide
         documents; never one call per account.
 
-        The guide's answer carries no object count, so `objects` is always 0 here (`usage` counts objects by
-        listing). ostor users may name buckets freely, so each bucket carries its `owner_id`: the caller assigns by
-        owner, never by name (a bucket another user named `<username>--x` is that other user's)."""
+        The guide's answer carries no object count, so `objects` is always 0 here (as in `usage`). ostor users may
+        name buckets freely, so each bucket carries its `owner_id`: the caller assigns by owner, never by name (a
+        bucket another user named `<username>--x` is that other user's)."""
         return [BucketUsage(b.name, b.size, 0, b.created, owner=b.owner_id) for b in await self.admin.list_buckets()]
 
     async def _ensure_user(self, username: str) -> OstorUser:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rig.services import MariaDB, MinIO
+from rig.services import MariaDB, MinIO, free_port
 from tests.support.panel_rig import Answer, PanelStack, shim_panel, start_panel_stack
 from tests.support.whmcs_role import Service
 
@@ -129,3 +129,19 @@ def test_the_shims_channel_refuses_a_lone_surrogate_with_a_400(stack: PanelStack
         "code": "bad_json",
         "message": "request body holds a lone surrogate (\\ud800-\\udfff), which is not text",
     }
+
+
+def test_a_client_area_failure_names_no_storage_address(stack: PanelStack) -> None:
+    """Through the real shim: a client's Recalculate while the storage server cannot be reached gets the daemon's
+    sentence without the server's address; an admin's gets the address (the daemon's log keeps it either way)."""
+    svc = stack.service()
+    port = free_port()  # nothing listens there: the storage server is unreachable
+    token = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    form = {"context": "client_button", "request": {"method": "POST", "post": {"token": token}}}
+    client = svc.call("RecalculateDiskSpace", session={"uid": svc.clientid, "token": token}, shim=form,
+                      serverport=port)  # fmt: skip
+    assert "is unreachable" in str(client.returned), client.returned
+    assert f"127.0.0.1:{port}" not in str(client.returned)
+    assert f"127.0.0.1:{port}" in stack.daemon.log_text()
+    admin = svc.call("RecalculateDiskSpace", session={"adminid": 1}, shim={"context": "admin"}, serverport=port)
+    assert f"MinIO at 127.0.0.1:{port} is unreachable" in str(admin.returned)

@@ -163,3 +163,10 @@ def test_copy_buttons_stay_hidden_until_the_script_finds_a_clipboard() -> None:
     assert all("hidden" in b for b in buttons)
     assert len(parsed.scripts) == 1
     assert "navigator.clipboard" in parsed.scripts[0]
+
+
+def test_a_bucket_without_an_object_count_shows_a_dash_never_zero() -> None:
+    """ostor's figures are the gateway's bucket sizes, which carry no object count: "0 objects" would be false."""
+    view = make_view(buckets=(Bucket("photos", None, None, 5 * GB), Bucket("counted", None, 7, GB)))
+    cells = re.findall(r'data-label="Objects">([^<]*)</td>', render_client_area(view))
+    assert cells == ["—", "7"]
