@@ -17,6 +17,7 @@ from bridge.whmcs.drift_store import DriftStore
 from bridge.whmcs.fleet_store import FleetStore
 from bridge.whmcs.heartbeats import Heartbeats
 from bridge.whmcs.meter_store import MeterStore
+from bridge.whmcs.order_store import OrderBuckets
 from bridge.whmcs.panel_store import PanelStore
 from bridge.whmcs.pending_store import PendingSecrets
 from bridge.whmcs.service_locks import ServiceLocks
@@ -39,6 +40,7 @@ class Stores:
     drift: DriftStore
     fleet: FleetStore
     heartbeats: Heartbeats
+    orders: OrderBuckets
 
     @classmethod
     def over(cls, db: Database) -> Stores:
@@ -50,6 +52,7 @@ class Stores:
             DriftStore(db),
             FleetStore(db),
             Heartbeats(db),
+            OrderBuckets(db),
         )
 
 

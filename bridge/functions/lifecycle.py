@@ -71,6 +71,39 @@ def _names(buckets: list[str], limit: int = 10) -> str:
     return shown + (f" and {len(buckets) - limit} more" if len(buckets) > limit else "")
 
 
+class OrderedBucketInvalid(BridgeError):
+    status = 400
+    code = "ordered_bucket_invalid"
+
+
+def _packageid(params: Params) -> int:
+    try:
+        return int(params.get("pid") or params.get("packageid") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _ordered_bucket(username: str, suffix: str) -> str:
+    """The bucket named in the panel order, in the account's namespace; refused with the reason when it cannot be."""
+    try:
+        return naming.default_bucket(username, suffix)
+    except NamingError as e:
+        raise OrderedBucketInvalid(
+            f"the bucket named in this service's order cannot be created: {e}; nothing was created. Correct or"
+            " remove the row for this service in mod_s3bridge_orders, then run Create again"
+        ) from None
+
+
+def _first_buckets(target: Target, username: str, ordered: str | None) -> tuple[str, ...]:
+    """The product's default bucket (if it has one) and the bucket named in the order (if any), once each."""
+    names: list[str] = []
+    if target.product.default_bucket:
+        names.append(naming.default_bucket(username, target.product.bucket_suffix))
+    if ordered is not None:
+        names.append(_ordered_bucket(username, ordered))
+    return tuple(dict.fromkeys(names))
+
+
 async def adopt_buckets(resources: Resources, params: Params) -> Outcome:
     """Admin button: CreateAccount that gives the buckets already in the new account's namespace to this service
     (left over on the server, or made there by an admin), after the admin has looked at them. Audited."""
@@ -93,8 +126,12 @@ async def create_account(resources: Resources, params: Params, *, adopt: bool = 
                 [effects.store_credentials(target.serviceid, rec.access_key or rec.username)],
             )
         adopted: list[str] = []
+        fresh = rec is None or rec.state == "creating"  # a new service takes a waiting order; a re-creation not
+        ordered = await resources.stores.orders.take(target.serviceid, target.clientid, _packageid(params), bind=fresh)
         if rec is None or rec.state == "terminated":
             username = await _new_username(resources, target)
+            if ordered is not None:  # refused before anything is made, naming the order's bucket
+                _ordered_bucket(username, ordered)
             # Buckets already in the namespace would become this tenant's (readable, and deleted by Terminate).
             existing = sorted(name for name, _ in await target.backend.list_buckets(username))
             if existing and not adopt:
@@ -130,7 +167,7 @@ async def create_account(resources: Resources, params: Params, *, adopt: bool = 
                 serviceid=target.serviceid,
             )
         if isinstance(target.backend, AccessKeys):
-            return await _create_with_keys(resources, target, rec)
+            return await _create_with_keys(resources, target, rec, ordered)
 
         # The secret to write to storage, and the one to hand to WHMCS. A repeat before WHMCS stored the pending
         # secret hands out the same one again; a working WHMCS password is kept; otherwise a new one is made.
@@ -149,9 +186,7 @@ async def create_account(resources: Resources, params: Params, *, adopt: bool = 
             set_secret = tell_whmcs = target.product.password_rule.generate()
             redact.add_request_secrets([set_secret])
 
-        buckets: tuple[str, ...] = ()
-        if target.product.default_bucket:
-            buckets = (naming.default_bucket(rec.username, target.product.bucket_suffix),)
+        buckets = _first_buckets(target, rec.username, ordered)
         kind: PolicyKind = rec.policy if rec.state == "active" else "standard"
         await target.backend.provision(
             AccountSpec(
@@ -179,13 +214,11 @@ async def create_account(resources: Resources, params: Params, *, adopt: bool = 
         )
 
 
-async def _create_with_keys(resources: Resources, target: Target, rec: ServiceRecord) -> Outcome:
+async def _create_with_keys(resources: Resources, target: Target, rec: ServiceRecord, ordered: str | None) -> Outcome:
     """Backends that generate key pairs (ostor): create or complete, then hand WHMCS the pair the gateway holds
     (access key as the service username, secret key as its password). A retry reads the same pair again."""
     assert isinstance(target.backend, AccessKeys)
-    buckets: tuple[str, ...] = ()
-    if target.product.default_bucket:
-        buckets = (naming.default_bucket(rec.username, target.product.bucket_suffix),)
+    buckets = _first_buckets(target, rec.username, ordered)
     await target.backend.provision(
         AccountSpec(
             username=rec.username,

@@ -59,6 +59,9 @@ class PanelPage:
     csrf_token: str
     s3uid: str
     suspended: bool = False
+    # Forms that change something: WHMCS runs a custom function only for an Active service (DESIGN), so a Pending,
+    # Suspended, Terminated or Cancelled service's page shows what is there and nothing to press.
+    actions: bool = True
     notice: str = ""
     data: dict[str, Any] = field(default_factory=dict)
 

@@ -332,6 +332,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) {_TABLE_OPTIONS}""",
         ),
     ),
+    Migration(
+        13,
+        "the first bucket named in a panel order",
+        (
+            # WHMCS's order has no hidden field for it (its `domain` shows as a website): CreateAccount of the
+            # client's next new service of the product takes the oldest waiting row and binds it (order_store.py).
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_orders (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                clientid INT UNSIGNED NOT NULL,
+                packageid INT UNSIGNED NOT NULL,
+                bucket_suffix VARCHAR(63) NOT NULL,
+                serviceid INT UNSIGNED NULL DEFAULT NULL,
+                created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+                UNIQUE KEY taken_by (serviceid),
+                KEY waiting (clientid, packageid, serviceid)
+            ) {_TABLE_OPTIONS}""",
+        ),
+    ),
 )
 
 

@@ -12,6 +12,9 @@
  *   AddCancelRequest (serviceid, type, reason)            -> {"result":"success","serviceid","userid"}
  *   ModuleTerminate (serviceid)                           -> runs the module's TerminateAccount like WHMCS, then
  *                                                            marks the service Terminated
+ *   AcceptOrder (orderid, autosetup)                      -> the Pending order and its services Active; with
+ *                                                            autosetup, the module's CreateAccount for each first
+ *                                                            (its localAPI calls, e.g. UpdateClientProduct, applied)
  * Every call is recorded in the table standin_api_calls (action, the fields without identifier/secret).
  * Refused as WHMCS refuses (developers.whmcs.com "Access Control"; messages as WHMCS answers them):
  *   - a caller whose address is not in API IP Access Restriction (tblconfiguration `APIAllowedIPs`, a serialized
@@ -20,7 +23,7 @@
  *   - an action the credential's API role does not allow (env STANDIN_API_ROLE_ACTIONS, comma-separated; default
  *     the four actions above): 'Invalid Permissions: API action "<action>" is not allowed'.
  * Env: STANDIN_DB_DSN / _USER / _PASSWORD (the database), STANDIN_API_IDENTIFIER / STANDIN_API_SECRET (the one
- * valid credential), S3BRIDGE_URL / S3BRIDGE_SECRET (for ModuleTerminate's module call).
+ * valid credential), S3BRIDGE_URL / S3BRIDGE_SECRET (for the module calls of ModuleTerminate and AcceptOrder).
  * Stored passwords use the stand-in's scheme 'standin-enc:' . base64(plain) (real WHMCS has its own encryption).
  */
 
@@ -93,9 +96,16 @@ function logModuleCall(...$args): void
 {
 }
 
+/** localAPI from a module call made by an API action (AcceptOrder's CreateAccount, ModuleTerminate): the actions of
+ * whmcs_actions.php against the database, input decoded then encoded as WHMCS does (as the client area's). */
 function localAPI($command, $values, $admin = '')
 {
-    return ['result' => 'success'];
+    global $pdo;
+    $clean = function ($value) use (&$clean) {
+        return is_array($value) ? array_map($clean, $value) : (is_string($value)
+            ? htmlspecialchars(html_entity_decode($value, ENT_QUOTES, 'UTF-8'), ENT_QUOTES, 'UTF-8') : $value);
+    };
+    return standin_api_action($pdo, (string) $command, $clean(is_array($values) ? $values : []));
 }
 
 function decrypt(string $value): string

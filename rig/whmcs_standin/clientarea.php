@@ -16,6 +16,7 @@
  *                                       a custom function, allowed only if listed by ClientAreaCustomButtonArray or
  *                                       ClientAreaAllowedFunctions; an array answer with 'templatefile' is shown
  *                                       as a page, a string as the success or error message
+ *   /cart.php?a=add&pid=N, ?a=view      WHMCS's shopping cart in the session ($_SESSION['cart']['products'])
  *   /bootstrap.min.css                  Bootstrap 4 (env STANDIN_BOOTSTRAP_CSS), like WHMCS's theme
  * WHMCS functions provided: generate_token / check_token (a per-session token; a mismatch ends the session and
  * redirects to the login page), localAPI (the actions of whmcs_actions.php against the database, input decoded then
@@ -147,6 +148,14 @@ if ($path === '/login') {
         . ' ORDER BY id DESC LIMIT 1');
     $q->execute([(int) $_SESSION['uid']]);
     header('Location: /clientarea.php?action=productdetails&id=' . (int) $q->fetchColumn());
+    exit;
+}
+if ($path === '/cart.php') {  // WHMCS's cart: a=add&pid=N puts a product in the session's cart; a=view shows it
+    if (($_GET['a'] ?? '') === 'add') {
+        $_SESSION['cart']['products'][] = ['pid' => (int) ($_GET['pid'] ?? 0), 'billingcycle' => 'monthly'];
+    }
+    standin_shell('Shopping Cart', '<pre id="cart">' . htmlspecialchars((string) json_encode($_SESSION['cart'] ?? []))
+        . '</pre>');
     exit;
 }
 if ($path !== '/clientarea.php' || ($_GET['action'] ?? '') !== 'productdetails') {

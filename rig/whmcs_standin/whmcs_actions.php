@@ -122,6 +122,35 @@ function standin_api_action(PDO $pdo, string $action, array $post): array
             }
             return (['result' => 'success', 'orderid' => $orderId, 'serviceids' => implode(',', $serviceIds),
                 'addonids' => '', 'domainids' => '', 'invoiceid' => $invoiceId]);
+        case 'AcceptOrder':
+            // developers.whmcs.com "AcceptOrder": a Pending order becomes Active; with autosetup the product module's
+            // CreateAccount runs for each of its services (AddOrder never ran it: DESIGN). A module failure leaves
+            // the service Pending and is answered as an error naming the module's message.
+            $q = $pdo->prepare('SELECT * FROM tblorders WHERE id = ?');
+            $q->execute([(int) ($post['orderid'] ?? 0)]);
+            $order = $q->fetch();
+            if ($order === false) {
+                return standin_fail('Order ID Not Found');
+            }
+            if ((string) $order['status'] !== 'Pending') {
+                return standin_fail('Order not in Pending Status');
+            }
+            $q = $pdo->prepare('SELECT id FROM tblhosting WHERE orderid = ? ORDER BY id');
+            $q->execute([(int) $order['id']]);
+            $autosetup = in_array((string) ($post['autosetup'] ?? ''), ['1', 'true', 'on'], true);
+            foreach ($q->fetchAll() as $row) {
+                if ($autosetup) {
+                    standin_whmcs_functions();
+                    require_once dirname(__DIR__, 2) . '/hooks_php_shim/modules/servers/s3bridge/s3bridge.php';
+                    $result = s3bridge_CreateAccount((array) standin_service_params($pdo, (int) $row['id']));
+                    if ($result !== 'success') {
+                        return standin_fail('Module Create Failed: ' . (string) $result);
+                    }
+                }
+                $pdo->prepare("UPDATE tblhosting SET domainstatus = 'Active' WHERE id = ?")->execute([(int) $row['id']]);
+            }
+            $pdo->prepare("UPDATE tblorders SET status = 'Active' WHERE id = ?")->execute([(int) $order['id']]);
+            return ['result' => 'success'];
         case 'AddCancelRequest':
             $service = standin_service($pdo, (int) ($post['serviceid'] ?? 0));
             if ($service === null) {

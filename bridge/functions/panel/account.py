@@ -233,7 +233,10 @@ async def create_order(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
             {"parameter": "bucket_name"},
         ) from None
     client_gateway = await ctx.store.client_gateway(clientid)
-    placed = await ctx.whmcs.add_order(clientid, int(plan["id"]), client_gateway or gateway, suffix)
+    # The name waits in the module's table, not in the order's `domain` (which WHMCS shows as a website): the
+    # service's CreateAccount takes it when WHMCS accepts the order.
+    await ctx.res.stores.orders.record(clientid, int(plan["id"]), suffix)
+    placed = await ctx.whmcs.add_order(clientid, int(plan["id"]), client_gateway or gateway)
     return {"plan_id": int(plan["id"]), "bucket_name": suffix, **placed}
 
 

@@ -56,7 +56,7 @@ class Whmcs(Protocol):
 
     async def decrypt(self, encrypted: str) -> str: ...
 
-    async def add_order(self, clientid: int, pid: int, gateway: str, domain: str) -> dict[str, Any]: ...
+    async def add_order(self, clientid: int, pid: int, gateway: str) -> dict[str, Any]: ...
 
     async def add_cancel_request(self, serviceid: int, kind: str, reason: str) -> dict[str, Any]: ...
 
@@ -72,10 +72,8 @@ class EffectsWhmcs:
     async def decrypt(self, encrypted: str) -> str:
         raise PanelError("this needs WHMCS's API, which the client area does not use", status=501)
 
-    async def add_order(self, clientid: int, pid: int, gateway: str, domain: str) -> dict[str, Any]:
-        self.effects.append(
-            effects.localapi("AddOrder", clientid=clientid, pid=[pid], domain=[domain], paymentmethod=gateway)
-        )
+    async def add_order(self, clientid: int, pid: int, gateway: str) -> dict[str, Any]:
+        self.effects.append(effects.localapi("AddOrder", clientid=clientid, pid=[pid], paymentmethod=gateway))
         return {"message": PENDING_ORDER}
 
     async def add_cancel_request(self, serviceid: int, kind: str, reason: str) -> dict[str, Any]:
@@ -106,10 +104,8 @@ class ApiWhmcs:
         redact.add_request_secrets([plain])
         return plain
 
-    async def add_order(self, clientid: int, pid: int, gateway: str, domain: str) -> dict[str, Any]:
-        r = await self._need().call(
-            "AddOrder", clientid=clientid, **{"pid[0]": pid, "domain[0]": domain}, paymentmethod=gateway
-        )
+    async def add_order(self, clientid: int, pid: int, gateway: str) -> dict[str, Any]:
+        r = await self._need().call("AddOrder", clientid=clientid, **{"pid[0]": pid}, paymentmethod=gateway)
         return {"order_id": r.get("orderid"), "invoice_id": r.get("invoiceid"), "service_ids": r.get("serviceids"),
                 "status": "Pending", "message": PENDING_ORDER}  # fmt: skip
 

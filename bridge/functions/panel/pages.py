@@ -31,12 +31,13 @@ def _str(params: Params, key: str, limit: int = 1024) -> str:
 
 
 def page_for(params: Params, tab: str, s3uid: str, language: str, *, suspended: bool = False,
-             notice: str = "") -> PanelPage:  # fmt: skip
+             actions: bool = True, notice: str = "") -> PanelPage:  # fmt: skip
     sid = optional_int(params, "serviceid") or 0
     url = f"clientarea.php?action=productdetails&id={sid}"
     return PanelPage(
         language=language, serviceid=sid, tab=tab, page_url=url, post_url=url + "&modop=custom&a=Panel",
         csrf_token=_str(params, "bridge_csrf_token", 256), s3uid=s3uid, suspended=suspended, notice=notice,
+        actions=actions and not suspended,
     )  # fmt: skip
 
 
@@ -116,16 +117,18 @@ async def client_area_tabs(ctx_for: Any, res: Resources, params: Params, overvie
     suspended = rec is not None and rec.state == "suspended"
     language = await language_of(res, params)
     html = str(overview.result.get("html", "")) if isinstance(overview.result, dict) else ""
-    if tab == "overview":
-        return Outcome(
-            {"html": render_tab(page_for(params, tab, s3uid, language, suspended=suspended), html)}, overview.effects
-        )
     ctx: PanelContext = ctx_for(res, caller, EffectsWhmcs())
+    account = await ctx.store.account(caller.shim_serviceid or 0)
+    actions = account is not None and account.status == "Active"  # WHMCS's status, not the daemon's record
+    if tab == "overview":
+        page = page_for(params, tab, s3uid, language, suspended=suspended, actions=actions)
+        return Outcome({"html": render_tab(page, html)}, overview.effects)
     try:
         data = await tab_data(ctx, tab, params, s3uid)
-        page = page_for(params, tab, s3uid, language, suspended=suspended)
+        page = page_for(params, tab, s3uid, language, suspended=suspended, actions=actions)
     except PanelError as e:
-        data, page = {}, page_for(params, tab, s3uid, language, suspended=suspended, notice=e.message)
+        data = {}
+        page = page_for(params, tab, s3uid, language, suspended=suspended, actions=actions, notice=e.message)
         tab = "overview"
     page = PanelPage(**{**page.__dict__, "data": data, "tab": tab})
     return Outcome({"html": render_tab(page, html if tab == "overview" else "")})

@@ -235,8 +235,15 @@ def test_create_order_places_a_whmcs_order_through_its_api(stack: PanelStack, ow
         assert placed["order_id"] > 0
         sid = int(str(placed["service_ids"]).split(",")[0])
         row = stack.sql("SELECT userid, packageid, domain, domainstatus FROM tblhosting WHERE id = %s", (sid,))[0]
-        assert row == {"userid": owner.clientid, "packageid": owner.serviceid, "domain": "first",
+        # no domain (WHMCS would show "Visit Website http://first"): the name waits in the module's own table
+        assert row == {"userid": owner.clientid, "packageid": owner.serviceid, "domain": "",
                        "domainstatus": "Pending"}  # fmt: skip
+        waiting = stack.sql(
+            "SELECT bucket_suffix FROM mod_s3bridge_orders WHERE clientid = %s AND packageid = %s"
+            " AND serviceid IS NULL ORDER BY id DESC LIMIT 1",
+            (owner.clientid, owner.serviceid),
+        )
+        assert waiting == [{"bucket_suffix": "first"}]
     bad = stack.api(token, "create_order", {"plan_id": owner.serviceid, "bucket_name": "Bad Name"})
     assert bad.body["message"].startswith(
         "S3 account was being created, however a bucket creation error occurred - Invalid bucket name"

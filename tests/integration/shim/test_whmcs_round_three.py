@@ -4,10 +4,15 @@ rig/whmcs_standin/ with its source; each test failed on the module before its fi
 
 from __future__ import annotations
 
+import base64
+import http.cookiejar
+import json
 import os
 import re
 import subprocess
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +22,7 @@ import pytest
 
 from bridge.config import WhmcsApiConfig
 from bridge.whmcs.api_client import ACTIONS, WhmcsApi, WhmcsApiError
-from rig.panel_sites import encrypted, whmcs_api
+from rig.panel_sites import client_area, encrypted, whmcs_api
 from rig.paths import REPO, STANDIN
 from rig.services import MariaDB, MinIO, free_port
 from rig.shim import ShimResult, php_command, run_shim
@@ -186,6 +191,46 @@ def test_whmcs_runs_no_custom_function_for_a_service_that_is_not_active(stack: P
     assert r.module_log == []
 
 
+@pytest.mark.parametrize("status", ["Suspended", "Pending"])
+@pytest.mark.parametrize("tab", ["buckets", "files", "keys"])
+def test_a_service_whmcs_holds_not_active_shows_no_action_forms(stack: PanelStack, status: str, tab: str) -> None:
+    """WHMCS runs custom functions only for Active services (the stand-in refuses them): a page whose forms WHMCS
+    would refuse shows none. WHMCS's status decides (here the daemon's own record is still active)."""
+    svc = stack.service()
+    assert "Done" in panel_text(client_post(svc, "Panel", {"s3action": "create_bucket",
+                                                           "bucket_name": f"{svc.username}--kept"}))  # fmt: skip
+    active = svc.call("ClientArea", session={"uid": svc.clientid},
+                      shim={"request": {"method": "GET", "get": {"s3tab": tab}}})  # fmt: skip
+    assert 'method="post"' in active.returned["templateVariables"]["s3bridge_html"]["text"]  # the test can fail
+    stack.sql("UPDATE tblhosting SET domainstatus = %s WHERE id = %s", (status, svc.serviceid))
+    r = svc.call(
+        "ClientArea",
+        session={"uid": svc.clientid},
+        shim={"request": {"method": "GET", "get": {"s3tab": tab}}, "service": {"status": status}},
+    )
+    assert r.exception is None, r.exception
+    html = r.returned["templateVariables"]["s3bridge_html"]["text"]
+    assert 'method="post"' not in html, html[-600:]
+    if tab == "buckets":
+        assert f"{svc.username}--kept" in Dom(html).text  # still shows what is there
+
+
+def test_module_output_shows_only_to_a_user_with_the_manageproducts_permission(stack: PanelStack) -> None:
+    """WHMCS 8 shows a module's output on the overview only to a user with `manageproducts` on the account: another
+    user of the account sees no panel and the daemon is not asked; the owner (every permission) sees it."""
+    svc = stack.service()
+    denied = svc.call("ClientArea", session={"uid": svc.clientid, "permissions": ["invoices", "tickets"]},
+                      shim={"render": True})  # fmt: skip
+    assert denied.exception is None, denied.exception
+    assert denied.module_log == []
+    assert "s3b-panel" not in (denied.page or "")
+    allowed = svc.call("ClientArea", session={"uid": svc.clientid, "permissions": ["manageproducts"]},
+                       shim={"render": True})  # fmt: skip
+    assert allowed.exception is None, allowed.exception
+    assert "s3b-panel" in (allowed.page or "")
+    assert [e["action"] for e in allowed.module_log] == ["clientarea"]
+
+
 # 9. A refused client-area action shows its sentence ------------------------------------------------------------
 
 
@@ -335,3 +380,76 @@ def test_month_values_are_filed_in_whmcs_timezone_and_the_old_month_is_closed() 
                               "America/New_York")  # fmt: skip
     assert r.exception is None, r.exception
     assert r.returned["periods"]["t1"]["traffic_out"] == {"2026-11": 7.5, "2026-12": 0.1}
+
+
+class Browser:
+    """A client's browser on the stand-in client area: a cookie session, forms posted with WHMCS's token."""
+
+    def __init__(self) -> None:
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, url: str) -> str:
+        with self.opener.open(url, timeout=60) as r:
+            return str(r.read().decode())
+
+    def post(self, url: str, fields: dict[str, str]) -> str:
+        with self.opener.open(url, data=urllib.parse.urlencode(fields).encode(), timeout=60) as r:
+            return str(r.read().decode())
+
+
+def test_an_order_from_the_panel_is_accepted_by_whmcs_and_creates_the_named_bucket(stack: PanelStack) -> None:
+    """End to end through the real shim in the stand-in client area: the client orders a plan from the panel with a
+    first bucket; WHMCS (stand-in) places a Pending order with no domain (no "Visit Website" tab) and keeps the cart;
+    the admin accepts it with autosetup, which runs the module's CreateAccount; the bucket exists on MinIO in the new
+    account's namespace."""
+    svc = stack.service({23: "banktransfer"})
+    with client_area(stack.mariadb, stack.database, stack.daemon.url, stack.daemon.secret) as site:
+        browser = Browser()
+        page = browser.get(site.login(svc.clientid))
+        browser.get(f"{site.url}/cart.php?a=add&pid=7")
+        cart_before = Dom(browser.get(f"{site.url}/cart.php?a=view")).text
+        token = re.search(r'name="token" value="([0-9a-f]+)"', page)
+        assert token, page[-500:]
+        answer = browser.post(site.service_page(svc.serviceid, modop="custom", a="Panel"),
+                              {"token": token.group(1), "s3action": "create_order", "plan_id": str(svc.serviceid),
+                               "bucket_name": "first-data"})  # fmt: skip
+        assert "Pending" in Dom(answer).text, Dom(answer).text[-500:]
+        assert Dom(browser.get(f"{site.url}/cart.php?a=view")).text == cart_before  # the cart is intact
+    ordered = stack.sql("SELECT id, orderid, domain, domainstatus FROM tblhosting WHERE userid = %s AND packageid = %s"
+                        " AND id <> %s", (svc.clientid, svc.serviceid, svc.serviceid))  # fmt: skip
+    assert len(ordered) == 1, ordered
+    new = ordered[0]
+    assert new["domainstatus"] == "Pending"
+    assert new["domain"] == ""  # nothing for WHMCS to show as a website
+
+    with whmcs_api(stack.mariadb, stack.database, stack.daemon.url, stack.daemon.secret, API_IDENTIFIER, API_SECRET,
+                   access_key=API_ACCESS_KEY, role_actions=("AcceptOrder",)) as admin_api:  # fmt: skip
+        # The admin's Accept Order (the daemon's own API client may not call it: api_client.ACTIONS).
+        fields = {"action": "AcceptOrder", "identifier": API_IDENTIFIER, "secret": API_SECRET,
+                  "accesskey": API_ACCESS_KEY, "responsetype": "json", "orderid": str(new["orderid"]),
+                  "autosetup": "1"}  # fmt: skip
+        accepted = json.loads(Browser().post(f"{admin_api.url}/api.php", fields))
+    assert accepted["result"] == "success", accepted
+    row = stack.sql("SELECT username, password, domainstatus FROM tblhosting WHERE id = %s", (new["id"],))[0]
+    assert row["domainstatus"] == "Active"
+    password = base64.b64decode(row["password"].removeprefix("standin-enc:")).decode()
+    buckets = [b["Name"] for b in svc.s3(row["username"], password).list_buckets()["Buckets"]]
+    assert f"{row['username']}--first-data" in buckets, buckets
+
+
+def test_create_account_refuses_an_ordered_bucket_it_cannot_make_and_makes_nothing(stack: PanelStack) -> None:
+    """A bucket name waiting for the service that cannot be made in its namespace: CreateAccount says so, naming it,
+    and creates neither the account nor any bucket."""
+    svc = Service(stack.minio, stack.daemon.url, stack.daemon.secret, serverid=stack.serverid,
+                  options={1: "minio", 2: "1", 3: "GB"})  # fmt: skip
+    svc.register(stack.mariadb, stack.database)
+    stack.sql("INSERT INTO mod_s3bridge_orders (clientid, packageid, bucket_suffix) VALUES (%s, %s, %s)",
+              (svc.clientid, svc.serviceid, "../Etc"))  # fmt: skip
+    root = svc.s3(stack.minio.access_key, stack.minio.secret_key)
+    before = {b["Name"] for b in root.list_buckets()["Buckets"]}
+    r = svc.call("CreateAccount")
+    assert r.returned != "success"
+    assert "bucket named in this service's order cannot be created" in str(r.returned), r.returned
+    assert "'../Etc'" in str(r.returned)
+    assert stack.sql("SELECT serviceid FROM mod_s3bridge_services WHERE serviceid = %s", (svc.serviceid,)) == []
+    assert {b["Name"] for b in root.list_buckets()["Buckets"]} == before
