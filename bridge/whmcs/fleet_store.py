@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bridge.whmcs.db import Conn, Database
-from bridge.whmcs.drift_store import aware
+from bridge.whmcs.drift_store import aware, utc_naive
 
 LIMIT = 50
 
@@ -23,6 +23,10 @@ class ServerRow:
     reconciled: datetime | None
     reconcile_ms: int
     findings: int
+    usage_run_at: datetime | None = None  # the last daily UsageUpdate: when it ended, how long, ok or error code
+    usage_run_ms: int = 0
+    usage_run_result: str = ""
+    scanner_at: datetime | None = None  # the newest scan time (MinIO DataUsageInfo lastUpdate) of its figures
 
 
 @dataclass(frozen=True)
@@ -115,8 +119,12 @@ class FleetStore:
                     "SELECT v.id, v.name, v.hostname, r.finished_at, r.duration_ms, r.findings,"
                     " (SELECT COUNT(*) FROM mod_s3bridge_services s WHERE s.serverid = v.id"
                     "  AND s.state IN ('active', 'suspended')) AS services,"
-                    " (SELECT MAX(s.usage_at) FROM mod_s3bridge_services s WHERE s.serverid = v.id) AS last_usage"
+                    " (SELECT MAX(s.usage_at) FROM mod_s3bridge_services s WHERE s.serverid = v.id) AS last_usage,"
+                    " (SELECT MAX(s.figure_at) FROM mod_s3bridge_services s WHERE s.serverid = v.id"
+                    "  AND s.figure_source = 'scan') AS scanner_at,"
+                    " u.finished_at AS run_at, u.duration_ms AS run_ms, u.result AS run_result"
                     " FROM mod_s3bridge_servers v LEFT JOIN mod_s3bridge_reconcile_runs r ON r.serverid = v.id"
+                    " LEFT JOIN mod_s3bridge_usage_runs u ON u.serverid = v.id AND u.kind = 'daily'"
                     " WHERE v.type = 's3bridge' ORDER BY v.name, v.id"
                 )
                 return [
@@ -129,11 +137,29 @@ class FleetStore:
                         reconciled=aware(r["finished_at"]) if r["finished_at"] else None,
                         reconcile_ms=int(r["duration_ms"] or 0),
                         findings=int(r["findings"] or 0),
+                        usage_run_at=aware(r["run_at"]) if r["run_at"] else None,
+                        usage_run_ms=int(r["run_ms"] or 0),
+                        usage_run_result=str(r["run_result"] or ""),
+                        scanner_at=aware(r["scanner_at"]) if r["scanner_at"] else None,
                     )
                     for r in cur.fetchall()
                 ]
 
         return await self.db.run(q)
+
+    async def record_usage_run(self, serverid: int, kind: str, finished: datetime, ms: int, result: str) -> None:
+        """A usage run of one server ended (UsageUpdate 'daily' or the AfterCronJob 'check'): the newest replaces."""
+
+        def q(conn: Conn) -> None:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "INSERT INTO mod_s3bridge_usage_runs (serverid, kind, finished_at, duration_ms, result)"
+                    " VALUES (%s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE finished_at = VALUES(finished_at),"
+                    " duration_ms = VALUES(duration_ms), result = VALUES(result)",
+                    (serverid, kind, utc_naive(finished), ms, result[:64]),
+                )
+
+        await self.db.run(q)
 
     async def search(self, text: str) -> list[AccountRow]:
         """Accounts whose client, service id, username or bucket namespace matches, biggest first."""

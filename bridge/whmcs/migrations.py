@@ -350,6 +350,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) {_TABLE_OPTIONS}""",
         ),
     ),
+    Migration(
+        14,
+        "the last usage run of each server, for the fleet console",
+        (
+            # One row per server and kind ('daily' UsageUpdate, 'check' AfterCronJob): when it ended, how long it
+            # took, ok or the error code. No per-server place held it: services carry figures, not runs.
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_usage_runs (
+            serverid INT UNSIGNED NOT NULL,
+            kind VARCHAR(16) NOT NULL,
+            finished_at DATETIME NOT NULL,
+            duration_ms INT UNSIGNED NOT NULL DEFAULT 0,
+            result VARCHAR(64) NOT NULL DEFAULT 'ok',
+            PRIMARY KEY (serverid, kind)
+        ) {_TABLE_OPTIONS}""",
+        ),
+    ),
 )
 
 

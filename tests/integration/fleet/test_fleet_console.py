@@ -5,14 +5,16 @@ in Arabic, hostile client names inert."""
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from minio import MinioAdmin
+from minio import Minio, MinioAdmin
 from minio.credentials.providers import StaticProvider
 
 from rig.paths import REPO
@@ -96,6 +98,75 @@ def test_servers_accounts_and_drift_show_the_fleet(daemon, fleet) -> None:
     assert f"--server {fleet['serverid']} --fix safe" in row.group(0)
 
 
+def _server_cell(daemon: Any, serverid: int, cls: str) -> str:
+    servers = page(daemon, "servers").page or ""
+    row = re.search(rf'<tr data-serverid="{serverid}">.*?</tr>', servers, re.S)
+    assert row is not None
+    cell = re.search(rf'<td [^>]*class="{cls}".*?</td>', row.group(0), re.S)
+    assert cell is not None, row.group(0)
+    return cell.group(0)
+
+
+def test_the_servers_page_shows_the_last_usage_update_and_the_scanners_time(
+    daemon, fleet, minio: MinIO, mariadb: MariaDB, whmcs_db: str
+) -> None:
+    serverid, service = fleet["serverid"], fleet["services"][0]
+    wrong = {**service.server_params(), "serverpassword": "not-the-minio-secret-key"}
+    failed = send(signed_request(daemon.url, daemon.secret, "UsageUpdate", wrong))
+    assert failed.status != 200
+    cell = _server_cell(daemon, serverid, "s3b-usage-run")
+    code = failed.body["error"]["code"]
+    assert f'data-result="{code}"' in cell
+    assert "label-danger" in cell
+    admin = MinioAdmin(endpoint=minio.endpoint, credentials=StaticProvider(minio.access_key, minio.secret_key),
+                       secure=False)  # fmt: skip
+
+    def last_scan() -> str:  # MinIO's DataUsageInfo lastUpdate, whole seconds ("0001-..." before the first scan)
+        return str(json.loads(admin.get_data_usage_info()).get("lastUpdate") or "")[:19]
+
+    s3 = Minio(minio.endpoint, access_key=minio.access_key, secret_key=minio.secret_key, secure=False)
+    if not s3.bucket_exists("fleet-scan"):  # MinIO's scanner records a cycle once there is data to scan
+        s3.make_bucket("fleet-scan")
+        s3.put_object("fleet-scan", "o", io.BytesIO(b"x" * 100), 100)
+    deadline = time.monotonic() + 120
+    while last_scan().startswith("0001-") and time.monotonic() < deadline:  # wait for MinIO's first scan
+        time.sleep(0.5)
+    before = last_scan()
+    assert not before.startswith("0001-"), "MinIO did not scan within 120 s"
+    ok = send(signed_request(daemon.url, daemon.secret, "UsageUpdate", service.server_params()))
+    after = last_scan()
+    assert ok.status == 200, ok.body
+    cell = _server_cell(daemon, serverid, "s3b-usage-run")
+    assert 'data-result="ok"' in cell
+    assert "succeeded" in cell
+    ms = re.search(r'data-ms="(\d+)"', cell)
+    assert ms is not None
+    assert re.search(rf"{int(ms.group(1)):,}&nbsp;ms", cell)
+    conn = mariadb.connect(whmcs_db)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT finished_at, duration_ms FROM mod_s3bridge_usage_runs WHERE serverid = %s AND kind = 'daily'",
+            (serverid,),
+        )
+        run = cur.fetchone()
+        cur.execute(
+            "SELECT MAX(figure_at) AS at FROM mod_s3bridge_services WHERE serverid = %s AND figure_source = 'scan'",
+            (serverid,),
+        )
+        newest = cur.fetchone()
+    assert newest is not None
+    figure_at = newest["at"]
+    conn.close()
+    assert run is not None
+    assert int(ms.group(1)) == run["duration_ms"]
+    assert abs((datetime.now(UTC).replace(tzinfo=None) - run["finished_at"]).total_seconds()) < 60
+    # The scanner's time is MinIO's own DataUsageInfo lastUpdate, as the usage cycle read it (between the two reads).
+    scanner = _server_cell(daemon, serverid, "s3b-scanner")
+    assert figure_at is not None
+    assert f'data-at="{figure_at.replace(tzinfo=UTC).isoformat()}"' in scanner
+    assert before <= figure_at.isoformat()[:19] <= after
+
+
 def _table_row(html_page: str, table: str, serviceid: int) -> str:
     body = html_page.split(f'id="{table}"')[1].split("</table>")[0]
     row = re.search(rf'<tr data-serviceid="{serviceid}">.*?</tr>', body, re.S)
@@ -104,7 +175,7 @@ def _table_row(html_page: str, table: str, serviceid: int) -> str:
 
 
 def test_the_accounts_page_ranks_this_months_traffic_and_30_day_growth(daemon, fleet, mariadb, whmcs_db) -> None:
-    big, small = fleet["services"]  # big holds 5 GiB now (the fixture), small nothing
+    big, small = fleet["services"]
     gib = 1024**3
     today = datetime.now(UTC).date()
     first = today.replace(day=1)
@@ -120,6 +191,8 @@ def test_the_accounts_page_ranks_this_months_traffic_and_30_day_growth(daemon, f
                 "REPLACE INTO mod_s3bridge_traffic_daily (serviceid, day, bytes_in, bytes_out) VALUES (%s, %s, %s, %s)",
                 (sid, day, b_in, b_out),
             )
+        for sid, now_bytes in ((big.serviceid, 5 * gib), (small.serviceid, 0)):  # storage now (a run may have set it)
+            cur.execute("UPDATE mod_s3bridge_services SET used_bytes = %s WHERE serviceid = %s", (now_bytes, sid))
         for sid, days_ago, used in (
             (big.serviceid, 40, 0),  # outside the 30 days: not the starting point
             (big.serviceid, 29, 2 * gib),  # the oldest inside: 5 GiB now -> +3 GiB
