@@ -31,6 +31,7 @@ import asyncio
 import threading
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.common import summary, write_results
@@ -97,6 +98,20 @@ def populate(stack: Any, emulator: OstorEmulator, n: int, serverid: int) -> list
                 " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 records[i : i + 1000],
             )
+        # The Accounts page's traffic (this month) and 30-day growth lists read these: a month of daily rows each.
+        today = datetime.now(UTC).date()
+        days = [today - timedelta(days=d) for d in range(31)]
+        for i in range(0, n, 100):
+            sids = range(1000 + i, 1000 + min(i + 100, n))
+            cur.executemany(
+                "INSERT INTO mod_s3bridge_usage_daily (serviceid, day, used_bytes, objects, buckets) VALUES"
+                " (%s, %s, %s, 1, 1)",
+                [(sid, day, (sid * 7919 + k * 4099) % 100_003 * 1024) for sid in sids for k, day in enumerate(days)],
+            )
+            cur.executemany(
+                "INSERT INTO mod_s3bridge_traffic_daily (serviceid, day, bytes_in, bytes_out) VALUES (%s, %s, %s, %s)",
+                [(sid, day, sid * 1000, sid * 3000) for sid in sids for day in days if day.month == today.month],
+            )
     conn.close()
     return usernames
 
@@ -155,7 +170,7 @@ def main() -> None:
                 html = stack.signed_post("FleetPage", {"bridge_admin_id": 1, "bridge_page": "accounts",
                                                        "bridge_search": query})["result"]["html"]  # fmt: skip
                 page_ms.append((time.perf_counter() - t0) * 1000)
-            assert "s3b-top" in html
+            assert all(f"s3b-{t}" in html for t in ("top", "traffic", "growth"))
             scrape_ms = []
             for _ in range(args.scrapes):
                 t0 = time.perf_counter()
