@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from bridge.domain.fleet import DaemonBeat, state_of
 from bridge.views.charts import Bar, Chart, bar_chart
-from bridge.views.i18n import NBSP, Translator, catalog, translator
+from bridge.views.i18n import Translator, catalog, translator
 from bridge.views.languages import FALLBACK
 from bridge.views.render import environment
 
@@ -52,13 +52,7 @@ class FleetText:
         return sign + self.human(abs(n_bytes))
 
     def human(self, n_bytes: int) -> str:
-        if n_bytes < 1024:
-            return f"{self.base.integer(n_bytes)}{NBSP}B"
-        value, units = n_bytes / 1024, ["KB", "MB", "GB", "TB", "PB"]
-        while value >= 1024 and len(units) > 1:
-            value /= 1024
-            units.pop(0)
-        return f"{self.base.number(f'{value:.1f}')}{NBSP}{units[0]}"
+        return self.base.human(n_bytes)
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,16 @@ class Translator:
     def percent(self, decimal_text: str) -> str:
         return self("percent", value=self.number(decimal_text))
 
+    def human(self, n_bytes: int) -> str:
+        """A size in the unit that suits it (binary: 1 KB = 1024 bytes), in this language's notation."""
+        if n_bytes < 1024:
+            return f"{self.integer(n_bytes)}{NBSP}B"
+        value, units = n_bytes / 1024, ["KB", "MB", "GB", "TB", "PB"]
+        while value >= 1024 and len(units) > 1:
+            value /= 1024
+            units.pop(0)
+        return f"{self.number(f'{value:.1f}')}{NBSP}{units[0]}"
+
     def size(self, n_bytes: int, unit: str) -> str:
         """Bytes in the product's unit with the unit named: "2.34 GB"; "< 0.01 GB" rather than a misleading 0."""
         figures = DiskFigures(used_bytes=0, limit_bytes=0, unit=unit_of(unit))

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup
 
-from bridge.views.i18n import NBSP, Translator, catalog, gettext, translator
+from bridge.views.i18n import Translator, catalog, gettext, translator
 from bridge.views.languages import FALLBACK, pick_language
 from bridge.views.render import environment
 
@@ -40,13 +40,7 @@ class PanelText:
 
     def human(self, n_bytes: int) -> str:
         """A file's size in the unit that suits it (binary: 1 KB = 1024 bytes), in this language's notation."""
-        if n_bytes < 1024:
-            return f"{self.base.integer(n_bytes)}{NBSP}B"
-        value, units = n_bytes / 1024, ["KB", "MB", "GB", "TB", "PB"]
-        while value >= 1024 and len(units) > 1:
-            value /= 1024
-            units.pop(0)
-        return f"{self.base.number(f'{value:.1f}')}{NBSP}{units[0]}"
+        return self.base.human(n_bytes)
 
 
 @dataclass(frozen=True)
