@@ -157,8 +157,10 @@ class MariaDB:
         self.start()
 
     def create_whmcs_database(self, name: str) -> None:
-        """A fresh database with WHMCS's real tables (rig/whmcs_schema.sql)."""
-        sql = SCHEMA_SQL.read_text() + ";\n" + (SCHEMA_SQL.parent / "whmcs_schema_orders.sql").read_text()
+        """A fresh database with WHMCS's real tables (rig/whmcs_schema.sql, whmcs_schema_invoices.sql: generated
+        from a real dump) and the stand-in's order tables (whmcs_schema_orders.sql)."""
+        extra = ("whmcs_schema_invoices.sql", "whmcs_schema_orders.sql")
+        sql = ";\n".join([SCHEMA_SQL.read_text(), *((SCHEMA_SQL.parent / name).read_text() for name in extra)])
         conn = self.connect()
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
