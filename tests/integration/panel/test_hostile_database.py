@@ -170,6 +170,9 @@ def test_a_whmcs_api_failure_reaches_the_customer_without_whmcs_address(
         failed = other.api(token, "create_order", {"plan_id": svc.serviceid, "bucket_name": "more"})
         assert failed.status == 502, failed.body
         assert "is unreachable (AddOrder)" in failed.body["message"]
+        assert "Your order was not placed" in failed.body["message"]
+        # nothing waits for an order WHMCS never placed (a later order would have taken the name)
+        assert stack.sql("SELECT id FROM mod_s3bridge_orders WHERE clientid = %s", (svc.clientid,)) == []
         assert "/internal/" not in str(failed.body)
         assert "127.0.0.1" not in str(failed.body)
         assert hidden_url in daemon.log_text()

@@ -231,12 +231,10 @@ def test_create_order_places_a_whmcs_order_through_its_api(stack: PanelStack, ow
         # no domain (WHMCS would show "Visit Website http://first"): the name waits in the module's own table
         assert row == {"userid": owner.clientid, "packageid": owner.serviceid, "domain": "",
                        "domainstatus": "Pending"}  # fmt: skip
-        waiting = stack.sql(
-            "SELECT bucket_suffix FROM mod_s3bridge_orders WHERE clientid = %s AND packageid = %s"
-            " AND serviceid IS NULL ORDER BY id DESC LIMIT 1",
-            (owner.clientid, owner.serviceid),
-        )
-        assert waiting == [{"bucket_suffix": "first"}]
+        # the name waits for the service WHMCS answered with, whatever else the client orders meanwhile
+        waiting = stack.sql("SELECT clientid, packageid, bucket_suffix FROM mod_s3bridge_orders WHERE serviceid = %s",
+                            (sid,))  # fmt: skip
+        assert waiting == [{"clientid": owner.clientid, "packageid": owner.serviceid, "bucket_suffix": "first"}]
     bad = stack.api(token, "create_order", {"plan_id": owner.serviceid, "bucket_name": "Bad Name"})
     assert bad.body["message"].startswith(
         "S3 account was being created, however a bucket creation error occurred - Invalid bucket name"
