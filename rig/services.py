@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pymysql
 
@@ -93,6 +94,18 @@ class MariaDB:
             charset="utf8mb4",
         )
 
+    def one(self, database: str, sql: str, args: tuple[object, ...] = ()) -> dict[str, Any]:
+        """The row `sql` selects in `database` (the first, if more): for tests reading what the daemon wrote."""
+        conn = self.connect(database)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, args)
+                row = cur.fetchone()
+        finally:
+            conn.close()
+        assert row is not None, f"no row for {sql} {args}"
+        return row
+
     def start(self) -> None:
         data = self.root / "data"
         log = self.root / "mariadb.log"
@@ -157,8 +170,10 @@ class MariaDB:
         self.start()
 
     def create_whmcs_database(self, name: str) -> None:
-        """A fresh database with WHMCS's real tables (rig/whmcs_schema.sql)."""
-        sql = SCHEMA_SQL.read_text() + ";\n" + (SCHEMA_SQL.parent / "whmcs_schema_orders.sql").read_text()
+        """A fresh database with WHMCS's real tables (rig/whmcs_schema.sql, whmcs_schema_invoices.sql: generated
+        from a real dump) and the stand-in's order tables (whmcs_schema_orders.sql)."""
+        extra = ("whmcs_schema_invoices.sql", "whmcs_schema_orders.sql")
+        sql = ";\n".join([SCHEMA_SQL.read_text(), *((SCHEMA_SQL.parent / name).read_text() for name in extra)])
         conn = self.connect()
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")

@@ -112,6 +112,15 @@ class ScannerClock(Protocol):
 
 
 @runtime_checkable
+class LiveBucketNames(Protocol):
+    """`server_usage` comes from a background scanner and lags it (`ScannerClock`): a bucket deleted a moment ago is
+    still in it, one made a moment ago is not yet. `bucket_names` is one live listing of every bucket on the server,
+    for what must know which buckets exist now (reconcile's stray buckets)."""
+
+    async def bucket_names(self) -> set[str]: ...
+
+
+@runtime_checkable
 class AccountInventory(Protocol):
     """Every account on the server in one listing (reconcile compares it with WHMCS), never one call per account."""
 

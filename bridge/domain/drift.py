@@ -155,6 +155,16 @@ def find_drift(
     return sorted(findings, key=lambda f: (rank[f.kind], f.repair != "disable", f.subject))
 
 
+def current_buckets(scanned: Sequence[BucketUsage], existing: Iterable[str]) -> list[BucketUsage]:
+    """The scanner's figures for the buckets that exist now (`existing`: a live listing). The scanner lags: a bucket
+    deleted since its last pass is dropped (it is no one's stray), one made since is kept with no figures yet."""
+    names = set(existing)
+    out = [b for b in scanned if b.name in names]
+    seen = {b.name for b in out}
+    out.extend(BucketUsage(name, 0, 0) for name in sorted(names - seen))
+    return out
+
+
 def may_delete(finding: Finding, *, confirmation: str, first_seen: datetime, now: datetime, grace: timedelta) -> str:
     """Why an orphan's data may not be deleted now ("" when it may): the admin must type the account's name exactly,
     and the orphan must have been seen for the whole grace period."""

@@ -12,16 +12,12 @@ from bridge.domain import drift
 from bridge.domain.params import Params, optional_int
 from bridge.errors import BadParam, BridgeError
 from bridge.functions.context import Outcome, Resources
+from bridge.functions.ownership import AdminOnly
 from bridge.functions.reconcile import reconcile_server
 from bridge.views.fleet_render import PAGES, FleetPage, Probe, render_fleet
 
 ADDON_LINK = "addonmodules.php?module=s3bridge_fleet"
 PROBE_TIMEOUT_S = 3.0
-
-
-class AdminOnly(BridgeError):
-    status = 403
-    code = "admin_only"
 
 
 async def _probe(resources: Resources, serverid: int) -> Probe:

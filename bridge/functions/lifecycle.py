@@ -23,7 +23,7 @@ from bridge.errors import BadParam, BridgeError, Unsupported
 from bridge.functions.call import Target, account, service, target_of
 from bridge.functions.context import Outcome, Resources
 from bridge.functions.limits import apply_native_limits, remove_module_quotas
-from bridge.functions.ownership import authorize, is_admin
+from bridge.functions.ownership import AdminOnly, authorize, is_admin
 from bridge.whmcs import audit
 from bridge.whmcs.area_queries import RETAINED_OUTCOME
 from bridge.whmcs.services import ServiceRecord, UsernameTaken
@@ -59,11 +59,6 @@ async def _new_username(resources: Resources, target: Target) -> str:
 class BucketsInNamespace(BridgeError):
     status = 409
     code = "buckets_exist"
-
-
-class AdminOnly(BridgeError):
-    status = 403
-    code = "admin_only"
 
 
 def _names(buckets: list[str], limit: int = 10) -> str:

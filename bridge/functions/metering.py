@@ -14,17 +14,13 @@ from bridge.domain.metric_months import metric_months
 from bridge.domain.params import Params, ServerParams, optional_int
 from bridge.errors import BridgeError, MissingParam, Unsupported
 from bridge.functions.context import Outcome, Resources
+from bridge.functions.ownership import AdminOnly
 from bridge.whmcs.meter_store import TenantMonth
 
 TARGET = "s3bridge"  # the name of the audit_webhook target on MinIO
 
 
 # -- the admin button ---------------------------------------------------------------------------------------------
-class AdminOnly(BridgeError):
-    status = 403
-    code = "admin_only"
-
-
 class MeterOff(BridgeError):
     status = 409
     code = "meter_off"

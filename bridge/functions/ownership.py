@@ -20,6 +20,13 @@ class NotOwner(BridgeError):
     code = "not_owner"
 
 
+class AdminOnly(BridgeError):
+    """An admin action (an admin button, the fleet console) asked for from elsewhere."""
+
+    status = 403
+    code = "admin_only"
+
+
 async def authorize(resources: Resources, params: Params, serviceid: int, action: str) -> None:
     """Refuse (and audit) a client asking for a service that is not theirs. Admins and WHMCS itself pass."""
     client = optional_int(params, "bridge_client_id")

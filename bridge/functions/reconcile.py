@@ -1,9 +1,10 @@
 """Reconcile: compare one storage server with WHMCS and repair what is safe to repair.
 
 Gathering costs one query (WHMCS's services of the server with the daemon's records), one product read, one listing
-of the server's accounts and one of its buckets, whatever the number of services. The rules are pure
-(`domain/drift.py`). Repairs take the one account path (`functions/call.py`: the service's lock and record), check
-again under the lock that WHMCS and the storage still disagree, touch only that service's account, and are audited.
+of the server's accounts and one or two of its buckets (the scanner's figures and, where those lag, a live listing of
+the names), whatever the number of services. The rules are pure (`domain/drift.py`). Repairs take the one account
+path (`functions/call.py`: the service's lock and record), check again under the lock that WHMCS and the storage still
+disagree, touch only that service's account, and are audited.
 
 Deleting an orphan's data is never a safe repair: the admin types the account's name and the orphan must have been
 seen for the grace period (`[fleet] orphan_grace_hours`).
@@ -19,7 +20,7 @@ from typing import Any, Literal
 
 from bridge import logs, metrics
 from bridge.backends.base import StorageBackend
-from bridge.backends.capabilities import AccountInventory
+from bridge.backends.capabilities import AccountInventory, LiveBucketNames
 from bridge.backends.directory import ServerDirectory
 from bridge.domain import drift
 from bridge.domain.drift import Finding, ServiceView, StoredAccount
@@ -121,6 +122,8 @@ async def _gather(
             parsed[pid] = None
     accounts = await backend.list_accounts()
     buckets = await backend.server_usage()
+    if isinstance(backend, LiveBucketNames):  # the scanner's figures lag: which buckets exist comes from a listing
+        buckets = drift.current_buckets(buckets, await backend.bucket_names())
     return [_Service(r, parsed.get(r.packageid)) for r in rows], accounts, buckets
 
 

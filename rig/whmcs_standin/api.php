@@ -8,7 +8,10 @@
  * WHMCS's API reference documents them (form POST, `identifier` + `secret` of an API credential, `responsetype=json`,
  * HTTP 200 with {"result": "error", "message": ...} when refused):
  *   DecryptPassword (password2)                           -> {"result":"success","password":...}
- *   AddOrder (clientid, pid[], domain[], paymentmethod)    -> {"result":"success","orderid","serviceids","invoiceid"}
+ *   AddOrder (clientid, pid[], domain[], billingcycle[],   -> {"result":"success","orderid","serviceids","invoiceid"}
+ *     paymentmethod, noinvoice)                              Pending services priced in the client's currency and
+ *                                                            the first invoice (tblinvoices/tblinvoiceitems; none
+ *                                                            for a zero total): whmcs_actions.php standin_add_order
  *   AddCancelRequest (serviceid, type, reason)            -> {"result":"success","serviceid","userid"}
  *   ModuleTerminate (serviceid)                           -> runs the module's TerminateAccount like WHMCS, then
  *                                                            marks the service Terminated

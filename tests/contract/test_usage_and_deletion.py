@@ -6,7 +6,7 @@ import asyncio
 import secrets
 import time
 
-from bridge.backends.capabilities import BucketOwnership, RateLimiting
+from bridge.backends.capabilities import BucketOwnership, LiveBucketNames, RateLimiting
 from bridge.backends.ostor.driver import OstorBackend
 from bridge.domain.naming import owns_bucket
 from bridge.domain.values import BucketUsage, RateLimits
@@ -134,6 +134,16 @@ async def test_test_connection_names_the_backend_and_endpoint(harness: Harness) 
     report = await harness.backend.test_connection()
     assert report.backend == harness.backend.name
     assert report.endpoint == harness.endpoint
+
+
+@having(LiveBucketNames)
+async def test_bucket_names_lists_a_bucket_made_a_moment_ago_and_not_one_deleted_a_moment_ago(harness: Harness) -> None:
+    name = unique("c")
+    await harness.backend.provision(harness.spec(name, buckets=(f"{name}--a", f"{name}--b")))
+    assert isinstance(harness.backend, LiveBucketNames)
+    assert {f"{name}--a", f"{name}--b"} <= await harness.backend.bucket_names()
+    await harness.backend.delete_account(name)
+    assert not {f"{name}--a", f"{name}--b"} & await harness.backend.bucket_names()
 
 
 @having(BucketOwnership)

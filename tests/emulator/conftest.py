@@ -43,9 +43,14 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield s
 
 
+def admin_of(emulator: OstorEmulator, session: aiohttp.ClientSession) -> OstorAdminClient:
+    """An admin client signing with the emulator's system user's keys."""
+    return OstorAdminClient(session, emulator.url, Keys(emulator.access_key, emulator.secret_key))
+
+
 @pytest.fixture
 def admin(emulator: OstorEmulator, session: aiohttp.ClientSession) -> OstorAdminClient:
-    return OstorAdminClient(session, emulator.url, Keys(emulator.access_key, emulator.secret_key))
+    return admin_of(emulator, session)
 
 
 run = asyncio.to_thread  # minio-py blocks: run it off the loop the emulator serves on

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 
 import aiohttp
 import pytest
@@ -11,18 +12,41 @@ from minio.error import S3Error
 
 import rig.ostor_emulator as emulator_module
 from bridge.backends.ostor.admin_client import OstorAdminClient, for_user
-from bridge.backends.ostor.answers import parse_users
+from bridge.backends.ostor.answers import OstorUser, parse_users
 from bridge.backends.ostor.errors import OstorNotFound, OstorRefused, parse_error
-from bridge.backends.ostor.signing import Keys
 from bridge.domain.values import KeyPair
 from rig.ostor_emulator import GUIDE, STRICT, VARIANTS, OstorEmulator, Variant
-from tests.emulator.conftest import as_user, put_limit, run
+from tests.emulator.conftest import admin_of, as_user, put_limit, run
 
 
 @pytest.fixture
 async def strict(session: aiohttp.ClientSession) -> AsyncIterator[tuple[OstorEmulator, OstorAdminClient]]:
     async with OstorEmulator(variant=STRICT) as emu:
-        yield emu, OstorAdminClient(session, emu.url, Keys(emu.access_key, emu.secret_key))
+        yield emu, admin_of(emu, session)
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """An emulator of one variant and its admin client (fixture `gateway`, parametrized with `each_variant`)."""
+
+    variant: Variant
+    emu: OstorEmulator
+    admin: OstorAdminClient
+
+    async def user(self) -> OstorUser:
+        return await self.admin.create_user("user@example.com")
+
+
+@pytest.fixture
+async def gateway(request: pytest.FixtureRequest, session: aiohttp.ClientSession) -> AsyncIterator[Gateway]:
+    variant: Variant = request.param
+    async with OstorEmulator(variant=variant) as emu:
+        yield Gateway(variant, emu, admin_of(emu, session))
+
+
+def each_variant(variants: Iterable[Variant] = VARIANTS) -> pytest.MarkDecorator:
+    """Run the test once per variant, named by the variant, against fixture `gateway`."""
+    return pytest.mark.parametrize("gateway", list(variants), indirect=True, ids=lambda v: v.name)
 
 
 async def raw(admin: OstorAdminClient, method: str, service: str, params: list[tuple[str, str | None]]) -> bytes:
@@ -102,23 +126,21 @@ async def test_without_state_a_user_answer_has_no_state_and_a_disabled_users_key
         await run(as_user(emu, user.keys[0]).list_buckets)
 
 
+@each_variant((GUIDE, Variant(name="no-system-object-access", system_deletes_objects=False)))
 async def test_a_system_user_deletes_any_bucket_and_reaches_its_objects_only_where_the_variant_allows(
-    session: aiohttp.ClientSession,
+    gateway: Gateway,
 ) -> None:
-    for variant, objects_ok in ((GUIDE, True), (Variant(system_deletes_objects=False), False)):
-        async with OstorEmulator(variant=variant) as emu:
-            admin = OstorAdminClient(session, emu.url, Keys(emu.access_key, emu.secret_key))
-            user = await admin.create_user("user@example.com")
-            await run(as_user(emu, user.keys[0]).make_bucket, "client")
-            system = as_user(emu, KeyPair(emu.access_key, emu.secret_key))
-            code = ""
-            try:
-                await run(lambda s=system: list(s.list_objects("client")))  # type: ignore[misc]
-            except S3Error as e:
-                code = e.code or ""
-            assert code == ("" if objects_ok else "AccessDenied")
-            await run(system.remove_bucket, "client")
-            assert await admin.list_buckets(user.email) == ()
+    emu, user = gateway.emu, await gateway.user()
+    await run(as_user(emu, user.keys[0]).make_bucket, "client")
+    system = as_user(emu, KeyPair(emu.access_key, emu.secret_key))
+    code = ""
+    try:
+        await run(lambda: list(system.list_objects("client")))
+    except S3Error as e:
+        code = e.code or ""
+    assert code == ("" if gateway.variant.system_deletes_objects else "AccessDenied")
+    await run(system.remove_bucket, "client")
+    assert await gateway.admin.list_buckets(user.email) == ()
 
 
 INVENTED = ("unset_deletes_404", "quota_off_status", "disabled_status", "error_body", "hex_stats", "bandwidth_unit")
@@ -134,60 +156,46 @@ def test_every_invented_answer_runs_both_ways_in_the_contract_suites_variants(fi
     assert f"Variant.{field}" in (emulator_module.__doc__ or ""), f"the module docstring must source {field}"
 
 
-@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
-async def test_deleting_limits_or_a_quota_never_set_answers_as_the_variant_says(
-    session: aiohttp.ClientSession, variant: Variant
-) -> None:
-    async with OstorEmulator(variant=variant) as emu:
-        admin = OstorAdminClient(session, emu.url, Keys(emu.access_key, emu.secret_key))
-        user = await admin.create_user("user@example.com")
-        services = ["ostor-limits", *(["ostor-quotas"] if variant.quota_accounting else [])]
-        for service in services:
-            if variant.unset_deletes_404:
-                with pytest.raises(OstorNotFound):
-                    await raw(admin, "DELETE", service, [for_user(user.email)])
-            else:
-                assert await raw(admin, "DELETE", service, [for_user(user.email)]) == b""
+@each_variant()
+async def test_deleting_limits_or_a_quota_never_set_answers_as_the_variant_says(gateway: Gateway) -> None:
+    admin, variant, user = gateway.admin, gateway.variant, await gateway.user()
+    services = ["ostor-limits", *(["ostor-quotas"] if variant.quota_accounting else [])]
+    for service in services:
+        if variant.unset_deletes_404:
+            with pytest.raises(OstorNotFound):
+                await raw(admin, "DELETE", service, [for_user(user.email)])
+        else:
+            assert await raw(admin, "DELETE", service, [for_user(user.email)]) == b""
 
 
-@pytest.mark.parametrize("variant", [v for v in VARIANTS if not v.quota_accounting], ids=lambda v: v.name)
-async def test_without_quota_accounting_quotas_are_refused_with_the_variants_status(
-    session: aiohttp.ClientSession, variant: Variant
-) -> None:
-    async with OstorEmulator(variant=variant) as emu:
-        admin = OstorAdminClient(session, emu.url, Keys(emu.access_key, emu.secret_key))
-        user = await admin.create_user("user@example.com")
-        with pytest.raises(OstorRefused) as refused:
-            await raw(admin, "GET", "ostor-quotas", [for_user(user.email)])
-        assert refused.value.gateway_status == variant.quota_off_status
+@each_variant(v for v in VARIANTS if not v.quota_accounting)
+async def test_without_quota_accounting_quotas_are_refused_with_the_variants_status(gateway: Gateway) -> None:
+    user = await gateway.user()
+    with pytest.raises(OstorRefused) as refused:
+        await raw(gateway.admin, "GET", "ostor-quotas", [for_user(user.email)])
+    assert refused.value.gateway_status == gateway.variant.quota_off_status
 
 
-@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
-async def test_a_disabled_users_s3_request_gets_the_variants_status_in_s3_xml(
-    session: aiohttp.ClientSession, variant: Variant
-) -> None:
-    async with OstorEmulator(variant=variant) as emu:
-        admin = OstorAdminClient(session, emu.url, Keys(emu.access_key, emu.secret_key))
-        user = await admin.create_user("user@example.com")
-        await admin.set_user_enabled(user.email, False)
-        with pytest.raises(S3Error) as refused:
-            await run(as_user(emu, user.keys[0]).list_buckets)
-        assert (refused.value.response.status, refused.value.code) == (variant.disabled_status, "AccessDenied")
+@each_variant()
+async def test_a_disabled_users_s3_request_gets_the_variants_status_in_s3_xml(gateway: Gateway) -> None:
+    user = await gateway.user()
+    await gateway.admin.set_user_enabled(user.email, False)
+    with pytest.raises(S3Error) as refused:
+        await run(as_user(gateway.emu, user.keys[0]).list_buckets)
+    assert (refused.value.response.status, refused.value.code) == (gateway.variant.disabled_status, "AccessDenied")
 
 
-@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
+@each_variant()
 async def test_admin_errors_come_in_the_variants_body_and_the_client_reads_each(
-    session: aiohttp.ClientSession, variant: Variant
+    gateway: Gateway, session: aiohttp.ClientSession
 ) -> None:
-    async with OstorEmulator(variant=variant) as emu:
-        url = f"{emu.url}/?ostor-users&emailAddress=nobody%40example.com"
-        admin = OstorAdminClient(session, emu.url, Keys(emu.access_key, emu.secret_key))
-        req = admin.prepare("GET", "ostor-users", [("emailAddress", "nobody@example.com")])
-        async with session.get(url, headers=req.headers) as resp:
-            body, headers = await resp.read(), dict(resp.headers)
-        assert resp.status == 404
-        kind = {b"<": "xml", b"{": "json", b"": "header"}[body[:1]]
-        assert kind == variant.error_body
-        error = parse_error(resp.status, headers, body)
-        assert "no user with email nobody@example.com" in error.message
-        assert error.code == ("" if kind == "header" else "NoSuchUser")
+    url = f"{gateway.emu.url}/?ostor-users&emailAddress=nobody%40example.com"
+    req = gateway.admin.prepare("GET", "ostor-users", [("emailAddress", "nobody@example.com")])
+    async with session.get(url, headers=req.headers) as resp:
+        body, headers = await resp.read(), dict(resp.headers)
+    assert resp.status == 404
+    kind = {b"<": "xml", b"{": "json", b"": "header"}[body[:1]]
+    assert kind == gateway.variant.error_body
+    error = parse_error(resp.status, headers, body)
+    assert "no user with email nobody@example.com" in error.message
+    assert error.code == ("" if kind == "header" else "NoSuchUser")

@@ -171,6 +171,11 @@ class MinioBackend:
             )
         return out
 
+    async def bucket_names(self) -> set[str]:
+        """LiveBucketNames: every bucket on the server now, from one ListBuckets call as the server's admin."""
+        buckets = await self._call(self.s3.list_buckets, "list buckets")
+        return {b.name for b in buckets}
+
     async def _add_user(self, username: str, secret: str) -> None:
         async with self.clients.crypto_slots:
             await self._call(lambda: self.admin.user_add(username, secret), "admin add user")

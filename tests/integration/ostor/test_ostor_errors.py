@@ -4,7 +4,7 @@ sentences an admin can act on; the client over HTTP against the emulator and dea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -115,36 +115,40 @@ async def test_tls_to_a_plain_http_port_is_reported_as_a_tls_error(session: aioh
             await client.list_users()
 
 
-async def test_a_gateway_that_never_answers_is_reported_as_not_answering_in_time(
+async def _never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.read(65536)
+    await asyncio.sleep(5)
+    writer.close()
+
+
+async def _answers_html(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 15\r\nConnection: close\r\n\r\n<html>hi</html>")
+    await writer.drain()
+    writer.close()
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "words"),
+    [
+        pytest.param(
+            _never_answers, BackendUnreachable, "did not answer list users in time", id="never_answers-not_in_time"
+        ),
+        pytest.param(_answers_html, OstorProtocolError, "not JSON", id="answers_html-not_the_gateway"),
+    ],
+)
+async def test_a_server_that_is_not_a_working_gateway_is_reported_for_what_it_did(
     session: aiohttp.ClientSession,
+    answer: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+    error: type[BackendError],
+    words: str,
 ) -> None:
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(65536)
-        await asyncio.sleep(5)
-        writer.close()
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    """A gateway that never answers is reported as not answering in time; one answering HTML, as not the gateway."""
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
         client = OstorAdminClient(session, f"http://127.0.0.1:{port}", GUIDE_KEYS)
-        with pytest.raises(BackendUnreachable, match="did not answer list users in time"):
-            await client.list_users()
-    finally:
-        server.close()
-
-
-async def test_an_answer_that_is_not_json_is_reported_as_not_the_gateway(session: aiohttp.ClientSession) -> None:
-    async def html(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 15\r\nConnection: close\r\n\r\n<html>hi</html>")
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(html, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        client = OstorAdminClient(session, f"http://127.0.0.1:{port}", GUIDE_KEYS)
-        with pytest.raises(OstorProtocolError, match="not JSON"):
+        with pytest.raises(error, match=words):
             await client.list_users()
     finally:
         server.close()

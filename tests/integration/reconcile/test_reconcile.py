@@ -10,6 +10,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,59 @@ def test_each_drift_kind_on_minio_is_found_repaired_or_refused_and_no_other_serv
     assert root.bucket_exists(stray)  # strays are never deleted by reconcile
     left = sql(mariadb, whmcs_db, "SELECT kind FROM mod_s3bridge_drift WHERE serverid = %s", serverid)
     assert sorted(r["kind"] for r in left) == ["missing_user", "stray_bucket"]
+
+
+def test_a_bucket_deleted_since_minios_last_scan_is_no_stray_and_one_made_since_is_one(
+    daemon, mariadb: MariaDB, whmcs_db: str, cli_config: Path
+) -> None:
+    """MinIO's DataUsageInfo is the scanner's last pass, about a second old at the fastest speed: a bucket deleted a
+    moment ago is still in it, one made a moment ago is not yet (the cause of a flaky run of the test above). Here the
+    scanner passes once and is then slowed to a pass per 30 minutes (a restart with MINIO_SCANNER_SPEED=slowest), so
+    its figures stay stale for the whole test."""
+    server = MinIO(root=scratch_dir("minio-stale-scan"), port=free_port(), console_port=free_port())
+    server.start()
+    try:
+        admin = MinioAdmin(
+            endpoint=server.endpoint, credentials=StaticProvider(server.access_key, server.secret_key), secure=False
+        )
+        root = Minio(server.endpoint, access_key=server.access_key, secret_key=server.secret_key, secure=False)
+        serverid = next_id()
+
+        def scanned() -> set[str]:
+            return set(json.loads(admin.get_data_usage_info() or "{}").get("bucketsUsageInfo") or {})
+
+        def service() -> Service:
+            s = Service(server, daemon.url, daemon.secret, serverid=serverid, options={12: "on"})
+            s.register(mariadb, whmcs_db)
+            assert s.call("CreateAccount").returned == "success"
+            s.s3().put_object(Bucket=f"{s.username}--data", Key="k", Body=b"keep me")
+            return s
+
+        gone, kept = service(), service()
+        deadline = time.monotonic() + 60
+        while f"{gone.username}--data" not in scanned():
+            assert time.monotonic() < deadline, "MinIO's scanner did not pass within 60 s"
+            time.sleep(0.2)
+        server.stop()
+        server.extra_env["MINIO_SCANNER_SPEED"] = "slowest"
+        server.start()
+
+        sql(mariadb, whmcs_db, "UPDATE tblhosting SET domainstatus = 'Terminated' WHERE id = %s", gone.serviceid)
+        root.remove_object(f"{gone.username}--data", "k")
+        root.remove_bucket(f"{gone.username}--data")
+        admin.user_remove(gone.username)
+        fresh = f"stray-{next_id()}"
+        root.make_bucket(fresh)
+        seen = scanned()  # the scanner's figures are stale
+        assert f"{gone.username}--data" in seen
+        assert fresh not in seen
+
+        code, result = reconcile(cli_config, serverid)
+        assert found(result) == {("stray_bucket", fresh)}, result
+        assert code == 1
+        assert kept.s3().get_object(Bucket=f"{kept.username}--data", Key="k")["Body"].read() == b"keep me"
+    finally:
+        server.stop()
 
 
 def test_reconcile_of_a_server_the_daemon_has_not_seen_says_so_and_exits_unknown(cli_config: Path) -> None:

@@ -5,6 +5,7 @@ rig/whmcs_standin/ with its source; each test failed on the module before its fi
 from __future__ import annotations
 
 import base64
+import calendar
 import http.cookiejar
 import json
 import os
@@ -14,7 +15,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -397,12 +398,30 @@ class Browser:
             return str(r.read().decode())
 
 
-def test_an_order_from_the_panel_is_accepted_by_whmcs_and_creates_the_named_bucket(stack: PanelStack) -> None:
-    """End to end through the real shim in the stand-in client area: the client orders a plan from the panel with a
-    first bucket; WHMCS (stand-in) places a Pending order with no domain (no "Visit Website" tab) and keeps the cart;
-    the admin accepts it with autosetup, which runs the module's CreateAccount; the bucket exists on MinIO in the new
-    account's namespace."""
-    svc = stack.service({23: "banktransfer"})
+def price_in_eur(stack: PanelStack, svc: Service, usd: str, eur: str) -> None:
+    """`svc`'s plan sold monthly (and yearly) in USD and EUR; `svc`'s client pays in EUR."""
+    stack.sql("INSERT IGNORE INTO tblcurrencies (id, code, prefix, suffix, format, rate, `default`)"
+              " VALUES (1, 'USD', '$', ' USD', 1, 1.0, 1), (2, 'EUR', '', ' EUR', 1, 0.9, 0)")  # fmt: skip
+    stack.sql("DELETE FROM tblpricing WHERE relid = %s AND type = 'product'", (svc.serviceid,))
+    for currency, monthly in ((1, usd), (2, eur)):
+        stack.sql("INSERT INTO tblpricing (type, currency, relid, msetupfee, qsetupfee, ssetupfee, asetupfee,"
+                  " bsetupfee, tsetupfee, monthly, quarterly, semiannually, annually, biennially, triennially)"
+                  " VALUES ('product', %s, %s, 0, 0, 0, 0, 0, 0, %s, -1, -1, 100, -1, -1)",
+                  (currency, svc.serviceid, monthly))  # fmt: skip
+    stack.sql("UPDATE tblproducts SET paytype = 'recurring' WHERE id = %s", (svc.serviceid,))
+    stack.sql("UPDATE tblclients SET currency = 2 WHERE id = %s", (svc.clientid,))
+
+
+def first_invoice(stack: PanelStack, orderid: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    order = stack.sql("SELECT invoiceid, amount FROM tblorders WHERE id = %s", (orderid,))[0]
+    invoice = stack.sql("SELECT * FROM tblinvoices WHERE id = %s", (order["invoiceid"],))
+    assert len(invoice) == 1, (order, invoice)
+    return invoice[0], stack.sql("SELECT * FROM tblinvoiceitems WHERE invoiceid = %s", (order["invoiceid"],))
+
+
+def order_from_the_panel(stack: PanelStack, svc: Service, bucket: str) -> str:
+    """The client orders `svc`'s plan from the panel in the stand-in client area (a browser session, WHMCS's token,
+    the real shim); the answer page's text. The client's shopping cart must come out of it intact."""
     with client_area(stack.mariadb, stack.database, stack.daemon.url, stack.daemon.secret) as site:
         browser = Browser()
         page = browser.get(site.login(svc.clientid))
@@ -412,15 +431,38 @@ def test_an_order_from_the_panel_is_accepted_by_whmcs_and_creates_the_named_buck
         assert token, page[-500:]
         answer = browser.post(site.service_page(svc.serviceid, modop="custom", a="Panel"),
                               {"token": token.group(1), "s3action": "create_order", "plan_id": str(svc.serviceid),
-                               "bucket_name": "first-data"})  # fmt: skip
-        assert "Pending" in Dom(answer).text, Dom(answer).text[-500:]
+                               "bucket_name": bucket})  # fmt: skip
         assert Dom(browser.get(f"{site.url}/cart.php?a=view")).text == cart_before  # the cart is intact
-    ordered = stack.sql("SELECT id, orderid, domain, domainstatus FROM tblhosting WHERE userid = %s AND packageid = %s"
-                        " AND id <> %s", (svc.clientid, svc.serviceid, svc.serviceid))  # fmt: skip
+    return Dom(answer).text
+
+
+def test_an_order_from_the_panel_is_accepted_by_whmcs_and_creates_the_named_bucket(stack: PanelStack) -> None:
+    """End to end through the real shim in the stand-in client area: the client orders a plan from the panel with a
+    first bucket; WHMCS (stand-in) places a Pending order with no domain (no "Visit Website" tab), keeps the cart and
+    writes the first invoice (one Hosting line for the new service, the plan's price in the client's currency); the
+    admin accepts it with autosetup, which runs the module's CreateAccount; the bucket exists on MinIO in the new
+    account's namespace; after a little data and traffic the month's metrics WHMCS collects for it are right."""
+    svc = stack.service({23: "banktransfer"})
+    price_in_eur(stack, svc, usd="10.50", eur="9.80")
+    answer = order_from_the_panel(stack, svc, "first-data")
+    assert "Pending" in answer, answer[-500:]
+    ordered = stack.sql("SELECT * FROM tblhosting WHERE userid = %s AND packageid = %s AND id <> %s",
+                        (svc.clientid, svc.serviceid, svc.serviceid))  # fmt: skip
     assert len(ordered) == 1, ordered
     new = ordered[0]
     assert new["domainstatus"] == "Pending"
     assert new["domain"] == ""  # nothing for WHMCS to show as a website
+    assert (new["billingcycle"], str(new["amount"])) == ("Monthly", "9.80")
+
+    invoice, lines = first_invoice(stack, new["orderid"])
+    today = new["regdate"]
+    month_on = (today.replace(day=1) + timedelta(days=32)).replace(day=1)  # the same day next month, less a day:
+    until = month_on.replace(day=min(today.day, calendar.monthrange(month_on.year, month_on.month)[1])) - timedelta(1)
+    assert [(ln["type"], ln["relid"], ln["userid"], str(ln["amount"]), ln["description"]) for ln in lines] == [
+        ("Hosting", new["id"], svc.clientid, "9.80",  # EUR, the client's currency: not the 10.50 USD price
+         f"S3 plan {svc.serviceid} ({today:%d/%m/%Y} - {until:%d/%m/%Y})")]  # fmt: skip
+    assert (invoice["userid"], str(invoice["total"]), invoice["status"], invoice["paymentmethod"]) == (
+        svc.clientid, "9.80", "Unpaid", "banktransfer")  # fmt: skip
 
     with whmcs_api(stack.mariadb, stack.database, stack.daemon.url, stack.daemon.secret, API_IDENTIFIER, API_SECRET,
                    access_key=API_ACCESS_KEY, role_actions=("AcceptOrder",)) as admin_api:  # fmt: skip
@@ -435,6 +477,70 @@ def test_an_order_from_the_panel_is_accepted_by_whmcs_and_creates_the_named_buck
     password = base64.b64decode(row["password"].removeprefix("standin-enc:")).decode()
     buckets = [b["Name"] for b in svc.s3(row["username"], password).list_buckets()["Buckets"]]
     assert f"{row['username']}--first-data" in buckets, buckets
+
+    # The month's metrics of the new service: 6 MiB stored (WHMCS's disk-usage update counts it), and this month's
+    # traffic as the meter files it (the meter itself: tests/integration/usage/test_metering.py).
+    ordered_svc = Service(stack.minio, stack.daemon.url, stack.daemon.secret, serviceid=new["id"],
+                          clientid=svc.clientid, options=svc.options, username=row["username"], password=password,
+                          serverid=stack.serverid)  # fmt: skip
+    ordered_svc.s3().put_object(Bucket=f"{row['username']}--first-data", Key="a.bin", Body=b"x" * (6 * MB))
+    assert ordered_svc.call("RecalculateDiskSpace", pid=svc.serviceid).exception is None
+    stack.sql("INSERT INTO mod_s3bridge_traffic_daily (serviceid, day, bytes_in, bytes_out, req_read, req_write,"
+              " req_list) VALUES (%s, UTC_DATE(), %s, %s, 4, 2, 1)", (new["id"], 6 * MB, 3 * 1024 * MB))  # fmt: skip
+    params = {**ordered_svc.server_params(), "serverport": stack.minio.port}
+    r = run_shim("MetricProvider", params, url=stack.daemon.url, secret=stack.daemon.secret, context="cron",
+                 tenant=row["username"])  # fmt: skip
+    assert r.exception is None, r.exception
+    month = datetime.now(UTC).strftime("%Y-%m")
+    mine = r.returned["stats"][row["username"]]
+    assert mine["disk_space"]["value"] == round(6 * MB / 1024**3, 4), mine
+    assert mine["traffic_out"] == {"value": 3.0, "type": "month", "period": month, "shown": "3.00 GB"}
+    assert mine["traffic_in"]["value"] == round(6 * MB / 1024**3, 4)
+    assert mine["requests"]["value"] == 7.0
+
+
+def test_a_free_plan_ordered_from_the_panel_gets_no_invoice(stack: PanelStack) -> None:
+    """WHMCS raises no invoice for an order whose total is zero: the order's invoiceid stays 0, no line is written."""
+    svc = stack.service({23: "banktransfer"})
+    stack.sql("UPDATE tblproducts SET paytype = 'free' WHERE id = %s", (svc.serviceid,))
+    assert "Pending" in order_from_the_panel(stack, svc, "free")
+    ordered = stack.sql("SELECT id, orderid, billingcycle, amount FROM tblhosting WHERE packageid = %s AND id <> %s",
+                        (svc.serviceid, svc.serviceid))  # fmt: skip
+    assert [(o["billingcycle"], str(o["amount"])) for o in ordered] == [("Free Account", "0.00")]
+    assert stack.sql("SELECT invoiceid FROM tblorders WHERE id = %s", (ordered[0]["orderid"],)) == [{"invoiceid": 0}]
+    assert stack.sql("SELECT id FROM tblinvoiceitems WHERE relid = %s", (ordered[0]["id"],)) == []
+
+
+def test_an_order_whmcs_refuses_leaves_no_bucket_name_waiting_and_says_why(stack: PanelStack) -> None:
+    """WHMCS's AddOrder refuses the order (here: the payment method): the bucket name the panel filed for it does not
+    wait for a service that will never come (a later order would have taken it), and the client reads why in a plain
+    sentence (before: the row stayed waiting and the page said "WHMCS localAPI AddOrder failed: ...")."""
+    svc = stack.service({23: "banktransfer"})
+    refusal = {"result": "error", "message": "Invalid Payment Method. Valid options include paypal"}
+    r = client_post(svc, "Panel", {"s3action": "create_order", "plan_id": str(svc.serviceid),
+                                   "bucket_name": "refused-one"},
+                    localapi_responses={"AddOrder": refusal})  # fmt: skip
+    assert [c["command"] for c in r.local_api] == ["AddOrder"]
+    text = panel_text(r)
+    assert "Your order was not placed, so nothing was ordered and the bucket name 'refused-one' was not kept" in text
+    assert "Invalid Payment Method. Valid options include paypal" in text
+    assert "localAPI" not in text, text[-400:]
+    assert stack.sql("SELECT bucket_suffix FROM mod_s3bridge_orders WHERE clientid = %s", (svc.clientid,)) == []
+    assert sorted(e["request"]["bridge_panel_action"] for e in r.module_log) == ["create_order", "withdraw_order"]
+
+
+def test_a_withdrawal_names_only_the_logged_in_clients_waiting_order(stack: PanelStack) -> None:
+    """The shim's follow-up cannot take another client's waiting name (a forged order_ref), nor a name a service
+    already took."""
+    owner, other = stack.service({23: "banktransfer"}), stack.service({23: "banktransfer"})
+    stack.sql("INSERT INTO mod_s3bridge_orders (clientid, packageid, bucket_suffix) VALUES (%s, %s, 'mine')",
+              (owner.clientid, owner.serviceid))  # fmt: skip
+    ref = stack.sql("SELECT MAX(id) AS id FROM mod_s3bridge_orders WHERE clientid = %s", (owner.clientid,))[0]["id"]
+    answer, effects = stack.shim(other, "withdraw_order", {"order_ref": str(ref), "reason": "forged"})
+    assert effects == []
+    assert "'mine'" not in answer.body["message"]
+    assert stack.sql("SELECT bucket_suffix FROM mod_s3bridge_orders WHERE id = %s", (ref,)) == [
+        {"bucket_suffix": "mine"}]  # fmt: skip
 
 
 def test_create_account_refuses_an_ordered_bucket_it_cannot_make_and_makes_nothing(stack: PanelStack) -> None:

@@ -11,6 +11,7 @@ from bridge.domain.drift import (
     Finding,
     ServiceView,
     StoredAccount,
+    current_buckets,
     exit_status,
     find_drift,
     may_delete,
@@ -91,6 +92,16 @@ def test_stray_buckets_are_those_of_no_account_by_name_or_by_owner() -> None:
     ]
     found = find_drift(services, accounts, buckets)
     assert kinds(found) == [("orphan_user", "orph"), ("stray_bucket", "loose"), ("stray_bucket", "u1--named")]
+
+
+def test_the_buckets_that_exist_now_keep_the_scanners_figures_and_drop_what_the_scanner_saw_before_a_delete() -> None:
+    scanned = [BucketUsage("gone--a", 7, 1), BucketUsage("kept--b", 5, 2)]
+    now = current_buckets(scanned, {"kept--b", "new--c"})
+    assert now == [BucketUsage("kept--b", 5, 2), BucketUsage("new--c", 0, 0)]
+    # a bucket deleted since the scan is no one's stray; one made since the scan already is
+    services = [ServiceView(1, "Terminated", "terminated", "gone"), ServiceView(2, "Active", "active", "kept")]
+    accounts = [StoredAccount("kept", True, "standard")]
+    assert kinds(find_drift(services, accounts, now)) == [("stray_bucket", "new--c")]
 
 
 def test_deleting_an_orphan_needs_its_typed_name_and_the_whole_grace_period() -> None:
