@@ -159,7 +159,10 @@ def test_the_panel_order_path_runs_on_this_php(php: str, daemon, minio: MinIO, m
             conn.close()
 
     sql("UPDATE tblhosting SET username = %s WHERE id = %s", (svc.username, svc.serviceid))
-    sql("UPDATE tblproducts SET paytype = 'recurring' WHERE id = %s", (svc.serviceid,))
+    # WHMCS puts an ordered service on a server of the product's server group: this test's server
+    sql("INSERT INTO tblservergroups (id, name, filltype) VALUES (%s, 'orders', 1)", (svc.serverid,))
+    sql("INSERT INTO tblservergroupsrel (groupid, serverid) VALUES (%s, %s)", (svc.serverid, svc.serverid))
+    sql("UPDATE tblproducts SET paytype = 'recurring', servergroup = %s WHERE id = %s", (svc.serverid, svc.serviceid))
     sql("INSERT INTO tblpricing (type, currency, relid, msetupfee, qsetupfee, ssetupfee, asetupfee, bsetupfee,"
         " tsetupfee, monthly, quarterly, semiannually, annually, biennially, triennially)"
         " VALUES ('product', 1, %s, 0, 0, 0, 0, 0, 0, 4.25, -1, -1, -1, -1, -1)", (svc.serviceid,))  # fmt: skip
