@@ -36,16 +36,9 @@ from bridge.functions.context import Outcome, Resources
 from bridge.functions.ownership import authorize
 from bridge.logs import get_logger
 from bridge.views.emails import DiskFigures, EmailKind
-from bridge.whmcs.usage_store import (
-    FigureWrite,
-    Product,
-    ServiceRow,
-    db_time,
-    figures_step,
-    history_step,
-    lastupdate_step,
-    measured_step,
-)
+from bridge.whmcs.batch import db_time
+from bridge.whmcs.services import measured_step
+from bridge.whmcs.usage_store import FigureWrite, Product, ServiceRow, figures_step, history_step, lastupdate_step
 
 log = get_logger("s3bridge.usage")
 
@@ -238,7 +231,7 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
         if (f.source, f.bytes) != (by_id[sid].decided_by, by_id[sid].decided_bytes)
     ]
     if decided:  # only decisions whose figure changed: decided_at says since when this figure decides
-        await meter.record_decisions(decided, now)
+        await resources.records.record_decisions(decided, now)
     for r in rows:
         if r.serviceid in products:
             name = catalog[r.packageid].name
@@ -327,7 +320,7 @@ async def recalculate(resources: Resources, params: Params) -> Outcome:
         figures_step([write], now, exact=exact.exact, history_day=now.date()),
     )
     if exact.exact:  # the estimate counts from this listing now
-        await resources.stores.meter.set_figure_times([(target.serviceid, started, "listing")])
+        await resources.records.set_figure_times([(target.serviceid, started, "listing")])
     report = Report(services=1, buckets=len(figures))
     name = (await store.products([row.packageid])).get(row.packageid)
     d = await _enforce(resources, target.backend, row, target.product, usage.bytes, report, name.name if name else "")

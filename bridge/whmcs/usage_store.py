@@ -4,17 +4,22 @@ write, daily history with retention, and the per-service limit state. Every quer
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import pymysql.cursors
 
 from bridge.domain.traffic import sum_per_owner_day
 from bridge.domain.usage_rules import LimitState, ServiceUsage, whmcs_mb
 from bridge.domain.values import TrafficRecord
+from bridge.whmcs.batch import CHUNK, JOIN_CHUNK, Step
+from bridge.whmcs.batch import chunks as _chunks
+from bridge.whmcs.batch import int_list as _int_list
+from bridge.whmcs.batch import rows as _rows
 from bridge.whmcs.db import Conn, Database
+from bridge.whmcs.services import figures_step as services_figures_step
 
 SKIPPED_STATUSES = ("Terminated", "Cancelled", "Fraud")
 
@@ -24,10 +29,7 @@ def whmcs_time(when: datetime) -> datetime:
     return when.astimezone().replace(tzinfo=None) if when.tzinfo else when
 
 
-CHUNK = 500
-JOIN_CHUNK = 1000
 HISTORY_ROWS = 20_000  # rows per INSERT of history (about 1.3 MB of SQL; MariaDB takes 16 MB by default)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -86,29 +88,6 @@ def _live(serverid: int) -> tuple[str, list[Any]]:
     marks = ", ".join(["%s"] * len(SKIPPED_STATUSES))
     where = "s.serverid = %s AND s.state IN ('active', 'suspended') AND h.domainstatus NOT IN (" + marks + ")"
     return where, [serverid, *SKIPPED_STATUSES]
-
-
-def db_time(when: datetime | None) -> datetime | None:
-    """A moment as our own DATETIME columns hold it: naive UTC, whole seconds (so it compares equal once stored)."""
-    if when is None:
-        return None
-    return (when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when).replace(microsecond=0)
-
-
-def _int_list(ids: Iterable[int]) -> str:
-    """Service ids as SQL text: ints formatted here (nothing from a request reaches the SQL text). A list of ints
-    costs pymysql a per-value escape and the statement count nothing, whatever its length."""
-    return ",".join([str(int(i)) for i in ids])
-
-
-def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
-    return (items[i : i + size] for i in range(0, len(items), size))
-
-
-def _rows(columns: Sequence[str], n: int) -> str:
-    """A derived table of n rows of placeholders, to JOIN an UPDATE to (plain SQL: MySQL 8 and MariaDB alike)."""
-    first = "SELECT " + ", ".join(f"%s AS {c}" for c in columns)
-    return "(" + first + (" UNION ALL SELECT " + ", ".join(["%s"] * len(columns))) * (n - 1) + ")"
 
 
 class UsageStore:
@@ -298,9 +277,6 @@ class UsageStore:
         return {k: html.unescape(v) if isinstance(v, str) else v for k, v in row.items()}
 
 
-Step = Callable[[Conn, Any], None]  # statements on one connection and cursor, inside UsageStore.save's transaction
-
-
 def figures_step(
     writes: Sequence[FigureWrite],
     when: datetime,
@@ -310,14 +286,19 @@ def figures_step(
     measured_at: datetime | None = None,
 ) -> Step | None:
     """New figures for the services that changed: tblhosting diskusage/disklimit/lastupdate where WHMCS's MB figures
-    differ, and the daemon's copy (bytes, digest, exactness, when measured (`measured_at`, default `when`), the day
-    history was written for: None when it was not). One statement per table per 1,000 services, joined to the new
-    values (linear, unlike CASE)."""
+    differ, then the daemon's copy (`bridge.whmcs.services.figures_step`: bytes, digest, exactness, when measured
+    (`measured_at`, default `when`), the day history was written for: None when it was not). One statement per
+    table per 1,000 services, joined to the new values (linear, unlike CASE)."""
     if not writes:
         return None
     stamp = whmcs_time(when)
-    measured = db_time(measured_at or when)
     whmcs = [w for w in writes if w.whmcs]
+    ours = services_figures_step(
+        [(w.usage.serviceid, w.usage.bytes, w.digest) for w in writes],
+        measured_at or when,
+        exact=exact,
+        history_day=history_day,
+    )
 
     def step(conn: Conn, cur: Any) -> None:
         for chunk in _chunks(whmcs, JOIN_CHUNK):
@@ -327,32 +308,8 @@ def figures_step(
                 " SET h.diskusage = v.du, h.disklimit = v.dl, h.lastupdate = %s",
                 [*values, stamp],
             )
-        for chunk in _chunks(writes, JOIN_CHUNK):
-            row_values: list[Any] = [x for w in chunk for x in (w.usage.serviceid, w.usage.bytes, w.digest)]
-            cur.execute(
-                f"UPDATE mod_s3bridge_services s JOIN {_rows(('id', 'used', 'digest'), len(chunk))} v"  # noqa: S608
-                " ON s.serviceid = v.id SET s.used_bytes = v.used, s.usage_digest = v.digest,"
-                " s.usage_at = %s, s.usage_exact = %s, s.history_day = %s",
-                [*row_values, measured, int(exact), history_day],
-            )
-
-    return step
-
-
-def measured_step(
-    serviceids: Sequence[int], measured_at: datetime, figure_at: datetime | None, history_day: date | None
-) -> Step | None:
-    """These services' figures are the ones measured at `measured_at` (usage_at), and their disk estimate counts
-    from the scan at `figure_at`; with `history_day`, today's history rows are written for each of them. One
-    statement, whatever the number of services; the caller asks only where a stored value differs."""
-    if not serviceids:
-        return None
-    ids = _int_list(serviceids)
-    sets = "usage_at = %s, figure_at = %s, figure_source = 'scan'" + (", history_day = %s" if history_day else "")
-    args: list[Any] = [db_time(measured_at), db_time(figure_at)] + ([history_day] if history_day else [])
-
-    def step(conn: Conn, cur: Any) -> None:
-        cur.execute(f"UPDATE mod_s3bridge_services SET {sets} WHERE serviceid IN ({ids})", args)  # noqa: S608
+        if ours is not None:
+            ours(conn, cur)
 
     return step
 

@@ -181,13 +181,7 @@ def _scanned(rig: Rig, bucket: str, size: int, timeout: float = 90) -> None:
 
 
 def _hosting(rig: Rig, serviceid: int) -> dict[str, Any]:
-    conn = rig.db.connect(DATABASE)
-    with conn.cursor() as cur:
-        cur.execute("SELECT diskusage, disklimit FROM tblhosting WHERE id = %s", (serviceid,))
-        row = cur.fetchone()
-    conn.close()
-    assert row is not None
-    return row
+    return rig.db.one(DATABASE, "SELECT diskusage, disklimit FROM tblhosting WHERE id = %s", (serviceid,))
 
 
 def test_sigkill_mid_usage_update_the_next_run_writes_every_figure_and_sends_the_email_once(rig: Rig) -> None:

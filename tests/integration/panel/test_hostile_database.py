@@ -20,9 +20,9 @@ import pytest
 from bridge.whmcs.grants import CLIENT_COLUMNS, grant_statements
 from rig.paths import REPO
 from rig.sample_whmcs import insert_server
-from rig.services import MariaDB, MinIO, free_port, stop_process
+from rig.services import MariaDB, free_port, stop_process
 from tests.conftest import CANARY_DB_PASSWORD, make_config, start_daemon
-from tests.support.panel_rig import PanelStack, start_panel_stack
+from tests.support.panel_rig import PanelStack
 
 pytestmark = [pytest.mark.mariadb]
 SECRET_COLUMNS = ("password", "authdata", "securityqans", "gatewayid", "cardnum", "bankacct", "pwresetkey")
@@ -116,11 +116,6 @@ def test_s3bridge_grants_prints_the_column_grants(tmp_path: Path) -> None:
 
 
 # -- the panel -----------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def stack(mariadb: MariaDB, whmcs_db: str, minio: MinIO) -> Iterator[PanelStack]:
-    yield from start_panel_stack(mariadb, whmcs_db, minio)
 
 
 @pytest.mark.minio

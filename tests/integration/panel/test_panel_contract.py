@@ -3,21 +3,14 @@ failure envelopes, through the bearer-token listener, and the client area's way 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from rig.services import MariaDB, MinIO
-from tests.support.panel_rig import NOT_FOUND, PanelStack, start_panel_stack
+from tests.support.panel_rig import NOT_FOUND, PanelStack
 from tests.support.whmcs_role import Service
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
-
-
-@pytest.fixture(scope="module")
-def stack(mariadb: MariaDB, whmcs_db: str, minio: MinIO) -> Iterator[PanelStack]:
-    yield from start_panel_stack(mariadb, whmcs_db, minio)
 
 
 @pytest.fixture(scope="module")

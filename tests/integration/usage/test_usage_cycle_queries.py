@@ -232,3 +232,38 @@ async def test_the_first_daily_run_of_a_day_writes_every_services_history_in_sta
         assert len(log.writes_to(("tblhosting",))) == 1
         counts[n] = len(log.statements)
     assert counts[600] == counts[20], counts
+
+
+async def test_decisions_whose_figure_changed_are_recorded_in_one_statement_for_600_services_as_for_20(
+    counted: tuple[Resources, StatementLog], mariadb: MariaDB, whmcs_db: str, minio: MinIO
+) -> None:
+    resources, log = counted
+    counts: dict[int, int] = {}
+    for n in (20, 600):
+        server = populate(mariadb, whmcs_db, minio, n)
+        await settle(resources, server)
+        conn = mariadb.connect(whmcs_db)
+        with conn.cursor() as cur:  # every service's latest decision used another figure than today's
+            cur.execute(
+                "UPDATE mod_s3bridge_services SET decided_by = 'listing', decided_bytes = decided_bytes + 7,"
+                " decided_at = NULL WHERE serverid = %s",
+                (server.params["serverid"],),
+            )
+        log.statements.clear()
+        log.on = True
+        result = (await enforce_limits(resources, server.params)).result
+        log.on = False
+        assert (result["services"], result["written"], result["policy_changes"]) == (n, 0, [])
+        decisions = [s for s in log.statements if WRITE.match(s) and "decided_by" in s]
+        assert len(decisions) == 1, f"{len(decisions)} statements record {n} decisions"
+        with conn.cursor() as cur:  # each service's own figure, recorded as the scanner's, now
+            cur.execute(
+                "SELECT serviceid, decided_by, decided_bytes, decided_at IS NOT NULL AS stamped"
+                " FROM mod_s3bridge_services WHERE serverid = %s",
+                (server.params["serverid"],),
+            )
+            rows = {int(r["serviceid"]): (r["decided_by"], int(r["decided_bytes"]), r["stamped"]) for r in cur}
+        conn.close()
+        assert rows == {sid: ("scan", server.with_data.get(sid, 0), 1) for sid in server.services}
+        counts[n] = len(log.statements) - len([s for s in log.statements if WRITE.match(s) and "usage_at" in s])
+    assert counts[600] == counts[20], counts
