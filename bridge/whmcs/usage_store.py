@@ -4,6 +4,7 @@ write, daily history with retention, and the per-service limit state. Every quer
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -74,14 +75,50 @@ class FigureWrite:
 
 
 _OPTION_COLUMNS = ", ".join(f"configoption{i}" for i in range(1, 25))
+# One JSON array per row (JSON_ARRAY: MariaDB 10.2+, MySQL 5.7+) instead of 22 columns: pymysql decodes each column
+# of each row in Python, which was most of the steady-state cycle's own time at 1,000 services; json.loads in C
+# reads the whole row at once, escaping and NULLs included (bench/usage.py, issue 23's profile).
 _ROW_COLUMNS = (
-    "s.serviceid, s.username, s.backend_user_id, s.policy, s.warned, s.over_limit, s.used_bytes, s.usage_digest,"
-    " s.history_day, h.domainstatus, h.packageid, h.diskusage, h.disklimit, c.firstname, c.lastname,"
+    "JSON_ARRAY(s.serviceid, s.username, s.backend_user_id, s.policy, s.warned, s.over_limit, s.used_bytes,"
+    " s.usage_digest, s.history_day, h.domainstatus, h.packageid, h.diskusage, h.disklimit, c.firstname, c.lastname,"
     # a client's language '' is WHMCS's "Default": the system language (tblconfiguration Language)
     " COALESCE(NULLIF(c.language, ''), (SELECT value FROM tblconfiguration WHERE setting = 'Language')),"
     " s.usage_at, s.figure_at, s.figure_source, s.decided_by, s.decided_bytes,"
-    " EXISTS (SELECT 1 FROM mod_s3bridge_disk_writes w WHERE w.serviceid = s.serviceid)"
+    # IF(): a bare correlated EXISTS inside JSON_ARRAY reads `true` for every row on MariaDB 10.11 in this query
+    # (seen in tests/integration/usage/test_usage_cycle_queries.py: every service looked metered)
+    " IF(EXISTS (SELECT 1 FROM mod_s3bridge_disk_writes w WHERE w.serviceid = s.serviceid), 1, 0))"
 )
+
+
+def _moment(text: str | None) -> datetime | None:
+    """A DATETIME as JSON_ARRAY writes it ('2026-12-02 10:00:00', MySQL 8 adds '.000000'), back to a datetime."""
+    return datetime.fromisoformat(text) if text else None
+
+
+def _service_row(values: list[Any]) -> ServiceRow:
+    (sid, username, owner, policy, warned, over, used, digest, history_day, status, pid, du, dl, first, last,
+     language, usage_at, figure_at, source, decided_by, decided_bytes, writes) = values  # fmt: skip
+    return ServiceRow(
+        serviceid=int(sid),
+        username=str(username),
+        backend_user_id=str(owner),
+        state=LimitState(policy=policy, warned=bool(warned), over_limit=bool(over)),
+        packageid=int(pid or 0),
+        client_name=" ".join(x for x in (first, last) if x),
+        language=str(language or ""),
+        status=str(status),
+        used_bytes=int(used),
+        digest=str(digest),
+        history_day=date.fromisoformat(history_day[:10]) if history_day else None,
+        diskusage_mb=int(du or 0),
+        disklimit_mb=int(dl or 0),
+        usage_at=_moment(usage_at),
+        figure_at=_moment(figure_at),
+        figure_source=str(source),
+        decided_by=str(decided_by),
+        decided_bytes=int(decided_bytes),
+        disk_writes=bool(writes),
+    )
 
 
 def _live(serverid: int) -> tuple[str, list[Any]]:
@@ -114,36 +151,12 @@ class UsageStore:
             f" WHERE {where}"
         )
 
-        def q(conn: Conn) -> list[tuple[Any, ...]]:
+        def q(conn: Conn) -> list[ServiceRow]:
             with conn.cursor(pymysql.cursors.Cursor) as cur:  # tuples: no dict per row at 10,000 rows
                 cur.execute(sql, args)
-                return list(cur.fetchall())
+                return [_service_row(json.loads(row)) for (row,) in cur.fetchall()]
 
-        return [
-            ServiceRow(
-                serviceid=int(sid),
-                username=str(username),
-                backend_user_id=str(owner),
-                state=LimitState(policy=policy, warned=bool(warned), over_limit=bool(over)),
-                packageid=int(pid or 0),
-                client_name=" ".join(x for x in (first, last) if x),
-                language=str(language or ""),
-                status=str(status),
-                used_bytes=int(used),
-                digest=str(digest),
-                history_day=history_day,
-                diskusage_mb=int(du or 0),
-                disklimit_mb=int(dl or 0),
-                usage_at=usage_at,
-                figure_at=figure_at,
-                figure_source=str(source),
-                decided_by=str(decided_by),
-                decided_bytes=int(decided_bytes),
-                disk_writes=bool(writes),
-            )
-            for (sid, username, owner, policy, warned, over, used, digest, history_day, status, pid, du, dl, first,
-                 last, language, usage_at, figure_at, source, decided_by, decided_bytes, writes) in await self.db.run(q)
-        ]  # fmt: skip
+        return await self.db.run(q)
 
     async def products(self, ids: Iterable[int]) -> dict[int, Product]:
         """The products behind these services, read once each (not once per service)."""

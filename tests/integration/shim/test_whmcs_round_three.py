@@ -410,6 +410,11 @@ def price_in_eur(stack: PanelStack, svc: Service, usd: str, eur: str) -> None:
                   (currency, svc.serviceid, monthly))  # fmt: skip
     stack.sql("UPDATE tblproducts SET paytype = 'recurring' WHERE id = %s", (svc.serviceid,))
     stack.sql("UPDATE tblclients SET currency = 2 WHERE id = %s", (svc.clientid,))
+    # WHMCS puts an ordered service on a server of the product's server group: the stack's server
+    stack.sql("INSERT IGNORE INTO tblservergroups (id, name, filltype) VALUES (%s, 'panel', 1)", (stack.serverid,))
+    if not stack.sql("SELECT id FROM tblservergroupsrel WHERE groupid = %s", (stack.serverid,)):
+        stack.sql("INSERT INTO tblservergroupsrel (groupid, serverid) VALUES (%s, %s)", (stack.serverid,) * 2)
+    stack.sql("UPDATE tblproducts SET servergroup = %s WHERE id = %s", (stack.serverid, svc.serviceid))
 
 
 def first_invoice(stack: PanelStack, orderid: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
