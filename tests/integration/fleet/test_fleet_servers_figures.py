@@ -164,7 +164,7 @@ def test_metering_the_last_audit_event_the_ingest_lag_and_dropped_entries_show_p
     conn.close()
     svc.register(mariadb, whmcs_db)
     assert svc.call("CreateAccount").returned == "success"
-    row = row_of(servers_page(metered), "data-serverid", str(serverid))
+    row = row_of(servers_page(metered), "data-metering", str(serverid))
     assert 'data-at=""' in cell(row, "s3b-metering")  # not configured yet
     assert 'data-ms=""' in cell(row, "s3b-lag")
 
@@ -188,7 +188,7 @@ def test_metering_the_last_audit_event_the_ingest_lag_and_dropped_entries_show_p
         assert json.loads(r.read())["dropped"] == 2
 
     def shown() -> str | None:
-        row = row_of(servers_page(metered), "data-serverid", str(serverid))
+        row = row_of(servers_page(metered), "data-metering", str(serverid))
         ready = 'data-at=""' not in cell(row, "s3b-last-event") and 'data-n="0"' not in cell(row, "s3b-dropped")
         return row if ready else None
 
@@ -214,7 +214,7 @@ def test_metering_the_last_audit_event_the_ingest_lag_and_dropped_entries_show_p
             p.wait_for_timeout(100)
             assert p.evaluate("() => window.__pwned") is None
             assert p.locator(".s3b-fleet img").count() == 0
-            assert HOSTILE in p.inner_text(f'tr[data-serverid="{serverid}"]')  # the hostile name shown as text
+            assert HOSTILE in p.inner_text(f'tr[data-metering="{serverid}"]')  # the hostile name shown as text
             overflow = p.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, f"servers at {width}px in {language} is {overflow}px wider than the screen"
             assert visit.console_errors == []
