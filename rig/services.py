@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pymysql
 
@@ -92,6 +93,18 @@ class MariaDB:
             cursorclass=pymysql.cursors.DictCursor,
             charset="utf8mb4",
         )
+
+    def one(self, database: str, sql: str, args: tuple[object, ...] = ()) -> dict[str, Any]:
+        """The row `sql` selects in `database` (the first, if more): for tests reading what the daemon wrote."""
+        conn = self.connect(database)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, args)
+                row = cur.fetchone()
+        finally:
+            conn.close()
+        assert row is not None, f"no row for {sql} {args}"
+        return row
 
     def start(self) -> None:
         data = self.root / "data"

@@ -93,6 +93,7 @@ def run_shim(
     timeout: float = 120,
     tenant: str | None = None,
     timezone: str | None = None,
+    localapi_db: list[str] | None = None,
 ) -> ShimResult:
     """`s3bridge_<function>($params)` in the real shim, as WHMCS would call it; returns what WHMCS would see.
     Module Debug Mode is on by default here (the tests read the module log); WHMCS's default is off."""
@@ -111,8 +112,29 @@ def run_shim(
         req["tenant"] = tenant
     if timezone is not None:  # WHMCS's timezone (PHP's default timezone in WHMCS)
         req["timezone"] = timezone
+    if localapi_db:  # these localAPI commands act on the stand-in database (db_env), as in WHMCS
+        req["localapi_db"] = localapi_db
     env = {**(db_env or {}), **(extra_env or {})}
     return _run(req, url=url, secret=secret, extra_env=env, php=php, timeout=timeout)
+
+
+def run_api(
+    action: str,
+    values: dict[str, Any],
+    *,
+    url: str,
+    secret: str,
+    db_env: dict[str, str],
+    localapi_db: list[str] | None = None,
+    php: str | None = None,
+    timeout: float = 120,
+) -> ShimResult:
+    """An admin's button for a WHMCS API action (e.g. AcceptOrder) on the stand-in database, on any PHP: the module
+    functions it runs (CreateAccount) are the installed module's, and `localapi_db` their localAPI commands that act
+    on the database. php-wasm runs no web server, so this is how PHP 7.4 runs what api.php runs on 8.2."""
+    req = {"api": action, "values": values, "context": "admin", "session": {"adminid": 1}, "module_debug": True,
+           "localapi_db": localapi_db or []}  # fmt: skip
+    return _run(req, url=url, secret=secret, extra_env=db_env, php=php, timeout=timeout)
 
 
 def run_hook(

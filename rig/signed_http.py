@@ -11,7 +11,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.web.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
+from bridge.web.signing import signed_call
 
 
 @dataclass
@@ -30,16 +30,8 @@ class Answer:
 
 
 def signed_request(url: str, secret: str, function: str, params: dict[str, Any]) -> urllib.request.Request:
-    body = json.dumps({"params": params}).encode()
-    path = f"/v1/module/{function}"
-    ts, nonce = str(int(time.time())), secrets.token_hex(16)
-    headers = {
-        "Content-Type": "application/json",
-        HEADER_TIMESTAMP: ts,
-        HEADER_NONCE: nonce,
-        HEADER_SIGNATURE: sign(secret, "POST", path, ts, nonce, body),
-    }
-    return urllib.request.Request(url + path, data=body, method="POST", headers=headers)
+    call = signed_call(secret, function, params, timestamp=int(time.time()), nonce=secrets.token_hex(16))
+    return urllib.request.Request(url + call.path, data=call.body, method="POST", headers=call.headers)
 
 
 def send(request: urllib.request.Request, timeout: float = 120) -> Answer:

@@ -10,7 +10,6 @@ import json
 import secrets
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bridge.web.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
 from rig.paths import REPO
 from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
+from rig.signed_http import signed_request
 
 
 @dataclass
@@ -49,12 +48,7 @@ class Stack:
 
     def signed_post(self, function: str, params: dict[str, Any]) -> dict[str, Any]:
         """A module call over the signed channel, as the shim's curl makes it (without PHP)."""
-        body = json.dumps({"params": params}).encode()
-        path = f"/v1/module/{function}"
-        ts, nonce = str(int(time.time())), secrets.token_hex(16)
-        req = urllib.request.Request(self.url + path, data=body, method="POST", headers={
-            "Content-Type": "application/json", HEADER_TIMESTAMP: ts, HEADER_NONCE: nonce,
-            HEADER_SIGNATURE: sign(self.secret, "POST", path, ts, nonce, body)})  # fmt: skip
+        req = signed_request(self.url, self.secret, function, params)
         try:
             with urllib.request.urlopen(req, timeout=600) as r:
                 answer: dict[str, Any] = json.loads(r.read())

@@ -36,16 +36,9 @@ from bridge.functions.context import Outcome, Resources
 from bridge.functions.ownership import authorize
 from bridge.logs import get_logger
 from bridge.views.emails import DiskFigures, EmailKind
-from bridge.whmcs.usage_store import (
-    FigureWrite,
-    Product,
-    ServiceRow,
-    db_time,
-    figures_step,
-    history_step,
-    lastupdate_step,
-    measured_step,
-)
+from bridge.whmcs.batch import db_time
+from bridge.whmcs.services import measured_step
+from bridge.whmcs.usage_store import FigureWrite, Product, ServiceRow, figures_step, history_step, lastupdate_step
 
 log = get_logger("s3bridge.usage")
 
@@ -149,23 +142,26 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
     if not rows:
         await _abandon(scan)
         return Outcome(report.result())
-    buckets = await scan
+    products = _settings(rows, catalog, report)
+    # History ages by days: the day's first daily run trims it for the services it writes today's rows for, while
+    # the storage server is still building its answer (later runs that day would find nothing more to trim).
+    first_day = resources.now().date()
+    keep_days = {
+        r.serviceid: products[r.serviceid].retention_days
+        for r in rows
+        if daily and r.serviceid in products and r.history_day != first_day
+    }
+    trim = asyncio.ensure_future(store.apply_retention(keep_days, first_day)) if keep_days else None
+    if trim is not None:  # awaited below; should the run fail before that, its error is not left unretrieved
+        trim.add_done_callback(lambda t: t.cancelled() or t.exception())
+    try:
+        buckets = await scan
+    except BaseException:
+        if trim is not None:
+            await asyncio.shield(trim)
+        raise
     report.buckets = len(buckets)
     usages = assign(buckets, {r.serviceid: r.username for r in rows}, {r.serviceid: r.backend_user_id for r in rows})
-
-    parsed: dict[int, ProductSettings | BridgeError] = {}
-    for pid, product in catalog.items():
-        try:
-            parsed[pid] = parse_product(product.params)
-        except BridgeError as e:  # one misconfigured product must not stop the others' figures
-            parsed[pid] = e
-    products: dict[int, ProductSettings] = {}
-    for r in rows:
-        settings = parsed.get(r.packageid) or BridgeError(f"product {r.packageid} does not exist")
-        if isinstance(settings, BridgeError):
-            report.skipped.append({"serviceid": r.serviceid, "reason": settings.message})
-        else:
-            products[r.serviceid] = settings
 
     # Only what differs from what is stored is written: a run that finds nothing new writes nothing (see
     # tests/integration/usage/test_usage_cycle_queries.py). The figures are those of the scan that measured them.
@@ -202,26 +198,21 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
     )
     report.written = len(writes)
     report.history = len(history)
+    report.history_deleted = await trim if trim is not None else 0
     report.clamped = [
         sid for sid, p in products.items() if overflows_whmcs(p.disk_limit_bytes) or overflows_whmcs(usages[sid].bytes)
     ]
     if report.clamped:
         log.warning("usage_clamped_for_whmcs", serviceids=report.clamped, max_mb=WHMCS_MB_MAX)
-    if daily:
-        if isinstance(backend, TrafficStatistics):
-            traffic = await backend.collect_traffic(
-                lambda source, records: store.store_traffic(server.server_id or 0, source, records)
-            )
-            report.traffic_objects, report.traffic_unreadable = traffic.collected, list(traffic.unreadable)
-            await store.note_unreadable_traffic(
-                server.server_id or 0, traffic.unreadable, complete=not traffic.paging_stopped
-            )
-            await meter.rollup_ostor(server.server_id, today - timedelta(days=35))
-        # History ages by days: the first run of a day trims it (for the services it writes today's rows for);
-        # later runs that day would find nothing more to trim.
-        report.history_deleted = await store.apply_retention(
-            {u.serviceid: products[u.serviceid].retention_days for u in history}, today
+    if daily and isinstance(backend, TrafficStatistics):
+        traffic = await backend.collect_traffic(
+            lambda source, records: store.store_traffic(server.server_id or 0, source, records)
         )
+        report.traffic_objects, report.traffic_unreadable = traffic.collected, list(traffic.unreadable)
+        await store.note_unreadable_traffic(
+            server.server_id or 0, traffic.unreadable, complete=not traffic.paging_stopped
+        )
+        await meter.rollup_ostor(server.server_id, today - timedelta(days=35))
     if bandwidth_after:
         await meter.write_bandwidth(server.server_id, month)
     # Decisions use the estimate: this scan's figure + what the audit stream saw written since the scan. Without
@@ -238,7 +229,7 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
         if (f.source, f.bytes) != (by_id[sid].decided_by, by_id[sid].decided_bytes)
     ]
     if decided:  # only decisions whose figure changed: decided_at says since when this figure decides
-        await meter.record_decisions(decided, now)
+        await resources.records.record_decisions(decided, now)
     for r in rows:
         if r.serviceid in products:
             name = catalog[r.packageid].name
@@ -250,6 +241,25 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
         **{k: v for k, v in report.result().items() if k in ("services", "buckets", "emails")},
     )
     return Outcome(report.result(), report.effects)
+
+
+def _settings(rows: list[ServiceRow], catalog: dict[int, Product], report: Report) -> dict[int, ProductSettings]:
+    """Each service's product settings, each product parsed once; a misconfigured product's services are skipped
+    (in the report), and must not stop the others' figures."""
+    parsed: dict[int, ProductSettings | BridgeError] = {}
+    for pid, product in catalog.items():
+        try:
+            parsed[pid] = parse_product(product.params)
+        except BridgeError as e:
+            parsed[pid] = e
+    products: dict[int, ProductSettings] = {}
+    for r in rows:
+        settings = parsed.get(r.packageid) or BridgeError(f"product {r.packageid} does not exist")
+        if isinstance(settings, BridgeError):
+            report.skipped.append({"serviceid": r.serviceid, "reason": settings.message})
+        else:
+            products[r.serviceid] = settings
+    return products
 
 
 async def _abandon(task: asyncio.Future[Any]) -> None:
@@ -327,7 +337,7 @@ async def recalculate(resources: Resources, params: Params) -> Outcome:
         figures_step([write], now, exact=exact.exact, history_day=now.date()),
     )
     if exact.exact:  # the estimate counts from this listing now
-        await resources.stores.meter.set_figure_times([(target.serviceid, started, "listing")])
+        await resources.records.set_figure_times([(target.serviceid, started, "listing")])
     report = Report(services=1, buckets=len(figures))
     name = (await store.products([row.packageid])).get(row.packageid)
     d = await _enforce(resources, target.backend, row, target.product, usage.bytes, report, name.name if name else "")

@@ -3,7 +3,6 @@ commands that need what only the daemon holds (the storage servers' credentials,
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from typing import Any
@@ -12,7 +11,7 @@ import aiohttp
 
 from bridge.config import Listen
 from bridge.errors import BridgeError
-from bridge.web.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
+from bridge.web.signing import signed_call
 
 
 class DaemonUnreachable(BridgeError):
@@ -23,15 +22,8 @@ class DaemonUnreachable(BridgeError):
 async def call_daemon(listen: Listen, secret: str, function: str, params: dict[str, Any], *, wait_s: float) -> Any:
     """POST /v1/module/<function> signed with `secret`; the answer's `result`, or BridgeError with the daemon's
     own sentence."""
-    body = json.dumps({"params": params}).encode()
-    path = f"/v1/module/{function}"
-    ts, nonce = str(int(time.time())), secrets.token_hex(16)
-    headers = {
-        "Content-Type": "application/json",
-        HEADER_TIMESTAMP: ts,
-        HEADER_NONCE: nonce,
-        HEADER_SIGNATURE: sign(secret, "POST", path, ts, nonce, body),
-    }
+    call = signed_call(secret, function, params, timestamp=int(time.time()), nonce=secrets.token_hex(16))
+    path = call.path
     if listen.unix_path:
         connector: aiohttp.BaseConnector = aiohttp.UnixConnector(path=listen.unix_path)
         url = f"http://localhost{path}"
@@ -42,7 +34,7 @@ async def call_daemon(listen: Listen, secret: str, function: str, params: dict[s
     try:
         async with (
             aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=wait_s)) as session,
-            session.post(url, data=body, headers=headers) as r,
+            session.post(url, data=call.body, headers=call.headers) as r,
         ):
             answer = await r.json(content_type=None)
     except (aiohttp.ClientError, TimeoutError, OSError) as e:

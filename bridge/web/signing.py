@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bridge.errors import AuthError
 
@@ -29,6 +30,33 @@ def canonical_string(method: str, path: str, timestamp: str, nonce: str, body: b
 def sign(secret: str, method: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:
     message = canonical_string(method, path, timestamp, nonce, body).encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signed_headers(secret: str, path: str, body: bytes, *, timestamp: int, nonce: str) -> dict[str, str]:
+    """The headers of a signed JSON POST of `body` to `path`, as the shim sends them (nonce: 32 lowercase hex)."""
+    ts = str(timestamp)
+    return {
+        "Content-Type": "application/json",
+        HEADER_TIMESTAMP: ts,
+        HEADER_NONCE: nonce,
+        HEADER_SIGNATURE: sign(secret, "POST", path, ts, nonce, body),
+    }
+
+
+@dataclass(frozen=True)
+class SignedCall:
+    """A module call ready to send: POST `body` to `path` with `headers`."""
+
+    path: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def signed_call(secret: str, function: str, params: dict[str, Any], *, timestamp: int, nonce: str) -> SignedCall:
+    """The shim's module call of `function` with `params` (docs/PROTOCOL.md), signed with `secret`."""
+    body = json.dumps({"params": params}).encode()
+    path = f"/v1/module/{function}"
+    return SignedCall(path, body, signed_headers(secret, path, body, timestamp=timestamp, nonce=nonce))
 
 
 def signature_matches(secrets: Sequence[str], signature: str, *parts: str | bytes) -> bool:

@@ -12,36 +12,23 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from bridge.domain.audit_events import AuditEvent
 from bridge.domain.traffic import Billing, Figure, FigureSource, Rollup, TrafficCounts, estimate
 from bridge.domain.usage_rules import MB, WHMCS_MB_MAX, whmcs_mb
+from bridge.whmcs.batch import CHUNK
 from bridge.whmcs.db import Conn, Database
-from bridge.whmcs.usage_store import CHUNK, SKIPPED_STATUSES
+from bridge.whmcs.usage_store import SKIPPED_STATUSES
 
 PRUNE_ROWS = 50_000
 TRAFFIC_COLUMNS = ("bytes_in", "bytes_out", "req_read", "req_write", "req_list", "req_delete", "req_other")
 # req_refused (requests refused to someone else, billed to nobody) is kept beside them, never in a billed figure.
 
 
-def _utc(when: datetime | None) -> datetime | None:
-    """Our own columns hold naive UTC (the audit stream's clock)."""
-    if when is None:
-        return None
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
-
-
 def _second(text: str) -> datetime:
     return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")
-
-
-def _figure_time(when: datetime | None) -> datetime | None:
-    """A figure's time, down to the second it started in (never rounded up: what happened in that second is
-    treated as possibly before it, see bridge.domain.traffic.estimate)."""
-    at = _utc(when)
-    return None if at is None else at.replace(microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -241,45 +228,6 @@ class MeterStore:
             return out
 
         return await self.db.run(q)
-
-    async def set_figure_times(self, times: Sequence[tuple[int, datetime | None, FigureSource]]) -> None:
-        """When each service's stored figure (used_bytes) was measured, and how (the estimate counts from there;
-        None: never measured, every retained write counts)."""
-
-        def q(conn: Conn) -> None:
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "UPDATE mod_s3bridge_services SET figure_at = %s, figure_source = %s WHERE serviceid = %s",
-                    [(_figure_time(at), src, sid) for sid, at, src in times],
-                )
-
-        await self.db.run(q)
-
-    async def set_listing(self, serviceid: int, used: int, at: datetime) -> None:
-        """An exact listing started at `at` found `used` bytes: the new figure the estimate counts from."""
-
-        def q(conn: Conn) -> None:
-            with conn.cursor() as cur:
-                cur.execute(
-                    "UPDATE mod_s3bridge_services SET used_bytes = %s, usage_exact = 1, figure_at = %s,"
-                    " figure_source = 'listing' WHERE serviceid = %s",
-                    (used, _figure_time(at), serviceid),
-                )
-
-        await self.db.run(q)
-
-    async def record_decisions(self, decisions: Sequence[tuple[int, Figure]], when: datetime) -> None:
-        """Which figure the latest limit decision of each service used (the admin tab shows it)."""
-
-        def q(conn: Conn) -> None:
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "UPDATE mod_s3bridge_services SET decided_by = %s, decided_bytes = %s, decided_at = %s"
-                    " WHERE serviceid = %s",
-                    [(f.source, f.bytes, _utc(when), sid) for sid, f in decisions],
-                )
-
-        await self.db.run(q)
 
     async def decision_of(self, serviceid: int) -> dict[str, Any] | None:
         def q(conn: Conn) -> dict[str, Any] | None:

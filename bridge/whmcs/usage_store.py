@@ -4,17 +4,23 @@ write, daily history with retention, and the per-service limit state. Every quer
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable, Sequence
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import pymysql.cursors
 
 from bridge.domain.traffic import sum_per_owner_day
 from bridge.domain.usage_rules import LimitState, ServiceUsage, whmcs_mb
 from bridge.domain.values import TrafficRecord
+from bridge.whmcs.batch import CHUNK, JOIN_CHUNK, Step
+from bridge.whmcs.batch import chunks as _chunks
+from bridge.whmcs.batch import int_list as _int_list
+from bridge.whmcs.batch import rows as _rows
 from bridge.whmcs.db import Conn, Database
+from bridge.whmcs.services import figures_step as services_figures_step
 
 SKIPPED_STATUSES = ("Terminated", "Cancelled", "Fraud")
 
@@ -24,10 +30,7 @@ def whmcs_time(when: datetime) -> datetime:
     return when.astimezone().replace(tzinfo=None) if when.tzinfo else when
 
 
-CHUNK = 500
-JOIN_CHUNK = 1000
 HISTORY_ROWS = 20_000  # rows per INSERT of history (about 1.3 MB of SQL; MariaDB takes 16 MB by default)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,43 +75,56 @@ class FigureWrite:
 
 
 _OPTION_COLUMNS = ", ".join(f"configoption{i}" for i in range(1, 25))
+# One JSON array per row (JSON_ARRAY: MariaDB 10.2+, MySQL 5.7+) instead of 22 columns: pymysql decodes each column
+# of each row in Python, which was most of the steady-state cycle's own time at 1,000 services; json.loads in C
+# reads the whole row at once, escaping and NULLs included (bench/usage.py, issue 23's profile).
 _ROW_COLUMNS = (
-    "s.serviceid, s.username, s.backend_user_id, s.policy, s.warned, s.over_limit, s.used_bytes, s.usage_digest,"
-    " s.history_day, h.domainstatus, h.packageid, h.diskusage, h.disklimit, c.firstname, c.lastname,"
+    "JSON_ARRAY(s.serviceid, s.username, s.backend_user_id, s.policy, s.warned, s.over_limit, s.used_bytes,"
+    " s.usage_digest, s.history_day, h.domainstatus, h.packageid, h.diskusage, h.disklimit, c.firstname, c.lastname,"
     # a client's language '' is WHMCS's "Default": the system language (tblconfiguration Language)
     " COALESCE(NULLIF(c.language, ''), (SELECT value FROM tblconfiguration WHERE setting = 'Language')),"
     " s.usage_at, s.figure_at, s.figure_source, s.decided_by, s.decided_bytes,"
-    " EXISTS (SELECT 1 FROM mod_s3bridge_disk_writes w WHERE w.serviceid = s.serviceid)"
+    # IF(): a bare correlated EXISTS inside JSON_ARRAY reads `true` for every row on MariaDB 10.11 in this query
+    # (seen in tests/integration/usage/test_usage_cycle_queries.py: every service looked metered)
+    " IF(EXISTS (SELECT 1 FROM mod_s3bridge_disk_writes w WHERE w.serviceid = s.serviceid), 1, 0))"
 )
+
+
+def _moment(text: str | None) -> datetime | None:
+    """A DATETIME as JSON_ARRAY writes it ('2026-12-02 10:00:00', MySQL 8 adds '.000000'), back to a datetime."""
+    return datetime.fromisoformat(text) if text else None
+
+
+def _service_row(values: list[Any]) -> ServiceRow:
+    (sid, username, owner, policy, warned, over, used, digest, history_day, status, pid, du, dl, first, last,
+     language, usage_at, figure_at, source, decided_by, decided_bytes, writes) = values  # fmt: skip
+    return ServiceRow(
+        serviceid=int(sid),
+        username=str(username),
+        backend_user_id=str(owner),
+        state=LimitState(policy=policy, warned=bool(warned), over_limit=bool(over)),
+        packageid=int(pid or 0),
+        client_name=" ".join(x for x in (first, last) if x),
+        language=str(language or ""),
+        status=str(status),
+        used_bytes=int(used),
+        digest=str(digest),
+        history_day=date.fromisoformat(history_day[:10]) if history_day else None,
+        diskusage_mb=int(du or 0),
+        disklimit_mb=int(dl or 0),
+        usage_at=_moment(usage_at),
+        figure_at=_moment(figure_at),
+        figure_source=str(source),
+        decided_by=str(decided_by),
+        decided_bytes=int(decided_bytes),
+        disk_writes=bool(writes),
+    )
 
 
 def _live(serverid: int) -> tuple[str, list[Any]]:
     marks = ", ".join(["%s"] * len(SKIPPED_STATUSES))
     where = "s.serverid = %s AND s.state IN ('active', 'suspended') AND h.domainstatus NOT IN (" + marks + ")"
     return where, [serverid, *SKIPPED_STATUSES]
-
-
-def db_time(when: datetime | None) -> datetime | None:
-    """A moment as our own DATETIME columns hold it: naive UTC, whole seconds (so it compares equal once stored)."""
-    if when is None:
-        return None
-    return (when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when).replace(microsecond=0)
-
-
-def _int_list(ids: Iterable[int]) -> str:
-    """Service ids as SQL text: ints formatted here (nothing from a request reaches the SQL text). A list of ints
-    costs pymysql a per-value escape and the statement count nothing, whatever its length."""
-    return ",".join([str(int(i)) for i in ids])
-
-
-def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
-    return (items[i : i + size] for i in range(0, len(items), size))
-
-
-def _rows(columns: Sequence[str], n: int) -> str:
-    """A derived table of n rows of placeholders, to JOIN an UPDATE to (plain SQL: MySQL 8 and MariaDB alike)."""
-    first = "SELECT " + ", ".join(f"%s AS {c}" for c in columns)
-    return "(" + first + (" UNION ALL SELECT " + ", ".join(["%s"] * len(columns))) * (n - 1) + ")"
 
 
 class UsageStore:
@@ -135,36 +151,12 @@ class UsageStore:
             f" WHERE {where}"
         )
 
-        def q(conn: Conn) -> list[tuple[Any, ...]]:
+        def q(conn: Conn) -> list[ServiceRow]:
             with conn.cursor(pymysql.cursors.Cursor) as cur:  # tuples: no dict per row at 10,000 rows
                 cur.execute(sql, args)
-                return list(cur.fetchall())
+                return [_service_row(json.loads(row)) for (row,) in cur.fetchall()]
 
-        return [
-            ServiceRow(
-                serviceid=int(sid),
-                username=str(username),
-                backend_user_id=str(owner),
-                state=LimitState(policy=policy, warned=bool(warned), over_limit=bool(over)),
-                packageid=int(pid or 0),
-                client_name=" ".join(x for x in (first, last) if x),
-                language=str(language or ""),
-                status=str(status),
-                used_bytes=int(used),
-                digest=str(digest),
-                history_day=history_day,
-                diskusage_mb=int(du or 0),
-                disklimit_mb=int(dl or 0),
-                usage_at=usage_at,
-                figure_at=figure_at,
-                figure_source=str(source),
-                decided_by=str(decided_by),
-                decided_bytes=int(decided_bytes),
-                disk_writes=bool(writes),
-            )
-            for (sid, username, owner, policy, warned, over, used, digest, history_day, status, pid, du, dl, first,
-                 last, language, usage_at, figure_at, source, decided_by, decided_bytes, writes) in await self.db.run(q)
-        ]  # fmt: skip
+        return await self.db.run(q)
 
     async def products(self, ids: Iterable[int]) -> dict[int, Product]:
         """The products behind these services, read once each (not once per service)."""
@@ -298,9 +290,6 @@ class UsageStore:
         return {k: html.unescape(v) if isinstance(v, str) else v for k, v in row.items()}
 
 
-Step = Callable[[Conn, Any], None]  # statements on one connection and cursor, inside UsageStore.save's transaction
-
-
 def figures_step(
     writes: Sequence[FigureWrite],
     when: datetime,
@@ -310,14 +299,19 @@ def figures_step(
     measured_at: datetime | None = None,
 ) -> Step | None:
     """New figures for the services that changed: tblhosting diskusage/disklimit/lastupdate where WHMCS's MB figures
-    differ, and the daemon's copy (bytes, digest, exactness, when measured (`measured_at`, default `when`), the day
-    history was written for: None when it was not). One statement per table per 1,000 services, joined to the new
-    values (linear, unlike CASE)."""
+    differ, then the daemon's copy (`bridge.whmcs.services.figures_step`: bytes, digest, exactness, when measured
+    (`measured_at`, default `when`), the day history was written for: None when it was not). One statement per
+    table per 1,000 services, joined to the new values (linear, unlike CASE)."""
     if not writes:
         return None
     stamp = whmcs_time(when)
-    measured = db_time(measured_at or when)
     whmcs = [w for w in writes if w.whmcs]
+    ours = services_figures_step(
+        [(w.usage.serviceid, w.usage.bytes, w.digest) for w in writes],
+        measured_at or when,
+        exact=exact,
+        history_day=history_day,
+    )
 
     def step(conn: Conn, cur: Any) -> None:
         for chunk in _chunks(whmcs, JOIN_CHUNK):
@@ -327,32 +321,8 @@ def figures_step(
                 " SET h.diskusage = v.du, h.disklimit = v.dl, h.lastupdate = %s",
                 [*values, stamp],
             )
-        for chunk in _chunks(writes, JOIN_CHUNK):
-            row_values: list[Any] = [x for w in chunk for x in (w.usage.serviceid, w.usage.bytes, w.digest)]
-            cur.execute(
-                f"UPDATE mod_s3bridge_services s JOIN {_rows(('id', 'used', 'digest'), len(chunk))} v"  # noqa: S608
-                " ON s.serviceid = v.id SET s.used_bytes = v.used, s.usage_digest = v.digest,"
-                " s.usage_at = %s, s.usage_exact = %s, s.history_day = %s",
-                [*row_values, measured, int(exact), history_day],
-            )
-
-    return step
-
-
-def measured_step(
-    serviceids: Sequence[int], measured_at: datetime, figure_at: datetime | None, history_day: date | None
-) -> Step | None:
-    """These services' figures are the ones measured at `measured_at` (usage_at), and their disk estimate counts
-    from the scan at `figure_at`; with `history_day`, today's history rows are written for each of them. One
-    statement, whatever the number of services; the caller asks only where a stored value differs."""
-    if not serviceids:
-        return None
-    ids = _int_list(serviceids)
-    sets = "usage_at = %s, figure_at = %s, figure_source = 'scan'" + (", history_day = %s" if history_day else "")
-    args: list[Any] = [db_time(measured_at), db_time(figure_at)] + ([history_day] if history_day else [])
-
-    def step(conn: Conn, cur: Any) -> None:
-        cur.execute(f"UPDATE mod_s3bridge_services SET {sets} WHERE serviceid IN ({ids})", args)  # noqa: S608
+        if ours is not None:
+            ours(conn, cur)
 
     return step
 

@@ -32,6 +32,13 @@
  *   timezone        WHMCS's timezone (PHP's default timezone in WHMCS; default UTC)
  *   tenant          MetricProvider: the tenant whose usage the admin refreshes (UsageBilling.php runs the provider
  *                   as WHMCS's Tenant Usage Metrics cron does and returns what WHMCS stores)
+ *   localapi_db     localAPI commands run against the database by whmcs_actions.php (as the client area and api.php
+ *                   run them: AddOrder writes the order, its Pending services and its invoice; AcceptOrder runs the
+ *                   module's CreateAccount; UpdateClientProduct stores the credentials) instead of canned answers
+ *   api             instead of "function": an API action run as the admin area runs it (e.g. "AcceptOrder": the admin's
+ *                   Accept Order button) with "values", by whmcs_actions.php against the database; the module
+ *                   functions it runs are the installed module's, on this PHP (php-wasm can run no web server, so
+ *                   api.php cannot serve PHP 7.4: this is the same action without the HTTP around it)
  * Output: return, module_log, local_api, output, page (rendered ClientArea), exception, php_errors, session (the
  * PHP session after the request: [] when WHMCS ended it). Database access
  * (WHMCS\Database\Capsule, Capsule.php) uses env STANDIN_DB_DSN / STANDIN_DB_USER / STANDIN_DB_PASSWORD.
@@ -48,6 +55,7 @@ require_once __DIR__ . '/Setting.php';
 require_once __DIR__ . '/Status.php';
 require_once __DIR__ . '/UsageBilling.php';
 require_once __DIR__ . '/smarty.php';
+require_once __DIR__ . '/whmcs_actions.php';
 
 final class WhmcsStandin
 {
@@ -63,6 +71,8 @@ final class WhmcsStandin
     public static $printed = false;
     /** @var array */
     public static $hooks = [];
+    /** @var array localAPI commands run against the database (request "localapi_db") */
+    public static $localApiDb = [];
     /** @var bool */
     public static $debug = false;
     /** @var array */
@@ -166,6 +176,9 @@ function localAPI($command, $values, $adminUser = '')
         $_SESSION['cart'] = [];
     }
     $answer = WhmcsStandin::$localApiResponses[$command] ?? ['result' => 'success'];
+    if (in_array($command, WhmcsStandin::$localApiDb, true)) {
+        $answer = standin_api_action(standin_pdo(), (string) $command, $received);
+    }
     if ($command === 'SendEmail' && isset($received['custommessage'])) {
         $vars = standin_email_vars($received);
         try {
@@ -194,6 +207,23 @@ function standin_email_vars(array $received): array
     $custom = base64_decode((string) ($received['customvars'] ?? ''), true);
     $custom = is_string($custom) && $custom !== '' ? @unserialize($custom, ['allowed_classes' => false]) : [];
     return array_merge($vars, is_array($custom) ? $custom : []);
+}
+
+/** The stand-in database (env STANDIN_DB_DSN / _USER / _PASSWORD), as WHMCS's own connection. */
+function standin_pdo(): PDO
+{
+    static $pdo = null;
+    if ($pdo === null) {
+        $pdo = new PDO((string) getenv('STANDIN_DB_DSN'), (string) getenv('STANDIN_DB_USER'),
+            (string) getenv('STANDIN_DB_PASSWORD'), [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
+            PDO::ATTR_DEFAULT_FETCH_MODE => PDO::FETCH_ASSOC]);
+    }
+    return $pdo;
+}
+
+/** whmcs_actions.php loads the module only when no copy is loaded: here the request's installed module is. */
+function standin_whmcs_functions(): void
+{
 }
 
 /** WHMCS's decrypt() of tblservers.password. Its scheme is undocumented: the tests store 'standin-enc:' . base64. */
@@ -302,7 +332,8 @@ set_error_handler(function (int $type, string $message, string $file, int $line)
 });
 
 $input = json_decode((string) stream_get_contents(STDIN), true);
-$name = is_array($input) ? ($input['hook'] ?? $input['addon'] ?? $input['function'] ?? null) : null;
+$name = is_array($input) ? ($input['hook'] ?? $input['addon'] ?? $input['api'] ?? $input['function'] ?? null)
+    : null;
 if (!is_string($name) || !preg_match('/^[A-Za-z][A-Za-z0-9_]*$/', $name)) {
     WhmcsStandin::$result['exception'] = ['class' => 'StandinError', 'message' => 'stdin: a JSON object with "function"'];
     WhmcsStandin::emit(2);
@@ -346,6 +377,7 @@ $_REQUEST = array_merge($_GET, $_POST);
 date_default_timezone_set((string) ($input['timezone'] ?? 'UTC'));
 WhmcsStandin::$debug = !empty($input['module_debug']);
 WhmcsStandin::$localApiResponses = (array) ($input['localapi_responses'] ?? []);
+WhmcsStandin::$localApiDb = array_values(array_filter((array) ($input['localapi_db'] ?? []), 'is_string'));
 $moduleDir = (string) ($input['module_dir'] ?? '') !== '' ? (string) $input['module_dir']
     : dirname(__DIR__, 2) . '/hooks_php_shim/modules/servers/s3bridge';
 
@@ -387,6 +419,13 @@ try {
             WhmcsStandin::$result['return'] = call_user_func($name . '_output', $vars);
             WhmcsStandin::$result['page'] = (string) ob_get_clean();
         }
+    } elseif (isset($input['api'])) {
+        // The admin's button for an API action (orders.php's Accept Order): the action, with WHMCS's localAPI input
+        // handling (decoded, then encoded), against the database; module functions from the installed module.
+        standin_module_autoloader($moduleDir);
+        require_once $moduleDir . '/s3bridge.php';
+        $values = WhmcsStandin::encode(WhmcsStandin::decode((array) ($input['values'] ?? [])));
+        WhmcsStandin::$result['return'] = standin_api_action(standin_pdo(), $name, $values);
     } elseif ($isHook) {
         require_once $moduleDir . '/hooks.php';
         $callbacks = WhmcsStandin::$hooks[$name] ?? [];

@@ -19,6 +19,16 @@ function standin_decrypt(string $value): string
     return strpos($value, 'standin-enc:') === 0 ? (string) base64_decode(substr($value, 12), true) : '';
 }
 
+/** The module, for an action that runs one of its functions: the repository's copy, unless the request already
+ * loaded an installed copy (standin.php's "api" requests: the module of the PHP version under test). */
+function standin_load_module(): void
+{
+    if (!function_exists('s3bridge_CreateAccount')) {
+        standin_whmcs_functions();
+        require_once dirname(__DIR__, 2) . '/hooks_php_shim/modules/servers/s3bridge/s3bridge.php';
+    }
+}
+
 function standin_service(PDO $pdo, int $id): ?array
 {
     $q = $pdo->prepare('SELECT * FROM tblhosting WHERE id = ?');
@@ -210,7 +220,8 @@ function standin_add_order(PDO $pdo, array $post): array
                 ->execute([$invoiceId, $clientId, $line[0], $line[1], $line[2], $today->format('Y-m-d'), $gateway]);
         }
     }
-    $pdo->prepare('UPDATE tblorders SET amount = ?, invoiceid = ? WHERE id = ?')->execute([$total, $invoiceId, $orderId]);
+    $pdo->prepare('UPDATE tblorders SET amount = ?, invoiceid = ? WHERE id = ?')
+        ->execute([$total, $invoiceId, $orderId]);
     $pdo->commit();
     return ['result' => 'success', 'orderid' => $orderId, 'serviceids' => implode(',', $serviceIds),
         'addonids' => '', 'domainids' => '', 'invoiceid' => $invoiceId];
@@ -242,8 +253,7 @@ function standin_api_action(PDO $pdo, string $action, array $post): array
             $autosetup = in_array((string) ($post['autosetup'] ?? ''), ['1', 'true', 'on'], true);
             foreach ($q->fetchAll() as $row) {
                 if ($autosetup) {
-                    standin_whmcs_functions();
-                    require_once dirname(__DIR__, 2) . '/hooks_php_shim/modules/servers/s3bridge/s3bridge.php';
+                    standin_load_module();
                     $result = s3bridge_CreateAccount((array) standin_service_params($pdo, (int) $row['id']));
                     if ($result !== 'success') {
                         return standin_fail('Module Create Failed: ' . (string) $result);
@@ -289,8 +299,7 @@ function standin_api_action(PDO $pdo, string $action, array $post): array
             if ($params === null) {
                 return standin_fail('Service ID Not Found');
             }
-            standin_whmcs_functions();
-            require_once dirname(__DIR__, 2) . '/hooks_php_shim/modules/servers/s3bridge/s3bridge.php';
+            standin_load_module();
             $result = s3bridge_TerminateAccount($params);
             if ($result !== 'success') {
                 return standin_fail((string) $result);

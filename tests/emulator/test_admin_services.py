@@ -12,10 +12,12 @@ from minio.error import S3Error
 from yarl import URL
 
 from bridge.backends.ostor.admin_client import OstorAdminClient, for_bucket, for_default, for_user
+from bridge.backends.ostor.answers import OstorUser
 from bridge.backends.ostor.errors import OstorConflict, OstorNotFound
 from bridge.errors import BackendError
 from rig.ostor_emulator import OstorEmulator
 from tests.emulator.conftest import Clock, as_user, put_limit, run
+from tests.support.ostor_guide import GUIDE_LIMITS
 
 # -- ostor-users ---------------------------------------------------------------------------------------------------
 
@@ -126,38 +128,49 @@ async def test_a_user_owning_a_bucket_cannot_be_deleted_until_the_bucket_is(
 # -- ostor-buckets -------------------------------------------------------------------------------------------------
 
 
+GUIDE_BUCKET_FIELDS = {"size", "epoch", "owner_id", "name", "creation_date"}
+GUIDE_SIZE_FIELDS = {"current", "h_integral", "hmax", "last_ts"}
+
+
+async def users_with_buckets(
+    admin: OstorAdminClient, emulator: OstorEmulator, buckets: dict[str, dict[str, dict[str, int]]]
+) -> dict[str, OstorUser]:
+    """Users `<name>@example.com`, each making its buckets as itself, with objects of the given sizes."""
+    users = {}
+    for name, owned in buckets.items():
+        user = users[name] = await admin.create_user(f"{name}@example.com")
+        s3 = as_user(emulator, user.keys[0])
+        for bucket, objects in owned.items():
+            await run(s3.make_bucket, bucket)
+            for key, size in objects.items():
+                await run(s3.put_object, bucket, key, io.BytesIO(b"x" * size), size)
+    return users
+
+
 async def test_bucket_list_reports_owner_and_current_size_and_filters_by_email(
     admin: OstorAdminClient, emulator: OstorEmulator
 ) -> None:
-    alice, bob = await admin.create_user("alice@example.com"), await admin.create_user("bob@example.com")
-    a3, b3 = as_user(emulator, alice.keys[0]), as_user(emulator, bob.keys[0])
-    await run(a3.make_bucket, "alice-data")
-    await run(b3.make_bucket, "bob-data")
-    await run(a3.put_object, "alice-data", "one", io.BytesIO(b"x" * 1000), 1000)
-    await run(a3.put_object, "alice-data", "two", io.BytesIO(b"y" * 24), 24)
+    users = await users_with_buckets(
+        admin, emulator, {"alice": {"alice-data": {"one": 1000, "two": 24}}, "bob": {"bob-data": {}}}
+    )
+    alice = users["alice"]
     raw = await admin.call("GET", "ostor-buckets", [("emailAddress", alice.email)], action="list")
     (entry,) = raw["Buckets"]
-    assert set(entry) == {"size", "epoch", "owner_id", "name", "creation_date"}
-    assert set(entry["size"]) == {"current", "h_integral", "hmax", "last_ts"}
+    assert set(entry) == GUIDE_BUCKET_FIELDS
+    assert set(entry["size"]) == GUIDE_SIZE_FIELDS
     assert (entry["name"], entry["owner_id"], entry["size"]["current"]) == ("alice-data", alice.user_id, 1024)
     assert {b.name for b in await admin.list_buckets()} == {"alice-data", "bob-data"}
-
-
-GUIDE_BUCKET_FIELDS = {"size", "epoch", "owner_id", "name", "creation_date"}
-GUIDE_SIZE_FIELDS = {"current", "h_integral", "hmax", "last_ts"}
 
 
 async def test_the_bucket_list_without_an_email_has_every_users_buckets_with_exactly_the_guides_fields(
     admin: OstorAdminClient, emulator: OstorEmulator
 ) -> None:
-    alice, bob = await admin.create_user("alice@example.com"), await admin.create_user("bob@example.com")
-    a3, b3 = as_user(emulator, alice.keys[0]), as_user(emulator, bob.keys[0])
-    await run(a3.make_bucket, "alice--one")
-    await run(a3.make_bucket, "alice--two")
-    await run(b3.make_bucket, "bob--one")
-    await run(a3.put_object, "alice--one", "k", io.BytesIO(b"a" * 12288), 12288)
-    await run(b3.put_object, "bob--one", "k1", io.BytesIO(b"b" * 100), 100)
-    await run(b3.put_object, "bob--one", "k2", io.BytesIO(b"b" * 50), 50)
+    users = await users_with_buckets(
+        admin,
+        emulator,
+        {"alice": {"alice--one": {"k": 12288}, "alice--two": {}}, "bob": {"bob--one": {"k1": 100, "k2": 50}}},
+    )
+    alice, bob = users["alice"], users["bob"]
     raw = await admin.call("GET", "ostor-buckets", action="list all")
     assert set(raw) == {"Buckets"}
     for entry in raw["Buckets"]:
@@ -221,14 +234,6 @@ async def test_accounts_are_created_with_a_key_pair_shown_on_the_user_and_delete
 
 # -- ostor-limits --------------------------------------------------------------------------------------------------
 
-GUIDE_LIMITS = {
-    "ops:default": "0.00",
-    "ops:get": "3600.00",
-    "ops:put": "0.00",
-    "ops:list": "0.00",
-    "ops:delete": "0.00",
-    "bandwidth:out": "100",
-}
 NO_LIMITS = {**GUIDE_LIMITS, "ops:get": "0.00", "bandwidth:out": "0"}
 
 

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Self
 
 
 class _LoopbackListener:
@@ -31,6 +32,12 @@ class _LoopbackListener:
 
     def close(self) -> None:
         self._listener.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class TriggerProxy(_LoopbackListener):

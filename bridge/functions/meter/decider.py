@@ -126,7 +126,7 @@ class LimitDecider:
         # Only the policy changes here; the crossing flags stay for the cron, which sends the email once.
         state = LimitState(policy=d.state.policy, warned=row.state.warned, over_limit=row.state.over_limit)
         await self.resources.records.save_limit_state(row.serviceid, state)
-        await self.store.record_decisions([(row.serviceid, figure)], self.resources.now())
+        await self.resources.records.record_decisions([(row.serviceid, figure)], self.resources.now())
         self.stats.decisions += 1
         self.stats.policy_changes.append((row.serviceid, d.apply_policy, figure.source))
         log.info(
@@ -166,11 +166,12 @@ class LimitDecider:
             self.stats.listings += 1
             if not usage.exact:
                 return  # too big to list in the budget: the next scan reconciles
-            await self.store.set_listing(row.serviceid, usage.bytes, started)
+            await self.resources.records.set_listing(row.serviceid, usage.bytes, started)
             fresh = await self.resources.stores.usage.services_of_server(server_id, row.serviceid)
             figures = await self.store.figures([row.serviceid])
             if fresh and row.serviceid in figures:
-                await self.store.record_decisions([(row.serviceid, figures[row.serviceid])], self.resources.now())
+                records = self.resources.records
+                await records.record_decisions([(row.serviceid, figures[row.serviceid])], self.resources.now())
                 await self._apply(server_id, fresh[0], product, figures[row.serviceid])
         except Exception as e:  # the cron decides again within 5 minutes
             self.stats.errors += 1

@@ -12,6 +12,7 @@ from bridge.domain import naming
 from bridge.domain.panel.envelope import Conflict, Forbidden, NotFound, PanelError
 from bridge.domain.product_settings import InvalidSetting, parse_product
 from bridge.domain.secret import Secret
+from bridge.errors import BridgeError
 from bridge.functions.areas import _endpoint as endpoint_of
 from bridge.functions.panel.context import PanelAccount, PanelContext, target
 
@@ -235,9 +236,32 @@ async def create_order(ctx: PanelContext, p: dict[str, Any]) -> dict[str, Any]:
     client_gateway = await ctx.store.client_gateway(clientid)
     # The name waits in the module's table, not in the order's `domain` (which WHMCS shows as a website): the
     # service's CreateAccount takes it when WHMCS accepts the order.
-    await ctx.res.stores.orders.record(clientid, int(plan["id"]), suffix)
-    placed = await ctx.whmcs.add_order(clientid, int(plan["id"]), client_gateway or gateway)
+    orders = ctx.res.stores.orders
+    ref = await orders.record(clientid, int(plan["id"]), suffix)
+    try:
+        placed = await ctx.whmcs.add_order(clientid, int(plan["id"]), client_gateway or gateway, ref)
+    except (PanelError, BridgeError) as e:  # WHMCS refused or was not reached: nothing waits for this order
+        await orders.withdraw(ref, clientid)
+        details = e.details if isinstance(e, PanelError) else {"error": e.code}
+        raise PanelError(order_not_placed(suffix, e.message), details, status=e.status) from None
+    service_ids = str(placed.get("service_ids") or "")
+    if service_ids.isdigit():  # WHMCS's API named the service: the name is its, whatever else the client orders
+        await orders.bind(ref, int(service_ids))
     return {"plan_id": int(plan["id"]), "bucket_name": suffix, **placed}
+
+
+def order_not_placed(suffix: str | None, reason: str) -> str:
+    """What the client reads when WHMCS did not place an order (`reason`: WHMCS's or the daemon's sentence)."""
+    kept = f" and the bucket name '{suffix}' was not kept" if suffix else ""
+    return f"Your order was not placed, so nothing was ordered{kept}: {reason.strip()[:300]}"
+
+
+async def withdraw_order(ctx: PanelContext, ref: str, reason: str) -> str:
+    """The shim's follow-up when WHMCS refused the AddOrder effect: the waiting row `ref` of the logged-in client
+    goes; the sentence for the client."""
+    clientid = int(ctx.caller.client_id or 0)
+    suffix = await ctx.res.stores.orders.withdraw(int(ref), clientid) if ref.isdigit() and clientid else None
+    return order_not_placed(suffix, reason or "WHMCS did not say why")
 
 
 async def _cancellable(ctx: PanelContext, p: dict[str, Any]) -> PanelAccount:

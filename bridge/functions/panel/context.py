@@ -51,12 +51,19 @@ PENDING_ORDER = (
 )
 
 
+# The shim's follow-up when WHMCS refused an order's AddOrder effect (module function Panel; not a panel method: the
+# bearer way places orders itself and withdraws on the spot).
+WITHDRAW_ORDER = "withdraw_order"
+
+
 class Whmcs(Protocol):
     """What the panel asks of WHMCS itself."""
 
     async def decrypt(self, encrypted: str) -> str: ...
 
-    async def add_order(self, clientid: int, pid: int, gateway: str) -> dict[str, Any]: ...
+    async def add_order(self, clientid: int, pid: int, gateway: str, ref: int) -> dict[str, Any]:
+        """Places the order; `ref` is the waiting row of its bucket name (mod_s3bridge_orders)."""
+        ...
 
     async def add_cancel_request(self, serviceid: int, kind: str, reason: str) -> dict[str, Any]: ...
 
@@ -72,8 +79,12 @@ class EffectsWhmcs:
     async def decrypt(self, encrypted: str) -> str:
         raise PanelError("this needs WHMCS's API, which the client area does not use", status=501)
 
-    async def add_order(self, clientid: int, pid: int, gateway: str) -> dict[str, Any]:
-        self.effects.append(effects.localapi("AddOrder", clientid=clientid, pid=[pid], paymentmethod=gateway))
+    async def add_order(self, clientid: int, pid: int, gateway: str, ref: int) -> dict[str, Any]:
+        effect = effects.localapi("AddOrder", clientid=clientid, pid=[pid], paymentmethod=gateway)
+        # If WHMCS refuses the order, the shim asks for WITHDRAW_ORDER (Panel, with WHMCS's answer as `reason`) so
+        # the bucket name does not wait for a service that will never come.
+        effect["undo"] = {"panel_action": WITHDRAW_ORDER, "order_ref": str(ref)}
+        self.effects.append(effect)
         return {"message": PENDING_ORDER}
 
     async def add_cancel_request(self, serviceid: int, kind: str, reason: str) -> dict[str, Any]:
@@ -104,7 +115,7 @@ class ApiWhmcs:
         redact.add_request_secrets([plain])
         return plain
 
-    async def add_order(self, clientid: int, pid: int, gateway: str) -> dict[str, Any]:
+    async def add_order(self, clientid: int, pid: int, gateway: str, ref: int) -> dict[str, Any]:
         r = await self._need().call("AddOrder", clientid=clientid, **{"pid[0]": pid}, paymentmethod=gateway)
         return {"order_id": r.get("orderid"), "invoice_id": r.get("invoiceid"), "service_ids": r.get("serviceids"),
                 "status": "Pending", "message": PENDING_ORDER}  # fmt: skip

@@ -13,7 +13,16 @@ from bridge.config import ApiConfig, Config, Listen
 from bridge.domain.panel.envelope import PanelError, failure
 from bridge.domain.params import Params, optional_int
 from bridge.functions.context import FunctionSpec, Outcome, Resources
-from bridge.functions.panel.context import ApiWhmcs, Caller, EffectsWhmcs, PanelContext, SecretCache, Whmcs
+from bridge.functions.panel.account import withdraw_order
+from bridge.functions.panel.context import (
+    WITHDRAW_ORDER,
+    ApiWhmcs,
+    Caller,
+    EffectsWhmcs,
+    PanelContext,
+    SecretCache,
+    Whmcs,
+)
 from bridge.functions.panel.dispatch import dispatch
 from bridge.functions.panel.events import actor_of
 from bridge.functions.panel.pages import client_area_tabs, result_page
@@ -61,6 +70,10 @@ class PanelRuntime:
         action = str(params.get("bridge_panel_action") or "")
         raw = params.get("bridge_panel_args")
         args = dict(raw) if isinstance(raw, Mapping) else {}
+        if action == WITHDRAW_ORDER:  # WHMCS refused the AddOrder effect of this client's order: its name goes
+            message = await withdraw_order(self.context(res, caller, EffectsWhmcs()), str(args.get("order_ref") or ""),
+                                           str(args.get("reason") or ""))  # fmt: skip
+            return Outcome({"envelope": failure(PanelError(message, status=409)), "status": 409})
         rec = await res.records.get(caller.shim_serviceid or 0)
         if rec is not None and args.get("s3uid") == params.get("username"):
             args["s3uid"] = rec.username  # the shim names the account by WHMCS's username (ostor: the access key)

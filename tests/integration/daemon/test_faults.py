@@ -103,11 +103,15 @@ def rig(minio: MinIO) -> Iterator[Rig]:
         db.stop()
 
 
-def killed_mid_call(victim: Daemon, function: str, params: dict[str, Any]) -> None:
-    """The call whose daemon dies under it: the caller sees the connection drop, no answer."""
-    with pytest.raises(LOST):
-        call(victim, function, params, timeout=60)
-    assert victim.proc.wait(10) == -signal.SIGKILL
+def killed_mid_call(rig: Rig, victim: Daemon, function: str, params: dict[str, Any], *, at: bytes) -> None:
+    """The call whose daemon dies under it: `victim` reaches MinIO through a relay that SIGKILLs it once the request
+    holding `at` has succeeded upstream; the caller sees the connection drop, no answer."""
+    with TriggerProxy(rig.minio.port, at, sigkill(victim)) as proxy:
+        proxy.armed = True
+        with pytest.raises(LOST):
+            call(victim, function, {**params, "serverport": proxy.port}, timeout=60)
+        assert victim.proc.wait(10) == -signal.SIGKILL
+        assert proxy.fired.is_set()
 
 
 def sigkill(d: Daemon) -> Any:
@@ -128,18 +132,12 @@ def test_sigkill_mid_create_account_the_next_call_on_another_daemon_completes_it
     rig.revive()
     svc = rig.service()
     victim, other = rig.daemons[0], rig.daemons[1]
-    proxy = TriggerProxy(rig.minio.port, b"/minio/admin/v3/add-user", sigkill(victim))
-    try:
-        proxy.armed = True
-        killed_mid_call(victim, "CreateAccount", svc.params(serverport=proxy.port))
-        assert proxy.fired.is_set()
-        assert rig.record(svc.serviceid) == {"username": f"{svc.clientid}-{svc.serviceid}", "state": "creating"}
-        t0 = time.monotonic()
-        answer = call(other, "CreateAccount", svc.params())
-        assert time.monotonic() - t0 < 30  # the dead daemon's lock went with its connection
-        assert_one_working_account(rig, svc, answer)
-    finally:
-        proxy.close()
+    killed_mid_call(rig, victim, "CreateAccount", svc.params(), at=b"/minio/admin/v3/add-user")
+    assert rig.record(svc.serviceid) == {"username": f"{svc.clientid}-{svc.serviceid}", "state": "creating"}
+    t0 = time.monotonic()
+    answer = call(other, "CreateAccount", svc.params())
+    assert time.monotonic() - t0 < 30  # the dead daemon's lock went with its connection
+    assert_one_working_account(rig, svc, answer)
 
 
 def test_sigkill_mid_terminate_the_next_call_deletes_the_rest_and_nothing_else(rig: Rig) -> None:
@@ -152,22 +150,16 @@ def test_sigkill_mid_terminate_the_next_call_deletes_the_rest_and_nothing_else(r
     for i in range(5):
         svc.s3().put_object(Bucket=f"{username}--data", Key=f"k{i}", Body=b"x" * 10)
     victim, other = rig.daemons[0], rig.daemons[1]
-    proxy = TriggerProxy(rig.minio.port, b"?delete", sigkill(victim))  # objects deleted, bucket and user not yet
-    try:
-        proxy.armed = True
-        killed_mid_call(victim, "TerminateAccount", svc.params(serverport=proxy.port))
-        assert proxy.fired.is_set()
-        assert rig.record(svc.serviceid) == {"username": username, "state": "terminating"}
-        answer = call(other, "TerminateAccount", svc.params())
-        assert answer.status == 200, answer.body
-        assert rig.record(svc.serviceid) == {"username": username, "state": "terminated"}
-        assert username not in json.loads(rig.admin().user_list())
-        assert rig.buckets(username) == []
-        again = call(rig.daemons[2], "TerminateAccount", svc.params())
-        assert "nothing to delete" in again.body["result"]["message"]
-        assert keep.s3().get_object(Bucket=f"{keep.username}--data", Key="proof")["Body"].read() == b"ok"
-    finally:
-        proxy.close()
+    killed_mid_call(rig, victim, "TerminateAccount", svc.params(), at=b"?delete")  # objects gone, bucket and user not
+    assert rig.record(svc.serviceid) == {"username": username, "state": "terminating"}
+    answer = call(other, "TerminateAccount", svc.params())
+    assert answer.status == 200, answer.body
+    assert rig.record(svc.serviceid) == {"username": username, "state": "terminated"}
+    assert username not in json.loads(rig.admin().user_list())
+    assert rig.buckets(username) == []
+    again = call(rig.daemons[2], "TerminateAccount", svc.params())
+    assert "nothing to delete" in again.body["result"]["message"]
+    assert keep.s3().get_object(Bucket=f"{keep.username}--data", Key="proof")["Body"].read() == b"ok"
 
 
 def _scanned(rig: Rig, bucket: str, size: int, timeout: float = 90) -> None:
@@ -181,13 +173,7 @@ def _scanned(rig: Rig, bucket: str, size: int, timeout: float = 90) -> None:
 
 
 def _hosting(rig: Rig, serviceid: int) -> dict[str, Any]:
-    conn = rig.db.connect(DATABASE)
-    with conn.cursor() as cur:
-        cur.execute("SELECT diskusage, disklimit FROM tblhosting WHERE id = %s", (serviceid,))
-        row = cur.fetchone()
-    conn.close()
-    assert row is not None
-    return row
+    return rig.db.one(DATABASE, "SELECT diskusage, disklimit FROM tblhosting WHERE id = %s", (serviceid,))
 
 
 def test_sigkill_mid_usage_update_the_next_run_writes_every_figure_and_sends_the_email_once(rig: Rig) -> None:
@@ -198,27 +184,20 @@ def test_sigkill_mid_usage_update_the_next_run_writes_every_figure_and_sends_the
     _scanned(rig, f"{svc.username}--data", 960 * 1024)
     server = svc.server_params()
     victim, other = rig.daemons[0], rig.daemons[1]
-    proxy = TriggerProxy(rig.minio.port, b"/minio/admin/v3/datausageinfo", sigkill(victim))
-    try:
-        proxy.armed = True
-        killed_mid_call(victim, "UsageUpdate", {**server, "serverport": proxy.port})
-        assert proxy.fired.is_set()
-        answer = call(other, "UsageUpdate", server)
-        assert answer.status == 200, answer.body
-        mine = [e for e in answer.body["effects"] if e.get("params", {}).get("id") == svc.serviceid]
-        assert len(mine) == 1, answer.body["effects"]  # the warning email, once
-        assert _hosting(rig, svc.serviceid) == {"diskusage": 1, "disklimit": 1}
-        again = call(rig.daemons[2], "UsageUpdate", server)
-        assert [e for e in again.body["effects"] if e.get("params", {}).get("id") == svc.serviceid] == []
-    finally:
-        proxy.close()
+    killed_mid_call(rig, victim, "UsageUpdate", server, at=b"/minio/admin/v3/datausageinfo")
+    answer = call(other, "UsageUpdate", server)
+    assert answer.status == 200, answer.body
+    mine = [e for e in answer.body["effects"] if e.get("params", {}).get("id") == svc.serviceid]
+    assert len(mine) == 1, answer.body["effects"]  # the warning email, once
+    assert _hosting(rig, svc.serviceid) == {"diskusage": 1, "disklimit": 1}
+    again = call(rig.daemons[2], "UsageUpdate", server)
+    assert [e for e in again.body["effects"] if e.get("params", {}).get("id") == svc.serviceid] == []
 
 
 def test_mariadb_restarting_mid_create_fails_clearly_and_the_next_call_converges(rig: Rig) -> None:
     rig.revive()
     svc = rig.service()
-    proxy = TriggerProxy(rig.minio.port, b"/minio/admin/v3/add-user", rig.db.restart)
-    try:
+    with TriggerProxy(rig.minio.port, b"/minio/admin/v3/add-user", rig.db.restart) as proxy:
         proxy.armed = True
         first = call(rig.daemons[0], "CreateAccount", svc.params(serverport=proxy.port))
         assert proxy.fired.is_set()
@@ -229,35 +208,27 @@ def test_mariadb_restarting_mid_create_fails_clearly_and_the_next_call_converges
         answer = call(rig.daemons[1], "CreateAccount", svc.params())
         assert_one_working_account(rig, svc, answer)
         assert call(rig.daemons[0], "TestConnection", svc.server_params()).status == 200  # pools reconnected
-    finally:
-        proxy.close()
 
 
 def test_slow_minio_the_caller_gives_up_and_the_next_call_gets_the_same_working_password(rig: Rig) -> None:
     rig.revive()
     svc = rig.service()
-    relay = FaultRelay(rig.minio.port)
-    relay.delay = 0.4
-    try:
+    with FaultRelay(rig.minio.port) as relay:
+        relay.delay = 0.4
         with pytest.raises(LOST):  # the shim's total timeout passes; the daemon carries on
             call(rig.daemons[0], "CreateAccount", svc.params(serverport=relay.port), timeout=2)
         answer = call(rig.daemons[1], "CreateAccount", svc.params())  # waits for the first to finish
         assert_one_working_account(rig, svc, answer)
-    finally:
-        relay.close()
 
 
 def test_minio_answering_503_fails_clearly_leaves_nothing_and_the_next_call_converges(rig: Rig) -> None:
     rig.revive()
     svc = rig.service()
-    relay = FaultRelay(rig.minio.port)
-    relay.unavailable = True
-    try:
+    with FaultRelay(rig.minio.port) as relay:
+        relay.unavailable = True
         first = call(rig.daemons[0], "CreateAccount", svc.params(serverport=relay.port))
         assert first.status == 502, first.body
         assert f"127.0.0.1:{relay.port}" in first.body["error"]["message"]
         assert f"{svc.clientid}-{svc.serviceid}" not in json.loads(rig.admin().user_list())
         answer = call(rig.daemons[2], "CreateAccount", svc.params())
         assert_one_working_account(rig, svc, answer)
-    finally:
-        relay.close()

@@ -12,21 +12,15 @@ from aiohttp.test_utils import TestClient
 
 from bridge.app import create_app
 from bridge.config import Config
-from bridge.web.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
+from bridge.web.signing import signed_headers
 from rig.services import MariaDB
 
 pytestmark = pytest.mark.mariadb
 
 
 def signed(secret: str, path: str, body: bytes, *, ts: int | None = None, nonce: str | None = None) -> dict[str, str]:
-    ts_s = str(ts if ts is not None else int(time.time()))
-    nonce = nonce or secrets.token_hex(16)
-    return {
-        HEADER_TIMESTAMP: ts_s,
-        HEADER_NONCE: nonce,
-        HEADER_SIGNATURE: sign(secret, "POST", path, ts_s, nonce, body),
-        "Content-Type": "application/json",
-    }
+    timestamp = ts if ts is not None else int(time.time())
+    return signed_headers(secret, path, body, timestamp=timestamp, nonce=nonce or secrets.token_hex(16))
 
 
 @pytest.fixture

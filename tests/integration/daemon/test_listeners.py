@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
-from bridge.web.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
+from bridge.web.signing import signed_headers
 from rig.paths import REPO
 from rig.services import MariaDB, MinIO, free_port, stop_process
 from rig.shim import run_shim
-from rig.signed_http import send, signed_request
+from rig.signed_http import send
 from tests.conftest import Daemon, make_config, server_params, start_daemon, write_config
 
 pytestmark = pytest.mark.mariadb
@@ -141,14 +141,9 @@ def test_api_refuses_a_body_without_a_valid_token_before_reading_it(stack: tuple
 
 def signed_raw(d: Daemon, function: str, body: bytes) -> urllib.request.Request:
     """A signed module call whose body is `body` as given (not built from params)."""
-    req = signed_request(d.url, d.secret, function, {})
     path = f"/v1/module/{function}"
-    ts, nonce = str(int(time.time())), secrets.token_hex(16)
-    req.data = body
-    for k, v in {HEADER_TIMESTAMP: ts, HEADER_NONCE: nonce,
-                 HEADER_SIGNATURE: sign(d.secret, "POST", path, ts, nonce, body)}.items():  # fmt: skip
-        req.add_header(k, v)
-    return req
+    headers = signed_headers(d.secret, path, body, timestamp=int(time.time()), nonce=secrets.token_hex(16))
+    return urllib.request.Request(d.url + path, data=body, method="POST", headers=headers)
 
 
 def test_deeply_nested_json_is_a_400_naming_the_limit_and_no_traceback(

@@ -142,22 +142,16 @@ def test_the_servers_page_shows_the_last_usage_update_and_the_scanners_time(
     ms = re.search(r'data-ms="(\d+)"', cell)
     assert ms is not None
     assert re.search(rf"{int(ms.group(1)):,}&nbsp;ms", cell)
-    conn = mariadb.connect(whmcs_db)
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT finished_at, duration_ms FROM mod_s3bridge_usage_runs WHERE serverid = %s AND kind = 'daily'",
-            (serverid,),
-        )
-        run = cur.fetchone()
-        cur.execute(
-            "SELECT MAX(figure_at) AS at FROM mod_s3bridge_services WHERE serverid = %s AND figure_source = 'scan'",
-            (serverid,),
-        )
-        newest = cur.fetchone()
-    assert newest is not None
-    figure_at = newest["at"]
-    conn.close()
-    assert run is not None
+    run = mariadb.one(
+        whmcs_db,
+        "SELECT finished_at, duration_ms FROM mod_s3bridge_usage_runs WHERE serverid = %s AND kind = 'daily'",
+        (serverid,),
+    )
+    figure_at = mariadb.one(
+        whmcs_db,
+        "SELECT MAX(figure_at) AS at FROM mod_s3bridge_services WHERE serverid = %s AND figure_source = 'scan'",
+        (serverid,),
+    )["at"]
     assert int(ms.group(1)) == run["duration_ms"]
     assert abs((datetime.now(UTC).replace(tzinfo=None) - run["finished_at"]).total_seconds()) < 60
     # The scanner's time is MinIO's own DataUsageInfo lastUpdate, as the usage cycle read it (between the two reads).

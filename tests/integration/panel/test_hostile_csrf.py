@@ -9,28 +9,16 @@ from __future__ import annotations
 import http.cookiejar
 import re
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
 
 from rig.panel_sites import Site
-from rig.services import MariaDB, MinIO
-from tests.support.panel_rig import PanelStack, start_client_area, start_panel_stack
+from tests.support.panel_rig import PanelStack
 from tests.support.whmcs_role import Service
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
 ADMIN = 7
-
-
-@pytest.fixture(scope="module")
-def stack(mariadb: MariaDB, whmcs_db: str, minio: MinIO) -> Iterator[PanelStack]:
-    yield from start_panel_stack(mariadb, whmcs_db, minio)
-
-
-@pytest.fixture(scope="module")
-def site(stack: PanelStack) -> Iterator[Site]:
-    yield from start_client_area(stack)
 
 
 def login_as_client(site: Site, svc: Service) -> urllib.request.OpenerDirector:

@@ -20,9 +20,9 @@ import pytest
 from bridge.whmcs.grants import CLIENT_COLUMNS, grant_statements
 from rig.paths import REPO
 from rig.sample_whmcs import insert_server
-from rig.services import MariaDB, MinIO, free_port, stop_process
+from rig.services import MariaDB, free_port, stop_process
 from tests.conftest import CANARY_DB_PASSWORD, make_config, start_daemon
-from tests.support.panel_rig import PanelStack, start_panel_stack
+from tests.support.panel_rig import PanelStack
 
 pytestmark = [pytest.mark.mariadb]
 SECRET_COLUMNS = ("password", "authdata", "securityqans", "gatewayid", "cardnum", "bankacct", "pwresetkey")
@@ -118,11 +118,6 @@ def test_s3bridge_grants_prints_the_column_grants(tmp_path: Path) -> None:
 # -- the panel -----------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def stack(mariadb: MariaDB, whmcs_db: str, minio: MinIO) -> Iterator[PanelStack]:
-    yield from start_panel_stack(mariadb, whmcs_db, minio)
-
-
 @pytest.mark.minio
 @pytest.mark.php
 def test_a_client_cannot_withdraw_a_cancellation_the_provider_filed(stack: PanelStack) -> None:
@@ -175,6 +170,9 @@ def test_a_whmcs_api_failure_reaches_the_customer_without_whmcs_address(
         failed = other.api(token, "create_order", {"plan_id": svc.serviceid, "bucket_name": "more"})
         assert failed.status == 502, failed.body
         assert "is unreachable (AddOrder)" in failed.body["message"]
+        assert "Your order was not placed" in failed.body["message"]
+        # nothing waits for an order WHMCS never placed (a later order would have taken the name)
+        assert stack.sql("SELECT id FROM mod_s3bridge_orders WHERE clientid = %s", (svc.clientid,)) == []
         assert "/internal/" not in str(failed.body)
         assert "127.0.0.1" not in str(failed.body)
         assert hidden_url in daemon.log_text()

@@ -7,20 +7,14 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
 
-from rig.services import MariaDB, MinIO, free_port
-from tests.support.panel_rig import Answer, PanelStack, shim_panel, start_panel_stack
+from rig.services import free_port
+from tests.support.panel_rig import Answer, PanelStack, shim_panel
 from tests.support.whmcs_role import Service
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
-
-
-@pytest.fixture(scope="module")
-def stack(mariadb: MariaDB, whmcs_db: str, minio: MinIO) -> Iterator[PanelStack]:
-    yield from start_panel_stack(mariadb, whmcs_db, minio)
 
 
 @pytest.fixture(scope="module")

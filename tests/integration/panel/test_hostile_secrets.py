@@ -16,20 +16,14 @@ import pytest
 
 from bridge.domain.panel.methods import METHODS
 from bridge.domain.secret import SECRET_FIELDS
-from rig.services import MariaDB, MinIO
 from rig.shim import ShimResult
 from tests.conftest import CANARY_HMAC
 from tests.support.ostor_gateway import Gateway
-from tests.support.panel_rig import PanelStack, start_panel_stack
+from tests.support.panel_rig import PanelStack
 from tests.support.whmcs_role import Service, next_id
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
 TOKEN = "5e55104c5f7a0c3e9d1b2a4f6e8d0c1b3a5f7e9d"  # WHMCS's CSRF token of the session (a test value, not a secret)
-
-
-@pytest.fixture(scope="module")
-def stack(mariadb: MariaDB, whmcs_db: str, minio: MinIO) -> Iterator[PanelStack]:
-    yield from start_panel_stack(mariadb, whmcs_db, minio)
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import urllib3
 
-from rig.services import MariaDB, MinIO
-from tests.support.panel_rig import PanelStack, start_panel_stack
+from rig.services import MinIO
+from tests.support.panel_rig import PanelStack
 from tests.support.whmcs_role import Service
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
@@ -23,11 +22,6 @@ MIB = 1024 * 1024
 STORED = (201, 204, 303)  # what S3 answers a POST it stored (by the form's success_action_* fields)
 RETURN = "https://whmcs.example.net/clientarea.php?action=productdetails&id="
 http = urllib3.PoolManager()
-
-
-@pytest.fixture(scope="module")
-def stack(mariadb: MariaDB, whmcs_db: str, minio: MinIO) -> Iterator[PanelStack]:
-    yield from start_panel_stack(mariadb, whmcs_db, minio)
 
 
 def account(stack: PanelStack) -> tuple[Service, str]:

@@ -3,21 +3,14 @@ failure envelopes, through the bearer-token listener, and the client area's way 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from rig.services import MariaDB, MinIO
-from tests.support.panel_rig import NOT_FOUND, PanelStack, start_panel_stack
+from tests.support.panel_rig import NOT_FOUND, PanelStack
 from tests.support.whmcs_role import Service
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
-
-
-@pytest.fixture(scope="module")
-def stack(mariadb: MariaDB, whmcs_db: str, minio: MinIO) -> Iterator[PanelStack]:
-    yield from start_panel_stack(mariadb, whmcs_db, minio)
 
 
 @pytest.fixture(scope="module")
@@ -238,12 +231,10 @@ def test_create_order_places_a_whmcs_order_through_its_api(stack: PanelStack, ow
         # no domain (WHMCS would show "Visit Website http://first"): the name waits in the module's own table
         assert row == {"userid": owner.clientid, "packageid": owner.serviceid, "domain": "",
                        "domainstatus": "Pending"}  # fmt: skip
-        waiting = stack.sql(
-            "SELECT bucket_suffix FROM mod_s3bridge_orders WHERE clientid = %s AND packageid = %s"
-            " AND serviceid IS NULL ORDER BY id DESC LIMIT 1",
-            (owner.clientid, owner.serviceid),
-        )
-        assert waiting == [{"bucket_suffix": "first"}]
+        # the name waits for the service WHMCS answered with, whatever else the client orders meanwhile
+        waiting = stack.sql("SELECT clientid, packageid, bucket_suffix FROM mod_s3bridge_orders WHERE serviceid = %s",
+                            (sid,))  # fmt: skip
+        assert waiting == [{"clientid": owner.clientid, "packageid": owner.serviceid, "bucket_suffix": "first"}]
     bad = stack.api(token, "create_order", {"plan_id": owner.serviceid, "bucket_name": "Bad Name"})
     assert bad.body["message"].startswith(
         "S3 account was being created, however a bucket creation error occurred - Invalid bucket name"

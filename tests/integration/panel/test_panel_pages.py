@@ -6,30 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rig.panel_sites import Site
-from rig.services import MariaDB, MinIO, scratch_dir
+from rig.services import MinIO, scratch_dir
 from tests.support.browser import ARTIFACTS
-from tests.support.panel_rig import PanelStack, start_client_area, start_panel_stack
+from tests.support.panel_rig import PanelStack
 from tests.support.whmcs_role import Service
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb, pytest.mark.browser]
 MIB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def stack(mariadb: MariaDB, whmcs_db: str, minio: MinIO) -> Iterator[PanelStack]:
-    yield from start_panel_stack(mariadb, whmcs_db, minio)
-
-
-@pytest.fixture(scope="module")
-def site(stack: PanelStack) -> Iterator[Site]:
-    yield from start_client_area(stack)
 
 
 class Customer:

@@ -5,20 +5,13 @@ revocable; hostile input gets a sentence and reaches nothing of anyone else."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 
 import pytest
 
-from rig.services import MariaDB, MinIO
-from tests.support.panel_rig import NOT_FOUND, PanelStack, start_panel_stack
+from tests.support.panel_rig import NOT_FOUND, PanelStack
 from tests.support.whmcs_role import Service
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
-
-
-@pytest.fixture(scope="module")
-def stack(mariadb: MariaDB, whmcs_db: str, minio: MinIO) -> Iterator[PanelStack]:
-    yield from start_panel_stack(mariadb, whmcs_db, minio)
 
 
 @pytest.fixture(scope="module")

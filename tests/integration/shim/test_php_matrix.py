@@ -9,6 +9,7 @@ only; and php-wasm-cli does not pass on PHP's exit status (the stand-in's JSON s
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import pytest
 
 from rig.paths import SHIM_DIR, STANDIN
 from rig.services import MariaDB, MinIO, free_port
-from rig.shim import NATIVE_PHP, PHP_VERSIONS, php_command, run_hook, run_shim
+from rig.shim import NATIVE_PHP, PHP_VERSIONS, php_command, run_api, run_hook, run_shim
 from tests.support.dom import Dom
 from tests.support.whmcs_role import Service, next_id
 
@@ -128,3 +129,75 @@ def test_an_unreachable_daemon_is_one_sentence_naming_its_address(php: str, mini
     assert r.returned["error"].startswith(f"s3bridge daemon unreachable at 127.0.0.1:{port}: "), r.returned
     if php == NATIVE_PHP:
         assert r.returned["error"].endswith(": connection refused")
+
+
+ORDER_COMMANDS = ["AddOrder", "AcceptOrder", "UpdateClientProduct"]  # localAPI acting on the stand-in database
+
+
+@pytest.mark.parametrize("php", PHP_VERSIONS)
+def test_the_panel_order_path_runs_on_this_php(php: str, daemon, minio: MinIO, mariadb: MariaDB, whmcs_db: str,
+                                                db_env: dict[str, str]) -> None:  # fmt: skip
+    """Issue 20's order flow with every shim call on this PHP: the client orders a plan from the panel (a form post
+    with WHMCS's token; AddOrder writes the Pending order, its service and its first invoice, and the cart is kept),
+    the admin accepts it (AcceptOrder runs the module's CreateAccount, which makes the named bucket), and WHMCS's
+    metrics task collects the new tenant. php-wasm runs no web server, so the client area's and api.php's requests
+    run as the stand-in's CLI requests with the same session, form and database (rig/whmcs_standin/standin.php)."""
+    svc = Service(minio, daemon.url, daemon.secret, serverid=next_id(), options={1: "minio", 2: "1", 3: "GB",
+                                                                                  23: "banktransfer"})  # fmt: skip
+    svc.register(mariadb, whmcs_db)
+    assert svc.call("CreateAccount", shim={"php": php}).returned == "success"
+
+    def sql(statement: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        conn = mariadb.connect(whmcs_db)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(statement, args)
+                rows = list(cur.fetchall())
+            conn.commit()
+            return rows
+        finally:
+            conn.close()
+
+    sql("UPDATE tblhosting SET username = %s WHERE id = %s", (svc.username, svc.serviceid))
+    # WHMCS puts an ordered service on a server of the product's server group: this test's server
+    sql("INSERT INTO tblservergroups (id, name, filltype) VALUES (%s, 'orders', 1)", (svc.serverid,))
+    sql("INSERT INTO tblservergroupsrel (groupid, serverid) VALUES (%s, %s)", (svc.serverid, svc.serverid))
+    sql("UPDATE tblproducts SET paytype = 'recurring', servergroup = %s WHERE id = %s", (svc.serverid, svc.serviceid))
+    sql("INSERT INTO tblpricing (type, currency, relid, msetupfee, qsetupfee, ssetupfee, asetupfee, bsetupfee,"
+        " tsetupfee, monthly, quarterly, semiannually, annually, biennially, triennially)"
+        " VALUES ('product', 1, %s, 0, 0, 0, 0, 0, 0, 4.25, -1, -1, -1, -1, -1)", (svc.serviceid,))  # fmt: skip
+    sql("ALTER TABLE tblhosting AUTO_INCREMENT = 1600000000")  # orders' service ids far from the tests' own
+
+    token = f"order-token-{php}-0123456789abcdef"
+    cart = {"products": [{"pid": 7, "domain": "example.com"}]}
+    form = {"token": token, "s3action": "create_order", "plan_id": str(svc.serviceid), "bucket_name": "ordered"}
+    r = svc.call("Panel", session={"uid": svc.clientid, "token": token, "cart": cart},
+                 shim={"php": php, "db_env": db_env, "context": "client_button", "localapi_db": ORDER_COMMANDS,
+                       "request": {"method": "POST", "post": form}})  # fmt: skip
+    assert r.exception is None, (php, r.exception)
+    assert [e for e in r.php_errors if e["type"] not in (8192, 16384)] == [], (php, r.php_errors)
+    assert "Pending" in Dom(r.returned["vars"]["s3bridge_html"]["text"]).text
+    assert [c["answer"]["result"] for c in r.local_api] == ["success"], r.local_api
+    assert r.session["cart"] == cart  # WHMCS's AddOrder emptied it; the shim put it back
+    new = sql("SELECT id, orderid, domain, domainstatus FROM tblhosting WHERE packageid = %s AND id <> %s",
+              (svc.serviceid, svc.serviceid))  # fmt: skip
+    assert [(n["domain"], n["domainstatus"]) for n in new] == [("", "Pending")], new
+    lines = sql("SELECT type, relid, amount FROM tblinvoiceitems WHERE relid = %s", (new[0]["id"],))
+    assert [(ln["type"], str(ln["amount"])) for ln in lines] == [("Hosting", "4.25")]
+
+    accepted = run_api("AcceptOrder", {"orderid": str(new[0]["orderid"]), "autosetup": "1"}, url=daemon.url,
+                       secret=daemon.secret, db_env=db_env, localapi_db=ORDER_COMMANDS, php=php)  # fmt: skip
+    assert accepted.exception is None, (php, accepted.exception)
+    assert accepted.returned == {"result": "success"}, (php, accepted.returned)
+    assert [e["action"] for e in accepted.module_log] == ["createaccount"]
+    row = sql("SELECT username, password, domainstatus FROM tblhosting WHERE id = %s", (new[0]["id"],))[0]
+    assert row["domainstatus"] == "Active"
+    password = base64.b64decode(row["password"].removeprefix("standin-enc:")).decode()
+    buckets = svc.s3(row["username"], password).list_buckets()["Buckets"]
+    assert f"{row['username']}--ordered" in [b["Name"] for b in buckets]
+
+    params = {**svc.server_params(), "serverport": minio.port}
+    metrics = run_shim("MetricProvider", params, url=daemon.url, secret=daemon.secret, context="cron",
+                       tenant=row["username"], php=php)  # fmt: skip
+    assert metrics.exception is None, (php, metrics.exception)
+    assert metrics.returned["stats"][row["username"]]["disk_space"]["value"] == 0.0

@@ -410,6 +410,11 @@ def price_in_eur(stack: PanelStack, svc: Service, usd: str, eur: str) -> None:
                   (currency, svc.serviceid, monthly))  # fmt: skip
     stack.sql("UPDATE tblproducts SET paytype = 'recurring' WHERE id = %s", (svc.serviceid,))
     stack.sql("UPDATE tblclients SET currency = 2 WHERE id = %s", (svc.clientid,))
+    # WHMCS puts an ordered service on a server of the product's server group: the stack's server
+    stack.sql("INSERT IGNORE INTO tblservergroups (id, name, filltype) VALUES (%s, 'panel', 1)", (stack.serverid,))
+    if not stack.sql("SELECT id FROM tblservergroupsrel WHERE groupid = %s", (stack.serverid,)):
+        stack.sql("INSERT INTO tblservergroupsrel (groupid, serverid) VALUES (%s, %s)", (stack.serverid,) * 2)
+    stack.sql("UPDATE tblproducts SET servergroup = %s WHERE id = %s", (stack.serverid, svc.serviceid))
 
 
 def first_invoice(stack: PanelStack, orderid: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -509,6 +514,38 @@ def test_a_free_plan_ordered_from_the_panel_gets_no_invoice(stack: PanelStack) -
     assert [(o["billingcycle"], str(o["amount"])) for o in ordered] == [("Free Account", "0.00")]
     assert stack.sql("SELECT invoiceid FROM tblorders WHERE id = %s", (ordered[0]["orderid"],)) == [{"invoiceid": 0}]
     assert stack.sql("SELECT id FROM tblinvoiceitems WHERE relid = %s", (ordered[0]["id"],)) == []
+
+
+def test_an_order_whmcs_refuses_leaves_no_bucket_name_waiting_and_says_why(stack: PanelStack) -> None:
+    """WHMCS's AddOrder refuses the order (here: the payment method): the bucket name the panel filed for it does not
+    wait for a service that will never come (a later order would have taken it), and the client reads why in a plain
+    sentence (before: the row stayed waiting and the page said "WHMCS localAPI AddOrder failed: ...")."""
+    svc = stack.service({23: "banktransfer"})
+    refusal = {"result": "error", "message": "Invalid Payment Method. Valid options include paypal"}
+    r = client_post(svc, "Panel", {"s3action": "create_order", "plan_id": str(svc.serviceid),
+                                   "bucket_name": "refused-one"},
+                    localapi_responses={"AddOrder": refusal})  # fmt: skip
+    assert [c["command"] for c in r.local_api] == ["AddOrder"]
+    text = panel_text(r)
+    assert "Your order was not placed, so nothing was ordered and the bucket name 'refused-one' was not kept" in text
+    assert "Invalid Payment Method. Valid options include paypal" in text
+    assert "localAPI" not in text, text[-400:]
+    assert stack.sql("SELECT bucket_suffix FROM mod_s3bridge_orders WHERE clientid = %s", (svc.clientid,)) == []
+    assert sorted(e["request"]["bridge_panel_action"] for e in r.module_log) == ["create_order", "withdraw_order"]
+
+
+def test_a_withdrawal_names_only_the_logged_in_clients_waiting_order(stack: PanelStack) -> None:
+    """The shim's follow-up cannot take another client's waiting name (a forged order_ref), nor a name a service
+    already took."""
+    owner, other = stack.service({23: "banktransfer"}), stack.service({23: "banktransfer"})
+    stack.sql("INSERT INTO mod_s3bridge_orders (clientid, packageid, bucket_suffix) VALUES (%s, %s, 'mine')",
+              (owner.clientid, owner.serviceid))  # fmt: skip
+    ref = stack.sql("SELECT MAX(id) AS id FROM mod_s3bridge_orders WHERE clientid = %s", (owner.clientid,))[0]["id"]
+    answer, effects = stack.shim(other, "withdraw_order", {"order_ref": str(ref), "reason": "forged"})
+    assert effects == []
+    assert "'mine'" not in answer.body["message"]
+    assert stack.sql("SELECT bucket_suffix FROM mod_s3bridge_orders WHERE id = %s", (ref,)) == [
+        {"bucket_suffix": "mine"}]  # fmt: skip
 
 
 def test_create_account_refuses_an_ordered_bucket_it_cannot_make_and_makes_nothing(stack: PanelStack) -> None:

@@ -94,13 +94,9 @@ def make(metered: Metered, slow_minio: MinIO, mariadb: MariaDB, whmcs_db: str) -
 
 
 def counters(mariadb: MariaDB, db: str, serviceid: int) -> dict[str, int]:
-    conn = mariadb.connect(db)
-    with conn.cursor() as cur:
-        sums = ", ".join(f"COALESCE(SUM({c}), 0) AS {c}" for c in COUNTERS)
-        cur.execute(f"SELECT {sums} FROM mod_s3bridge_traffic_daily WHERE serviceid = %s", (serviceid,))  # noqa: S608
-        row = cur.fetchone()
-    conn.close()
-    assert row is not None
+    sums = ", ".join(f"COALESCE(SUM({c}), 0) AS {c}" for c in COUNTERS)
+    sql = f"SELECT {sums} FROM mod_s3bridge_traffic_daily WHERE serviceid = %s"  # noqa: S608
+    row = mariadb.one(db, sql, (serviceid,))
     return {c: int(row[c]) for c in COUNTERS}
 
 
@@ -245,18 +241,12 @@ def test_daemon_down_for_60s_while_traffic_flows_loses_nothing_and_counts_nothin
 
 
 def hosting_row(mariadb: MariaDB, db: str, serviceid: int) -> dict[str, Any]:
-    conn = mariadb.connect(db)
-    with conn.cursor() as cur:
-        cur.execute("SELECT diskusage, bwusage, bwlimit FROM tblhosting WHERE id = %s", (serviceid,))
-        row = cur.fetchone()
-        cur.execute(
-            "SELECT policy, decided_by, decided_bytes, over_limit FROM mod_s3bridge_services WHERE serviceid = %s",
-            (serviceid,),
-        )
-        ours = cur.fetchone()
-    conn.close()
-    assert row is not None
-    assert ours is not None
+    row = mariadb.one(db, "SELECT diskusage, bwusage, bwlimit FROM tblhosting WHERE id = %s", (serviceid,))
+    ours = mariadb.one(
+        db,
+        "SELECT policy, decided_by, decided_bytes, over_limit FROM mod_s3bridge_services WHERE serviceid = %s",
+        (serviceid,),
+    )
     return {**row, **ours}
 
 
@@ -390,16 +380,8 @@ def test_enable_metering_on_a_daemon_without_a_meter_section_says_what_to_add(da
 
 # -- hostile customers (issue 17) -----------------------------------------------------------------------------------
 def refused_count(mariadb: MariaDB, db: str, serviceid: int) -> int:
-    conn = mariadb.connect(db)
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT COALESCE(SUM(req_refused), 0) AS n FROM mod_s3bridge_traffic_daily WHERE serviceid = %s",
-            (serviceid,),
-        )
-        row = cur.fetchone()
-    conn.close()
-    assert row is not None
-    return int(row["n"])
+    sql = "SELECT COALESCE(SUM(req_refused), 0) AS n FROM mod_s3bridge_traffic_daily WHERE serviceid = %s"
+    return int(mariadb.one(db, sql, (serviceid,))["n"])
 
 
 def seconds_until_refused(write: Callable[[], object], *, every: float, within: float = 30) -> float | None:

@@ -34,13 +34,7 @@ def make(daemon, minio: MinIO, mariadb: MariaDB, whmcs_db: str) -> Callable[...,
 
 
 def hosting(mariadb: MariaDB, db: str, serviceid: int) -> dict[str, Any]:
-    conn = mariadb.connect(db)
-    with conn.cursor() as cur:
-        cur.execute("SELECT diskusage, disklimit, lastupdate FROM tblhosting WHERE id = %s", (serviceid,))
-        row = cur.fetchone()
-    conn.close()
-    assert row is not None
-    return row
+    return mariadb.one(db, "SELECT diskusage, disklimit, lastupdate FROM tblhosting WHERE id = %s", (serviceid,))
 
 
 def usage_update(svc: Service, until: Callable[[ShimResult], bool] = lambda r: True, timeout: float = 60) -> ShimResult:

@@ -189,7 +189,7 @@ async def test_a_cycle_that_finds_nothing_new_writes_nothing_to_whmcs_or_history
             assert len(writes) <= 1, writes
             selects.setdefault(n, len(log.selects()))
             assert len(log.selects()) == selects[n], log.selects()
-            assert len(log.statements) <= 4, log.statements
+            assert len(log.statements) <= 4, "\n".join(s[:90] for s in log.statements)
     assert selects[600] == selects[20]
 
 
@@ -231,4 +231,75 @@ async def test_the_first_daily_run_of_a_day_writes_every_services_history_in_sta
         assert [s for s in log.writes_to(("tblhosting",)) if "diskusage" in s] == []
         assert len(log.writes_to(("tblhosting",))) == 1
         counts[n] = len(log.statements)
+    assert counts[600] == counts[20], counts
+
+
+async def test_service_rows_read_as_one_json_array_per_row_keep_every_value_as_the_columns_hold_it(
+    counted: tuple[Resources, StatementLog], mariadb: MariaDB, whmcs_db: str
+) -> None:
+    """The cycle reads each service as one JSON_ARRAY (fast to decode): a hostile client name, NULL dates, a
+    figure above 2**53 and the metered flag come back exactly as the plain columns hold them."""
+    resources, _ = counted
+    serverid, clientid, product = next_id(), next_id(), next_id()
+    quiet, metered = next_id(), next_id()
+    name = 'O\'Brien "x" \\ | \u202eJürgen ✓ <b>{$a}</b>'  # tblclients is utf8 (3 bytes): WHMCS's schema
+    conn = mariadb.connect(whmcs_db)
+    insert_client(conn, clientid, name, "", f"json{clientid}@example.com", "")
+    insert_product(conn, product, "json 10 GB", {2: "10", 3: "GB"})
+    for sid in (quiet, metered):
+        insert_service(conn, sid, clientid, product, serverid)
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO mod_s3bridge_services (serviceid, userid, serverid, backend, username, state, policy, grp,"
+            " used_bytes, usage_at, history_day) VALUES (%s, %s, %s, 'minio', %s, 'active', 'limited', '', %s, %s, %s)",
+            [
+                (quiet, clientid, serverid, f"js{quiet}", 2**60 + 1, None, None),
+                (metered, clientid, serverid, f"js{metered}", 7, "2026-11-30 23:59:58", "2026-11-30"),
+            ],
+        )
+        cur.execute("INSERT INTO mod_s3bridge_disk_writes (serviceid, minute, written) VALUES (%s, NOW(), 5)", metered)
+        cur.execute("SELECT value FROM tblconfiguration WHERE setting = 'Language'")
+        system_language = str((cur.fetchone() or {}).get("value") or "")
+    conn.close()
+    rows = {r.serviceid: r for r in await resources.stores.usage.services_of_server(serverid)}
+    assert set(rows) == {quiet, metered}
+    q, m = rows[quiet], rows[metered]
+    assert (q.client_name, q.language, q.state.policy) == (name, system_language, "limited")
+    assert (q.used_bytes, q.usage_at, q.history_day, q.disk_writes) == (2**60 + 1, None, None, False)
+    assert (m.used_bytes, m.disk_writes) == (7, True)
+    assert (str(m.usage_at), str(m.history_day)) == ("2026-11-30 23:59:58", "2026-11-30")
+
+
+async def test_decisions_whose_figure_changed_are_recorded_in_one_statement_for_600_services_as_for_20(
+    counted: tuple[Resources, StatementLog], mariadb: MariaDB, whmcs_db: str, minio: MinIO
+) -> None:
+    resources, log = counted
+    counts: dict[int, int] = {}
+    for n in (20, 600):
+        server = populate(mariadb, whmcs_db, minio, n)
+        await settle(resources, server)
+        conn = mariadb.connect(whmcs_db)
+        with conn.cursor() as cur:  # every service's latest decision used another figure than today's
+            cur.execute(
+                "UPDATE mod_s3bridge_services SET decided_by = 'listing', decided_bytes = decided_bytes + 7,"
+                " decided_at = NULL WHERE serverid = %s",
+                (server.params["serverid"],),
+            )
+        log.statements.clear()
+        log.on = True
+        result = (await enforce_limits(resources, server.params)).result
+        log.on = False
+        assert (result["services"], result["written"], result["policy_changes"]) == (n, 0, [])
+        decisions = [s for s in log.statements if WRITE.match(s) and "decided_by" in s]
+        assert len(decisions) == 1, f"{len(decisions)} statements record {n} decisions"
+        with conn.cursor() as cur:  # each service's own figure, recorded as the scanner's, now
+            cur.execute(
+                "SELECT serviceid, decided_by, decided_bytes, decided_at IS NOT NULL AS stamped"
+                " FROM mod_s3bridge_services WHERE serverid = %s",
+                (server.params["serverid"],),
+            )
+            rows = {int(r["serviceid"]): (r["decided_by"], int(r["decided_bytes"]), r["stamped"]) for r in cur}
+        conn.close()
+        assert rows == {sid: ("scan", server.with_data.get(sid, 0), 1) for sid in server.services}
+        counts[n] = len(log.statements) - len([s for s in log.statements if WRITE.match(s) and "usage_at" in s])
     assert counts[600] == counts[20], counts

@@ -15,12 +15,13 @@ STORES = frozenset({"UsageStore", "MeterStore", "AreaQueries", "PanelStore", "Dr
 # file -> why it still builds stores on the spot
 BUILDS_ITS_OWN: dict[str, str] = {}
 SERVICES_TABLE_OWNER = "whmcs/services.py"
-WRITE = re.compile(r"\b(UPDATE|INSERT\s+INTO|DELETE\s+FROM|REPLACE\s+INTO)\s+mod_s3bridge_services\b", re.I)
-# file -> why it still writes the services table itself
-WRITES_SERVICES = {
-    "whmcs/usage_store.py": "the usage cycle's batched figure writes (issue 23 is reshaping them into steps)",
-    "whmcs/meter_store.py": "the meter's figure times and decisions (issue 17 is reshaping the meter)",
-}
+# A statement that writes the table: INSERT [IGNORE] INTO / REPLACE INTO / DELETE [alias] FROM it, or an UPDATE that
+# names it among the tables it updates (before SET: `UPDATE tblhosting h JOIN mod_s3bridge_services s ... SET`).
+WRITE = re.compile(
+    r"\b(?:(?:INSERT(?:\s+IGNORE)?|REPLACE)\s+INTO|DELETE(?:\s+\w+)?\s+FROM)\s+mod_s3bridge_services\b"
+    r"|\bUPDATE\b(?:(?!\bSET\b).)*?\bmod_s3bridge_services\b",
+    re.I | re.S,
+)
 
 
 def stores_built(root: Path = BRIDGE) -> dict[str, list[int]]:
@@ -49,7 +50,7 @@ def test_use_cases_take_their_stores_from_resources() -> None:
 
 
 def test_only_the_services_store_writes_the_services_table() -> None:
-    assert services_writers() == {SERVICES_TABLE_OWNER, *WRITES_SERVICES}
+    assert services_writers() == {SERVICES_TABLE_OWNER}
 
 
 def test_the_checks_see_a_store_built_on_the_spot_and_a_second_writer(tmp_path: Path) -> None:
@@ -57,5 +58,18 @@ def test_the_checks_see_a_store_built_on_the_spot_and_a_second_writer(tmp_path: 
     (tmp_path / "whmcs").mkdir()
     (tmp_path / "functions" / "areas.py").write_text("async def f(resources):\n    return UsageStore(resources.db)\n")
     (tmp_path / "whmcs" / "area_queries.py").write_text('Q = "UPDATE mod_s3bridge_services SET policy = %s"\n')
+    writes = {
+        "joined.py": 'f"UPDATE tblhosting h JOIN mod_s3bridge_services s ON s.serviceid = h.id SET s.{c} = 1"',
+        "insert.py": '"INSERT IGNORE INTO mod_s3bridge_services (serviceid) VALUES (%s)"',
+        "delete.py": '"DELETE s FROM mod_s3bridge_services s WHERE s.serviceid = %s"',
+        "replace.py": '"REPLACE INTO mod_s3bridge_services (serviceid) VALUES (%s)"',
+    }
+    reads = {
+        "read.py": '"SELECT used_bytes FROM mod_s3bridge_services WHERE serviceid = %s"',
+        "subquery.py": '"UPDATE tblhosting SET x = (SELECT 1 FROM mod_s3bridge_services s WHERE s.serviceid = id)"',
+        "other.py": '"DELETE FROM mod_s3bridge_disk_writes WHERE serviceid IN (SELECT serviceid FROM mod_s3bridge_services)"',  # noqa: E501
+    }
+    for name, text in {**writes, **reads}.items():
+        (tmp_path / "whmcs" / name).write_text(f"Q = {text}\n")
     assert stores_built(tmp_path) == {"functions/areas.py": [2]}
-    assert services_writers(tmp_path) == {"whmcs/area_queries.py"}
+    assert services_writers(tmp_path) == {"whmcs/area_queries.py", *(f"whmcs/{name}" for name in writes)}

@@ -25,6 +25,7 @@ from bridge.backends.ostor.errors import OstorProtocolError
 from bridge.backends.ostor.units import bandwidth_unit, from_gateway_bandwidth, ops_unit, to_gateway_bandwidth
 from bridge.domain.values import KeyPair, RateLimits
 from bridge.errors import BackendError
+from tests.support.ostor_guide import GUIDE_LIMITS
 from tests.support.ostor_keys import GUIDE_KEYS
 
 # -- answers -------------------------------------------------------------------------------------------------------
@@ -119,16 +120,6 @@ def test_an_empty_bucket_list_parses_to_no_buckets(answer: dict[str, Any]) -> No
 def test_a_bucket_list_missing_documented_fields_raises_a_protocol_error(answer: object) -> None:
     with pytest.raises(OstorProtocolError, match="not as documented"):
         parse_buckets(answer)
-
-
-GUIDE_LIMITS = {  # guide l.888-899
-    "ops:default": "0.00",
-    "ops:get": "3600.00",
-    "ops:put": "0.00",
-    "ops:list": "0.00",
-    "ops:delete": "0.00",
-    "bandwidth:out": "100",
-}
 
 
 def test_limits_from_the_guide_pass_through_unchanged_and_go_back_as_whole_numbers() -> None:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from typing import TypedDict
 
 import pytest
 
 from bridge.errors import AuthError
-from bridge.web.signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, RequestVerifier, sign
+from bridge.web.signing import (
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    RequestVerifier,
+    sign,
+    signed_call,
+    signed_headers,
+)
 
 
 class Vector(TypedDict):
@@ -41,11 +50,7 @@ def headers(
     body: bytes = b"{}",
     path: str = "/v1/module/TestConnection",
 ) -> dict[str, str]:
-    return {
-        HEADER_TIMESTAMP: str(int(ts)),
-        HEADER_NONCE: nonce,
-        HEADER_SIGNATURE: sign(secret, "POST", path, str(int(ts)), nonce, body),
-    }
+    return signed_headers(secret, path, body, timestamp=int(ts), nonce=nonce)
 
 
 class SeenNonces:
@@ -74,6 +79,15 @@ def test_signature_matches_the_published_vector() -> None:
 
 async def test_fresh_request_signed_with_current_secret_is_accepted() -> None:
     await verifier().verify("POST", "/v1/module/TestConnection", headers(), b"{}")
+
+
+async def test_a_signed_module_call_posts_its_params_to_the_functions_path_and_is_accepted() -> None:
+    call = signed_call(SECRET, "TestConnection", {"serverid": 7}, timestamp=int(NOW), nonce="cd" * 16)
+    assert (call.path, json.loads(call.body)) == ("/v1/module/TestConnection", {"params": {"serverid": 7}})
+    assert call.headers["Content-Type"] == "application/json"
+    await verifier().verify("POST", call.path, call.headers, call.body)
+    with pytest.raises(AuthError, match="signature does not match"):
+        await verifier().verify("POST", "/v1/module/CreateAccount", call.headers, call.body)
 
 
 async def test_request_signed_with_an_older_listed_secret_is_accepted_for_rotation() -> None:

@@ -18,6 +18,18 @@ final class BridgeException extends \RuntimeException
     const UNREACHED = 1;
 }
 
+/** An effect WHMCS's localAPI refused: `answer` is WHMCS's own message. */
+final class EffectFailed extends \RuntimeException
+{
+    public $answer;
+
+    public function __construct(string $message, string $answer)
+    {
+        parent::__construct($message);
+        $this->answer = $answer;
+    }
+}
+
 /** A failed attempt another daemon (or a later one) may take over: `notDone` when the call surely did nothing. */
 final class Failover extends \RuntimeException
 {
@@ -381,8 +393,13 @@ final class Bridge
             $answer = self::post($config, '/v1/module/' . $function, $sent);
             $secrets = array_merge($secrets, array_map('strval', (array) ($answer['secrets'] ?? [])));
             foreach ((array) ($answer['effects'] ?? []) as $effect) {
-                self::apply(is_array($effect) ? $effect : [], (string) ($sent['serviceid'] ?? ''),
-                    (string) ($sent['bridge_client_id'] ?? ''));
+                $effect = is_array($effect) ? $effect : [];
+                try {
+                    self::apply($effect, (string) ($sent['serviceid'] ?? ''),
+                        (string) ($sent['bridge_client_id'] ?? ''));
+                } catch (EffectFailed $failed) {
+                    throw self::undo($config, $sent, $effect, $failed, $secrets);
+                }
             }
         } catch (\Throwable $e) {
             $message = self::mask($e->getMessage(), $secrets);
@@ -567,8 +584,38 @@ final class Bridge
             $_SESSION['cart'] = $cart;
         }
         if (($result['result'] ?? '') !== 'success') {
-            throw new BridgeException("WHMCS localAPI $command failed: " . ($result['message'] ?? 'no message'));
+            $said = is_scalar($result['message'] ?? null) ? (string) $result['message'] : 'no message';
+            throw new EffectFailed("WHMCS localAPI $command failed: $said", $said);
         }
+    }
+
+    /**
+     * A panel effect WHMCS refused that names its undo (docs/PROTOCOL.md "Effects": an order's AddOrder): the daemon
+     * is told once, with WHMCS's message, and its sentence is what the client reads. Without an undo, or when the
+     * daemon cannot be told, the refusal itself.
+     */
+    private static function undo(array $config, array $sent, array $effect, EffectFailed $failed,
+        array &$secrets): \Throwable
+    {
+        $undo = $effect['undo'] ?? null;
+        if (!is_array($undo) || !is_string($undo['panel_action'] ?? null) || !isset($sent['bridge_panel_action'])) {
+            return $failed;
+        }
+        $call = $sent;
+        $call['bridge_panel_action'] = $undo['panel_action'];
+        $call['bridge_panel_args'] = ['order_ref' => (string) ($undo['order_ref'] ?? ''), 'reason' => $failed->answer];
+        unset($call['bridge_render']);
+        try {
+            $answer = self::post($config, '/v1/module/Panel', $call);
+        } catch (\Throwable $e) {  // the refusal stands; why the daemon was not told goes to the module log only
+            self::log('Panel', $call, ['error' => self::mask($e->getMessage(), $secrets)], '', $secrets);
+            return $failed;
+        }
+        $secrets = array_merge($secrets, array_map('strval', (array) ($answer['secrets'] ?? [])));
+        self::log('Panel', $call, $answer, null, $secrets);
+        $envelope = (array) (((array) ($answer['result'] ?? []))['envelope'] ?? []);
+        $message = $envelope['message'] ?? null;
+        return new BridgeException(is_string($message) && $message !== '' ? $message : $failed->getMessage());
     }
 
     private static function allowedParams(array $params): array
