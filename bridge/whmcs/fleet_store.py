@@ -9,6 +9,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bridge.domain.fleet import hour_window
+from bridge.domain.params import parse_options
+from bridge.errors import BadParam
 from bridge.whmcs.db import Conn, Database
 from bridge.whmcs.drift_store import aware, utc_naive
 
@@ -29,6 +31,7 @@ class ServerRow:
     usage_run_ms: int = 0
     usage_run_result: str = ""
     scanner_at: datetime | None = None  # the newest scan time (MinIO DataUsageInfo lastUpdate) of its figures
+    backend: str = "minio"  # from the server's Access Hash (`backend=ostor`); "" when it does not parse
     metering_at: datetime | None = None  # when Enable Traffic Metering last succeeded (None: never)
     last_event_at: datetime | None = None  # the newest audit event any daemon's meter wrote
     ingest_lag_ms: int | None = None  # the lag of the last batch, as the newest meter state says (None: none yet)
@@ -64,6 +67,14 @@ class DriftRow:
     actual: str
     repair: str
     first_seen: datetime
+
+
+def _backend(accesshash: str) -> str:
+    """The server's backend as its Access Hash says (stored HTML-encoded, as WHMCS does)."""
+    try:
+        return dict(parse_options(html.unescape(accesshash))).get("backend", "minio")
+    except BadParam:
+        return ""
 
 
 def _like(text: str) -> str:
@@ -128,7 +139,7 @@ class FleetStore:
         def q(conn: Conn) -> list[ServerRow]:
             with conn.cursor() as cur:
                 cur.execute(
-                    "SELECT v.id, v.name, v.hostname, r.finished_at, r.duration_ms, r.findings,"
+                    "SELECT v.id, v.name, v.hostname, v.accesshash, r.finished_at, r.duration_ms, r.findings,"
                     " (SELECT COUNT(*) FROM mod_s3bridge_services s WHERE s.serverid = v.id"
                     "  AND s.state IN ('active', 'suspended')) AS services,"
                     " (SELECT MAX(s.usage_at) FROM mod_s3bridge_services s WHERE s.serverid = v.id) AS last_usage,"
@@ -159,6 +170,7 @@ class FleetStore:
                         usage_run_ms=int(r["run_ms"] or 0),
                         usage_run_result=str(r["run_result"] or ""),
                         scanner_at=aware(r["scanner_at"]) if r["scanner_at"] else None,
+                        backend=_backend(str(r["accesshash"] or "")),
                         metering_at=aware(r["metering_at"]) if r["metering_at"] else None,
                         last_event_at=aware(r["last_event_at"]) if r["last_event_at"] else None,
                         ingest_lag_ms=int(r["lag_ms"]) if r["lag_ms"] is not None else None,

@@ -215,3 +215,17 @@ def test_metering_the_last_audit_event_the_ingest_lag_and_dropped_entries_show_p
             assert overflow <= 1, f"servers at {width}px in {language} is {overflow}px wider than the screen"
             assert visit.console_errors == []
             assert visit.foreign_requests == []
+
+
+def test_an_ostor_servers_metering_is_its_gateways_usage_statistics_not_a_missing_webhook(
+    pair: tuple[Daemon, Daemon, dict[str, Any]], mariadb: MariaDB, whmcs_db: str
+) -> None:
+    metered, _, _ = pair
+    ostor, minio_like = next_id(), next_id()
+    conn = mariadb.connect(whmcs_db)
+    insert_server(conn, ostor, "gateway", "127.0.0.1", 9, "system", "x", accesshash="backend=ostor\nsignature=v2")
+    insert_server(conn, minio_like, "plain", "127.0.0.1", 9, "admin", "x")
+    conn.close()
+    page = servers_page(metered)
+    assert "the gateway&#39;s usage statistics" in cell(row_of(page, "data-metering", str(ostor)), "s3b-metering")
+    assert "not configured" in cell(row_of(page, "data-metering", str(minio_like)), "s3b-metering")
