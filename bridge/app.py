@@ -115,6 +115,7 @@ async def core(config: Config, *, meter_worker: bool) -> AsyncIterator[Core]:
         meter: Meter | None = None
         if meter_worker and config.meter.listen is not None:
             meter = start_meter(resources, config, servers)
+            heartbeat.meter = meter  # the Servers page's per-server metering figures go with each beat
             stack.push_async_callback(meter.close)  # after its listener stopped: writes what is queued
             stack.callback(metrics.register_sampled(lambda: _meter_samples(meter)))
         yield Core(db=db, servers=servers, resources=resources, panel=panel, meter=meter)

@@ -102,3 +102,8 @@ def register_sampled(source: Callable[[], Iterable[Sample]]) -> Callable[[], Non
 
 def storage_call(backend: str, outcome: str) -> None:
     STORAGE_CALLS.labels(backend, outcome).inc()
+
+
+def total(counter: Counter) -> int:
+    """A counter's value summed over its labels (what this process counted since it started)."""
+    return int(sum(s.value for m in counter.collect() for s in m.samples if s.name.endswith("_total")))

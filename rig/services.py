@@ -94,17 +94,23 @@ class MariaDB:
             charset="utf8mb4",
         )
 
-    def one(self, database: str, sql: str, args: tuple[object, ...] = ()) -> dict[str, Any]:
-        """The row `sql` selects in `database` (the first, if more): for tests reading what the daemon wrote."""
+    def sql(self, database: str, statement: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Run one statement in `database` on a connection of its own; the rows it selects (committed)."""
         conn = self.connect(database)
         try:
             with conn.cursor() as cur:
-                cur.execute(sql, args)
-                row = cur.fetchone()
+                cur.execute(statement, args)
+                rows = list(cur.fetchall())
+            conn.commit()
+            return rows
         finally:
             conn.close()
-        assert row is not None, f"no row for {sql} {args}"
-        return row
+
+    def one(self, database: str, statement: str, args: tuple[Any, ...] = ()) -> dict[str, Any]:
+        """The row `statement` selects in `database` (the first, if more): for tests reading what the daemon wrote."""
+        rows = self.sql(database, statement, args)
+        assert rows, f"no row for {statement} {args}"
+        return rows[0]
 
     def start(self) -> None:
         data = self.root / "data"

@@ -89,12 +89,15 @@ async def fleet_page(resources: Resources, params: Params) -> Outcome:
         daemons = tuple(await resources.stores.heartbeats.all())
         servers = await store.servers()
         probes = await asyncio.gather(*(_probe(resources, s.serverid) for s in servers))
+        counts = await store.daemon_counts(resources.now())
         view = replace(
             base,
             daemons=daemons,
             servers=tuple(servers),
             probes={s.serverid: p for s, p in zip(servers, probes, strict=True)},
             refused_hour=await store.refused_last_hour(),
+            counts=counts,
+            overloaded_hour=sum(c.overloaded for c in counts.values()),
         )
     elif page == "accounts":
         lists = {k: tuple(v) for k, v in (await store.lists(resources.now().date())).items()}

@@ -1,5 +1,7 @@
 """This daemon's heartbeat: a beat every 15 s in the database (so every daemon sees the fleet), a goodbye on a clean
-stop, and the fleet as the last beat read it (the metrics and the Servers page show it)."""
+stop, and the fleet as the last beat read it (the metrics and the Servers page show it). Each beat also writes what
+the Servers page shows of this daemon: the calls it refused and answered 'overloaded' since the last beat, and its
+meter's state per storage server (when it runs the meter)."""
 
 from __future__ import annotations
 
@@ -9,14 +11,26 @@ import os
 import secrets
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
+from typing import Protocol
 
 from bridge import metrics
-from bridge.domain.fleet import BEAT_EVERY, DaemonBeat, state_of
+from bridge.domain.fleet import BEAT_EVERY, DaemonBeat, MeterServerState, state_of
 from bridge.errors import BridgeError
 from bridge.functions.context import Resources
 from bridge.logs import get_logger
 
 log = get_logger("s3bridge.heartbeat")
+
+
+class MeterStates(Protocol):
+    """The meter's per-server state (bridge.functions.meter.ingest.Meter)."""
+
+    by_server: dict[int, MeterServerState]
+
+
+def _counted() -> tuple[int, int]:
+    return metrics.total(metrics.REFUSED), metrics.total(metrics.OVERLOADED)
 
 
 class Heartbeat:
@@ -29,6 +43,8 @@ class Heartbeat:
         self.me = DaemonBeat(f"{host}:{os.getpid()}:{secrets.token_hex(3)}", host, os.getpid(), version, now, now)
         self.fleet: list[DaemonBeat] = []
         self._task: asyncio.Task[None] | None = None
+        self.meter: MeterStates | None = None  # set when this daemon runs the meter
+        self._written = _counted()  # what the database holds of this process's counters (from here on)
 
     def start(self) -> None:
         metrics.STARTED.set(self.me.started_at.timestamp())
@@ -39,6 +55,11 @@ class Heartbeat:
     async def beat_once(self) -> None:
         now = self.resources.now()
         await self.store.beat(self.me, now)
+        counted = _counted()
+        refused, overloaded = (max(0, c - w) for c, w in zip(counted, self._written, strict=True))
+        meter = {k: replace(v) for k, v in self.meter.by_server.items()} if self.meter is not None else {}
+        await self.store.record(self.me.daemon_id, now, refused=refused, overloaded=overloaded, meter=meter)
+        self._written = counted  # only once written: a beat that fails leaves the counts for the next
         self.fleet = await self.store.all()
 
     async def _run(self) -> None:

@@ -51,6 +51,7 @@ async def enable_metering(resources: Resources, params: Params) -> Outcome:
         "batch_size": str(cfg.batch_size),
     }
     changed = await backend.configure_audit_webhook(TARGET, settings)
+    await resources.stores.fleet.record_metering(server.server_id, settings["endpoint"], resources.now())
     shown = {k: v for k, v in settings.items() if k != "auth_token"}
     return Outcome(
         {

@@ -80,6 +80,8 @@ class FleetPage:
     drift: tuple[object, ...] = ()
     probes: Mapping[int, Probe] = field(default_factory=dict)
     refused_hour: int = 0
+    counts: Mapping[str, object] = field(default_factory=dict)  # daemon id: its refused and overloaded in the hour
+    overloaded_hour: int = 0
     notice: str = ""  # what a repair did
     csrf_token: str = ""  # WHMCS's admin token for the Drift page's repair forms
 

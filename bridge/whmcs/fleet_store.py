@@ -3,10 +3,14 @@ service. Every query is parameterized; a search matches with LIKE on escaped tex
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bridge.domain.fleet import hour_window
+from bridge.domain.params import parse_options
+from bridge.errors import BadParam
 from bridge.whmcs.db import Conn, Database
 from bridge.whmcs.drift_store import aware, utc_naive
 
@@ -27,6 +31,17 @@ class ServerRow:
     usage_run_ms: int = 0
     usage_run_result: str = ""
     scanner_at: datetime | None = None  # the newest scan time (MinIO DataUsageInfo lastUpdate) of its figures
+    backend: str = "minio"  # from the server's Access Hash (`backend=ostor`); "" when it does not parse
+    metering_at: datetime | None = None  # when Enable Traffic Metering last succeeded (None: never)
+    last_event_at: datetime | None = None  # the newest audit event any daemon's meter wrote
+    ingest_lag_ms: int | None = None  # the lag of the last batch, as the newest meter state says (None: none yet)
+    dropped: int = 0  # audit entries dropped as failing a check, summed over the daemons' meters
+
+
+@dataclass(frozen=True)
+class DaemonCounts:
+    refused: int = 0
+    overloaded: int = 0
 
 
 @dataclass(frozen=True)
@@ -52,6 +67,14 @@ class DriftRow:
     actual: str
     repair: str
     first_seen: datetime
+
+
+def _backend(accesshash: str) -> str:
+    """The server's backend as its Access Hash says (stored HTML-encoded, as WHMCS does)."""
+    try:
+        return dict(parse_options(html.unescape(accesshash))).get("backend", "minio")
+    except BadParam:
+        return ""
 
 
 def _like(text: str) -> str:
@@ -116,22 +139,28 @@ class FleetStore:
         def q(conn: Conn) -> list[ServerRow]:
             with conn.cursor() as cur:
                 cur.execute(
-                    "SELECT v.id, v.name, v.hostname, r.finished_at, r.duration_ms, r.findings,"
+                    "SELECT v.id, v.name, v.hostname, v.accesshash, r.finished_at, r.duration_ms, r.findings,"
                     " (SELECT COUNT(*) FROM mod_s3bridge_services s WHERE s.serverid = v.id"
                     "  AND s.state IN ('active', 'suspended')) AS services,"
                     " (SELECT MAX(s.usage_at) FROM mod_s3bridge_services s WHERE s.serverid = v.id) AS last_usage,"
                     " (SELECT MAX(s.figure_at) FROM mod_s3bridge_services s WHERE s.serverid = v.id"
                     "  AND s.figure_source = 'scan') AS scanner_at,"
-                    " u.finished_at AS run_at, u.duration_ms AS run_ms, u.result AS run_result"
+                    " u.finished_at AS run_at, u.duration_ms AS run_ms, u.result AS run_result,"
+                    " mc.configured_at AS metering_at, ms.last_event_at, ms.dropped,"
+                    " (SELECT m2.lag_ms FROM mod_s3bridge_meter_status m2 WHERE m2.serverid = v.id"
+                    "  ORDER BY m2.updated_at DESC LIMIT 1) AS lag_ms"
                     " FROM mod_s3bridge_servers v LEFT JOIN mod_s3bridge_reconcile_runs r ON r.serverid = v.id"
                     " LEFT JOIN mod_s3bridge_usage_runs u ON u.serverid = v.id AND u.kind = 'daily'"
+                    " LEFT JOIN mod_s3bridge_metering mc ON mc.serverid = v.id"
+                    " LEFT JOIN (SELECT serverid, MAX(last_event_at) AS last_event_at, SUM(dropped) AS dropped"
+                    "  FROM mod_s3bridge_meter_status GROUP BY serverid) ms ON ms.serverid = v.id"
                     " WHERE v.type = 's3bridge' ORDER BY v.name, v.id"
                 )
                 return [
                     ServerRow(
                         serverid=int(r["id"]),
-                        name=str(r["name"]),
-                        hostname=str(r["hostname"]),
+                        name=html.unescape(str(r["name"])),  # WHMCS stores tblservers text HTML-encoded
+                        hostname=html.unescape(str(r["hostname"])),
                         services=int(r["services"]),
                         last_usage=aware(r["last_usage"]) if r["last_usage"] else None,
                         reconciled=aware(r["finished_at"]) if r["finished_at"] else None,
@@ -141,9 +170,46 @@ class FleetStore:
                         usage_run_ms=int(r["run_ms"] or 0),
                         usage_run_result=str(r["run_result"] or ""),
                         scanner_at=aware(r["scanner_at"]) if r["scanner_at"] else None,
+                        backend=_backend(str(r["accesshash"] or "")),
+                        metering_at=aware(r["metering_at"]) if r["metering_at"] else None,
+                        last_event_at=aware(r["last_event_at"]) if r["last_event_at"] else None,
+                        ingest_lag_ms=int(r["lag_ms"]) if r["lag_ms"] is not None else None,
+                        dropped=int(r["dropped"] or 0),
                     )
                     for r in cur.fetchall()
                 ]
+
+        return await self.db.run(q)
+
+    async def record_metering(self, serverid: int, endpoint: str, when: datetime) -> None:
+        """Enable Traffic Metering succeeded for the server (its audit webhook points at `endpoint`)."""
+
+        def q(conn: Conn) -> None:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "INSERT INTO mod_s3bridge_metering (serverid, endpoint, configured_at) VALUES (%s, %s, %s)"
+                    " ON DUPLICATE KEY UPDATE endpoint = VALUES(endpoint), configured_at = VALUES(configured_at)",
+                    (serverid, endpoint[:255], utc_naive(when)),
+                )
+
+        await self.db.run(q)
+
+    async def daemon_counts(self, now: datetime) -> dict[str, DaemonCounts]:
+        """Each daemon's refused calls and overload answers in the last hour (its per-minute rows, as of its last
+        beat), every daemon that wrote any."""
+        since = utc_naive(hour_window(now))
+
+        def q(conn: Conn) -> dict[str, DaemonCounts]:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT daemon_id, SUM(refused) AS refused, SUM(overloaded) AS overloaded"
+                    " FROM mod_s3bridge_fleet_minutes WHERE minute >= %s GROUP BY daemon_id",
+                    (since,),
+                )
+                return {
+                    str(r["daemon_id"]): DaemonCounts(int(r["refused"] or 0), int(r["overloaded"] or 0))
+                    for r in cur.fetchall()
+                }
 
         return await self.db.run(q)
 

@@ -366,6 +366,40 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) {_TABLE_OPTIONS}""",
         ),
     ),
+    Migration(
+        15,
+        "what the fleet console's Servers page needs from every daemon: counters and the meter's state",
+        (
+            # Each daemon adds, with its heartbeat, the calls it refused and answered 'overloaded' to the minute's
+            # row: "in the last hour" is a sum over every daemon's rows. Rows older than two hours are pruned.
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_fleet_minutes (
+            daemon_id VARCHAR(64) NOT NULL,
+            minute DATETIME NOT NULL,
+            refused INT UNSIGNED NOT NULL DEFAULT 0,
+            overloaded INT UNSIGNED NOT NULL DEFAULT 0,
+            PRIMARY KEY (daemon_id, minute),
+            KEY by_minute (minute)
+        ) {_TABLE_OPTIONS}""",
+            # The meter of each daemon, per server it takes audit posts for: the newest audit event, the lag of
+            # the last batch written, the entries dropped since the daemon started. Kept as long as heartbeats.
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_meter_status (
+            daemon_id VARCHAR(64) NOT NULL,
+            serverid INT UNSIGNED NOT NULL,
+            last_event_at DATETIME(3) NULL DEFAULT NULL,
+            lag_ms INT UNSIGNED NOT NULL DEFAULT 0,
+            dropped BIGINT UNSIGNED NOT NULL DEFAULT 0,
+            updated_at DATETIME NOT NULL,
+            PRIMARY KEY (daemon_id, serverid),
+            KEY by_server (serverid)
+        ) {_TABLE_OPTIONS}""",
+            # Enable Traffic Metering succeeded for the server: where its audit webhook points, and when.
+            f"""CREATE TABLE IF NOT EXISTS mod_s3bridge_metering (
+            serverid INT UNSIGNED NOT NULL PRIMARY KEY,
+            endpoint VARCHAR(255) NOT NULL,
+            configured_at DATETIME NOT NULL
+        ) {_TABLE_OPTIONS}""",
+        ),
+    ),
 )
 
 

@@ -79,15 +79,7 @@ class PanelStack:
     # -- WHMCS rows -------------------------------------------------------------------------------------------
 
     def sql(self, statement: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        conn = self.mariadb.connect(self.database)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(statement, args)
-                rows = list(cur.fetchall())
-            conn.commit()
-            return rows
-        finally:
-            conn.close()
+        return self.mariadb.sql(self.database, statement, args)
 
     def service(self, options: dict[int, str] | None = None, *, clientid: int | None = None) -> Service:
         """A created account: WHMCS's rows, CreateAccount through the real shim, and tblhosting's username and

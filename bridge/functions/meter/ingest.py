@@ -17,6 +17,7 @@ from datetime import UTC, timedelta
 
 from bridge.config import MeterConfig
 from bridge.domain.audit_events import AuditEvent, AuditPost
+from bridge.domain.fleet import MeterServerState, event_time
 from bridge.domain.traffic import Attribution, Billing, KnownObjects, Rollup, rollup
 from bridge.functions.context import Resources
 from bridge.functions.meter.decider import LimitDecider
@@ -66,6 +67,7 @@ class Meter:
         self._attributions: dict[int, tuple[float, Attribution]] = {}
         self._task: asyncio.Task[None] | None = None
         self._last_prune = 0.0
+        self.by_server: dict[int, MeterServerState] = {}  # the fleet console's per-server figures (heartbeat)
 
     @property
     def queued_events(self) -> int:
@@ -91,6 +93,7 @@ class Meter:
         """Entries the decoder dropped: counted, and one log line per POST naming the first reason (never a value)."""
         if post.dropped:
             self.stats.dropped += len(post.dropped)
+            self.by_server.setdefault(server_id, MeterServerState()).dropped += len(post.dropped)
             first = post.dropped[0]
             log.warning(
                 "audit_entries_dropped",
@@ -199,6 +202,9 @@ class Meter:
         self.stats.duplicates += len(mine) - r.events
         self.stats.refused += r.refused
         self.stats.own += r.own
+        times = [t for t in (event_time(e.time) for e in events) if t is not None]
+        state = self.by_server.setdefault(server_id, MeterServerState())
+        state.written(max(times, default=None), self.resources.now())
         # Services whose bytes moved, and those that deleted anything (the estimate may not know the size, but a
         # limited tenant freeing space must not wait for the next scan).
         touched = {sid for sid, _ in r.disk} | {sid for (sid, _), t in r.traffic.items() if t.delete}

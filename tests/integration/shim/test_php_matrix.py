@@ -148,15 +148,7 @@ def test_the_panel_order_path_runs_on_this_php(php: str, daemon, minio: MinIO, m
     assert svc.call("CreateAccount", shim={"php": php}).returned == "success"
 
     def sql(statement: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        conn = mariadb.connect(whmcs_db)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(statement, args)
-                rows = list(cur.fetchall())
-            conn.commit()
-            return rows
-        finally:
-            conn.close()
+        return mariadb.sql(whmcs_db, statement, args)
 
     sql("UPDATE tblhosting SET username = %s WHERE id = %s", (svc.username, svc.serviceid))
     # WHMCS puts an ordered service on a server of the product's server group: this test's server

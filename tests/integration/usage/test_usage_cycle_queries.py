@@ -12,7 +12,7 @@ import io
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -50,6 +50,15 @@ class StatementLog:
 
     def selects(self) -> list[str]:
         return [s for s in self.statements if SELECT.match(s)]
+
+    async def during(self, call: Awaitable[T]) -> T:
+        """Await `call` with the log cleared and on: afterwards it holds the statements `call` sent, only those."""
+        self.statements.clear()
+        self.on = True
+        try:
+            return await call
+        finally:
+            self.on = False
 
 
 def record_statements(db: Database, log: StatementLog) -> None:
@@ -176,10 +185,7 @@ async def test_a_cycle_that_finds_nothing_new_writes_nothing_to_whmcs_or_history
         await settle(resources, server)
         assert diskusage(mariadb, whmcs_db, list(server.with_data)) == dict.fromkeys(server.with_data, 1)
         for cycle in (usage_update, enforce_limits):  # the daily UsageUpdate, the AfterCronJob check
-            log.statements.clear()
-            log.on = True
-            result = (await cycle(resources, server.params)).result
-            log.on = False
+            result = (await log.during(cycle(resources, server.params))).result
             assert result["services"] == n
             assert (result["written"], result["history"], result["policy_changes"]) == (0, 0, [])
             assert log.writes_to(WHMCS_AND_HISTORY) == [], f"{cycle.__name__} at {n} services"
@@ -212,10 +218,7 @@ async def test_the_first_daily_run_of_a_day_writes_every_services_history_in_sta
                 f" ({', '.join(['%s'] * n)})",
                 server.services,
             )
-        log.statements.clear()
-        log.on = True
-        result = (await usage_update(resources, server.params)).result
-        log.on = False
+        result = (await log.during(usage_update(resources, server.params))).result
         assert (result["written"], result["history"]) == (0, n)
         with conn.cursor() as cur:
             cur.execute(
@@ -285,10 +288,7 @@ async def test_decisions_whose_figure_changed_are_recorded_in_one_statement_for_
                 " decided_at = NULL WHERE serverid = %s",
                 (server.params["serverid"],),
             )
-        log.statements.clear()
-        log.on = True
-        result = (await enforce_limits(resources, server.params)).result
-        log.on = False
+        result = (await log.during(enforce_limits(resources, server.params))).result
         assert (result["services"], result["written"], result["policy_changes"]) == (n, 0, [])
         decisions = [s for s in log.statements if WRITE.match(s) and "decided_by" in s]
         assert len(decisions) == 1, f"{len(decisions)} statements record {n} decisions"
