@@ -197,12 +197,12 @@ def test_a_panel_action_costs_one_daemon_call_though_whmcs_calls_client_area_aft
     assert [e["action"] for e in r.module_log] == ["panel"], [e["action"] for e in r.module_log]
 
 
-def test_a_failed_token_check_ends_the_clients_session(stack: PanelStack, php: str | None) -> None:
+def test_a_failed_token_check_ends_the_clients_session(stack: PanelStack) -> None:
     svc = stack.service()
     session = {"uid": svc.clientid, "token": TOKEN}
     request = {"method": "POST", "post": {"token": "forged", "s3action": "create_bucket",
                                           "bucket_name": f"{svc.username}--forged"}}  # fmt: skip
-    r = svc.call("Panel", session=session, shim={"context": "client_button", "request": request, "php": php})
+    r = svc.call("Panel", session=session, shim={"context": "client_button", "request": request})
     assert r.exception is not None
     assert "Invalid CSRF Protection Token" in r.exception["message"]
     assert not r.session  # WHMCS logged the client out
