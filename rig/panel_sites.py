@@ -15,6 +15,7 @@ import contextlib
 import http.server
 import json
 import os
+import re
 import subprocess
 import threading
 import urllib.error
@@ -87,15 +88,23 @@ def _serve(args: list[str], env: dict[str, str], probe: str, what: str, port: in
 
 
 def php_form(encoded: str) -> dict[str, Any]:
-    """An urlencoded query or form as PHP parses it into $_GET / $_POST: `name[]` collects a list, a repeated plain
-    name keeps its last value (nested `name[key]` is not needed by the stand-in pages and not modelled)."""
+    """An urlencoded query or form as PHP parses it into $_GET / $_POST: `a[k]` and `a[k][j]` nest, `a[]` takes the
+    next index, a repeated name keeps its last value (PHP's mangling of dots and spaces in names is not modelled)."""
     fields: dict[str, Any] = {}
     for key, value in urllib.parse.parse_qsl(encoded, keep_blank_values=True):
-        if key.endswith("[]"):
-            listed = fields.get(key[:-2])
-            fields[key[:-2]] = [*listed, value] if isinstance(listed, list) else [value]
-        else:
-            fields[key] = value
+        name = key.split("[", 1)[0]
+        subkeys = re.findall(r"\[([^\]]*)\]", key[len(name) :])
+        path = [name, *subkeys] if name and subkeys else [key]
+        node = fields
+        for depth, part in enumerate(path):
+            if depth and part == "":  # `a[]`: PHP's next integer index
+                part = str(max((int(k) for k in node if k.isdigit()), default=-1) + 1)
+            if depth == len(path) - 1:
+                node[part] = value
+            else:
+                child = node.get(part)
+                node[part] = child if isinstance(child, dict) else {}
+                node = node[part]
     return fields
 
 
