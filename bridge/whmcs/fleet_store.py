@@ -111,8 +111,7 @@ _GROWTH = (
     _COLUMNS + " FROM (SELECT u.serviceid, CAST(s0.used_bytes AS SIGNED) - CAST(u.used_bytes AS SIGNED) AS figure"  # noqa: S608
     " FROM (SELECT serviceid, MIN(day) AS first_day FROM mod_s3bridge_usage_daily WHERE day >= %s"
     " GROUP BY serviceid) f JOIN mod_s3bridge_usage_daily u ON u.serviceid = f.serviceid AND u.day = f.first_day"
-    " JOIN mod_s3bridge_services s0 ON s0.serviceid = u.serviceid) m"
-    + _LIVE
+    " JOIN mod_s3bridge_services s0 ON s0.serviceid = u.serviceid) m" + _LIVE
 )
 # The ten that grew most, and the ten that shrank most (a customer emptying its buckets may be leaving).
 _GROWING = _GROWTH + " AND m.figure > 0 ORDER BY m.figure DESC, s.serviceid LIMIT 10"
