@@ -27,7 +27,7 @@ from typing import Any
 
 from rig.paths import CACHE, REPO
 from rig.services import MariaDB, free_port, scratch_dir, stop_process_group, wait_until
-from rig.shim import NATIVE_PHP, php_command
+from rig.shim import NATIVE_PHP, php_command, run_php
 
 STANDIN_DIR = REPO / "rig" / "whmcs_standin"
 BOOTSTRAP = CACHE / "bootstrap-4.6.2" / "bootstrap.min.css"
@@ -128,8 +128,8 @@ def _serve_cli(page: str, env: dict[str, str], php: str, port: int = 0) -> Itera
             server = {"REQUEST_METHOD": self.command, "REQUEST_URI": self.path,
                       "REMOTE_ADDR": self.client_address[0], "HTTP_HOST": self.headers.get("Host", "")}  # fmt: skip
             request = {"script": page, "server": server, "get": php_form(url.query), "post": php_form(body.decode())}
-            proc = subprocess.run([*command, str(STANDIN_DIR / "cli_request.php")], input=json.dumps(request).encode(),
-                                  capture_output=True, env=run_env, timeout=120, check=False)  # fmt: skip
+            proc = run_php(command, STANDIN_DIR / "cli_request.php", stdin=json.dumps(request).encode(), env=run_env,
+                           timeout=120)  # fmt: skip
             powered = [ln for ln in proc.stderr.splitlines() if ln.startswith(b"X-Powered-By: PHP/")]
             with log.open("ab") as f:
                 f.write(b"".join(ln + b"\n" for ln in proc.stderr.splitlines() if ln not in powered))

@@ -53,6 +53,21 @@ def php_command(version: str | None = None) -> tuple[list[str], dict[str, str]]:
     return ["node", str(WASM_CLI)], {"PHP": version}
 
 
+def run_php(
+    command: list[str], script: Path, *, stdin: bytes, env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `script` with input on stdin; its stdout and stderr come back whole. They go to files, not pipes:
+    php-wasm under node drops what does not fit a pipe that is not drained in time (64 KiB: a page rendered on a
+    loaded machine arrived cut off, tests/integration/dev_rig/test_php_output.py)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.run(
+            [*command, str(script)], input=stdin, stdout=out, stderr=err, env=env, timeout=timeout, check=False
+        )
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out.read(), err.read())
+
+
 def install_module(url: str, secret: str, *, config: dict[str, Any] | None = None) -> Path:
     """A copy of the module with its config.php (none when url and secret are both empty), reused per process."""
     src = Path(os.environ.get("S3BRIDGE_SHIM_SRC") or SHIM_DIR)
@@ -188,14 +203,7 @@ def _run(
     command, php_env = php_command(php)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("S3BRIDGE_", "STANDIN_"))}
     env.update({**php_env, **(extra_env or {})})
-    proc = subprocess.run(
-        [*command, str(STANDIN)],
-        input=json.dumps(request).encode(),
-        capture_output=True,
-        env=env,
-        timeout=timeout,
-        check=False,
-    )
+    proc = run_php(command, STANDIN, stdin=json.dumps(request).encode(), env=env, timeout=timeout)
     raw = proc.stdout.decode()
     line = next((x for x in reversed(raw.splitlines()) if x.startswith("{")), "")
     if not line:
