@@ -111,10 +111,11 @@ _GROWTH = (
     _COLUMNS + " FROM (SELECT u.serviceid, CAST(s0.used_bytes AS SIGNED) - CAST(u.used_bytes AS SIGNED) AS figure"  # noqa: S608
     " FROM (SELECT serviceid, MIN(day) AS first_day FROM mod_s3bridge_usage_daily WHERE day >= %s"
     " GROUP BY serviceid) f JOIN mod_s3bridge_usage_daily u ON u.serviceid = f.serviceid AND u.day = f.first_day"
-    " JOIN mod_s3bridge_services s0 ON s0.serviceid = u.serviceid) m"
-    + _LIVE
-    + " ORDER BY m.figure DESC, s.serviceid LIMIT 10"
+    " JOIN mod_s3bridge_services s0 ON s0.serviceid = u.serviceid) m" + _LIVE
 )
+# The ten that grew most, and the ten that shrank most (a customer emptying its buckets may be leaving).
+_GROWING = _GROWTH + " AND m.figure > 0 ORDER BY m.figure DESC, s.serviceid LIMIT 10"
+_SHRINKING = _GROWTH + " AND m.figure < 0 ORDER BY m.figure ASC, s.serviceid LIMIT 10"
 
 
 def _account(r: dict[str, Any]) -> AccountRow:
@@ -245,9 +246,9 @@ class FleetStore:
         return await self.db.run(q)
 
     async def lists(self, today: date) -> dict[str, list[AccountRow]]:
-        """Top consumers by storage and by traffic this month, the fastest growing over 30 days, the over-limit and
-        the suspended: five bounded queries (traffic and growth read one month of the daily tables by their `day`
-        key, grouped per service, never one query per service)."""
+        """Top consumers by storage and by traffic this month, the fastest growing and shrinking over 30 days, the
+        over-limit and the suspended: six bounded queries (traffic and growth read one month of the daily tables by
+        their `day` key, grouped per service, never one query per service)."""
 
         def q(conn: Conn) -> dict[str, list[AccountRow]]:
             out: dict[str, list[AccountRow]] = {}
@@ -261,8 +262,9 @@ class FleetStore:
                     out[name] = [_account(r) for r in cur.fetchall()]
                 cur.execute(_TRAFFIC, (today.replace(day=1),))
                 out["traffic"] = [_account(r) for r in cur.fetchall()]
-                cur.execute(_GROWTH, (today - timedelta(days=GROWTH_DAYS),))
-                out["growth"] = [_account(r) for r in cur.fetchall()]
+                for name, sql in (("growth", _GROWING), ("shrink", _SHRINKING)):
+                    cur.execute(sql, (today - timedelta(days=GROWTH_DAYS),))
+                    out[name] = [_account(r) for r in cur.fetchall()]
             return out
 
         return await self.db.run(q)

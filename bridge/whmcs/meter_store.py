@@ -32,15 +32,6 @@ def _second(text: str) -> datetime:
 
 
 @dataclass(frozen=True)
-class MeteredService:
-    serviceid: int
-    username: str
-    baseline: int
-    source: FigureSource
-    figure_at: datetime | None
-
-
-@dataclass(frozen=True)
 class DayTraffic:
     day: date
     bytes_in: int

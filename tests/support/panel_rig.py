@@ -69,7 +69,7 @@ def shim_panel(daemon: Daemon, svc: Service, action: str, args: dict[str, Any] |
 class PanelStack:
     daemon: Daemon
     api_url: str
-    php: subprocess.Popen[bytes]
+    php: subprocess.Popen[bytes] | None  # api.php's web server (None: rig/panel_sites.py's CLI front)
     mariadb: MariaDB
     database: str
     minio: MinIO

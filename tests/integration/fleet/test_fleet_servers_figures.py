@@ -22,6 +22,7 @@ from rig.sample_whmcs import insert_server
 from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process
 from rig.shim import run_addon
 from tests.conftest import CANARY_HMAC, Daemon, make_config, start_daemon
+from tests.support.audit_entries import audit_body, streaming_put
 from tests.support.browser import ADMIN_SHELL, PageServer, open_page
 from tests.support.daemons import call
 from tests.support.fake_daemon import slow_denying_storage
@@ -172,16 +173,11 @@ def test_metering_the_last_audit_event_the_ingest_lag_and_dropped_entries_show_p
     before = datetime.now(UTC)
     svc.s3().put_object(Bucket=f"{svc.username}--data", Key="counted", Body=b"x" * 1000)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    bad = [json.dumps({  # streaming uploads declaring impossible lengths: dropped as failing a check
-        "version": "1", "time": stamp, "trigger": "incoming", "requestID": f"F{next_id()}{n}",
-        "api": {"name": "PutObject", "bucket": f"{svc.username}--data", "object": "s", "statusCode": 200,
-                "rx": 2000, "tx": 0},
-        "requestHeader": {"X-Amz-Decoded-Content-Length": declared,
-                          "X-Amz-Content-Sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"},
-        "accessKey": svc.username,
-    }) for n, declared in enumerate(("9" * 5000, "1\u00b2\u00b3"))]  # fmt: skip
+    # streaming uploads declaring impossible lengths: dropped as failing a check
+    lengths = ("9" * 5000, "1\u00b2\u00b3")
+    bad = [streaming_put(svc.username, d, rid=f"F{next_id()}{n}", time=stamp) for n, d in enumerate(lengths)]
     post = urllib.request.Request(
-        f"http://{cfg['meter']['listen']}/v1/audit/{serverid}", data=("\n".join(bad) + "\n").encode(), method="POST",
+        f"http://{cfg['meter']['listen']}/v1/audit/{serverid}", data=audit_body(bad), method="POST",
         headers={"Authorization": audit_token(CANARY_HMAC, serverid)},
     )  # fmt: skip
     with urllib.request.urlopen(post, timeout=10) as r:

@@ -21,6 +21,7 @@ from bridge.domain.audit_token import audit_token
 from rig.services import MariaDB, MinIO, free_port, scratch_dir, stop_process, wait_until
 from rig.shim import ShimResult, run_shim
 from tests.conftest import CANARY_HMAC, Daemon, make_config, start_daemon
+from tests.support.audit_entries import audit_body, entry, streaming_put
 from tests.support.whmcs_role import Service, next_id
 
 pytestmark = [pytest.mark.minio, pytest.mark.php, pytest.mark.mariadb]
@@ -166,13 +167,11 @@ def test_a_resent_post_counts_once_and_a_wrong_token_counts_nothing(make, metere
     """MinIO resends a batch whose answer it did not get: the request ids make the second copy add nothing."""
     svc = make()
     before = settled(mariadb, whmcs_db, svc.serviceid)
-    entry = {
-        "version": "1", "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "trigger": "incoming",
-        "api": {"name": "GetObject", "bucket": f"{svc.username}--data", "object": "k", "statusCode": 200,
-                "rx": 0, "tx": 4242},
-        "requestID": f"TEST{next_id()}", "accessKey": svc.username,
-    }  # fmt: skip
-    body = (json.dumps(entry) + "\n").encode()
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    body = audit_body(
+        [entry("GetObject", bucket=f"{svc.username}--data", tx=4242, rid=f"TEST{next_id()}", time=stamp,
+               accessKey=svc.username)]
+    )  # fmt: skip
 
     def post(token: str) -> int:
         req = urllib.request.Request(metered.audit_url, data=body, method="POST", headers={"Authorization": token})
@@ -434,17 +433,9 @@ def test_an_impossible_declared_length_poisons_nobodys_metering(make, metered, m
     assert (got_a["bytes_in"], got_b["bytes_in"]) == (1000, 777)
 
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    lines = []
-    for n, declared in enumerate(("9" * 5000, "1\u00b2\u00b3", "12")):
-        lines.append(json.dumps({
-            "version": "1", "time": stamp, "trigger": "incoming", "requestID": f"P{next_id()}{n}",
-            "api": {"name": "PutObject", "bucket": f"{b.username}--data", "object": "s", "statusCode": 200,
-                    "rx": 2000, "tx": 0},
-            "requestHeader": {"X-Amz-Decoded-Content-Length": declared,
-                              "X-Amz-Content-Sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"},
-            "accessKey": b.username,
-        }))  # fmt: skip
-    status, answer = post_audit(metered, ("\n".join(lines) + "\n").encode())
+    lengths = ("9" * 5000, "1\u00b2\u00b3", "12")
+    puts = [streaming_put(b.username, d, rid=f"P{next_id()}{n}", time=stamp) for n, d in enumerate(lengths)]
+    status, answer = post_audit(metered, audit_body(puts))
     assert status == 200
     assert (answer["events"], answer["dropped"]) == (1, 2)
     assert post_audit(metered, b"<html>not audit</html>\n")[0] == 400  # a post that is nothing at all: 4xx

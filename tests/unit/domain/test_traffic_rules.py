@@ -10,36 +10,13 @@ import pytest
 from bridge.domain.audit_events import AuditEvent, AuditFormatError, classify, decode_post, dedupe_key, from_entry
 from bridge.domain.traffic import Attribution, Billing, KnownObjects, Rollup, estimate, rollup
 from rig.paths import MINIO_AUDIT_SAMPLE
+from tests.support.audit_entries import entry
 
 SAMPLE = MINIO_AUDIT_SAMPLE
 
 
 def sample_entries() -> list[dict[str, Any]]:
     return [json.loads(line) for line in SAMPLE.read_text().splitlines()]
-
-
-def entry(
-    name: str,
-    *,
-    bucket: str = "alice--b1",
-    obj: str = "k",
-    status: int = 200,
-    rx: int = 0,
-    tx: int = 0,
-    rid: str = "18EB0000000000",
-    time: str = "2026-11-25T16:23:36.100000000Z",
-    **extra: Any,
-) -> dict[str, Any]:
-    e: dict[str, Any] = {
-        "version": "1",
-        "time": time,
-        "trigger": "incoming",
-        "api": {"name": name, "bucket": bucket, "object": obj, "statusCode": status, "rx": rx, "tx": tx},
-        "requestID": rid,
-        "accessKey": "alice",
-    }
-    e.update(extra)
-    return e
 
 
 def billed(events: list[tuple[int, AuditEvent]], known: KnownObjects) -> Rollup:
