@@ -171,6 +171,16 @@ async def settle(resources: Resources, server: Server) -> None:
     raise AssertionError(f"five UsageUpdate runs in a row still wrote: {result}")
 
 
+async def settled_at_20_and_600(
+    resources: Resources, mariadb: MariaDB, database: str, minio: MinIO
+) -> AsyncIterator[tuple[int, Server]]:
+    """A server with 20 services, then one with 600, each settled: the two sizes whose statement counts must match."""
+    for n in (20, 600):
+        server = populate(mariadb, database, minio, n)
+        await settle(resources, server)
+        yield n, server
+
+
 def diskusage(mariadb: MariaDB, database: str, serviceids: list[int]) -> dict[int, int]:
     conn = mariadb.connect(database)
     with conn.cursor() as cur:
@@ -188,9 +198,7 @@ async def test_a_cycle_that_finds_nothing_new_writes_nothing_to_whmcs_or_history
 ) -> None:
     resources, log = counted
     selects: dict[int, int] = {}
-    for n in (20, 600):
-        server = populate(mariadb, whmcs_db, minio, n)
-        await settle(resources, server)
+    async for n, server in settled_at_20_and_600(resources, mariadb, whmcs_db, minio):
         assert diskusage(mariadb, whmcs_db, list(server.with_data)) == dict.fromkeys(server.with_data, 1)
         for cycle in (usage_update, enforce_limits):  # the daily UsageUpdate, the AfterCronJob check
             result = (await log.during(cycle(resources, server.params))).result
@@ -212,9 +220,7 @@ async def test_the_first_daily_run_of_a_day_writes_every_services_history_in_sta
 ) -> None:
     resources, log = counted
     counts: dict[int, int] = {}
-    for n in (20, 600):
-        server = populate(mariadb, whmcs_db, minio, n)
-        await settle(resources, server)
+    async for n, server in settled_at_20_and_600(resources, mariadb, whmcs_db, minio):
         conn = mariadb.connect(whmcs_db)
         with conn.cursor() as cur:  # as if yesterday's run was the last: today's history is not written yet
             cur.execute(
@@ -286,9 +292,7 @@ async def test_decisions_whose_figure_changed_are_recorded_in_one_statement_for_
 ) -> None:
     resources, log = counted
     counts: dict[int, int] = {}
-    for n in (20, 600):
-        server = populate(mariadb, whmcs_db, minio, n)
-        await settle(resources, server)
+    async for n, server in settled_at_20_and_600(resources, mariadb, whmcs_db, minio):
         conn = mariadb.connect(whmcs_db)
         with conn.cursor() as cur:  # every service's latest decision used another figure than today's
             cur.execute(
