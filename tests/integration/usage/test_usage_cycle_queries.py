@@ -8,6 +8,7 @@ server with 20 services and one with 600 (more than any batch the stores cut the
 
 from __future__ import annotations
 
+import contextvars
 import io
 import json
 import re
@@ -35,6 +36,7 @@ pytestmark = [pytest.mark.minio, pytest.mark.mariadb]
 T = TypeVar("T")
 WRITE = re.compile(r"^\s*(UPDATE|INSERT|DELETE|REPLACE)\b", re.IGNORECASE)
 SELECT = re.compile(r"^\s*SELECT\b", re.IGNORECASE)
+_IN_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("in_logged_call", default=False)
 WHMCS_AND_HISTORY = ("tblhosting", "mod_s3bridge_usage_daily", "mod_s3bridge_bucket_usage_daily")
 
 
@@ -52,12 +54,15 @@ class StatementLog:
         return [s for s in self.statements if SELECT.match(s)]
 
     async def during(self, call: Awaitable[T]) -> T:
-        """Await `call` with the log cleared and on: afterwards it holds the statements `call` sent, only those."""
+        """Await `call` with the log cleared and on: afterwards it holds the statements `call` sent, only those (not
+        those of the daemon's background tasks meanwhile, such as its heartbeat: they started outside the call)."""
         self.statements.clear()
         self.on = True
+        token = _IN_CALL.set(True)
         try:
             return await call
         finally:
+            _IN_CALL.reset(token)
             self.on = False
 
 
@@ -71,7 +76,7 @@ def record_statements(db: Database, log: StatementLog) -> None:
         send = conn.query
 
         def query(sql: Any, unbuffered: bool = False) -> int:
-            if log.on:
+            if log.on and getattr(conn, "_statement_log_call", False):
                 log.statements.append(sql.decode(errors="replace") if isinstance(sql, bytes) else str(sql))
             return send(sql, unbuffered)
 
@@ -79,8 +84,11 @@ def record_statements(db: Database, log: StatementLog) -> None:
         conn._statement_log = log  # type: ignore[attr-defined]
 
     async def counted(fn: Callable[[Conn], T]) -> T:
+        in_call = _IN_CALL.get()  # the caller's task: the call being logged, or a background task
+
         def work(conn: Conn) -> T:
             logged(conn)
+            conn._statement_log_call = in_call  # type: ignore[attr-defined]
             return fn(conn)
 
         return await run(work)
