@@ -129,7 +129,11 @@ def test_each_daemon_beats_into_the_database_and_says_goodbye_on_a_clean_stop(ma
     first = start_daemon(make_config(mariadb, whmcs_db))
     second = start_daemon(make_config(mariadb, whmcs_db))
     try:
-        seen = daemons(mariadb, whmcs_db)
+        # the first beat is written by a task the daemon starts beside its listener: wait for it, not for the port
+        deadline = time.monotonic() + 30
+        while {first.proc.pid, second.proc.pid} - set(seen := daemons(mariadb, whmcs_db)):
+            assert time.monotonic() < deadline, f"no first beat within 30 s: {sorted(seen)}"
+            time.sleep(0.2)
         for d in (first, second):
             row = seen[d.proc.pid]
             assert row["stopped_at"] is None
