@@ -100,22 +100,34 @@ _LIVE = (
     " JOIN mod_s3bridge_services s ON s.serviceid = m.serviceid JOIN tblhosting h ON h.id = s.serviceid"
     " LEFT JOIN tblclients c ON c.id = s.userid WHERE s.state IN ('active', 'suspended')"
 )
-# Bytes in + out since the first of the month (mod_s3bridge_traffic_daily, the meter's daily sums).
+# Bytes in + out since the first of the month (mod_s3bridge_traffic_daily, the meter's daily sums), read from the key
+# `day_figures` (day, serviceid, bytes_in, bytes_out): the month's entries only, never a service's older history.
 _TRAFFIC = (
-    _COLUMNS + " FROM (SELECT serviceid, SUM(bytes_in + bytes_out) AS figure FROM mod_s3bridge_traffic_daily"  # noqa: S608
+    _COLUMNS + " FROM (SELECT serviceid, SUM(bytes_in + bytes_out) AS figure"  # noqa: S608
+    " FROM mod_s3bridge_traffic_daily FORCE INDEX (day_figures)"
     " WHERE day >= %s GROUP BY serviceid) m" + _LIVE + " AND m.figure > 0 ORDER BY m.figure DESC, s.serviceid LIMIT 10"
 )
 # Storage now minus the oldest daily figure inside the window (mod_s3bridge_usage_daily): signed, so a shrinking
-# account shows a negative growth instead of wrapping around as unsigned arithmetic would.
+# account shows a negative growth instead of wrapping around as unsigned arithmetic would. Both the first day of each
+# service inside the window and its figure that day come from the key `day_figures` (day, serviceid, used_bytes):
+# the window's entries, contiguous and cached, where the primary key (serviceid, day) made MariaDB dive into every
+# service's whole history (365 days by default: 2.3 s a list at 10,000 services).
 _GROWTH = (
-    _COLUMNS + " FROM (SELECT u.serviceid, CAST(s0.used_bytes AS SIGNED) - CAST(u.used_bytes AS SIGNED) AS figure"  # noqa: S608
-    " FROM (SELECT serviceid, MIN(day) AS first_day FROM mod_s3bridge_usage_daily WHERE day >= %s"
-    " GROUP BY serviceid) f JOIN mod_s3bridge_usage_daily u ON u.serviceid = f.serviceid AND u.day = f.first_day"
-    " JOIN mod_s3bridge_services s0 ON s0.serviceid = u.serviceid) m" + _LIVE
+    "SELECT s.serviceid, CAST(s.used_bytes AS SIGNED) - CAST(u.used_bytes AS SIGNED) AS figure"
+    " FROM (SELECT serviceid, MIN(day) AS first_day FROM mod_s3bridge_usage_daily FORCE INDEX (day_figures)"
+    " WHERE day >= %s GROUP BY serviceid) f"
+    " JOIN mod_s3bridge_usage_daily u FORCE INDEX (day_figures) ON u.day = f.first_day AND u.serviceid = f.serviceid"
+    " JOIN mod_s3bridge_services s ON s.serviceid = f.serviceid JOIN tblhosting h ON h.id = s.serviceid"
+    " WHERE s.state IN ('active', 'suspended')"
 )
-# The ten that grew most, and the ten that shrank most (a customer emptying its buckets may be leaving).
-_GROWING = _GROWTH + " AND m.figure > 0 ORDER BY m.figure DESC, s.serviceid LIMIT 10"
-_SHRINKING = _GROWTH + " AND m.figure < 0 ORDER BY m.figure ASC, s.serviceid LIMIT 10"
+# The ten that grew most and the ten that shrank most (a customer emptying its buckets may be leaving) from one pass
+# over the growth figures: each ranked both ways (ties by service id), the names read for those twenty only.
+_GROWTH_RANKED = (
+    _COLUMNS + ", m.up, m.down FROM (SELECT g.serviceid, g.figure,"  # noqa: S608
+    " ROW_NUMBER() OVER (ORDER BY g.figure DESC, g.serviceid) AS up,"
+    " ROW_NUMBER() OVER (ORDER BY g.figure ASC, g.serviceid) AS down"
+    " FROM (" + _GROWTH + ") g) m" + _LIVE + " AND ((m.figure > 0 AND m.up <= 10) OR (m.figure < 0 AND m.down <= 10))"
+)
 
 
 def _account(r: dict[str, Any]) -> AccountRow:
@@ -247,8 +259,9 @@ class FleetStore:
 
     async def lists(self, today: date) -> dict[str, list[AccountRow]]:
         """Top consumers by storage and by traffic this month, the fastest growing and shrinking over 30 days, the
-        over-limit and the suspended: six bounded queries (traffic and growth read one month of the daily tables by
-        their `day` key, grouped per service, never one query per service)."""
+        over-limit and the suspended: five bounded queries (traffic and growth read one month of the daily tables by
+        their `day_figures` key, grouped per service, never one query per service; one pass ranks the growth both
+        ways)."""
 
         def q(conn: Conn) -> dict[str, list[AccountRow]]:
             out: dict[str, list[AccountRow]] = {}
@@ -262,9 +275,10 @@ class FleetStore:
                     out[name] = [_account(r) for r in cur.fetchall()]
                 cur.execute(_TRAFFIC, (today.replace(day=1),))
                 out["traffic"] = [_account(r) for r in cur.fetchall()]
-                for name, sql in (("growth", _GROWING), ("shrink", _SHRINKING)):
-                    cur.execute(sql, (today - timedelta(days=GROWTH_DAYS),))
-                    out[name] = [_account(r) for r in cur.fetchall()]
+                cur.execute(_GROWTH_RANKED, (today - timedelta(days=GROWTH_DAYS),))
+                ranked = cur.fetchall()
+                out["growth"] = [_account(r) for r in sorted(ranked, key=lambda r: int(r["up"])) if r["figure"] > 0]
+                out["shrink"] = [_account(r) for r in sorted(ranked, key=lambda r: int(r["down"])) if r["figure"] < 0]
             return out
 
         return await self.db.run(q)
