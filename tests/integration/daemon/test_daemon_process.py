@@ -136,3 +136,34 @@ def test_migrate_completes_a_migration_interrupted_half_way(mariadb: MariaDB) ->
     with conn.cursor() as cur:
         cur.execute("SELECT access_key, pending_access_key, backend_user_id FROM mod_s3bridge_services LIMIT 1")
         cur.execute("SELECT COUNT(*) AS n FROM mod_s3bridge_traffic")
+
+
+def test_migrate_completes_a_key_migration_interrupted_half_way(mariadb: MariaDB) -> None:
+    """Migration 16 adds a key to two tables (ALTER TABLE commits at once): a crash after the first leaves it in place,
+    and running migrate again adds the second instead of failing on the first's duplicate name."""
+    db = "whmcs_migrate_key_interrupted"
+    mariadb.create_whmcs_database(db)
+    cfg = write_config(make_config(mariadb, db, user="root", password=mariadb.root_password))
+    subprocess.run([sys.executable, "-m", "bridge", "migrate", "--config", str(cfg)], check=True, capture_output=True)
+    conn = mariadb.connect(db)
+    with conn.cursor() as cur:  # as if migration 16 died after its first key
+        cur.execute("DELETE FROM mod_s3bridge_schema WHERE version = 16")
+        cur.execute("ALTER TABLE mod_s3bridge_traffic_daily DROP KEY day_figures")
+    again = subprocess.run(
+        [sys.executable, "-m", "bridge", "migrate", "--config", str(cfg)], capture_output=True, text=True
+    )
+    assert again.returncode == 0, again.stderr
+    assert "applied migration 16" in again.stdout
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT TABLE_NAME, GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) AS cols"
+            " FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s AND INDEX_NAME = 'day_figures'"
+            " GROUP BY TABLE_NAME ORDER BY TABLE_NAME",
+            (db,),
+        )
+        keys = {r["TABLE_NAME"]: r["cols"] for r in cur.fetchall()}
+    conn.close()
+    assert keys == {
+        "mod_s3bridge_traffic_daily": "day,serviceid,bytes_in,bytes_out",
+        "mod_s3bridge_usage_daily": "day,serviceid,used_bytes",
+    }
