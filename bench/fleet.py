@@ -1,7 +1,10 @@
 """The operator's view at scale: reconcile of one server against a per-service check in the same run, and a metrics
 scrape.
 
-    .venv/bin/python -m bench.fleet [--services 10000] [--runs 3] [--scrapes 200]
+    .venv/bin/python -m bench.fleet [--services 10000] [--runs 3] [--scrapes 200] [--history-days 31]
+
+--history-days 365 gives each service a year of daily usage rows, as the product's default retention keeps them (the
+Accounts page's 30-day growth must not read them all).
 
 Setup: MariaDB with the WHMCS tables and N Active services of one product on one server (tblhosting rows and the
 daemon's records), the daemon (real, over the signed channel), and the ostor gateway emulator (a stand-in: no
@@ -70,7 +73,7 @@ def start_gateway() -> tuple[OstorEmulator, asyncio.AbstractEventLoop]:
     return emulator, loop
 
 
-def populate(stack: Any, emulator: OstorEmulator, n: int, serverid: int) -> list[str]:
+def populate(stack: Any, emulator: OstorEmulator, n: int, serverid: int, history_days: int = 31) -> list[str]:
     conn = stack.db.connect("whmcs")
     insert_server(conn, serverid, "ostor", "127.0.0.1", emulator.port, emulator.access_key, "x",
                   accesshash="backend=ostor")  # fmt: skip
@@ -112,6 +115,14 @@ def populate(stack: Any, emulator: OstorEmulator, n: int, serverid: int) -> list
                 "INSERT INTO mod_s3bridge_traffic_daily (serviceid, day, bytes_in, bytes_out) VALUES (%s, %s, %s, %s)",
                 [(sid, day, sid * 1000, sid * 3000) for sid in sids for day in days if day.month == today.month],
             )
+        # Older history, as a year's retention (the product default) keeps it: copies of the month, a month back each.
+        for back in range(31, history_days, 31):
+            cur.execute(
+                "INSERT INTO mod_s3bridge_usage_daily (serviceid, day, used_bytes, objects, buckets)"
+                " SELECT serviceid, day - INTERVAL %s DAY, used_bytes, 1, 1 FROM mod_s3bridge_usage_daily"
+                " WHERE day >= %s AND day > %s - INTERVAL %s DAY",
+                (back, days[-1], today, history_days - back),
+            )
     conn.close()
     return usernames
 
@@ -143,12 +154,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--scrapes", type=int, default=200)
     parser.add_argument("--pages", type=int, default=100)
+    parser.add_argument("--history-days", type=int, default=31, help="days of usage history per service (365: a year)")
     args = parser.parse_args()
     serverid = 7
     emulator, loop = start_gateway()
     try:
         with running_stack("bench-fleet", fleet=True) as stack:
-            usernames = populate(stack, emulator, args.services, serverid)
+            usernames = populate(stack, emulator, args.services, serverid, args.history_days)
             params = {"serverid": serverid, "serverhostname": "127.0.0.1", "serverport": emulator.port,
                       "serversecure": "", "serverusername": emulator.access_key,
                       "serverpassword": emulator.secret_key, "serveraccesshash": "backend=ostor"}  # fmt: skip
@@ -191,7 +203,7 @@ def main() -> None:
     speedup = round(rows[f"per-service check, {args.services} services"]["median_ms"]
                     / rows[f"reconcile, {args.services} services"]["median_ms"], 1)  # fmt: skip
     width = max(len(k) for k in rows)
-    print(f"\nfleet ({args.services} services on one ostor server)")
+    print(f"\nfleet ({args.services} services on one ostor server, {args.history_days} days of usage history)")
     print(f"{'case':<{width}}  {'runs':>5}  {'median ms':>10}  {'p95 ms':>9}  {'max ms':>9}")
     for case, s in rows.items():
         print(f"{case:<{width}}  {s['runs']:>5}  {s['median_ms']:>10.1f}  {s['p95_ms']:>9.1f}  {s['max_ms']:>9.1f}")
@@ -200,7 +212,14 @@ def main() -> None:
     print(f"the per-service check found {mismatched} mismatches; reconcile is {speedup}x faster")
     write_results(
         "fleet",
-        {"services": args.services, "rows": rows, "speedup": speedup, "found": found, "per_service_found": mismatched},
+        {
+            "services": args.services,
+            "history_days": args.history_days,
+            "rows": rows,
+            "speedup": speedup,
+            "found": found,
+            "per_service_found": mismatched,
+        },
     )
 
 
