@@ -1,6 +1,6 @@
 """The module under the stand-in made stricter for issue 20 ("faithful to a real WHMCS, round three"), on real MinIO,
 MariaDB and PHP (8.2 here; `S3BRIDGE_PHP=7.4` runs every shim call on 7.4). Each WHMCS behaviour is modelled in
-rig/whmcs_standin/ with its source; each test failed on the module before its fix (see /work/notes/issue-20.md).
+rig/whmcs_standin/ with its source; each test failed on the module before its fix (issue 20's closing note lists them).
 
 The 7.4 leg: the tests taking the `php` fixture run twice, as the run chooses (Debian's 8.2, or S3BRIDGE_PHP) and
 with their checked calls on 7.4 (the oldest PHP WHMCS 8 runs on: the module, the stand-in around it, api.php), one

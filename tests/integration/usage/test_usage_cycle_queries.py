@@ -274,7 +274,9 @@ async def test_service_rows_read_as_one_json_array_per_row_keep_every_value_as_t
                 (metered, clientid, serverid, f"js{metered}", 7, "2026-11-30 23:59:58", "2026-11-30"),
             ],
         )
-        cur.execute("INSERT INTO mod_s3bridge_disk_writes (serviceid, minute, written) VALUES (%s, NOW(), 5)", metered)
+        cur.execute(
+            "INSERT INTO mod_s3bridge_disk_writes (serviceid, minute, written) VALUES (%s, NOW(), 5)", (metered,)
+        )
         cur.execute("SELECT value FROM tblconfiguration WHERE setting = 'Language'")
         system_language = str((cur.fetchone() or {}).get("value") or "")
     conn.close()
