@@ -3,6 +3,7 @@ service. Every query is parameterized; a search matches with LIKE on escaped tex
 
 from __future__ import annotations
 
+import asyncio
 import html
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -261,9 +262,10 @@ class FleetStore:
         """Top consumers by storage and by traffic this month, the fastest growing and shrinking over 30 days, the
         over-limit and the suspended: five bounded queries (traffic and growth read one month of the daily tables by
         their `day_figures` key, grouped per service, never one query per service; one pass ranks the growth both
-        ways)."""
+        ways). The two that read the month (each ~100 ms at 10,000 services) run on connections of their own, at
+        the same time as the rest."""
 
-        def q(conn: Conn) -> dict[str, list[AccountRow]]:
+        def accounts(conn: Conn) -> dict[str, list[AccountRow]]:
             out: dict[str, list[AccountRow]] = {}
             with conn.cursor() as cur:
                 for name, where in (
@@ -273,15 +275,24 @@ class FleetStore:
                 ):
                     cur.execute(_ACCOUNT + where)
                     out[name] = [_account(r) for r in cur.fetchall()]
-                cur.execute(_TRAFFIC, (today.replace(day=1),))
-                out["traffic"] = [_account(r) for r in cur.fetchall()]
-                cur.execute(_GROWTH_RANKED, (today - timedelta(days=GROWTH_DAYS),))
-                ranked = cur.fetchall()
-                out["growth"] = [_account(r) for r in sorted(ranked, key=lambda r: int(r["up"])) if r["figure"] > 0]
-                out["shrink"] = [_account(r) for r in sorted(ranked, key=lambda r: int(r["down"])) if r["figure"] < 0]
             return out
 
-        return await self.db.run(q)
+        def traffic(conn: Conn) -> dict[str, list[AccountRow]]:
+            with conn.cursor() as cur:
+                cur.execute(_TRAFFIC, (today.replace(day=1),))
+                return {"traffic": [_account(r) for r in cur.fetchall()]}
+
+        def growth(conn: Conn) -> dict[str, list[AccountRow]]:
+            with conn.cursor() as cur:
+                cur.execute(_GROWTH_RANKED, (today - timedelta(days=GROWTH_DAYS),))
+                ranked = cur.fetchall()
+            return {
+                "growth": [_account(r) for r in sorted(ranked, key=lambda r: int(r["up"])) if r["figure"] > 0],
+                "shrink": [_account(r) for r in sorted(ranked, key=lambda r: int(r["down"])) if r["figure"] < 0],
+            }
+
+        parts = await asyncio.gather(self.db.run(accounts), self.db.run(traffic), self.db.run(growth))
+        return {k: v for part in parts for k, v in part.items()}
 
     async def refused_last_hour(self) -> int:
         """Calls the signed channel refused in the last hour (every daemon's audit rows)."""
