@@ -157,8 +157,9 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
     try:
         buckets = await scan
     except BaseException:
-        if trim is not None:
-            await asyncio.shield(trim)
+        if trim is not None:  # let it finish; the scan's failure is the one to report
+            with contextlib.suppress(Exception):
+                await asyncio.shield(trim)
         raise
     report.buckets = len(buckets)
     usages = assign(buckets, {r.serviceid: r.username for r in rows}, {r.serviceid: r.backend_user_id for r in rows})

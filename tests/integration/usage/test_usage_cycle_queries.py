@@ -24,12 +24,13 @@ from minio.credentials.providers import StaticProvider
 
 from bridge.app import create_app
 from bridge.config import Config
+from bridge.errors import BackendError, BridgeError
 from bridge.functions.context import Resources
 from bridge.functions.usage_update import enforce_limits, usage_update
 from bridge.web.appkeys import RESOURCES
 from bridge.whmcs.db import Conn, Database
 from rig.sample_whmcs import insert_client, insert_product, insert_service
-from rig.services import MariaDB, MinIO
+from rig.services import MariaDB, MinIO, free_port
 from tests.support.whmcs_role import next_id
 
 pytestmark = [pytest.mark.minio, pytest.mark.mariadb]
@@ -317,3 +318,35 @@ async def test_decisions_whose_figure_changed_are_recorded_in_one_statement_for_
         assert rows == {sid: ("scan", server.with_data.get(sid, 0), 1) for sid in server.services}
         counts[n] = len(log.statements) - len([s for s in log.statements if WRITE.match(s) and "usage_at" in s])
     assert counts[600] == counts[20], counts
+
+
+async def test_a_storage_server_that_fails_is_the_error_reported_even_when_the_days_retention_beside_it_fails_too(
+    counted: tuple[Resources, StatementLog], mariadb: MariaDB, whmcs_db: str, minio: MinIO, monkeypatch: Any
+) -> None:
+    """Retention runs while the storage server builds its answer: when both fail, the cron is told about the
+    storage server (what the admin must fix first), not about the retention running beside it."""
+    resources, _ = counted
+    serverid, clientid, product, sid = next_id(), next_id(), next_id(), next_id()
+    conn = mariadb.connect(whmcs_db)
+    insert_client(conn, clientid, "Retention", "Beside", f"ret{clientid}@example.com", "english")
+    insert_product(conn, product, "retention 10 GB", {2: "10", 3: "GB"})
+    insert_service(conn, sid, clientid, product, serverid)
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO mod_s3bridge_services (serviceid, userid, serverid, backend, username, state, policy, grp)"
+            " VALUES (%s, %s, %s, 'minio', %s, 'active', 'standard', '')",
+            (sid, clientid, serverid, f"rb{sid}"),
+        )
+    conn.close()
+
+    async def retention_fails(keep_days: dict[int, int], today: Any) -> int:
+        assert sid in keep_days  # it did run beside the scan
+        raise BridgeError("the database refused the retention")
+
+    monkeypatch.setattr(resources.stores.usage, "apply_retention", retention_fails)
+    closed = free_port()  # nothing listens: the storage server is away
+    params = {"serverid": serverid, "serverhostname": "127.0.0.1", "serverport": closed, "serversecure": "",
+              "serverusername": minio.access_key, "serverpassword": minio.secret_key}  # fmt: skip
+    with pytest.raises(BackendError) as e:
+        await usage_update(resources, params)
+    assert "retention" not in e.value.message
