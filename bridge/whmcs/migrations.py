@@ -7,8 +7,26 @@ applies nothing. Add a migration by appending to MIGRATIONS; never edit one that
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from bridge.whmcs.db import Conn
+
+
+def _present(
+    cur: Any,
+    view: Literal["COLUMNS", "STATISTICS"],
+    name_column: Literal["COLUMN_NAME", "INDEX_NAME"],
+    table: str,
+    name: str,
+) -> bool:
+    """Whether this database's `table` has a column or key `name` (information_schema `view`, looked up by
+    `name_column`): what makes a schema step safe to apply again after a migration stopped half-way."""
+    cur.execute(
+        f"SELECT 1 FROM information_schema.{view} WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s"  # noqa: S608
+        f" AND {name_column} = %s",
+        (table, name),
+    )
+    return cur.fetchone() is not None
 
 
 @dataclass(frozen=True)
@@ -21,12 +39,7 @@ class AddColumn:
 
     def apply(self, conn: Conn) -> None:
         with conn.cursor() as cur:
-            cur.execute(
-                "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s"
-                " AND COLUMN_NAME = %s",
-                (self.table, self.column),
-            )
-            if cur.fetchone() is None:
+            if not _present(cur, "COLUMNS", "COLUMN_NAME", self.table, self.column):
                 cur.execute(f"ALTER TABLE `{self.table}` ADD COLUMN `{self.column}` {self.definition}")
 
 
@@ -41,12 +54,7 @@ class AddIndex:
 
     def apply(self, conn: Conn) -> None:
         with conn.cursor() as cur:
-            cur.execute(
-                "SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s"
-                " AND INDEX_NAME = %s",
-                (self.table, self.name),
-            )
-            if cur.fetchone() is None:
+            if not _present(cur, "STATISTICS", "INDEX_NAME", self.table, self.name):
                 keys = ", ".join(f"`{c}`" for c in self.columns)
                 cur.execute(f"ALTER TABLE `{self.table}` ADD KEY `{self.name}` ({keys})")
 
