@@ -130,6 +130,7 @@ def _live(serverid: int) -> tuple[str, list[Any]]:
 class UsageStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._known: dict[int, dict[str, ServiceRow]] = {}  # per server: each row's JSON text -> its ServiceRow
 
     async def services_of_server(
         self, serverid: int, serviceid: int | None = None, *, among: Iterable[int] | None = None
@@ -151,10 +152,19 @@ class UsageStore:
             f" WHERE {where}"
         )
 
+        whole_server = serviceid is None and among is None
+
         def q(conn: Conn) -> list[ServiceRow]:
             with conn.cursor(pymysql.cursors.Cursor) as cur:  # tuples: no dict per row at 10,000 rows
                 cur.execute(sql, args)
-                return [_service_row(json.loads(row)) for (row,) in cur.fetchall()]
+                texts: list[str] = [text for (text,) in cur.fetchall()]
+            # A row's text holds every value of it: the same text is the same (immutable) row, so a cycle in which
+            # nothing changed decodes nothing. The server's memo keeps only the rows its last whole read returned.
+            known = self._known.get(serverid, {})
+            rows = [known.get(text) or _service_row(json.loads(text)) for text in texts]
+            if whole_server:
+                self._known[serverid] = dict(zip(texts, rows, strict=True))
+            return rows
 
         return await self.db.run(q)
 

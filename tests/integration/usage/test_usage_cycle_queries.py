@@ -289,6 +289,35 @@ async def test_service_rows_read_as_one_json_array_per_row_keep_every_value_as_t
     assert (m.used_bytes, m.disk_writes) == (7, True)
     assert (str(m.usage_at), str(m.history_day)) == ("2026-11-30 23:59:58", "2026-11-30")
 
+    # Read again, nothing changed: the rows are the ones already decoded (no JSON decoded, no row built).
+    again = {r.serviceid: r for r in await resources.stores.usage.services_of_server(serverid)}
+    assert again[quiet] is q
+    assert again[metered] is m
+    # Any value that changes, in any of the tables the row is made of, is read anew; the other row is kept.
+    conn = mariadb.connect(whmcs_db)
+    with conn.cursor() as cur:
+        cur.execute("UPDATE tblclients SET lastname = 'Other' WHERE id = %s", (clientid,))
+        cur.execute("UPDATE mod_s3bridge_services SET used_bytes = 8, policy = 'standard' WHERE serviceid = %s",
+                    (metered,))  # fmt: skip
+        cur.execute("DELETE FROM mod_s3bridge_disk_writes WHERE serviceid = %s", (metered,))
+    conn.close()
+    later = {r.serviceid: r for r in await resources.stores.usage.services_of_server(serverid)}
+    assert later[quiet].client_name == later[metered].client_name == f"{name} Other"
+    assert (later[metered].used_bytes, later[metered].state.policy, later[metered].disk_writes) == (
+        8,
+        "standard",
+        False,
+    )
+    conn = mariadb.connect(whmcs_db)
+    with conn.cursor() as cur:
+        cur.execute("UPDATE tblhosting SET domainstatus = 'Suspended' WHERE id = %s", (quiet,))
+    conn.close()
+    (one,) = await resources.stores.usage.services_of_server(serverid, serviceid=quiet)
+    assert one.status == "Suspended"
+    final = {r.serviceid: r for r in await resources.stores.usage.services_of_server(serverid)}
+    assert final[metered] is later[metered]
+    assert final[quiet].status == "Suspended"
+
 
 async def test_decisions_whose_figure_changed_are_recorded_in_one_statement_for_600_services_as_for_20(
     counted: tuple[Resources, StatementLog], mariadb: MariaDB, whmcs_db: str, minio: MinIO
