@@ -84,6 +84,10 @@ class Decision:
     send_warning: bool
     send_suspension: bool
 
+    def acts_on(self, current: LimitState) -> bool:
+        """Whether applying it changes anything: a policy to attach, a limit state to save, an email to send."""
+        return self.apply_policy is not None or self.state != current or self.send_warning or self.send_suspension
+
 
 def decide(current: LimitState, used: int, limit: int, warn_percent: int) -> Decision:
     """What to do now. Each email goes once per crossing: the flags remember the crossing until usage drops back

@@ -18,7 +18,7 @@ from bridge.backends.base import StorageBackend
 from bridge.backends.capabilities import ScannerClock, StorageQuotas, TrafficStatistics
 from bridge.domain.params import Params, ServerParams
 from bridge.domain.product_settings import ProductSettings, parse_product
-from bridge.domain.traffic import estimate
+from bridge.domain.traffic import Figure, estimate
 from bridge.domain.usage_rules import (
     WHMCS_MB_MAX,
     Decision,
@@ -171,6 +171,7 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
     scanned_at = backend.last_scan if isinstance(backend, ScannerClock) else now
     measured_at, figure_at = db_time(scanned_at or now), db_time(scanned_at)
     writes: list[FigureWrite] = []
+    used: dict[int, int] = {}  # each service's bytes by this scan, summed once
     history: list[ServiceUsage] = []
     remeasured: list[int] = []  # services whose stored measuring time, scan or history day is not this run's
     first_today: list[int] = []  # services this day's first daily run measures: WHMCS's lastupdate
@@ -179,14 +180,17 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
         if product_settings is None:
             continue
         usage = usages[r.serviceid]
+        used[r.serviceid] = n = usage.bytes
         digest = usage_digest(usage.buckets)
         limit = product_settings.disk_limit_bytes
         new_day = daily and r.history_day != today
         if daily and (digest != r.digest or new_day):
             history.append(usage)
-        whmcs = whmcs_mb(usage.bytes) != r.diskusage_mb or whmcs_mb(limit) != r.disklimit_mb
-        if whmcs or digest != r.digest or usage.bytes != r.used_bytes:
+        whmcs = whmcs_mb(n) != r.diskusage_mb or whmcs_mb(limit) != r.disklimit_mb
+        if whmcs or digest != r.digest or n != r.used_bytes:
             writes.append(FigureWrite(usage, limit, digest, whmcs))
+        if overflows_whmcs(limit) or overflows_whmcs(n):
+            report.clamped.append(r.serviceid)
         if new_day or (r.usage_at, r.figure_at, r.figure_source) != (measured_at, figure_at, "scan"):
             remeasured.append(r.serviceid)
         if new_day and not whmcs:
@@ -200,9 +204,6 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
     report.written = len(writes)
     report.history = len(history)
     report.history_deleted = await trim if trim is not None else 0
-    report.clamped = [
-        sid for sid, p in products.items() if overflows_whmcs(p.disk_limit_bytes) or overflows_whmcs(usages[sid].bytes)
-    ]
     if report.clamped:
         log.warning("usage_clamped_for_whmcs", serviceids=report.clamped, max_mb=WHMCS_MB_MAX)
     if daily and isinstance(backend, TrafficStatistics):
@@ -220,21 +221,23 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
     # writes seen by the stream, the estimate is the scan's figure: only the others are asked of the meter.
     metered = [r.serviceid for r in rows if r.disk_writes and r.serviceid in products]
     figures = await meter.figures(metered) if metered else {}
-    for sid in products:
-        if sid not in figures:
-            figures[sid] = estimate(usages[sid].bytes, "scan", 0, 0)
-    by_id = {r.serviceid: r for r in rows}
-    decided = [
-        (sid, f)
-        for sid, f in figures.items()
-        if (f.source, f.bytes) != (by_id[sid].decided_by, by_id[sid].decided_bytes)
-    ]
-    if decided:  # only decisions whose figure changed: decided_at says since when this figure decides
-        await resources.records.record_decisions(decided, now)
+    decided: list[tuple[int, Figure]] = []  # only decisions whose figure changed: decided_at says since when
+    acting: list[tuple[ServiceRow, ProductSettings, Decision, int]] = []  # only decisions that change something
     for r in rows:
-        if r.serviceid in products:
-            name = catalog[r.packageid].name
-            await _enforce(resources, backend, r, products[r.serviceid], figures[r.serviceid].bytes, report, name)
+        settings = products.get(r.serviceid)
+        if settings is None:
+            continue
+        figure = figures.get(r.serviceid)
+        source, n = (figure.source, figure.bytes) if figure else ("scan", used[r.serviceid])
+        if (source, n) != (r.decided_by, r.decided_bytes):
+            decided.append((r.serviceid, figure or estimate(n, "scan", 0, 0)))
+        d = decide(r.state, n, settings.disk_limit_bytes, settings.warning_percent)
+        if d.acts_on(r.state):
+            acting.append((r, settings, d, n))
+    if decided:
+        await resources.records.record_decisions(decided, now)
+    for r, settings, d, n in acting:
+        await _enforce(resources, backend, r, settings, d, n, report, catalog[r.packageid].name)
     log.info(
         "usage_collected",
         server=server.endpoint,
@@ -275,17 +278,18 @@ async def _enforce(
     backend: StorageBackend,
     row: ServiceRow,
     product: ProductSettings,
+    d: Decision,
     used: int,
     report: Report,
     product_name: str,
-) -> Decision:
-    """The one decision rule (bridge.domain.usage_rules.decide), applied only where something changes."""
-    d = decide(row.state, used, product.disk_limit_bytes, product.warning_percent)
+) -> None:
+    """Apply a decision of the one rule (bridge.domain.usage_rules.decide) taken for `used` bytes: the policy, the
+    limit state, the email. Called only for decisions that change something (`Decision.acts_on`)."""
     # Backends with a native storage quota (ostor) stop writes themselves: no policy to switch.
     if d.apply_policy is not None and not isinstance(backend, StorageQuotas):
         policies = product.policy_documents(row.username)
         if not await change_policy(resources, backend, row.serviceid, row.username, d.apply_policy, policies):
-            return d  # terminated meanwhile
+            return  # terminated meanwhile
         report.policy_changes.append({"serviceid": row.serviceid, "policy": d.apply_policy})
     if d.state != row.state:
         await resources.records.save_limit_state(row.serviceid, d.state)
@@ -305,7 +309,6 @@ async def _enforce(
             )
         )
         report.emails += 1
-    return d
 
 
 async def recalculate(resources: Resources, params: Params) -> Outcome:
@@ -341,7 +344,11 @@ async def recalculate(resources: Resources, params: Params) -> Outcome:
         await resources.records.set_figure_times([(target.serviceid, started, "listing")])
     report = Report(services=1, buckets=len(figures))
     name = (await store.products([row.packageid])).get(row.packageid)
-    d = await _enforce(resources, target.backend, row, target.product, usage.bytes, report, name.name if name else "")
+    d = decide(row.state, usage.bytes, target.product.disk_limit_bytes, target.product.warning_percent)
+    if d.acts_on(row.state):
+        await _enforce(
+            resources, target.backend, row, target.product, d, usage.bytes, report, name.name if name else ""
+        )
     return Outcome(
         {
             "message": f"disk usage of '{row.username}': {usage.bytes} bytes in {len(figures)} bucket(s), {note};"
