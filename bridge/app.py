@@ -111,6 +111,7 @@ async def core(config: Config, *, meter_worker: bool) -> AsyncIterator[Core]:
         heartbeat = Heartbeat(resources, __version__)  # 4
         heartbeat.start()
         stack.push_async_callback(heartbeat.close)
+        stack.push_async_callback(resources.stores.fleet.written)  # before the database closes
         stack.callback(metrics.register_sampled(heartbeat.samples))
         meter: Meter | None = None
         if meter_worker and config.meter.listen is not None:

@@ -92,20 +92,21 @@ async def _collect(resources: Resources, params: Params, *, daily: bool) -> Outc
         outcome = await _collect_once(resources, params, daily=daily)
     except BridgeError as e:
         metrics.USAGE_CYCLE_SECONDS.labels(kind, e.code).observe(time.perf_counter() - started)
-        await _record_run(resources, params, kind, started, e.code)
+        _record_run(resources, params, kind, started, e.code)
         raise
     metrics.USAGE_CYCLE_SECONDS.labels(kind, "ok").observe(time.perf_counter() - started)
     metrics.USAGE_CYCLE_LAST.labels(kind).set(time.time())
-    await _record_run(resources, params, kind, started, "ok")
+    _record_run(resources, params, kind, started, "ok")
     return outcome
 
 
-async def _record_run(resources: Resources, params: Params, kind: str, started: float, result: str) -> None:
-    """The run's end for the fleet console's Servers page (a call without a server id names no server: not kept)."""
+def _record_run(resources: Resources, params: Params, kind: str, started: float, result: str) -> None:
+    """The run's end for the fleet console's Servers page, written while WHMCS reads the answer (a call without a
+    server id names no server: not kept)."""
     serverid = str(params.get("serverid") or "")
     if serverid.isdigit():
         ms = int((time.perf_counter() - started) * 1000)
-        await resources.stores.fleet.record_usage_run(int(serverid), kind, resources.now(), ms, result)
+        resources.stores.fleet.note_usage_run(int(serverid), kind, resources.now(), ms, result)
 
 
 async def _collect_once(resources: Resources, params: Params, *, daily: bool) -> Outcome:
