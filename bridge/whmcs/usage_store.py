@@ -15,6 +15,7 @@ import pymysql.cursors
 from bridge.domain.traffic import sum_per_owner_day
 from bridge.domain.usage_rules import LimitState, ServiceUsage, whmcs_mb
 from bridge.domain.values import TrafficRecord
+from bridge.errors import DatabaseError
 from bridge.whmcs.batch import CHUNK, JOIN_CHUNK, Step
 from bridge.whmcs.batch import chunks as _chunks
 from bridge.whmcs.batch import int_list as _int_list
@@ -90,6 +91,22 @@ _ROW_COLUMNS = (
 )
 
 
+# The rows come back as a few blocks of JSON texts, one per newline (JSON escapes a newline inside a string, so none
+# is in a row's text): pymysql then reads a few packets where it read one per service, most of the steady-state
+# cycle's Python time in the database thread at 10,000 services (bench/usage.py --profile). A block holds the rows
+# of 256 consecutive service ids: at most about 1 MB (a row with every text field at its longest is about 4 KB),
+# well under MySQL's max_allowed_packet (4 MB in 5.7, 64 MB in 8.0; 16 MB in MariaDB).
+ROWS_PER_BLOCK = 256
+BLOCK_MAX_BYTES = 16 * 1024 * 1024  # group_concat_max_len for the read (MySQL's default is 1,024 bytes)
+
+
+def _cut(serverid: int, how: str) -> DatabaseError:
+    return DatabaseError(
+        f"the database cut the service rows of server {serverid} short ({how}): a block of rows is longer than"
+        f" group_concat_max_len ({BLOCK_MAX_BYTES} bytes)"
+    )
+
+
 def _moment(text: str | None) -> datetime | None:
     """A DATETIME as JSON_ARRAY writes it ('2026-12-02 10:00:00', MySQL 8 adds '.000000'), back to a datetime."""
     return datetime.fromisoformat(text) if text else None
@@ -146,22 +163,31 @@ class UsageStore:
             where += f" AND s.serviceid IN ({', '.join(['%s'] * len(ids))})"
             args += ids
         sql = (
-            f"SELECT {_ROW_COLUMNS} FROM mod_s3bridge_services s"  # noqa: S608 - fixed text, placeholders only
-            " JOIN tblhosting h ON h.id = s.serviceid"
+            f"SELECT COUNT(*), GROUP_CONCAT({_ROW_COLUMNS} SEPARATOR '\n')"  # noqa: S608 - fixed text, placeholders
+            " FROM mod_s3bridge_services s JOIN tblhosting h ON h.id = s.serviceid"
             " LEFT JOIN tblclients c ON c.id = h.userid"
-            f" WHERE {where}"
+            f" WHERE {where} GROUP BY s.serviceid DIV {ROWS_PER_BLOCK}"
         )
 
         whole_server = serviceid is None and among is None
 
         def q(conn: Conn) -> list[ServiceRow]:
-            with conn.cursor(pymysql.cursors.Cursor) as cur:  # tuples: no dict per row at 10,000 rows
+            texts: list[str] = []
+            with conn.cursor(pymysql.cursors.Cursor) as cur:
+                cur.execute(f"SET SESSION group_concat_max_len = {BLOCK_MAX_BYTES}")
                 cur.execute(sql, args)
-                texts: list[str] = [text for (text,) in cur.fetchall()]
+                for count, block in cur.fetchall():
+                    lines = block.split("\n")
+                    if len(lines) != count:  # cut at group_concat_max_len: never silently short of services
+                        raise _cut(serverid, f"{len(lines)} of {count} rows in a block")
+                    texts += lines
             # A row's text holds every value of it: the same text is the same (immutable) row, so a cycle in which
             # nothing changed decodes nothing. The server's memo keeps only the rows its last whole read returned.
             known = self._known.get(serverid, {})
-            rows = [known.get(text) or _service_row(json.loads(text)) for text in texts]
+            try:
+                rows = [known.get(text) or _service_row(json.loads(text)) for text in texts]
+            except json.JSONDecodeError:  # a row cut short is never whole JSON (nor the text of another row)
+                raise _cut(serverid, "a row cut in the middle") from None
             if whole_server:
                 self._known[serverid] = dict(zip(texts, rows, strict=True))
             return rows

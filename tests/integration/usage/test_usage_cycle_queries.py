@@ -24,10 +24,11 @@ from minio.credentials.providers import StaticProvider
 
 from bridge.app import create_app
 from bridge.config import Config
-from bridge.errors import BackendError, BridgeError
+from bridge.errors import BackendError, BridgeError, DatabaseError
 from bridge.functions.context import Resources
 from bridge.functions.usage_update import enforce_limits, usage_update
 from bridge.web.appkeys import RESOURCES
+from bridge.whmcs import usage_store
 from bridge.whmcs.db import Conn, Database
 from rig.sample_whmcs import insert_client, insert_product, insert_service
 from rig.services import MariaDB, MinIO, free_port
@@ -47,6 +48,8 @@ class StatementLog:
 
     on: bool = False
     statements: list[str] = field(default_factory=list)
+    # what the call left running to be written after it answered (the usage run's end): counted as the call's
+    settle: Callable[[], Awaitable[None]] | None = None
 
     def writes_to(self, tables: tuple[str, ...]) -> list[str]:
         return [s for s in self.statements if WRITE.match(s) and any(t in s for t in tables)]
@@ -56,12 +59,18 @@ class StatementLog:
 
     async def during(self, call: Awaitable[T]) -> T:
         """Await `call` with the log cleared and on: afterwards it holds the statements `call` sent, only those (not
-        those of the daemon's background tasks meanwhile, such as its heartbeat: they started outside the call)."""
+        those of the daemon's background tasks meanwhile, such as its heartbeat: they started outside the call),
+        the writes it left to finish after it answered included (`settle`)."""
+        if self.settle is not None:  # an earlier call's are not this one's
+            await self.settle()
         self.statements.clear()
         self.on = True
         token = _IN_CALL.set(True)
         try:
-            return await call
+            result = await call
+            if self.settle is not None:
+                await self.settle()
+            return result
         finally:
             _IN_CALL.reset(token)
             self.on = False
@@ -104,7 +113,7 @@ async def counted(config: Config) -> AsyncIterator[tuple[Resources, StatementLog
     runner = web.AppRunner(app)
     await runner.setup()
     resources = app[RESOURCES]
-    log = StatementLog()
+    log = StatementLog(settle=resources.stores.fleet.written)
     record_statements(resources.db, log)
     yield resources, log
     await runner.cleanup()
@@ -206,13 +215,14 @@ async def test_a_cycle_that_finds_nothing_new_writes_nothing_to_whmcs_or_history
             assert result["services"] == n
             assert (result["written"], result["history"], result["policy_changes"]) == (0, 0, [])
             assert log.writes_to(WHMCS_AND_HISTORY) == [], f"{cycle.__name__} at {n} services"
-            # Reads: the services, their products, this month's traffic. A write at most when MinIO's scanner
-            # finished a new scan since (the time the figures were measured at, one statement).
-            writes = [s for s in log.statements if WRITE.match(s)]
+            # Reads: the services (with the session's group_concat_max_len), their products, this month's traffic.
+            # Writes: the run's end (the Servers page), and one more when MinIO's scanner finished a new scan since
+            # (the time the figures were measured at, one statement).
+            writes = [s for s in log.statements if WRITE.match(s) and "mod_s3bridge_usage_runs" not in s]
             assert len(writes) <= 1, writes
             selects.setdefault(n, len(log.selects()))
             assert len(log.selects()) == selects[n], log.selects()
-            assert len(log.statements) <= 4, "\n".join(s[:90] for s in log.statements)
+            assert len(log.statements) <= 6, "\n".join(s[:90] for s in log.statements)
     assert selects[600] == selects[20]
 
 
@@ -260,7 +270,8 @@ async def test_service_rows_read_as_one_json_array_per_row_keep_every_value_as_t
     resources, _ = counted
     serverid, clientid, product = next_id(), next_id(), next_id()
     quiet, metered = next_id(), next_id()
-    name = 'O\'Brien "x" \\ | \u202eJürgen ✓ <b>{$a}</b>'  # tblclients is utf8 (3 bytes): WHMCS's schema
+    # a newline and a tab too: the rows come back as blocks of texts, one per line (usage_store.ROWS_PER_BLOCK)
+    name = 'O\'Brien "x" \\ | \u202eJürgen ✓ <b>{$a}</b>\nline two\there\r'  # tblclients is utf8: WHMCS's schema
     conn = mariadb.connect(whmcs_db)
     insert_client(conn, clientid, name, "", f"json{clientid}@example.com", "")
     insert_product(conn, product, "json 10 GB", {2: "10", 3: "GB"})
@@ -317,6 +328,33 @@ async def test_service_rows_read_as_one_json_array_per_row_keep_every_value_as_t
     final = {r.serviceid: r for r in await resources.stores.usage.services_of_server(serverid)}
     assert final[metered] is later[metered]
     assert final[quiet].status == "Suspended"
+
+
+async def test_service_rows_cut_short_by_group_concat_max_len_are_an_error_never_fewer_services(
+    counted: tuple[Resources, StatementLog], mariadb: MariaDB, whmcs_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows come back in blocks joined by GROUP_CONCAT, which MySQL cuts (with a warning only) at
+    group_concat_max_len: a block cut short must fail the read, not drop services from usage and limits."""
+    resources, _ = counted
+    serverid, clientid, product = next_id(), next_id(), next_id()
+    conn = mariadb.connect(whmcs_db)
+    insert_client(conn, clientid, "Cut" * 70, "Short", f"cut{clientid}@example.com", "")  # each row > 300 bytes
+    insert_product(conn, product, "cut 10 GB", {2: "10", 3: "GB"})
+    sids = [next_id() for _ in range(3)]
+    for sid in sids:
+        insert_service(conn, sid, clientid, product, serverid)
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO mod_s3bridge_services (serviceid, userid, serverid, backend, username, state, policy, grp)"
+            " VALUES (%s, %s, %s, 'minio', %s, 'active', 'standard', '')",
+            [(sid, clientid, serverid, f"cut{sid}") for sid in sids],
+        )
+    conn.close()
+    assert sorted(r.serviceid for r in await resources.stores.usage.services_of_server(serverid)) == sorted(sids)
+    monkeypatch.setattr(usage_store, "BLOCK_MAX_BYTES", 300)  # shorter than any one row
+    cut = rf"service rows of server {serverid} short .*longer than group_concat_max_len"
+    with pytest.raises(DatabaseError, match=cut):
+        await resources.stores.usage.services_of_server(serverid)
 
 
 async def test_decisions_whose_figure_changed_are_recorded_in_one_statement_for_600_services_as_for_20(
