@@ -34,7 +34,7 @@ def whmcs_time(when: datetime) -> datetime:
 HISTORY_ROWS = 20_000  # rows per INSERT of history (about 1.3 MB of SQL; MariaDB takes 16 MB by default)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no __dict__: kept per service between cycles (the memo below)
 class ServiceRow:
     """A provisioned service on one server, as usage collection sees it, with the figures last written for it."""
 
