@@ -59,12 +59,16 @@ MB = 1024 * 1024
 T = TypeVar("T")
 
 
+def minio_admin(minio: MinIO) -> MinioAdmin:
+    return MinioAdmin(
+        endpoint=minio.endpoint, credentials=StaticProvider(minio.access_key, minio.secret_key), secure=False
+    )
+
+
 def populate(db: MariaDB, database: str, minio: MinIO, n: int, serverid: int, base_id: int) -> dict[int, str]:
     """N services on `serverid`: WHMCS rows, our records, 2 buckets x 3 objects; users for the 5 % over limit."""
     s3 = Minio(minio.endpoint, minio.access_key, minio.secret_key, secure=False)
-    admin = MinioAdmin(
-        endpoint=minio.endpoint, credentials=StaticProvider(minio.access_key, minio.secret_key), secure=False
-    )
+    admin = minio_admin(minio)
     conn = db.connect(database)
     over = set(range(0, n, 20))  # 5 %
     insert_product(conn, base_id, "bench small", {2: "1", 3: "MB"})
@@ -217,9 +221,7 @@ def scanner_speed(minio: MinIO, speed: str) -> None:
     if speed == "fastest":
         return
     # A restarted MinIO begins with a scanner pass: let it end (up to 90 s) so that it does not fall on the timing.
-    admin = MinioAdmin(
-        endpoint=minio.endpoint, credentials=StaticProvider(minio.access_key, minio.secret_key), secure=False
-    )
+    admin = minio_admin(minio)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         _, scanned = decode_usage_info(admin.get_data_usage_info())
@@ -324,9 +326,7 @@ def main() -> int:
     profiles: dict[int, dict[str, list[str]]] = {}
     with running_stack("bench-usage") as stack:
         db, minio = stack.db, stack.minio
-        admin = MinioAdmin(
-            endpoint=minio.endpoint, credentials=StaticProvider(minio.access_key, minio.secret_key), secure=False
-        )
+        admin = minio_admin(minio)
         for serverid, n in enumerate(sizes, start=100):
             t0 = time.perf_counter()
             scanner_speed(minio, "fastest")  # the scanner counts what populate made within seconds

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -118,20 +119,30 @@ def test_sigterm_stops_accepting_and_finishes_the_call_in_flight(daemon_config: 
     assert '"event": "stopped"' in d.log_text()
 
 
+def migrated(mariadb: MariaDB, db: str) -> Path:
+    """A fresh WHMCS database `db` that `s3bridge migrate` brought up to date; the config that reaches it."""
+    mariadb.create_whmcs_database(db)
+    cfg = write_config(make_config(mariadb, db, user="root", password=mariadb.root_password))
+    migrate_again(cfg, check=True)
+    return cfg
+
+
+def migrate_again(cfg: Path, *, check: bool = False) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", "migrate", "--config", str(cfg)], capture_output=True, text=True, check=check
+    )
+
+
 def test_migrate_completes_a_migration_interrupted_half_way(mariadb: MariaDB) -> None:
     """DDL commits at once: a crash can leave some of a migration's columns in place. Running it again finishes."""
     db = "whmcs_migrate_interrupted"
-    mariadb.create_whmcs_database(db)
-    cfg = write_config(make_config(mariadb, db, user="root", password=mariadb.root_password))
-    subprocess.run([sys.executable, "-m", "bridge", "migrate", "--config", str(cfg)], check=True, capture_output=True)
+    cfg = migrated(mariadb, db)
     conn = mariadb.connect(db)
     with conn.cursor() as cur:  # as if migration 3 died after its first column
         cur.execute("DELETE FROM mod_s3bridge_schema WHERE version = 3")
         cur.execute("ALTER TABLE mod_s3bridge_services DROP COLUMN pending_access_key, DROP COLUMN backend_user_id")
         cur.execute("DROP TABLE mod_s3bridge_traffic")
-    again = subprocess.run(
-        [sys.executable, "-m", "bridge", "migrate", "--config", str(cfg)], capture_output=True, text=True, check=True
-    )
+    again = migrate_again(cfg, check=True)
     assert "applied migration 3" in again.stdout
     with conn.cursor() as cur:
         cur.execute("SELECT access_key, pending_access_key, backend_user_id FROM mod_s3bridge_services LIMIT 1")
@@ -142,16 +153,12 @@ def test_migrate_completes_a_key_migration_interrupted_half_way(mariadb: MariaDB
     """Migration 16 adds a key to two tables (ALTER TABLE commits at once): a crash after the first leaves it in place,
     and running migrate again adds the second instead of failing on the first's duplicate name."""
     db = "whmcs_migrate_key_interrupted"
-    mariadb.create_whmcs_database(db)
-    cfg = write_config(make_config(mariadb, db, user="root", password=mariadb.root_password))
-    subprocess.run([sys.executable, "-m", "bridge", "migrate", "--config", str(cfg)], check=True, capture_output=True)
+    cfg = migrated(mariadb, db)
     conn = mariadb.connect(db)
     with conn.cursor() as cur:  # as if migration 16 died after its first key
         cur.execute("DELETE FROM mod_s3bridge_schema WHERE version = 16")
         cur.execute("ALTER TABLE mod_s3bridge_traffic_daily DROP KEY day_figures")
-    again = subprocess.run(
-        [sys.executable, "-m", "bridge", "migrate", "--config", str(cfg)], capture_output=True, text=True
-    )
+    again = migrate_again(cfg)
     assert again.returncode == 0, again.stderr
     assert "applied migration 16" in again.stdout
     with conn.cursor() as cur:

@@ -126,6 +126,19 @@ class Server:
     with_data: dict[int, int]  # service id -> bytes stored
 
 
+def add_services(conn: Conn, serverid: int, clientid: int, prefix: str, products: dict[int, int]) -> None:
+    """Services (id -> product) of one client on one server: WHMCS's rows and our records (active, standard policy,
+    username `<prefix><id>`)."""
+    for sid, product in products.items():
+        insert_service(conn, sid, clientid, product, serverid)
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO mod_s3bridge_services (serviceid, userid, serverid, backend, username, state, policy, grp)"
+            " VALUES (%s, %s, %s, 'minio', %s, 'active', 'standard', '')",
+            [(sid, clientid, serverid, f"{prefix}{sid}") for sid in products],
+        )
+
+
 def populate(mariadb: MariaDB, database: str, minio: MinIO, n: int) -> Server:
     """n services on a server of their own; every tenth holds a bucket with one object (the scanner waited for)."""
     serverid, clientid, small, big = next_id(), next_id(), next_id(), next_id()
@@ -134,14 +147,7 @@ def populate(mariadb: MariaDB, database: str, minio: MinIO, n: int) -> Server:
     insert_client(conn, clientid, "Cycle", "Queries", f"cycle{clientid}@example.com", "english")
     insert_product(conn, small, "cycle 1 MB", {2: "1", 3: "MB"})
     insert_product(conn, big, "cycle 10 GB", {2: "10", 3: "GB"})
-    for i, sid in enumerate(services):
-        insert_service(conn, sid, clientid, small if i % 50 == 0 else big, serverid)
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO mod_s3bridge_services (serviceid, userid, serverid, backend, username, state, policy, grp)"
-            " VALUES (%s, %s, %s, 'minio', %s, 'active', 'standard', '')",
-            [(sid, clientid, serverid, f"cq{sid}") for sid in services],
-        )
+    add_services(conn, serverid, clientid, "cq", {sid: small if i % 50 == 0 else big for i, sid in enumerate(services)})
     conn.close()
     s3 = Minio(minio.endpoint, minio.access_key, minio.secret_key, secure=False)
     with_data = {}
@@ -341,14 +347,7 @@ async def test_service_rows_cut_short_by_group_concat_max_len_are_an_error_never
     insert_client(conn, clientid, "Cut" * 70, "Short", f"cut{clientid}@example.com", "")  # each row > 300 bytes
     insert_product(conn, product, "cut 10 GB", {2: "10", 3: "GB"})
     sids = [next_id() for _ in range(3)]
-    for sid in sids:
-        insert_service(conn, sid, clientid, product, serverid)
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO mod_s3bridge_services (serviceid, userid, serverid, backend, username, state, policy, grp)"
-            " VALUES (%s, %s, %s, 'minio', %s, 'active', 'standard', '')",
-            [(sid, clientid, serverid, f"cut{sid}") for sid in sids],
-        )
+    add_services(conn, serverid, clientid, "cut", dict.fromkeys(sids, product))
     conn.close()
     assert sorted(r.serviceid for r in await resources.stores.usage.services_of_server(serverid)) == sorted(sids)
     monkeypatch.setattr(usage_store, "BLOCK_MAX_BYTES", 300)  # shorter than any one row
