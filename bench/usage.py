@@ -3,11 +3,13 @@ naive per-service listing, in the same run.
 
     .venv/bin/python -m bench.usage [--sizes 1000,3000,10000] [--runs 5] [--fair-runs 3] [--naive-runs 3]
                                     [--naive-max 1000] [--profile] [--scanner-speed default]
+                                    [--history-days 365]
 
 For each N: N provisioned services (records, tblhosting rows, a product with a 1 MB limit for 5 % of them and
 10 GB for the rest), 2 buckets each with 3 small objects, on one real MinIO and one real MariaDB. The first run
 applies the limited policy to the 5 % over their limit (real MinIO users exist for those) and a second settles the
-decisions; MinIO is then restarted with its scanner at --scanner-speed (MinIO's own default unless asked: see
+decisions; the history rows of that day are copied to each of the --history-days days before it (default: the
+product's retention, 365 days: what a year in production leaves in the daily tables); MinIO is then restarted with its scanner at --scanner-speed (MinIO's own default unless asked: see
 `scanner_speed`) and its first pass after the restart is let end; then rounds interleave, so a change of load on
 a shared machine falls on each alike:
 - MinIO: the DataUsageInfo admin call alone, decoded by the bridge's own decoder (only each bucket's size and
@@ -15,7 +17,8 @@ a shared machine falls on each alike:
 - bridge: the daemon's UsageUpdate for the server over the signed channel when nothing changed (checked: nothing
   written, no history, no policy change).
 - new day: the day's first UsageUpdate: today's history rows inserted for every service (the bench makes the
-  stored history a day old and deletes today's rows before each run).
+  stored history a day old and deletes today's rows before each run) and, with a full retention window stored, the
+  day that has just left the window deleted (the bench puts it back before each run: 3 rows per service).
 - fair (--fair-runs times, after the rounds: its listings keep MinIO busy a while): a linear collector written the
   plain way: one ListBuckets, then ListObjects of every bucket on 16 threads, sums per service by the bucket
   namespace, one batched UPDATE of tblhosting.
@@ -39,10 +42,10 @@ import resource
 import secrets
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -51,12 +54,18 @@ from minio.credentials.providers import StaticProvider
 
 from bench.common import conditions, load_average, write_results
 from bridge.backends.minio.usage_info import decode_usage_info
+from bridge.domain.product_settings import setting
 from rig.sample_whmcs import insert_client, insert_product, insert_service
 from rig.services import MariaDB, MinIO
 from rig.stack import Stack, running_stack
 
 MB = 1024 * 1024
 T = TypeVar("T")
+RETENTION_DAYS = int(setting(10).default)  # the bench products' usage history retention: the product default
+HISTORY_TABLES = (
+    ("mod_s3bridge_usage_daily", ("serviceid", "day", "used_bytes", "objects", "buckets")),
+    ("mod_s3bridge_bucket_usage_daily", ("serviceid", "bucket", "day", "used_bytes", "objects")),
+)
 
 
 def minio_admin(minio: MinIO) -> MinioAdmin:
@@ -230,24 +239,43 @@ def scanner_speed(minio: MinIO, speed: str) -> None:
         time.sleep(1)
 
 
-def new_day(db: MariaDB, serverid: int) -> None:
-    """As if the last run was yesterday's: today's history rows are not there yet (the run inserts them)."""
+def copy_history(db: MariaDB, serverid: int, source: date, days: Iterable[date]) -> None:
+    """The server's services' history rows of `source` (per service and per bucket) copied to each of `days`."""
+    conn = db.connect("whmcs")
+    with conn.cursor() as cur:
+        for table, columns in HISTORY_TABLES:
+            picked = ", ".join("%s" if c == "day" else f"d.{c}" for c in columns)
+            for day in days:
+                cur.execute(
+                    f"INSERT IGNORE INTO {table} ({', '.join(columns)}) SELECT {picked} FROM {table} d"  # noqa: S608
+                    " JOIN mod_s3bridge_services s ON s.serviceid = d.serviceid WHERE s.serverid = %s AND d.day = %s",
+                    (day, serverid, source),
+                )
+    conn.close()
+
+
+def new_day(db: MariaDB, serverid: int, history_days: int) -> None:
+    """As if the last run was yesterday's: today's history rows are not there yet (the run inserts them). With a
+    full retention window of history stored, the day that has just left the window is there too, as it is every
+    morning in production, for the run's retention to delete."""
     today = datetime.now(UTC).date()
     conn = db.connect("whmcs")
     with conn.cursor() as cur:
         cur.execute(
             "UPDATE mod_s3bridge_services SET history_day = %s WHERE serverid = %s", (today - timedelta(1), serverid)
         )
-        for table in ("mod_s3bridge_usage_daily", "mod_s3bridge_bucket_usage_daily"):
+        for table, _ in HISTORY_TABLES:
             cur.execute(
                 f"DELETE d FROM {table} d JOIN mod_s3bridge_services s ON s.serviceid = d.serviceid"
                 " WHERE s.serverid = %s AND d.day = %s",
                 (serverid, today),
             )
     conn.close()
+    if history_days >= RETENTION_DAYS:
+        copy_history(db, serverid, today - timedelta(1), [today - timedelta(RETENTION_DAYS + 1)])
 
 
-def profile_cycles(stack: Stack, serverid: int, n: int, runs: int) -> dict[str, list[str]]:
+def profile_cycles(stack: Stack, serverid: int, n: int, runs: int, history_days: int) -> dict[str, list[str]]:
     """The steady-state and new-day cycles in this process under cProfile (the event loop's thread and the worker
     threads that talk to MariaDB and MinIO): the top lines by own time, the way the daemon runs them."""
     import asyncio
@@ -287,7 +315,7 @@ def profile_cycles(stack: Stack, serverid: int, n: int, runs: int) -> dict[str, 
         try:
             for _ in range(runs):
                 if mode == "new day":
-                    new_day(stack.db, serverid)
+                    new_day(stack.db, serverid, history_days)
                 main.enable()
                 await usage_update(app[RESOURCES], params)
                 main.disable()
@@ -319,6 +347,13 @@ def main() -> int:
         choices=("fastest", "fast", "default", "slow", "slowest"),
         help="MINIO_SCANNER_SPEED while timing (populating runs at fastest); default: MinIO's own default",
     )
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=RETENTION_DAYS,
+        help=f"days of stored usage history per service and bucket before the timing (default {RETENTION_DAYS},"
+        " the retention window: every new-day run then also deletes the day that left it)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -338,6 +373,9 @@ def main() -> int:
             first = stack.signed_post("UsageUpdate", params)["result"]
             first_ms = (time.perf_counter() - t0) * 1000
             stack.signed_post("UsageUpdate", params)  # decisions settled: what follows changes nothing
+            today = datetime.now(UTC).date()  # the history a year in production holds: today's rows, day after day
+            copy_history(db, serverid, today, [today - timedelta(d) for d in range(1, args.history_days + 1)])
+            expired = 3 * n if args.history_days >= RETENTION_DAYS else 0  # the day that left the window, per row
             since = load_average()
             # Rounds interleave MinIO's own call, the steady-state cycle, the new-day cycle and the fair collector,
             # so a change of load on a shared machine falls on all of them alike.
@@ -353,9 +391,9 @@ def main() -> int:
                 scan.run(lambda: decode_usage_info(admin.get_data_usage_info()))
                 again = steady.run(functools.partial(stack.signed_post, "UsageUpdate", params))["result"]
                 assert (again["policy_changes"], again["written"], again["history"]) == ([], 0, 0), again
-                new_day(db, serverid)
+                new_day(db, serverid, args.history_days)
                 again = fresh_day.run(functools.partial(stack.signed_post, "UsageUpdate", params))["result"]
-                assert (again["policy_changes"], again["history"]) == ([], n), again
+                assert (again["policy_changes"], again["history"], again["history_deleted"]) == ([], n, expired), again
             for _ in range(args.fair_runs):  # after the rounds: its thousands of listings keep MinIO busy a while
                 t0 = time.perf_counter()
                 totals = fair(db, "whmcs", minio, services)
@@ -391,6 +429,7 @@ def main() -> int:
                 "naive_median_ms": round(statistics.median(naive_ms), 1) if naive_ms else None,
                 "runs": {"bridge": steady.wall, "new_day": fresh_day.wall, "minio": scan.wall, "fair": fair_ms},
                 "scanner_speed": args.scanner_speed,
+                "history_days": args.history_days,
                 "load_before": list(load.load_before),
                 "load_after": list(load.load_after),
             }
@@ -405,7 +444,7 @@ def main() -> int:
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "runs"}), flush=True)
             if args.profile:
-                profiles[n] = profile_cycles(stack, serverid, n, args.runs)
+                profiles[n] = profile_cycles(stack, serverid, n, args.runs, args.history_days)
         daemon_hwm = vm_hwm_kib(stack.daemon_pid)
 
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -427,6 +466,7 @@ def main() -> int:
             f" {r['load_before'][0]:>20} -> {r['load_after'][0]}"
         )
     print(f"MinIO's scanner during the timing: {args.scanner_speed} (MINIO_SCANNER_SPEED)")
+    print(f"stored history: {args.history_days} days per service and per bucket (retention {RETENTION_DAYS} days)")
     print("\nCPU time per run, medians in ms, by process (not stretched by waiting on a loaded machine)")
     print(f"{'services':>8} {'what':<24} {'daemon':>8} {'MariaDB':>8} {'MinIO':>8} {'bench':>8}")
     for r in rows:
