@@ -6,12 +6,12 @@ naive per-service listing, in the same run.
                                     [--history-days 365]
 
 For each N: N provisioned services (records, tblhosting rows, a product with a 1 MB limit for 5 % of them and
-10 GB for the rest), 2 buckets each with 3 small objects, on one real MinIO and one real MariaDB. The first run
-applies the limited policy to the 5 % over their limit (real MinIO users exist for those) and a second settles the
-decisions; the history rows of that day are copied to each of the --history-days days before it (default: the
-product's retention, 365 days: what a year in production leaves in the daily tables); MinIO is then restarted with its scanner at --scanner-speed (MinIO's own default unless asked: see
-`scanner_speed`) and its first pass after the restart is let end; then rounds interleave, so a change of load on
-a shared machine falls on each alike:
+10 GB for the rest), 2 buckets each with 3 small objects, on one real MinIO and one real MariaDB. MinIO is then
+restarted with its scanner at --scanner-speed (MinIO's own default unless asked: see `scanner_speed`) and its first
+pass after the restart is let end. The first run applies the limited policy to the 5 % over their limit (real MinIO
+users exist for those) and a second settles the decisions; that day's history rows are copied to each of the
+--history-days days before it (default: the product's retention, 365 days: what a year in production leaves in the
+daily tables). Then rounds interleave, so a change of load on a shared machine falls on each alike:
 - MinIO: the DataUsageInfo admin call alone, decoded by the bridge's own decoder (only each bucket's size and
   object count: bridge/backends/minio/usage_info.py): the floor of any scanner-based collector.
 - bridge: the daemon's UsageUpdate for the server over the signed channel when nothing changed (checked: nothing
