@@ -76,6 +76,7 @@ class MariaDB:
     socket: str
     proc: subprocess.Popen[bytes] | None = None
     root_password: str = field(default_factory=lambda: "root-" + secrets.token_hex(8))
+    options: tuple[str, ...] = ()  # more mariadbd options, e.g. a binary log as some WHMCS hosts keep one
 
     def connect(
         self,
@@ -147,6 +148,7 @@ class MariaDB:
                 "--max-connections=500",
                 "--character-set-server=utf8mb4",
                 "--collation-server=utf8mb4_unicode_ci",
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -31,6 +31,9 @@ def whmcs_time(when: datetime) -> datetime:
     return when.astimezone().replace(tzinfo=None) if when.tzinfo else when
 
 
+# MySQL and MariaDB: "impossible to write to binary log since BINLOG_FORMAT = STATEMENT and ... InnoDB is limited to
+# row-logging when transaction isolation level is READ COMMITTED"
+ER_BINLOG_STMT_MODE_AND_ROW_ENGINE = 1665
 HISTORY_ROWS = 20_000  # rows per INSERT of history (about 1.3 MB of SQL; MariaDB takes 16 MB by default)
 
 
@@ -230,29 +233,9 @@ class UsageStore:
             await self.db.run(q)
 
     async def apply_retention(self, keep_days: dict[int, int], today: date) -> int:
-        """Delete history older than each service's product retention: one statement per table per retention
-        setting in use, whatever the number of services. Returns rows deleted."""
-        by_days: dict[int, list[int]] = {}
-        for sid, days in keep_days.items():
-            by_days.setdefault(days, []).append(sid)
-
-        def q(conn: Conn) -> int:
-            deleted = 0
-            with conn.cursor() as cur:
-                for days, sids in by_days.items():
-                    cutoff = date.fromordinal(today.toordinal() - days)
-                    for table in (
-                        "mod_s3bridge_usage_daily",
-                        "mod_s3bridge_bucket_usage_daily",
-                        "mod_s3bridge_traffic_daily",
-                    ):
-                        deleted += cur.execute(
-                            f"DELETE FROM {table} WHERE day < %s AND serviceid IN ({_int_list(sids)})",  # noqa: S608
-                            [cutoff],
-                        )
-            return deleted
-
-        return await self.db.run(q) if by_days else 0
+        """Delete history older than each service's product retention (`trim_history`). Returns rows deleted."""
+        trim = trim_history(keep_days, today)
+        return await self.db.run(trim) if trim is not None else 0
 
     async def store_traffic(self, serverid: int, source: str, records: Sequence[TrafficRecord]) -> None:
         """One statistics object's rows, summed per (user, day) and committed before the caller deletes the object.
@@ -324,6 +307,48 @@ class UsageStore:
 
         row = await self.db.run(q)
         return {k: html.unescape(v) if isinstance(v, str) else v for k, v in row.items()}
+
+
+def trim_history(keep_days: dict[int, int], today: date) -> Callable[[Conn], int] | None:
+    """The transaction that deletes history older than each service's product retention: one statement per table
+    per retention setting in use, whatever the number of services; it returns the rows deleted.
+
+    It runs while the day's first run writes today's rows into the same tables, and at READ COMMITTED so as not to
+    hold that write up: at MySQL's default REPEATABLE READ, deleting service N+1's oldest row locks the gap before
+    it, which is where service N's row of today goes (its rows end there), so every insert of today waited for the
+    whole trim to commit. READ COMMITTED takes no gap locks, and deleting the rows older than a day deletes the same
+    rows whatever a concurrent insert of today adds. A server whose binary log is statement-based refuses that level
+    for writes (error 1665): there the trim runs at the server's default level, as before."""
+    by_days: dict[int, list[int]] = {}
+    for sid, days in keep_days.items():
+        by_days.setdefault(days, []).append(sid)
+    if not by_days:
+        return None
+
+    def delete(cur: Any) -> int:
+        deleted = 0
+        for days, sids in by_days.items():
+            cutoff = date.fromordinal(today.toordinal() - days)
+            for table in ("mod_s3bridge_usage_daily", "mod_s3bridge_bucket_usage_daily", "mod_s3bridge_traffic_daily"):
+                deleted += cur.execute(
+                    f"DELETE FROM {table} WHERE day < %s AND serviceid IN ({_int_list(sids)})",  # noqa: S608
+                    [cutoff],
+                )
+        return deleted
+
+    def trim(conn: Conn) -> int:
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")  # the next transaction's, this one
+                return delete(cur)
+        except pymysql.MySQLError as e:
+            if not (e.args and e.args[0] == ER_BINLOG_STMT_MODE_AND_ROW_ENGINE):
+                raise
+        conn.rollback()
+        with conn.cursor() as cur:
+            return delete(cur)
+
+    return trim
 
 
 def figures_step(
