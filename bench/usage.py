@@ -62,9 +62,8 @@ from rig.stack import Stack, running_stack
 MB = 1024 * 1024
 T = TypeVar("T")
 RETENTION_DAYS = int(setting(10).default)  # the bench products' usage history retention: the product default
-HISTORY_TABLES = (
-    ("mod_s3bridge_usage_daily", ("serviceid", "day", "used_bytes", "objects", "buckets")),
-    ("mod_s3bridge_bucket_usage_daily", ("serviceid", "bucket", "day", "used_bytes", "objects")),
+HISTORY_TABLES = (  # each bucket's figures are in its service's daily row (migration 17)
+    ("mod_s3bridge_usage_daily", ("serviceid", "day", "used_bytes", "objects", "buckets", "bucket_figures")),
 )
 
 
@@ -240,7 +239,7 @@ def scanner_speed(minio: MinIO, speed: str) -> None:
 
 
 def copy_history(db: MariaDB, serverid: int, source: date, days: Iterable[date]) -> None:
-    """The server's services' history rows of `source` (per service and per bucket) copied to each of `days`."""
+    """The server's services' history rows of `source` (with their bucket breakdown) copied to each of `days`."""
     conn = db.connect("whmcs")
     with conn.cursor() as cur:
         for table, columns in HISTORY_TABLES:

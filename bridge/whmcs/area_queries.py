@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bridge.domain.values import DailyPoint, MonthlyPoint
+from bridge.whmcs.bucket_figures import decode as decode_buckets
 from bridge.whmcs.db import Conn, Database
 
 RETAINED_OUTCOME = "objects_retained"  # the audit outcome of a Terminate that Object Lock stopped
@@ -72,12 +73,13 @@ class AreaQueries:
                     (serviceid,),
                 )
                 s: dict[str, Any] = cur.fetchone() or {"used_bytes": 0, "usage_at": None, "usage_exact": 0}
-                cur.execute(
-                    "SELECT bucket, used_bytes, objects FROM mod_s3bridge_bucket_usage_daily WHERE serviceid = %s"
-                    " AND day = (SELECT MAX(day) FROM mod_s3bridge_bucket_usage_daily WHERE serviceid = %s)",
-                    (serviceid, serviceid),
+                cur.execute(  # the breakdown of the service's latest day (bridge.whmcs.bucket_figures)
+                    "SELECT bucket_figures FROM mod_s3bridge_usage_daily WHERE serviceid = %s"
+                    " ORDER BY day DESC LIMIT 1",
+                    (serviceid,),
                 )
-                buckets = {r["bucket"]: (int(r["used_bytes"]), int(r["objects"])) for r in cur.fetchall()}
+                day = cur.fetchone()
+                buckets = decode_buckets(day["bucket_figures"] if day else None)
             return LatestUsage(int(s["used_bytes"]), s["usage_at"], bool(s["usage_exact"]), buckets)
 
         return await self.db.run(q)

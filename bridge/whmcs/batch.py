@@ -34,6 +34,19 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
     return (items[i : i + size] for i in range(0, len(items), size))
 
 
+def sized_chunks(texts: Sequence[str], max_chars: int) -> Iterable[Sequence[str]]:
+    """SQL value texts in runs of at most max_chars characters together (a text longer than that goes alone), so
+    that a statement stays under the server's max_allowed_packet whatever each row holds."""
+    start, size = 0, 0
+    for i, text in enumerate(texts):
+        if i > start and size + len(text) > max_chars:
+            yield texts[start:i]
+            start, size = i, 0
+        size += len(text) + 1
+    if start < len(texts):
+        yield texts[start:]
+
+
 def rows(columns: Sequence[str], n: int) -> str:
     """A derived table of n rows of placeholders, to JOIN an UPDATE to (plain SQL: MySQL 8 and MariaDB alike)."""
     first = "SELECT " + ", ".join(f"%s AS {c}" for c in columns)

@@ -60,10 +60,41 @@ class AddIndex:
 
 
 @dataclass(frozen=True)
+class FoldBucketHistory:
+    """Migration 17's data step: each (service, day) of the per-bucket history table becomes that day's row's
+    `bucket_figures` in `mod_s3bridge_usage_daily` (`bridge.whmcs.bucket_figures`' JSON, built by the server with
+    JSON_QUOTE and GROUP_CONCAT: MySQL 8 and MariaDB alike), then that table goes. A day with bucket rows but no
+    service row gets one, summed from its buckets. Safe to apply again: skipped once the old table is gone, and
+    the fold only sets the column."""
+
+    table: str = "mod_s3bridge_bucket_usage_daily"
+
+    def apply(self, conn: Conn) -> None:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+                (self.table,),
+            )
+            if cur.fetchone() is None:
+                return
+            cur.execute("SET SESSION group_concat_max_len = 16777216")  # a day's breakdown, whatever its buckets
+            cur.execute(
+                "INSERT INTO mod_s3bridge_usage_daily (serviceid, day, used_bytes, objects, buckets, bucket_figures)"  # noqa: S608
+                " SELECT serviceid, day, used_bytes, objects, buckets, bucket_figures FROM ("
+                "SELECT serviceid, day, SUM(used_bytes) AS used_bytes, SUM(objects) AS objects, COUNT(*) AS buckets,"
+                " CONCAT('{', GROUP_CONCAT(CONCAT(JSON_QUOTE(bucket), ':[', used_bytes, ',', objects, ']')"
+                " ORDER BY bucket SEPARATOR ','), '}') AS bucket_figures"
+                f" FROM `{self.table}` GROUP BY serviceid, day) AS folded"
+                " ON DUPLICATE KEY UPDATE bucket_figures = VALUES(bucket_figures)"
+            )
+            cur.execute(f"DROP TABLE `{self.table}`")
+
+
+@dataclass(frozen=True)
 class Migration:
     version: int
     name: str
-    statements: tuple[str | AddColumn | AddIndex, ...]
+    statements: tuple[str | AddColumn | AddIndex | FoldBucketHistory, ...]
 
 
 SCHEMA_TABLE = "mod_s3bridge_schema"
@@ -441,6 +472,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             AddIndex("mod_s3bridge_traffic_daily", "day_figures", ("day", "serviceid", "bytes_in", "bytes_out")),
         ),
     ),
+    Migration(
+        17,
+        "a service's bucket breakdown of the day lives in its daily usage row",
+        (
+            # One row per service and day instead of one more per bucket: the day's first usage run writes, and
+            # its retention trim deletes, half the rows or fewer (issue 23: the new day's share was row work).
+            AddColumn("mod_s3bridge_usage_daily", "bucket_figures", "MEDIUMTEXT NULL"),
+            FoldBucketHistory(),
+        ),
+    ),
 )
 
 
@@ -481,7 +522,7 @@ def migrate(conn: Conn) -> list[Migration]:
             if m.version in done:
                 continue
             for statement in m.statements:
-                if isinstance(statement, AddColumn | AddIndex):
+                if isinstance(statement, AddColumn | AddIndex | FoldBucketHistory):
                     statement.apply(conn)
                 else:
                     with conn.cursor() as cur:

@@ -16,10 +16,11 @@ from bridge.domain.traffic import sum_per_owner_day
 from bridge.domain.usage_rules import LimitState, ServiceUsage, whmcs_mb
 from bridge.domain.values import TrafficRecord
 from bridge.errors import DatabaseError
-from bridge.whmcs.batch import CHUNK, JOIN_CHUNK, Step
+from bridge.whmcs.batch import CHUNK, JOIN_CHUNK, Step, sized_chunks
 from bridge.whmcs.batch import chunks as _chunks
 from bridge.whmcs.batch import int_list as _int_list
 from bridge.whmcs.batch import rows as _rows
+from bridge.whmcs.bucket_figures import encode as encode_buckets
 from bridge.whmcs.db import Conn, Database
 from bridge.whmcs.services import figures_step as services_figures_step
 
@@ -34,7 +35,7 @@ def whmcs_time(when: datetime) -> datetime:
 # MySQL and MariaDB: "impossible to write to binary log since BINLOG_FORMAT = STATEMENT and ... InnoDB is limited to
 # row-logging when transaction isolation level is READ COMMITTED"
 ER_BINLOG_STMT_MODE_AND_ROW_ENGINE = 1665
-HISTORY_ROWS = 20_000  # rows per INSERT of history (about 1.3 MB of SQL; MariaDB takes 16 MB by default)
+HISTORY_SQL_CHARS = 4_000_000  # SQL text per INSERT of history (MariaDB takes 16 MB by default, MySQL 8 64 MB)
 
 
 @dataclass(frozen=True, slots=True)  # no __dict__: kept per service between cycles (the memo below)
@@ -329,7 +330,7 @@ def trim_history(keep_days: dict[int, int], today: date) -> Callable[[Conn], int
         deleted = 0
         for days, sids in by_days.items():
             cutoff = date.fromordinal(today.toordinal() - days)
-            for table in ("mod_s3bridge_usage_daily", "mod_s3bridge_bucket_usage_daily", "mod_s3bridge_traffic_daily"):
+            for table in ("mod_s3bridge_usage_daily", "mod_s3bridge_traffic_daily"):
                 deleted += cur.execute(
                     f"DELETE FROM {table} WHERE day < %s AND serviceid IN ({_int_list(sids)})",  # noqa: S608
                     [cutoff],
@@ -401,32 +402,25 @@ def lastupdate_step(serviceids: Sequence[int], when: datetime) -> Step | None:
 
 
 def history_step(usages: Iterable[ServiceUsage], day: date) -> Step | None:
-    """The day's history rows, per service and per bucket: one statement per table per HISTORY_ROWS rows. Values
-    are formatted here, ints and the day as ints and an ISO date, bucket names escaped by the connection
-    (pymysql's per-value escaping was most of the day's first run)."""
+    """The day's history: one row per service, its bucket breakdown in the row (`bridge.whmcs.bucket_figures`), in
+    one statement per HISTORY_SQL_CHARS of SQL. Values are formatted here, ints and the day as ints and an ISO date,
+    the breakdown's JSON escaped by the connection (pymysql's per-value escaping was most of the day's first run)."""
     usages = list(usages)
     if not usages:
         return None
     when = f"'{day.isoformat()}'"
-    services = [f"({int(u.serviceid)},{when},{int(u.bytes)},{int(u.objects)},{len(u.buckets)})" for u in usages]
 
     def step(conn: Conn, cur: Any) -> None:
-        buckets = [
-            f"({int(u.serviceid)},{conn.escape(b.name)},{when},{int(b.size)},{int(b.objects)})"
+        rows = [
+            f"({int(u.serviceid)},{when},{int(u.bytes)},{int(u.objects)},{len(u.buckets)},"
+            f"{conn.escape(encode_buckets(u.buckets))})"
             for u in usages
-            for b in u.buckets
         ]
-        for chunk in _chunks(services, HISTORY_ROWS):
+        for chunk in sized_chunks(rows, HISTORY_SQL_CHARS):
             cur.execute(
-                "INSERT INTO mod_s3bridge_usage_daily (serviceid, day, used_bytes, objects, buckets)"  # noqa: S608
+                "INSERT INTO mod_s3bridge_usage_daily (serviceid, day, used_bytes, objects, buckets, bucket_figures)"  # noqa: S608
                 f" VALUES {','.join(chunk)} ON DUPLICATE KEY UPDATE used_bytes = VALUES(used_bytes),"
-                " objects = VALUES(objects), buckets = VALUES(buckets)"
-            )
-        for chunk in _chunks(buckets, HISTORY_ROWS):
-            cur.execute(
-                "INSERT INTO mod_s3bridge_bucket_usage_daily (serviceid, bucket, day, used_bytes, objects)"  # noqa: S608
-                f" VALUES {','.join(chunk)} ON DUPLICATE KEY UPDATE used_bytes = VALUES(used_bytes),"
-                " objects = VALUES(objects)"
+                " objects = VALUES(objects), buckets = VALUES(buckets), bucket_figures = VALUES(bucket_figures)"
             )
 
     return step

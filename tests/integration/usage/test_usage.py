@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import time
 from collections.abc import Callable
@@ -78,13 +79,13 @@ def test_usage_update_writes_disk_usage_in_mb_for_the_servers_services(make, mar
         )
         assert cur.fetchone() == {"used_bytes": 4 * MB + 1, "buckets": 2}
         cur.execute(
-            "SELECT bucket, used_bytes FROM mod_s3bridge_bucket_usage_daily WHERE serviceid = %s ORDER BY bucket",
-            (svc.serviceid,),
+            "SELECT bucket_figures FROM mod_s3bridge_usage_daily WHERE serviceid = %s AND day = %s",
+            (svc.serviceid, date.today()),
         )
-        assert cur.fetchall() == [
-            {"bucket": f"{svc.username}--data", "used_bytes": 3 * MB},
-            {"bucket": f"{svc.username}--second", "used_bytes": MB + 1},
-        ]
+        assert json.loads(cur.fetchone()["bucket_figures"]) == {
+            f"{svc.username}--data": [3 * MB, 1],
+            f"{svc.username}--second": [MB + 1, 1],
+        }
 
 
 def test_over_the_limit_writes_are_refused_one_email_is_sent_and_freeing_space_restores(make) -> None:

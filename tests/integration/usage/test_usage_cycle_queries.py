@@ -39,7 +39,7 @@ T = TypeVar("T")
 WRITE = re.compile(r"^\s*(UPDATE|INSERT|DELETE|REPLACE)\b", re.IGNORECASE)
 SELECT = re.compile(r"^\s*SELECT\b", re.IGNORECASE)
 _IN_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("in_logged_call", default=False)
-WHMCS_AND_HISTORY = ("tblhosting", "mod_s3bridge_usage_daily", "mod_s3bridge_bucket_usage_daily")
+WHMCS_AND_HISTORY = ("tblhosting", "mod_s3bridge_usage_daily")  # with each day's bucket breakdown (migration 17)
 
 
 @dataclass

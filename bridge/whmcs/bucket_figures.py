@@ -1,0 +1,46 @@
+"""A service's bucket breakdown of one day as `mod_s3bridge_usage_daily.bucket_figures` holds it: compact JSON,
+`{"bucket": [bytes, objects], ...}` in name order. One row per service and day instead of one per bucket: the
+day's history write and its retention trim touch half the rows or fewer (migration 17)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from bridge.domain.values import BucketUsage
+
+COLUMN = "mod_s3bridge_usage_daily.bucket_figures"
+
+
+def encode(buckets: Iterable[BucketUsage]) -> str:
+    """The day's buckets as the column's text. A name listed twice (never from S3, where names are unique per
+    server) has its figures added, so nothing a listing reported is dropped."""
+    figures: dict[str, list[int]] = {}
+    for b in buckets:
+        f = figures.setdefault(b.name, [0, 0])
+        f[0] += int(b.size)
+        f[1] += int(b.objects)
+    return json.dumps(dict(sorted(figures.items())), separators=(",", ":"))
+
+
+def decode(text: str | None) -> dict[str, tuple[int, int]]:
+    """The column's text as {bucket: (bytes, objects)}; NULL (a day written before migration 17 without buckets, or
+    none at all) is no buckets. Text that is not this shape raises ValueError naming the column."""
+    if text is None or text == "":
+        return {}
+    try:
+        raw = json.loads(text)
+    except ValueError as e:
+        raise ValueError(f"{COLUMN} is not JSON: {e}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{COLUMN} is not a JSON object of buckets")
+    out: dict[str, tuple[int, int]] = {}
+    for name, figures in raw.items():
+        if (
+            not isinstance(figures, list)
+            or len(figures) != 2
+            or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in figures)
+        ):
+            raise ValueError(f"{COLUMN}: bucket {name!r} does not hold [bytes, objects] as two whole numbers")
+        out[name] = (figures[0], figures[1])
+    return out
