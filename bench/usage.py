@@ -374,7 +374,8 @@ def main() -> int:
             stack.signed_post("UsageUpdate", params)  # decisions settled: what follows changes nothing
             today = datetime.now(UTC).date()  # the history a year in production holds: today's rows, day after day
             copy_history(db, serverid, today, [today - timedelta(d) for d in range(1, args.history_days + 1)])
-            expired = 3 * n if args.history_days >= RETENTION_DAYS else 0  # the day that left the window, per row
+            # the day that left the window: one row per service, its buckets inside it (migration 17)
+            expired = n if args.history_days >= RETENTION_DAYS else 0
             since = load_average()
             # Rounds interleave MinIO's own call, the steady-state cycle, the new-day cycle and the fair collector,
             # so a change of load on a shared machine falls on all of them alike.
