@@ -196,22 +196,12 @@ async def _collect_once(resources: Resources, params: Params, *, daily: bool) ->
             remeasured.append(r.serviceid)
         if new_day and not whmcs:
             first_today.append(r.serviceid)
-    # WHMCS's daily "Last Updated" stamp of the services whose WHMCS figures did not change (they already hold
-    # this scan's) goes in a transaction of its own, beside the figures' and history's: the two share no table,
-    # the stamp is true whether or not the other commits, and the day's first run waits for the longer of the two
-    # rather than their sum.
-    saved = await asyncio.gather(
-        store.save(
-            history_step(history, today) if daily else None,
-            figures_step(writes, now, exact=False, history_day=today if daily else None, measured_at=measured_at),
-            measured_step(remeasured, measured_at or now, figure_at, today if daily else None),
-        ),
-        store.save(lastupdate_step(first_today, now)),  # once a day, as WHMCS's own modules stamp it
-        return_exceptions=True,
+    await store.save(
+        history_step(history, today) if daily else None,
+        figures_step(writes, now, exact=False, history_day=today if daily else None, measured_at=measured_at),
+        measured_step(remeasured, measured_at or now, figure_at, today if daily else None),
+        lastupdate_step(first_today, now),  # once a day, as WHMCS's own modules stamp it
     )
-    for failed in saved:
-        if isinstance(failed, BaseException):
-            raise failed
     report.written = len(writes)
     report.history = len(history)
     report.history_deleted = await trim if trim is not None else 0
