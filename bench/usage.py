@@ -350,7 +350,7 @@ def main() -> int:
         "--history-days",
         type=int,
         default=RETENTION_DAYS,
-        help=f"days of stored usage history per service and bucket before the timing (default {RETENTION_DAYS},"
+        help=f"days of stored usage history per service (buckets inside) before timing (default {RETENTION_DAYS},"
         " the retention window: every new-day run then also deletes the day that left it)",
     )
     args = parser.parse_args()
@@ -466,7 +466,7 @@ def main() -> int:
             f" {r['load_before'][0]:>20} -> {r['load_after'][0]}"
         )
     print(f"MinIO's scanner during the timing: {args.scanner_speed} (MINIO_SCANNER_SPEED)")
-    print(f"stored history: {args.history_days} days per service and per bucket (retention {RETENTION_DAYS} days)")
+    print(f"stored history: {args.history_days} days per service, buckets inside (retention {RETENTION_DAYS} days)")
     print("\nCPU time per run, medians in ms, by process (not stretched by waiting on a loaded machine)")
     print(f"{'services':>8} {'what':<24} {'daemon':>8} {'MariaDB':>8} {'MinIO':>8} {'bench':>8}")
     for r in rows:
