@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from bridge.whmcs.migrations import MIGRATIONS, SCHEMA_TABLE
+from bridge.whmcs.migrations import MIGRATIONS, SCHEMA_TABLE, FoldBucketHistory
 
 WHMCS_TABLES_READ = (
     "tblhosting", "tblproducts", "tblcustomfields", "tblcustomfieldsvalues",
@@ -31,12 +31,16 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 def own_tables() -> list[str]:
+    """The module's tables as the migrations leave them: those created, less those a later migration dropped."""
     names = [SCHEMA_TABLE]
+    dropped = set()
     for migration in MIGRATIONS:
         for statement in migration.statements:
             if isinstance(statement, str):
                 names += [m.group(1) for m in _CREATE.finditer(statement) if m.group(1) not in names]
-    return names
+            elif isinstance(statement, FoldBucketHistory):
+                dropped.add(statement.table)
+    return [name for name in names if name not in dropped]
 
 
 def own_views() -> list[str]:

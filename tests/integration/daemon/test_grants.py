@@ -5,7 +5,7 @@ from __future__ import annotations
 import pymysql
 import pytest
 
-from bridge.whmcs.grants import grant_statements
+from bridge.whmcs.grants import grant_statements, own_tables
 from rig.services import MariaDB
 from tests.conftest import CANARY_DB_PASSWORD
 
@@ -48,3 +48,14 @@ def test_daemon_user_is_refused_everything_else(as_daemon, statement: str) -> No
 def test_grant_statements_refuse_names_that_could_inject_sql() -> None:
     with pytest.raises(ValueError, match="user name"):
         grant_statements("whmcs", "x'@'%' WITH GRANT OPTION; --", "localhost")
+
+
+def test_every_table_the_daemon_user_is_granted_exists_once_migrated(mariadb: MariaDB, whmcs_db: str) -> None:
+    """A table a later migration dropped (17: the per-bucket history) gets no grant left behind on its name."""
+    conn = mariadb.connect(whmcs_db)
+    with conn.cursor() as cur:
+        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (whmcs_db,))
+        present = {r["TABLE_NAME"] for r in cur.fetchall()}
+    conn.close()
+    assert [t for t in own_tables() if t not in present] == []
+    assert "mod_s3bridge_usage_daily" in own_tables()
