@@ -20,6 +20,16 @@ DAY = date(2026, 11, 30)
 OLD_TABLE = "mod_s3bridge_bucket_usage_daily"
 
 
+def _as_migration_16_left_it(mariadb: MariaDB, db: str) -> pymysql.connections.Connection[pymysql.cursors.DictCursor]:
+    """A fresh database `db` as migration 16 left it, holding old-style history; a connection to it."""
+    mariadb.create_whmcs_database(db)
+    conn = mariadb.connect(db)
+    migrate(conn)
+    _as_before_17(conn)
+    _old_history(conn)
+    return conn
+
+
 def _as_before_17(conn: pymysql.connections.Connection[pymysql.cursors.DictCursor]) -> None:
     """The schema as migration 16 left it: the old table (migration 2's own statement), no bucket_figures column."""
     (old,) = [s for s in next(m for m in MIGRATIONS if m.version == 2).statements if OLD_TABLE in str(s)]
@@ -58,11 +68,7 @@ def _rows(conn: pymysql.connections.Connection[pymysql.cursors.DictCursor]) -> d
 
 def test_migration_17_folds_each_days_buckets_into_the_days_row_and_drops_the_old_table(mariadb: MariaDB) -> None:
     db = "whmcs_migration_17"
-    mariadb.create_whmcs_database(db)
-    conn = mariadb.connect(db)
-    migrate(conn)
-    _as_before_17(conn)
-    _old_history(conn)
+    conn = _as_migration_16_left_it(mariadb, db)
 
     assert [m.version for m in migrate(conn)] == [17]
 
@@ -95,12 +101,7 @@ def test_migration_17_folds_each_days_buckets_into_the_days_row_and_drops_the_ol
 def test_migration_17_stopped_after_the_drop_completes_on_the_next_run(mariadb: MariaDB) -> None:
     """DROP TABLE commits at once: a crash before the version row is written leaves the data folded and the table
     gone, and migrate runs 17 again without failing on the missing table."""
-    db = "whmcs_migration_17_again"
-    mariadb.create_whmcs_database(db)
-    conn = mariadb.connect(db)
-    migrate(conn)
-    _as_before_17(conn)
-    _old_history(conn)
+    conn = _as_migration_16_left_it(mariadb, "whmcs_migration_17_again")
     assert [m.version for m in migrate(conn)] == [17]
     before = _rows(conn)
     with conn.cursor() as cur:
