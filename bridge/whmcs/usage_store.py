@@ -35,7 +35,7 @@ def whmcs_time(when: datetime) -> datetime:
 # MySQL and MariaDB: "impossible to write to binary log since BINLOG_FORMAT = STATEMENT and ... InnoDB is limited to
 # row-logging when transaction isolation level is READ COMMITTED"
 ER_BINLOG_STMT_MODE_AND_ROW_ENGINE = 1665
-HISTORY_SQL_CHARS = 4_000_000  # SQL text per INSERT of history (MariaDB takes 16 MB by default, MySQL 8 64 MB)
+HISTORY_SQL_CHARS = 4_000_000  # SQL per INSERT of history: under max_allowed_packet (MySQL 5.7 4 MiB, 8.0 64 MB)
 
 
 @dataclass(frozen=True, slots=True)  # no __dict__: kept per service between cycles (the memo below)
