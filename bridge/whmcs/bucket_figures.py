@@ -5,7 +5,7 @@ day's history write and its retention trim touch half the rows or fewer (migrati
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from bridge.domain.values import BucketUsage
 
@@ -15,20 +15,18 @@ COLUMN = "mod_s3bridge_usage_daily.bucket_figures"
 _JSON = json.JSONEncoder(separators=(",", ":"))  # one encoder: json.dumps with arguments builds one per call
 
 
-def encode(buckets: Sequence[BucketUsage]) -> str:
+def encode(buckets: Iterable[BucketUsage]) -> str:
     """The day's buckets as the column's text (the day's first run encodes one per service: formatted here, the
     names quoted by the json module). A name listed twice (never from S3, where names are unique per server) has
     its figures added, so nothing a listing reported is dropped."""
-    if len({b.name for b in buckets}) != len(buckets):
-        figures: dict[str, list[int]] = {}
-        for b in buckets:
-            f = figures.setdefault(b.name, [0, 0])
-            f[0] += int(b.size)
-            f[1] += int(b.objects)
-        return _JSON.encode(dict(sorted(figures.items())))
+    figures: dict[str, tuple[int, int]] = {}
+    for b in buckets:
+        size, objects = figures.get(b.name, (0, 0))
+        figures[b.name] = (size + int(b.size), objects + int(b.objects))
     quote = _JSON.encode
-    ordered = sorted(buckets, key=lambda b: b.name)
-    return "{" + ",".join([f"{quote(b.name)}:[{int(b.size)},{int(b.objects)}]" for b in ordered]) + "}"
+    return (
+        "{" + ",".join([f"{quote(name)}:[{size},{objects}]" for name, (size, objects) in sorted(figures.items())]) + "}"
+    )
 
 
 def decode(text: str | None) -> dict[str, tuple[int, int]]:

@@ -522,11 +522,11 @@ def migrate(conn: Conn) -> list[Migration]:
             if m.version in done:
                 continue
             for statement in m.statements:
-                if isinstance(statement, AddColumn | AddIndex | FoldBucketHistory):
-                    statement.apply(conn)
-                else:
+                if isinstance(statement, str):
                     with conn.cursor() as cur:
                         cur.execute(statement)
+                else:
+                    statement.apply(conn)
             with conn.cursor() as cur:
                 cur.execute("INSERT INTO mod_s3bridge_schema (version, name) VALUES (%s, %s)", (m.version, m.name))
             conn.commit()
