@@ -3,11 +3,16 @@ back, and statements of history sized to stay under the server's packet limit.""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any, cast
+
 import pytest
 
+from bridge.domain.usage_rules import ServiceUsage
 from bridge.domain.values import BucketUsage
 from bridge.whmcs.batch import sized_chunks
-from bridge.whmcs.bucket_figures import decode, encode
+from bridge.whmcs.bucket_figures import MAX_BUCKETS, decode, encode
+from bridge.whmcs.usage_store import history_step
 
 
 def test_a_breakdown_is_compact_json_in_name_order() -> None:
@@ -63,3 +68,38 @@ def test_history_statements_stay_under_the_size_given_and_keep_every_row_in_orde
 def test_a_row_larger_than_the_size_goes_alone() -> None:
     assert list(sized_chunks(["a" * 10, "b" * 50, "c"], 20)) == [["a" * 10], ["b" * 50], ["c"]]
     assert list(sized_chunks([], 20)) == []
+
+
+def test_a_breakdown_keeps_the_largest_buckets_up_to_the_cap() -> None:
+    buckets = [BucketUsage(f"u--{i:05}", 1000 + i, 1) for i in range(MAX_BUCKETS + 5)]
+    kept = decode(encode(reversed(buckets)))
+    assert len(kept) == MAX_BUCKETS
+    assert set(kept) == {b.name for b in buckets[5:]}  # the five smallest are the ones left out
+
+
+class _Recorded:
+    """A connection and cursor that keep the statements sent (escaping as pymysql does)."""
+
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+
+    def escape(self, text: str) -> str:
+        import pymysql.converters
+
+        return "'" + pymysql.converters.escape_string(text) + "'"
+
+    def execute(self, sql: str, args: Any = None) -> None:
+        self.sql.append(sql)
+
+
+def test_a_customer_with_a_hundred_thousand_buckets_cannot_push_the_days_history_past_mysql_57s_packet() -> None:
+    """One hostile customer must not make the day's history write fail for every service on the server: each
+    statement stays under 4 MiB (MySQL 5.7's max_allowed_packet), whatever one service holds."""
+    hoarder = ServiceUsage(1, "u", [BucketUsage(f"u--{i:06}{'x' * 53}", i, 1) for i in range(100_000)])
+    others = [ServiceUsage(sid, f"o{sid}", [BucketUsage(f"o{sid}--data", 5, 1)]) for sid in range(2, 1000)]
+    step = history_step([hoarder, *others], date(2026, 12, 3))
+    assert step is not None
+    recorded = _Recorded()
+    step(cast(Any, recorded), recorded)  # a stand-in for pymysql: escape and execute only
+    assert all(len(sql.encode()) < 4 * 1024 * 1024 for sql in recorded.sql)
+    assert sum(sql.count("),(") + 1 for sql in recorded.sql) == 999  # every service has its row
